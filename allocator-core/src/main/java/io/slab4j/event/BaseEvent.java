@@ -1,0 +1,66 @@
+package io.slab4j.event;
+
+/**
+ * A primitive event offered by a source (arena space, pool items, a channel, a nack):
+ * the leaves of every event tree. A source implements two operations, both called by
+ * the syncing thread with no lock held, and both taking only the source's own lock.
+ *
+ * <p>The contract, which keeps "a value is never taken for a waiter who left, and never
+ * handed to two waiters" (see {@link Sync} for the whole protocol):
+ * <ul>
+ *   <li>{@link #tryNow()} (the poll step) transfers only if ready now, without
+ *       registering anything.</li>
+ *   <li>{@link #register} (the register step) re-checks readiness under the lock, so a
+ *       release that happened between poll and register is never missed.</li>
+ *   <li>Whenever the source can deliver (now in {@code register}, later in its own
+ *       release path), it first calls {@link Waiter#claim()}. Only after a successful
+ *       claim does it transfer and call {@link Waiter#complete}. A failed claim means
+ *       the registration is stale: drop it and try the next waiter in FIFO order.</li>
+ *   <li>The source never blocks inside these methods or between claim and complete.</li>
+ * </ul>
+ *
+ * <p>Instances may be synced many times and by many threads at once; per-sync state
+ * belongs in the {@link Waiter}, not in the event.
+ *
+ * @param <T> the type of value the source delivers; never null
+ */
+public abstract class BaseEvent<T> extends Event<T> {
+
+    protected BaseEvent() {
+    }
+
+    /**
+     * Poll: if the source can deliver now, perform the transfer under the source's own
+     * lock and return the value; else return null. Called with no lock held, on the
+     * syncing thread. Must not block. An exception propagates from {@code sync}/
+     * {@code poll} (after the sync's clean-up), so the transfer must not have happened.
+     *
+     * @return the transferred value, or null if not ready
+     */
+    protected abstract T tryNow();
+
+    /**
+     * Register: under the source's lock, re-check readiness.
+     * <ul>
+     *   <li>If ready: call {@code waiter.claim()}. If the claim succeeds, perform the
+     *       transfer, call {@code waiter.complete(value)} and return
+     *       {@link Registration#NONE}. If it fails (another branch already won), return
+     *       {@code Registration.NONE} without transferring.</li>
+     *   <li>If not ready: enqueue the waiter in the source's FIFO queue and return a
+     *       {@link Registration} whose {@code cancel()} removes it (idempotent, takes the
+     *       source lock).</li>
+     * </ul>
+     * Called with no lock held, on the syncing thread, at most once per waiter. When a
+     * release later makes the source ready, it serves its queue oldest first, claiming
+     * each waiter before transferring to it, dropping those whose claim fails.
+     *
+     * @param waiter this sync's handle for this base event
+     * @return how to withdraw the waiter; never null
+     */
+    protected abstract Registration register(Waiter<T> waiter);
+
+    @Override
+    final void instantiate(Sync sync, Branch.Wraps wraps, Branch.Nacks nacks) {
+        sync.addBranch(this, wraps, nacks);
+    }
+}

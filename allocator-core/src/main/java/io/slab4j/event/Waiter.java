@@ -1,0 +1,94 @@
+package io.slab4j.event;
+
+/**
+ * A source's handle on one registration of one {@code sync}: the sync's shared
+ * {@link Offer} plus the index of the base event (branch) this registration is for.
+ * Several waiters of one sync share one offer, so at most one of them is ever
+ * completed, whichever source claims first.
+ *
+ * <p>How a source uses it, under its own lock:
+ * <pre>{@code
+ * Waiter<T> w = queue.peekOldest();
+ * if (w.claim()) {              // WAITING -> CLAIMED: this source won the sync
+ *     T value = transfer();     // carve the span, take the item...
+ *     w.complete(value);        // CLAIMED -> DONE, owner unparked
+ * }                             // else: stale (another branch won, or the owner left):
+ * queue.remove(w);              //       drop it and try the next waiter
+ * }</pre>
+ * If {@code transfer()} throws after a successful claim, call {@link #abandon()} before
+ * propagating: the offer returns to WAITING and the syncing thread re-registers
+ * everywhere, so a source that dropped this sync in the meantime is not missed.
+ *
+ * <p>Thread-safe: any thread may call any method, but {@link #complete} and
+ * {@link #abandon} only after its own {@link #claim()} returned true, exactly once, and
+ * never both. A source must not block between claim and complete: the syncing thread
+ * is waiting for it, uninterruptibly.
+ *
+ * @param <T> the type of value the base event delivers
+ */
+public final class Waiter<T> {
+    private final Offer offer;
+    private final int branch;
+
+    Waiter(Offer offer, int branch) {
+        this.offer = offer;
+        this.branch = branch;
+    }
+
+    /**
+     * Tries to win this sync for this registration: CAS of the offer
+     * {@code WAITING → CLAIMED}.
+     *
+     * @return true if this caller now owns the offer and must {@link #complete} it (or,
+     *         only if the transfer itself failed, {@link #abandon} it); false if another
+     *         branch already won, the sync was interrupted or another source holds a claim
+     *         — drop this registration and move on
+     */
+    public boolean claim() {
+        return offer.claim();
+    }
+
+    /**
+     * Delivers the value after a successful {@link #claim()}: stores it and this branch
+     * index, sets the offer DONE with release semantics and unparks the syncing thread.
+     *
+     * @param value the transferred value, not null
+     * @throws NullPointerException if value is null (an event never yields null); the
+     *         claim is abandoned first, so the syncing thread is not left waiting
+     * @throws IllegalStateException if the offer is not CLAIMED (no successful claim)
+     */
+    public void complete(T value) {
+        if (value == null) {
+            if (offer.state() == Offer.CLAIMED) {
+                offer.abandon();
+            }
+            throw new NullPointerException("Waiter.complete(null) on branch " + branch
+                    + ": an event never yields null; the claim was abandoned");
+        }
+        offer.complete(branch, value);
+    }
+
+    /**
+     * Cheap check for sources scanning their queue: true while the sync is still waiting
+     * for some branch. False means the entry is stale or momentarily claimed by another
+     * source; a source may drop it (the owner re-registers if that claim is abandoned).
+     */
+    public boolean isLive() {
+        return offer.isLive();
+    }
+
+    /**
+     * Returns a claimed offer to WAITING because the transfer failed after
+     * {@link #claim()} succeeded; the syncing thread then re-registers on every source.
+     *
+     * @throws IllegalStateException if the offer is not CLAIMED
+     */
+    public void abandon() {
+        offer.abandon();
+    }
+
+    @Override
+    public String toString() {
+        return "Waiter[branch " + branch + ", " + offer + "]";
+    }
+}

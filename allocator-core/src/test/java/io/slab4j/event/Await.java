@@ -1,0 +1,31 @@
+package io.slab4j.event;
+
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+/** Test helper: wait for observable state with a generous deadline, never a bare sleep. */
+final class Await {
+    static final long DEADLINE_SECONDS = 10;
+
+    private Await() {
+    }
+
+    static void until(String what, BooleanSupplier condition) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(DEADLINE_SECONDS);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() - deadline > 0) {
+                throw new AssertionError("timed out after " + DEADLINE_SECONDS + " s waiting for: " + what);
+            }
+            Thread.onSpinWait();
+            Thread.yield();
+        }
+    }
+
+    /** Until {@code t} is parked (WAITING or TIMED_WAITING) with its interrupt flag consumed. */
+    static void parked(Thread t) {
+        until(t.getName() + " parked", () -> {
+            Thread.State s = t.getState();
+            return (s == Thread.State.WAITING || s == Thread.State.TIMED_WAITING) && !t.isInterrupted();
+        });
+    }
+}
