@@ -1,0 +1,134 @@
+package io.slab4j.event;
+
+/**
+ * A source's FIFO queue of registrations: an intrusive doubly linked list of nodes, each
+ * holding one {@link Waiter}, so a registration withdrawn by a losing choice is unlinked
+ * in O(1) and the oldest live registration is found at the head.
+ *
+ * <p>Sources subclass {@link Node} to carry what a registration asks for (a span size, a
+ * grow ticket). Nodes whose offer was already won elsewhere ({@code !isLive()}) are
+ * dropped by {@link #liveHead()}; their own sync also cancels them eagerly.
+ *
+ * <p>Not thread-safe: each source calls it under its own lock.
+ *
+ * @param <N> the source's node type
+ */
+public final class WaitQueue<N extends WaitQueue.Node<?>> {
+    /** One registration in a queue. Link fields are the owning queue's, guarded by its source's lock. */
+    public static class Node<T> {
+        private final Waiter<T> waiter;
+        private Node<?> prev;
+        private Node<?> next;
+        private boolean linked;
+
+        public Node(Waiter<T> waiter) {
+            this.waiter = waiter;
+        }
+
+        public final Waiter<T> waiter() {
+            return waiter;
+        }
+
+        /** True while the node is in a queue (false once served, cancelled or dropped). */
+        public final boolean isLinked() {
+            return linked;
+        }
+    }
+
+    private Node<?> head;
+    private Node<?> tail;
+    private int size;
+
+    public void addLast(N node) {
+        Node<?> n = link(node);
+        n.prev = tail;
+        if (tail == null) {
+            head = n;
+        } else {
+            tail.next = n;
+        }
+        tail = n;
+    }
+
+    /** Puts back at the head a registration that was taken off but could not be served after all. */
+    public void addFirst(N node) {
+        Node<?> n = link(node);
+        n.next = head;
+        if (head == null) {
+            tail = n;
+        } else {
+            head.prev = n;
+        }
+        head = n;
+    }
+
+    /** Unlinks a node; does nothing when it is not linked, so cancelling twice is harmless. */
+    public void remove(N node) {
+        unlink(node);
+    }
+
+    /** The oldest registration still waiting, after dropping stale ones from the head; null when none. */
+    @SuppressWarnings("unchecked")
+    public N liveHead() {
+        while (head != null && !head.waiter.isLive()) {
+            unlink(head);
+        }
+        return (N) head;
+    }
+
+    public int size() {
+        return size;
+    }
+
+    public boolean isEmpty() {
+        return size == 0;
+    }
+
+    /** Checks links and count against each other; throws IllegalStateException naming the queue's owner. */
+    public void check(String owner) {
+        int counted = 0;
+        Node<?> prev = null;
+        for (Node<?> n = head; n != null && counted <= size; n = n.next) {
+            if (n.prev != prev || !n.linked) {
+                throw new IllegalStateException(owner + " invariant broken: waiter queue links are inconsistent");
+            }
+            prev = n;
+            counted++;
+        }
+        if (counted != size || prev != tail) {
+            throw new IllegalStateException(owner + " invariant broken: waiter queue holds " + counted
+                    + " linked nodes, its count says " + size);
+        }
+    }
+
+    private Node<?> link(Node<?> n) {
+        if (n.linked) {
+            throw new IllegalStateException("node is already queued: " + n);
+        }
+        n.linked = true;
+        n.prev = null;
+        n.next = null;
+        size++;
+        return n;
+    }
+
+    private void unlink(Node<?> n) {
+        if (!n.linked) {
+            return;
+        }
+        if (n.prev == null) {
+            head = n.next;
+        } else {
+            n.prev.next = n.next;
+        }
+        if (n.next == null) {
+            tail = n.prev;
+        } else {
+            n.next.prev = n.prev;
+        }
+        n.prev = null;
+        n.next = null;
+        n.linked = false;
+        size--;
+    }
+}
