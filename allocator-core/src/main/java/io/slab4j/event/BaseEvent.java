@@ -59,6 +59,18 @@ public abstract class BaseEvent<T> extends Event<T> {
      */
     protected abstract Registration register(Waiter<T> waiter);
 
+    /**
+     * Registers {@code waiter} on {@code target} exactly as a sync would, for a source
+     * that hands its own registration on to another source: a pool whose grow waits in
+     * the arena's queue under the same offer. The forwarding source calls this from its
+     * own {@code register} or release path and withdraws the returned registration when
+     * its own is cancelled. The claim-before-transfer rule applies unchanged: whichever
+     * source claims the offer first wins it.
+     */
+    public static <T> Registration forward(BaseEvent<T> target, Waiter<T> waiter) {
+        return target.register(waiter);
+    }
+
     @Override
     final void instantiate(Sync sync, Branch.Wraps wraps, Branch.Nacks nacks) {
         sync.addBranch(this, wraps, nacks);
