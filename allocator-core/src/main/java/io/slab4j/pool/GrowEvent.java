@@ -1,0 +1,40 @@
+package io.slab4j.pool;
+
+import io.slab4j.event.BaseEvent;
+import io.slab4j.event.Registration;
+import io.slab4j.event.Waiter;
+
+/**
+ * The base event "this pool may grow and the arena has a slab's worth of contiguous
+ * space"; yields the slab's address (the branch's wrap turns it into a slab). It belongs
+ * to one sync's grow branch: its {@link GrowTicket} records the reservation against the
+ * hard limit that the branch's nack releases.
+ *
+ * <p>Poll: only when the pool has no free item and may grow, and the arena has space now.
+ * Register: under the limit, reserve and forward the registration into the arena's FIFO
+ * queue; at the limit, queue in the pool until capacity returns, then do the same.
+ */
+final class GrowEvent extends BaseEvent<Long> {
+    private final Pool pool;
+    private final GrowTicket ticket;
+
+    GrowEvent(Pool pool, GrowTicket ticket) {
+        this.pool = pool;
+        this.ticket = ticket;
+    }
+
+    @Override
+    protected Long tryNow() {
+        return pool.tryGrowNow(ticket);
+    }
+
+    @Override
+    protected Registration register(Waiter<Long> waiter) {
+        return pool.registerForGrow(new Pool.GrowRequest(waiter, ticket));
+    }
+
+    @Override
+    public String toString() {
+        return "grow(" + pool.name + ", " + ticket.state + ")";
+    }
+}

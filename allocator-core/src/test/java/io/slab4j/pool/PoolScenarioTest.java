@@ -1,0 +1,202 @@
+package io.slab4j.pool;
+
+import io.slab4j.arena.Arena;
+import io.slab4j.arena.Fit;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.BooleanSupplier;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The scenario of DESIGN.md, deterministically: a pool of 256 KiB items (one 64-page slab
+ * each) with a hard limit of 16 has 15 out; small allocations have fragmented the rest of
+ * the arena so no 64-page hole exists although 32 pages are free. A get blocks.
+ */
+class PoolScenarioTest {
+    private static final long PAGE = 4096;
+    private static final int SLAB_PAGES = 64;
+
+    /** The arena, the pool, the fifteen items out, and the small spans that fragment the rest. */
+    private record Scene(Arena arena, Pool pool, List<Long> items, List<Long> smalls) {
+    }
+
+    private static Scene scene(WaitStrategy strategy) {
+        Arena arena = Arena.builder(0x30_0000_0000L, 16L * SLAB_PAGES * PAGE).quantum(PAGE).fit(Fit.INSTANT).build();
+        Pool pool = Pool.builder("exec", 256 * 1024).slabPages(SLAB_PAGES).hardLimit(16).waitStrategy(strategy).build(arena);
+        List<Long> items = new ArrayList<>();
+        for (int i = 0; i < 15; i++) {
+            items.add(pool.tryGet());
+        }
+        List<Long> smalls = new ArrayList<>();
+        List<Long> holes = new ArrayList<>();
+        for (int i = 0; i < SLAB_PAGES; i++) {
+            (i % 2 == 0 ? holes : smalls).add(arena.tryAlloc(PAGE));
+        }
+        for (long hole : holes) {
+            arena.free(hole, PAGE);
+        }
+        assertEquals(32 * PAGE, arena.stats().free());
+        assertEquals(PAGE, arena.stats().largestFree(), "fragmented: no two free pages are adjacent");
+        return new Scene(arena, pool, items, smalls);
+    }
+
+    private static CompletableFuture<Long> blockedGet(Scene scene) throws InterruptedException {
+        CompletableFuture<Long> result = new CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            try {
+                result.complete(scene.pool.get());
+            } catch (Throwable e) {
+                result.completeExceptionally(e);
+            }
+        }, "blocked-get");
+        t.setDaemon(true);
+        t.start();
+        // the grow is registered in the arena once the get is blocked
+        await(() -> scene.arena.waiters() == 1 && scene.pool.stats().pendingItems() == 1, "the get to block in a grow");
+        return result;
+    }
+
+    @Test
+    void aPutReleasesTheBlockedGetAndWithdrawsItsArenaRequest() throws Exception {
+        Scene scene = scene(WaitStrategy.NACK);
+        long allocatedBefore = scene.arena.stats().allocated();
+        CompletableFuture<Long> get = blockedGet(scene);
+        long returned = scene.items.remove(0);
+        scene.pool.put(returned);
+        assertEquals(returned, get.get(1, TimeUnit.SECONDS), "the put hands its item to the waiter");
+        assertEquals(0, scene.arena.waiters(), "the arena keeps no stale request");
+        assertEquals(allocatedBefore, scene.arena.stats().allocated(), "nothing was taken from the arena for it");
+        assertEquals(0, scene.pool.stats().pendingItems(), "the nack released the pending grow");
+        assertEquals(0, scene.pool.waiters());
+        // a later free that would have fit the request leaves the space free
+        for (long small : scene.smalls) {
+            scene.arena.free(small, PAGE);
+        }
+        assertEquals(SLAB_PAGES * PAGE, scene.arena.stats().largestFree());
+        scene.pool.checkInvariants();
+        scene.arena.checkInvariants();
+    }
+
+    @Test
+    void spaceInTheArenaGrowsThePoolAndWithdrawsThePutRegistration() throws Exception {
+        Scene scene = scene(WaitStrategy.NACK);
+        CompletableFuture<Long> get = blockedGet(scene);
+        for (long small : scene.smalls) {
+            scene.arena.free(small, PAGE);
+        }
+        long item = get.get(1, TimeUnit.SECONDS);
+        assertTrue(item != 0);
+        PoolStats stats = scene.pool.stats();
+        assertEquals(16, stats.slabs(), "the grow made the sixteenth slab");
+        assertEquals(16, stats.itemsInUse());
+        assertEquals(0, stats.waiters(), "the put registration is gone");
+        assertEquals(0, stats.pendingItems());
+        assertEquals(0, scene.arena.waiters());
+        // a put now has nobody to hand to: the item goes back to the pool
+        scene.pool.put(item);
+        assertEquals(15, scene.pool.stats().itemsInUse());
+        scene.pool.checkInvariants();
+        scene.arena.checkInvariants();
+    }
+
+    @Test
+    void naiveWaitStaysBlockedAfterAPut() throws Exception {
+        Scene scene = scene(WaitStrategy.NAIVE);
+        CompletableFuture<Long> get = blockedGet(scene);
+        scene.pool.put(scene.items.remove(0));
+        assertThrows(TimeoutException.class, () -> get.get(1, TimeUnit.SECONDS),
+                "NAIVE waits for arena space only: the put does not wake it (the seed's hang)");
+        assertEquals(1, scene.arena.waiters());
+        // release it the only way NAIVE allows: space in the arena
+        for (long small : scene.smalls) {
+            scene.arena.free(small, PAGE);
+        }
+        assertTrue(get.get(5, TimeUnit.SECONDS) != 0);
+        scene.pool.checkInvariants();
+        scene.arena.checkInvariants();
+    }
+
+    @Test
+    void interruptingTheBlockedGetLeavesNothingRegistered() throws Exception {
+        Scene scene = scene(WaitStrategy.NACK);
+        CompletableFuture<Long> result = new CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            try {
+                result.complete(scene.pool.get());
+            } catch (Throwable e) {
+                result.completeExceptionally(e);
+            }
+        });
+        t.start();
+        await(() -> scene.arena.waiters() == 1, "the get to block");
+        t.interrupt();
+        ExecutionException e = assertThrows(ExecutionException.class, () -> result.get(5, TimeUnit.SECONDS));
+        assertTrue(e.getCause() instanceof InterruptedException, e.toString());
+        assertEquals(0, scene.arena.waiters());
+        assertEquals(0, scene.pool.waiters());
+        assertEquals(0, scene.pool.stats().pendingItems());
+        scene.pool.checkInvariants();
+        scene.arena.checkInvariants();
+    }
+
+    @Test
+    void aReleasedPendingGrowWakesAGetThatWaitedOnPutsAlone() throws Exception {
+        // limit 2 slabs: one made and out, one pending for thread A; B can only wait on puts.
+        Arena arena = Arena.builder(0x40_0000_0000L, 4 * PAGE).quantum(PAGE).build();
+        Pool pool = Pool.builder("two", PAGE).slabPages(1).hardLimit(2).build(arena);
+        long first = pool.tryGet();
+        long[] fill = {arena.tryAlloc(PAGE), arena.tryAlloc(PAGE), arena.tryAlloc(PAGE)};
+        CompletableFuture<Long> a = new CompletableFuture<>();
+        Thread ta = new Thread(() -> {
+            try {
+                a.complete(pool.get());
+            } catch (Throwable e) {
+                a.completeExceptionally(e);
+            }
+        });
+        ta.start();
+        await(() -> arena.waiters() == 1, "A's grow to wait in the arena");
+        CompletableFuture<Long> b = new CompletableFuture<>();
+        Thread tb = new Thread(() -> {
+            try {
+                b.complete(pool.get());
+            } catch (Throwable e) {
+                b.completeExceptionally(e);
+            }
+        });
+        tb.start();
+        await(() -> pool.waiters() == 3, "B to wait on puts, and for capacity to grow");
+        pool.put(first); // A is the oldest put waiter: A wins, A's grow is nacked
+        assertEquals(first, a.get(1, TimeUnit.SECONDS));
+        // the nack gave the capacity to B, whose grow is now in the arena: space lets it finish
+        await(() -> arena.waiters() == 1, "B's grow to be forwarded to the arena");
+        arena.free(fill[0], PAGE);
+        long got = b.get(1, TimeUnit.SECONDS);
+        assertTrue(got != 0 && got != first);
+        assertEquals(0, arena.waiters());
+        assertEquals(0, pool.waiters());
+        pool.checkInvariants();
+        arena.checkInvariants();
+    }
+
+    static void await(BooleanSupplier condition, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for " + what);
+            }
+            Thread.sleep(1);
+        }
+        assertFalse(Thread.currentThread().isInterrupted());
+    }
+}
