@@ -29,7 +29,11 @@ public final class Events {
     @SafeVarargs
     public static <T> Event<T> choose(Event<? extends T>... events) {
         Objects.requireNonNull(events, "choose((Event[]) null)");
-        return chooseOf(events.clone());
+        Event<?>[] copy = new Event<?>[events.length];
+        for (int i = 0; i < events.length; i++) { // element-wise: the array itself never escapes
+            copy[i] = events[i];
+        }
+        return chooseOf(copy);
     }
 
     /**

@@ -13,8 +13,10 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CyclicBarrier;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** choose commits to exactly one branch, with no branch always preferred. */
+@Timeout(30) // a lost wake-up must fail, not hang the build
 class ChooseTest {
 
     @Test

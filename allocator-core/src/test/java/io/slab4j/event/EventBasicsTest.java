@@ -14,8 +14,10 @@ import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** always, never, poll and plain sync on one source. */
+@Timeout(30) // a lost wake-up must fail, not hang the build
 class EventBasicsTest {
 
     @AfterEach

@@ -12,8 +12,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** guard runs its supplier at each sync and poll, on the syncing thread. */
+@Timeout(30) // a lost wake-up must fail, not hang the build
 class GuardTest {
 
     @Test

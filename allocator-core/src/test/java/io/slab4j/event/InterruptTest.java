@@ -10,12 +10,14 @@ import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * An interrupt withdraws every registration and fires every nack, unless a source had
  * already claimed the sync: then the claimed value is returned, never dropped, with the
  * interrupt flag set again.
  */
+@Timeout(30) // a lost wake-up must fail, not hang the build
 class InterruptTest {
 
     @Test

@@ -12,8 +12,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** The BaseEvent SPI: claim before transfer, failed claims drop and move on, strict misuse checks. */
+@Timeout(30) // a lost wake-up must fail, not hang the build
 class SourceProtocolTest {
 
     /** A source that is never ready in tryNow and then behaves as {@code onRegister} says in register. */

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
  * timeout counts from the start of each sync (CML timeOutEvt) and never leaves a
  * registration behind. Timing assertions are lower bounds only.
  */
+@org.junit.jupiter.api.Timeout(30) // a lost wake-up must fail, not hang the build
 class TimeoutTest {
     private static final Duration D = Duration.ofMillis(150);
 

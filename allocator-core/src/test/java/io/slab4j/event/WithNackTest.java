@@ -26,6 +26,7 @@ import org.junit.jupiter.api.Test;
  * A withNack's nack fires exactly once iff its branch is not the one committed, on the
  * syncing thread during clean-up, and can be waited on by any thread.
  */
+@org.junit.jupiter.api.Timeout(30) // a lost wake-up must fail, not hang the build
 class WithNackTest {
 
     /** Records the NackEvent of each instantiation and how often its onNack ran. */

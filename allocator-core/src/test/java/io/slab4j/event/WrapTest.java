@@ -14,8 +14,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** wrap runs after the commit, on the syncing thread, holding no lock, only for the winner. */
+@Timeout(30) // a lost wake-up must fail, not hang the build
 class WrapTest {
 
     @Test
