@@ -85,6 +85,11 @@ public final class Pool implements AutoCloseable {
     private final SlabSet slabs;
     private final WaitQueue<WaitQueue.Node<Long>> putWaiters = new WaitQueue<>();
     private final WaitQueue<GrowRequest> growWaiters = new WaitQueue<>();
+    /**
+     * {@code putWaiters.size()}, republished (volatile write) under the lock whenever the
+     * queue changes, so {@link #hasWaiters()} can be read without the lock.
+     */
+    private volatile int waitingForPut;
     private long made;
     private long pending;
     private long inUse;
@@ -237,6 +242,7 @@ public final class Pool implements AutoCloseable {
                     break;
                 }
             }
+            waitingForPut = putWaiters.size();
             if (receiver == null) {
                 toArena = giveBack(slab, index);
             }
@@ -375,6 +381,7 @@ public final class Pool implements AutoCloseable {
             if (slabs.fullestWithFree() == null) {
                 WaitQueue.Node<Long> node = new WaitQueue.Node<>(waiter);
                 putWaiters.addLast(node);
+                waitingForPut = putWaiters.size();
                 return () -> cancelPut(node);
             }
             if (!waiter.claim()) {
@@ -392,6 +399,7 @@ public final class Pool implements AutoCloseable {
         lock.lock();
         try {
             putWaiters.remove(node);
+            waitingForPut = putWaiters.size();
         } finally {
             lock.unlock();
         }
@@ -511,6 +519,7 @@ public final class Pool implements AutoCloseable {
                     items.add(take());
                 }
             }
+            waitingForPut = putWaiters.size();
         } finally {
             lock.unlock();
         }
@@ -635,6 +644,14 @@ public final class Pool implements AutoCloseable {
 
     public WaitStrategy waitStrategy() {
         return strategy;
+    }
+
+    /**
+     * True when some get is waiting for a put: read without the lock (a volatile read),
+     * for caches that must not park items while a get waits. May be momentarily stale.
+     */
+    public boolean hasWaiters() {
+        return waitingForPut > 0;
     }
 
     /** Registrations waiting on this pool (for a put, or for capacity to grow). */

@@ -71,6 +71,7 @@ class PoolScenarioTest {
         Scene scene = scene(WaitStrategy.NACK);
         long allocatedBefore = scene.arena.stats().allocated();
         CompletableFuture<Long> get = blockedGet(scene);
+        assertTrue(scene.pool.hasWaiters(), "a get waits for a put");
         long returned = scene.items.remove(0);
         scene.pool.put(returned);
         assertEquals(returned, get.get(1, TimeUnit.SECONDS), "the put hands its item to the waiter");
@@ -78,6 +79,7 @@ class PoolScenarioTest {
         assertEquals(allocatedBefore, scene.arena.stats().allocated(), "nothing was taken from the arena for it");
         assertEquals(0, scene.pool.stats().pendingItems(), "the nack released the pending grow");
         assertEquals(0, scene.pool.waiters());
+        assertFalse(scene.pool.hasWaiters());
         // a later free that would have fit the request leaves the space free
         for (long small : scene.smalls) {
             scene.arena.free(small, PAGE);
