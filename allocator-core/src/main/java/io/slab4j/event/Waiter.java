@@ -79,7 +79,10 @@ public final class Waiter<T> {
 
     /**
      * Returns a claimed offer to WAITING because the transfer failed after
-     * {@link #claim()} succeeded; the syncing thread then re-registers on every source.
+     * {@link #claim()} succeeded. The syncing thread then withdraws all its registrations
+     * and registers again on every source (other sources may have dropped it while it was
+     * claimed), so the waiter goes to the back of each queue; a source need not re-queue
+     * it, and one that does sees that node cancelled right away.
      *
      * @throws IllegalStateException if the offer is not CLAIMED
      */
