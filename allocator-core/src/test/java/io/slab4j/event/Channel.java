@@ -16,7 +16,7 @@ import java.util.List;
  *
  * <p>Thread-safe: {@code lock} guards every field; no user code runs under it.
  */
-final class Channel<T> {
+public final class Channel<T> {
     private final String name;
     private final Object lock = new Object();
     private final ArrayDeque<T> buffer = new ArrayDeque<>();
@@ -27,16 +27,16 @@ final class Channel<T> {
     private long failedClaims;
     private final Recv recv = new Recv();
 
-    Channel(String name) {
+    public Channel(String name) {
         this.name = name;
     }
 
-    Channel() {
+    public Channel() {
         this("channel");
     }
 
     /** Hands {@code value} to the oldest live waiter, or buffers it. Never blocks. */
-    void send(T value) {
+    public void send(T value) {
         synchronized (lock) {
             for (Waiter<T> w; (w = waiters.poll()) != null; ) {
                 if (w.claim()) {
@@ -51,35 +51,35 @@ final class Channel<T> {
     }
 
     /** The receive event; one shared instance, synced concurrently by many threads. */
-    BaseEvent<T> recvEvent() {
+    public BaseEvent<T> recvEvent() {
         return recv;
     }
 
-    int waiters() {
+    public int waiters() {
         synchronized (lock) {
             return waiters.size();
         }
     }
 
-    int buffered() {
+    public int buffered() {
         synchronized (lock) {
             return buffer.size();
         }
     }
 
-    long transfers() {
+    public long transfers() {
         synchronized (lock) {
             return transfers;
         }
     }
 
-    long failedClaims() {
+    public long failedClaims() {
         synchronized (lock) {
             return failedClaims;
         }
     }
 
-    List<T> drain() {
+    public List<T> drain() {
         synchronized (lock) {
             List<T> out = new ArrayList<>(buffer);
             buffer.clear();
@@ -87,7 +87,7 @@ final class Channel<T> {
         }
     }
 
-    void checkInvariants() {
+    public void checkInvariants() {
         synchronized (lock) {
             if (!buffer.isEmpty()) {
                 for (Waiter<T> w : waiters) {
