@@ -1,0 +1,137 @@
+package io.slab4j.bench;
+
+import io.slab4j.arena.Arena;
+import io.slab4j.event.BaseEvent;
+import io.slab4j.event.Event;
+import io.slab4j.event.Events;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The event layer's two costs: a {@code sync} that commits at once (the poll step, no
+ * registration, no park), and the latency of waking a thread parked in a {@code sync}.
+ *
+ * <h2>Uncontended sync ({@code Mode.AverageTime})</h2>
+ * <ul>
+ *   <li>{@link #syncAlways}: {@code Events.always(x).sync()}: the protocol's fixed cost
+ *       (a {@code Sync} per call, one branch, one poll).
+ *   <li>{@link #syncChooseOfTwo}: {@code choose(always(a), always(b)).sync()}: adds the
+ *       random starting branch.
+ *   <li>{@link #syncArenaAllocEvent}: {@code arena.allocEvent(q).sync()} then
+ *       {@code free}: an enabled source event; compare with {@link #arenaTryAllocFree},
+ *       the same allocate/free pair without the event, to get the event's own cost.
+ * </ul>
+ *
+ * <h2>Wake-up latency ({@code Mode.SampleTime}, {@link #wakeUp})</h2>
+ * A second thread, the echo, blocks receiving (see {@link Waker.Path}); the benchmark
+ * thread releases one item/span to it, which wakes it; the echo publishes what it
+ * received in a volatile mailbox that the benchmark thread spins on. A per-invocation
+ * setup (untimed) waits until the echo is registered <em>and</em> parked
+ * ({@code Thread.State.WAITING}), so every sample is a true wake from {@code park}:
+ * release call + unpark + the echo being scheduled + the rest of its {@code sync}
+ * (clean-up, nacks, wraps) + one cache-line hand-back (~0.1 µs). The
+ * {@code PARK_UNPARK} path does the same with a bare {@code LockSupport} hand-off: the
+ * JVM and OS floor under the other paths.
+ *
+ * <p>Run with {@code -t 1}: each benchmark thread brings its own echo thread, and the
+ * machine has two cores.
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@Warmup(iterations = 5, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 1, jvmArgsAppend = {BenchFlags.ADD_EXPORTS})
+public class EventBench {
+    static final long QUANTUM = 4096;
+
+    /** Pre-built events: building is free, each sync instantiates afresh. */
+    @State(Scope.Thread)
+    public static class Uncontended {
+        final Event<Long> always = Events.always(42L);
+        final Event<Long> chooseOfTwo = Events.choose(Events.always(1L), Events.always(2L));
+        Arena arena;
+        BaseEvent<Long> space;
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            arena = Arena.builder(1L << 40, 1024 * QUANTUM).quantum(QUANTUM).build();
+            space = arena.allocEvent(QUANTUM);
+        }
+
+        @TearDown(Level.Trial)
+        public void check() {
+            arena.checkInvariants();
+            if (arena.stats().spans() != 0) {
+                throw new IllegalStateException("spans leaked: " + arena.stats());
+            }
+        }
+    }
+
+    @Benchmark
+    public Long syncAlways(Uncontended s) throws InterruptedException {
+        return s.always.sync();
+    }
+
+    @Benchmark
+    public Long syncChooseOfTwo(Uncontended s) throws InterruptedException {
+        return s.chooseOfTwo.sync();
+    }
+
+    @Benchmark
+    public long syncArenaAllocEvent(Uncontended s) throws InterruptedException {
+        long at = s.space.sync();
+        s.arena.free(at, QUANTUM);
+        return at;
+    }
+
+    @Benchmark
+    public long arenaTryAllocFree(Uncontended s) {
+        long at = s.arena.tryAlloc(QUANTUM);
+        s.arena.free(at, QUANTUM);
+        return at;
+    }
+
+    /** The echo thread and what it waits on; see {@link Waker}. */
+    @State(Scope.Thread)
+    public static class WakeUp {
+        @Param({"PARK_UNPARK", "POOL_AT_LIMIT", "POOL_PUT_OR_GROW", "ARENA_FREE"})
+        public Waker.Path path;
+
+        Waker waker;
+
+        @Setup(Level.Trial)
+        public void start() {
+            waker = new Waker(path);
+        }
+
+        @Setup(Level.Invocation)
+        public void awaitParked() {
+            waker.awaitParked();
+        }
+
+        @TearDown(Level.Trial)
+        public void stop() throws InterruptedException {
+            waker.close();
+        }
+    }
+
+    @Benchmark
+    @BenchmarkMode(Mode.SampleTime)
+    @OutputTimeUnit(TimeUnit.MICROSECONDS)
+    public long wakeUp(WakeUp s) {
+        return s.waker.wakeEcho();
+    }
+}
