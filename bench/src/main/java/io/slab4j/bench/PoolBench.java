@@ -1,0 +1,151 @@
+package io.slab4j.bench;
+
+import io.netty.buffer.AdaptiveByteBufAllocator;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.slab4j.arena.Arena;
+import io.slab4j.pool.Pool;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.nio.ByteBuffer;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One get and one put of a 4 KiB item (or allocate + release of a 4 KiB direct buffer)
+ * per operation, slab4j against its floor and its peers, in the same run. Run at
+ * {@code -t 1} and {@code -t 2}: every allocator is one shared instance (its state is
+ * {@code Scope.Benchmark}); what is per thread is each allocator's own business.
+ *
+ * <ul>
+ *   <li>{@link #pool}: {@code Pool.get()} + {@code put()}: the slow path, one lock.
+ *   <li>{@link #floor}: a {@code long[]} stack reached through a {@code ThreadLocal},
+ *       pop + push, each through its own {@code ThreadLocal.get()} as a magazine layer
+ *       must: the least a per-thread cache can cost.
+ *   <li>{@link #nettyAdaptive}: {@code new AdaptiveByteBufAllocator(true, true)}
+ *       (preferDirect, useCacheForNonEventLoopThreads: JMH threads are not event-loop
+ *       threads), {@code directBuffer(4096)} + {@code release()}.
+ *   <li>{@link #nettyPooled}: {@code PooledByteBufAllocator} with Netty's default arena
+ *       counts, page size, order and cache sizes but {@code useCacheForAllThreads=true}
+ *       (4.2's default turns the thread cache off for non-event-loop threads).
+ *   <li>{@link #byteBufferAllocateDirect}: {@code ByteBuffer.allocateDirect(4096)}, left
+ *       to its {@code Cleaner}: includes zeroing and the amortised cost of reference
+ *       processing and {@code Bits.reserveMemory}.
+ *   <li>{@link #unsafeMalloc}: {@code Unsafe.allocateMemory} + {@code freeMemory}: glibc
+ *       malloc/free.
+ * </ul>
+ * {@code PoolCache} is not benchmarked yet: the class does not exist in allocator-core at
+ * the time of writing (see RESULTS.md).
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@Warmup(iterations = 5, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 1, jvmArgsAppend = {BenchFlags.ADD_EXPORTS, BenchFlags.TRY_REFLECTION, BenchFlags.OPEN_NIO,
+        BenchFlags.OPEN_MISC, BenchFlags.NETTY_NO_LEAK_DETECTION})
+public class PoolBench {
+    static final int ITEM = 4096;
+
+    /** A pool of 4 KiB items over a plain range: no OS calls, no memory touched. */
+    @State(Scope.Benchmark)
+    public static class PoolState {
+        Arena arena;
+        Pool pool;
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            arena = Arena.builder(1L << 40, 64L << 20).quantum(ITEM).build();
+            // 16-item slabs, one primed and kept: two threads holding one item each never grow it
+            pool = Pool.builder("bench-4k", ITEM).slabPages(16).lowWater(1).highWater(1).build(arena);
+        }
+
+        @TearDown(Level.Trial)
+        public void check() {
+            pool.checkInvariants();
+            pool.close();
+            arena.checkInvariants();
+        }
+    }
+
+    @State(Scope.Benchmark)
+    public static class FloorState {
+        final ThreadLocal<LongStack> stacks = ThreadLocal.withInitial(() -> new LongStack(64));
+    }
+
+    @State(Scope.Benchmark)
+    public static class NettyAdaptive {
+        ByteBufAllocator allocator;
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            allocator = new AdaptiveByteBufAllocator(true, true);
+        }
+    }
+
+    @State(Scope.Benchmark)
+    public static class NettyPooled {
+        ByteBufAllocator allocator;
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            allocator = new PooledByteBufAllocator(true,
+                    PooledByteBufAllocator.defaultNumHeapArena(), PooledByteBufAllocator.defaultNumDirectArena(),
+                    PooledByteBufAllocator.defaultPageSize(), PooledByteBufAllocator.defaultMaxOrder(),
+                    PooledByteBufAllocator.defaultSmallCacheSize(), PooledByteBufAllocator.defaultNormalCacheSize(),
+                    true);
+        }
+    }
+
+    @Benchmark
+    public long pool(PoolState s) throws InterruptedException {
+        long item = s.pool.get();
+        s.pool.put(item);
+        return item;
+    }
+
+    @Benchmark
+    public long floor(FloorState s) {
+        long item = s.stacks.get().pop();
+        s.stacks.get().push(item);
+        return item;
+    }
+
+    @Benchmark
+    public long nettyAdaptive(NettyAdaptive s) {
+        ByteBuf buf = s.allocator.directBuffer(ITEM);
+        long address = buf.memoryAddress();
+        buf.release();
+        return address;
+    }
+
+    @Benchmark
+    public long nettyPooled(NettyPooled s) {
+        ByteBuf buf = s.allocator.directBuffer(ITEM);
+        long address = buf.memoryAddress();
+        buf.release();
+        return address;
+    }
+
+    @Benchmark
+    public ByteBuffer byteBufferAllocateDirect() {
+        return ByteBuffer.allocateDirect(ITEM);
+    }
+
+    @Benchmark
+    public long unsafeMalloc() {
+        long address = UnsafeMemory.allocate(ITEM);
+        UnsafeMemory.free(address);
+        return address;
+    }
+}
