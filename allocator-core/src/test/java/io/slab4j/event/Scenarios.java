@@ -15,12 +15,12 @@ import org.jetbrains.lincheck.datastructures.DSLThreadScenario;
  * random scenarios cannot work: blocking operations must be paired with enough sends
  * that every one of them can return, so a hang can only mean a lost value.
  */
-final class Scenarios {
+public final class Scenarios {
     private Scenarios() {
     }
 
     /** One operation call: a public method of the test class and its arguments. */
-    static final class Call {
+    public static final class Call {
         final KFunction<?> function;
         final Object[] args;
 
@@ -30,7 +30,7 @@ final class Scenarios {
         }
     }
 
-    static Call call(Class<?> testClass, String name, Object... args) {
+    public static Call call(Class<?> testClass, String name, Object... args) {
         for (Method m : testClass.getMethods()) {
             if (m.getName().equals(name) && m.getParameterCount() == args.length) {
                 return new Call(ReflectJvmMapping.getKotlinFunction(m), args);
@@ -39,13 +39,21 @@ final class Scenarios {
         throw new IllegalArgumentException(testClass.getSimpleName() + " has no public " + name + "/" + args.length);
     }
 
-    static List<Call> thread(Call... calls) {
+    public static List<Call> thread(Call... calls) {
         return Arrays.asList(calls);
     }
 
     /** A scenario: the given parallel threads, then {@code post} sequentially. */
-    static Function1<DSLScenarioBuilder, Unit> scenario(List<List<Call>> threads, List<Call> post) {
+    public static Function1<DSLScenarioBuilder, Unit> scenario(List<List<Call>> threads, List<Call> post) {
+        return scenario(List.of(), threads, post);
+    }
+
+    /** A scenario: {@code initial} sequentially, then the parallel threads, then {@code post}. */
+    public static Function1<DSLScenarioBuilder, Unit> scenario(List<Call> initial, List<List<Call>> threads, List<Call> post) {
         return b -> {
+            if (!initial.isEmpty()) {
+                b.initial(t -> add(t, initial));
+            }
             b.parallel(p -> {
                 for (List<Call> calls : threads) {
                     p.thread(t -> add(t, calls));

@@ -1,0 +1,71 @@
+package io.slab4j.readme;
+
+import org.junit.jupiter.api.Test;
+
+import javax.tools.JavaCompiler;
+import javax.tools.ToolProvider;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.lang.reflect.Method;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Compiles and runs the README's quick-start program, so the README cannot rot. */
+class ReadmeQuickStartTest {
+
+    @Test
+    void quickStartCompilesAndRuns() throws Exception {
+        String source = quickStartSource();
+        Path dir = Files.createTempDirectory("slab4j-readme");
+        Path file = dir.resolve("QuickStart.java");
+        Files.writeString(file, source);
+
+        JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
+        assertNotNull(javac, "a JDK (not a JRE) runs the tests");
+        ByteArrayOutputStream diagnostics = new ByteArrayOutputStream();
+        int status = javac.run(null, diagnostics, diagnostics,
+                "-classpath", testClassPath(), "-d", dir.toString(), file.toString());
+        assertEquals(0, status, () -> "the README's quick start does not compile:\n" + diagnostics);
+
+        PrintStream original = System.out;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (URLClassLoader loader = new URLClassLoader(new URL[] {dir.toUri().toURL()}, getClass().getClassLoader())) {
+            Method main = loader.loadClass("QuickStart").getMethod("main", String[].class);
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            main.invoke(null, (Object) new String[0]);
+        } finally {
+            System.setOut(original);
+        }
+        String printed = out.toString(StandardCharsets.UTF_8);
+        original.print(printed);
+        assertTrue(printed.contains("read back 42"), printed);
+        assertTrue(printed.contains("PoolStats[name=buffers"), printed);
+    }
+
+    /** The first java block after the "Quick start" heading. */
+    private static String quickStartSource() throws IOException {
+        Path readme = Path.of("..", "README.md");
+        String text = Files.readString(readme);
+        int section = text.indexOf("## Quick start");
+        assertTrue(section >= 0, "README.md has no '## Quick start' section");
+        Matcher block = Pattern.compile("```java\\n(.*?)```", Pattern.DOTALL).matcher(text);
+        assertTrue(block.find(section), "README.md's quick start has no java block");
+        return block.group(1);
+    }
+
+    /** Surefire may hide the class path in a manifest-only jar; it also publishes the real one. */
+    private static String testClassPath() {
+        String surefire = System.getProperty("surefire.test.class.path");
+        return surefire != null && !surefire.isEmpty() ? surefire : System.getProperty("java.class.path");
+    }
+}
