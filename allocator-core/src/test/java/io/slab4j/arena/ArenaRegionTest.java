@@ -1,0 +1,70 @@
+package io.slab4j.arena;
+
+import io.slab4j.nativemem.VirtualRegion;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** An arena over a real reservation: spans are committed when handed out and decommitted when freed. */
+class ArenaRegionTest {
+    private static final long PAGE = VirtualRegion.pageSize();
+
+    @Test
+    void spansAreCommittedOnAllocationAndDecommittedOnFree() {
+        try (VirtualRegion region = VirtualRegion.reserve(1L << 30)) {
+            Arena arena = Arena.builder(region).build();
+            assertEquals(PAGE, arena.quantum(), "over a region the quantum defaults to the page size");
+            long span = arena.tryAlloc(16 * PAGE);
+            assertEquals(16 * PAGE, arena.stats().committed());
+            UnsafeBuffer memory = new UnsafeBuffer(span, (int) (16 * PAGE));
+            for (int page = 0; page < 16; page++) {
+                memory.putLong((int) (page * PAGE), 0x5EED + page);
+            }
+            assertEquals(0x5EED + 15, memory.getLong((int) (15 * PAGE)));
+            arena.free(span, 16 * PAGE);
+            assertEquals(0, arena.stats().committed());
+            long again = arena.tryAlloc(16 * PAGE);
+            assertEquals(span, again, "instant fit hands the same span back");
+            assertEquals(0, new UnsafeBuffer(again, (int) (16 * PAGE)).getLong((int) (15 * PAGE)),
+                    "a decommitted page comes back zeroed: the free really released it");
+            arena.free(again, 16 * PAGE);
+            arena.checkInvariants();
+        }
+    }
+
+    @Test
+    void aWaiterGetsCommittedMemory() throws Exception {
+        try (VirtualRegion region = VirtualRegion.reserve(4 * PAGE)) {
+            Arena arena = Arena.builder(region).build();
+            long all = arena.tryAlloc(4 * PAGE);
+            var waiting = ArenaWaitTest.inThread(() -> {
+                long span = arena.alloc(2 * PAGE, Duration.ofSeconds(10));
+                new UnsafeBuffer(span, (int) (2 * PAGE)).putLong((int) PAGE, 7); // faults unless committed
+                return span;
+            });
+            ArenaWaitTest.await(() -> arena.waiters() == 1, "the alloc to wait");
+            arena.free(all, 4 * PAGE);
+            long span = waiting.get(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals(7, new UnsafeBuffer(span, (int) (2 * PAGE)).getLong((int) PAGE));
+            assertEquals(2 * PAGE, arena.stats().committed());
+            arena.free(span, 2 * PAGE);
+            arena.checkInvariants();
+        }
+    }
+
+    @Test
+    void regionRulesAreEnforced() {
+        try (VirtualRegion region = VirtualRegion.reserve(16 * PAGE)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> Arena.builder(region).quantum(PAGE / 2).build());
+            assertTrue(e.getMessage().contains("multiple of the page size"), e.getMessage());
+            region.close();
+            assertThrows(IllegalStateException.class, () -> Arena.builder(region));
+        }
+    }
+}
