@@ -1,0 +1,577 @@
+package io.slab4j.pool;
+
+import io.slab4j.arena.Arena;
+import io.slab4j.arena.Fit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Magazines, depot, waiters, exited threads, bad input and close of a {@link PoolCache}
+ * over a plain-range arena (no OS calls). Threads are synchronised on latches and
+ * observable state, never on sleeps.
+ */
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class PoolCacheTest {
+    static final long PAGE = 4096;
+    static final long BASE = 0x60_0000_0000L;
+
+    static Arena arena(int pages) {
+        return Arena.builder(BASE, pages * PAGE).quantum(PAGE).fit(Fit.INSTANT).build();
+    }
+
+    /** 256-byte items, 16 a one-page slab. */
+    static Pool smallPool(Arena arena) {
+        return Pool.builder("small", 256).slabPages(1).highWater(8).build(arena);
+    }
+
+    @Test
+    void hitsStayInTheThreadsMagazines() throws InterruptedException {
+        Pool pool = smallPool(arena(64));
+        PoolCache cache = PoolCache.builder(pool).magazineSize(8).build();
+        long[] warm = new long[8];
+        for (int i = 0; i < warm.length; i++) {
+            warm[i] = cache.get();
+        }
+        for (long a : warm) {
+            cache.put(a);
+        }
+        PoolStats before = pool.stats();
+        for (int i = 0; i < 1000; i++) {
+            long a = cache.get();
+            long b = cache.tryGet();
+            cache.put(b);
+            cache.put(a);
+        }
+        assertEquals(before, pool.stats(), "after warm-up the pool sees no traffic at all");
+        PoolCacheStats stats = cache.stats();
+        assertEquals(2000, stats.hits());
+        assertEquals(8, stats.misses(), "only the warm-up went to the pool");
+        assertEquals(2008, stats.puts());
+        assertEquals(0, stats.depotGets() + stats.depotPuts() + stats.poolPuts() + stats.waiterPuts());
+        assertEquals(1, stats.threads());
+        assertEquals(8, pool.stats().itemsInUse(), "parked items count as in use for the pool");
+        cache.checkInvariants();
+        cache.drain();
+        assertEquals(0, pool.stats().itemsInUse());
+        pool.checkInvariants();
+    }
+
+    @Test
+    void theDepotPassesFullMagazinesBetweenThreads() throws Exception {
+        Pool pool = smallPool(arena(64));
+        PoolCache cache = PoolCache.builder(pool).magazineSize(4).build();
+        List<Long> items = new ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            items.add(cache.get());
+        }
+        for (long a : items) {
+            cache.put(a); // 4 fill loaded, 4 more after a swap, the 9th sends a full magazine to the depot
+        }
+        PoolCacheStats stats = cache.stats();
+        assertEquals(1, stats.depotPuts());
+        assertEquals(1, stats.fullMagazines());
+        assertEquals(1, stats.magazinesMade(), "the depot had no empty magazine to give, so it made one");
+        PoolStats poolBefore = pool.stats();
+
+        CompletableFuture<List<Long>> other = new CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            try {
+                List<Long> got = new ArrayList<>();
+                for (int i = 0; i < 4; i++) {
+                    got.add(cache.tryGet());
+                }
+                for (long a : got) {
+                    cache.put(a);
+                }
+                other.complete(got);
+            } catch (Throwable e) {
+                other.completeExceptionally(e);
+            }
+        }, "other");
+        t.start();
+        List<Long> got = other.get(5, TimeUnit.SECONDS);
+        t.join();
+        assertTrue(items.containsAll(got), "the other thread got the first thread's parked items");
+        assertEquals(poolBefore, pool.stats(), "through the depot, not the pool");
+        stats = cache.stats();
+        assertEquals(1, stats.depotGets());
+        assertEquals(0, stats.fullMagazines());
+        assertEquals(1, stats.emptyMagazines(), "the other thread left its empty previous magazine in exchange");
+        cache.checkInvariants();
+        cache.drain();
+        assertEquals(0, pool.stats().itemsInUse());
+        assertEquals(1, cache.stats().reclaimedThreads());
+        pool.checkInvariants();
+    }
+
+    @Test
+    void magazineSizeAndDepotLimitAreBounded() {
+        Pool pool = smallPool(arena(64));
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> PoolCache.builder(pool).magazineSize(0).build()),
+                "magazine size 0");
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> PoolCache.builder(pool).magazineSize(-1).build()),
+                "magazine size -1");
+        assertMessage(assertThrows(IllegalArgumentException.class,
+                () -> PoolCache.builder(pool).magazineSize(PoolCache.MAX_MAGAZINE_SIZE + 1).build()), "magazine size 1025");
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> PoolCache.builder(pool).depotLimit(-1).build()),
+                "depot limit -1");
+        assertMessage(assertThrows(IllegalArgumentException.class,
+                () -> PoolCache.builder(pool).depotLimit(PoolCache.MAX_DEPOT_LIMIT + 1).build()), "depot limit 65537");
+        assertEquals(PoolCache.MAX_MAGAZINE_SIZE, PoolCache.builder(pool).magazineSize(1024).build().magazineSize());
+        assertEquals(PoolCache.DEFAULT_MAGAZINE_SIZE, PoolCache.builder(pool).build().magazineSize());
+        assertMessage(assertThrows(NullPointerException.class, () -> PoolCache.builder(null)), "pool");
+    }
+
+    @Test
+    void theDepotLimitBoundsWhatIsParked() {
+        Pool pool = smallPool(arena(64));
+        PoolCache cache = PoolCache.builder(pool).magazineSize(2).depotLimit(1).build();
+        long[] items = new long[8];
+        for (int i = 0; i < items.length; i++) {
+            items[i] = cache.tryGet();
+        }
+        for (long a : items) {
+            cache.put(a);
+            cache.checkInvariants();
+        }
+        // thread: loaded 2 + previous 2; depot: 1 full of 2; the 7th put found the depot full
+        // and returned the older full magazine (2 items) to the pool
+        PoolCacheStats stats = cache.stats();
+        assertEquals(1, stats.fullMagazines());
+        assertEquals(1, stats.overflows());
+        assertEquals(6, pool.stats().itemsInUse());
+        assertEquals(8, stats.puts());
+
+        PoolCache noDepot = PoolCache.builder(pool).magazineSize(1).depotLimit(0).build();
+        long a = noDepot.tryGet();
+        long b = noDepot.tryGet();
+        long c = noDepot.tryGet();
+        noDepot.put(a);
+        noDepot.put(b);
+        noDepot.put(c);
+        assertEquals(1, noDepot.stats().overflows(), "a magazine of one and no depot: the third put overflows");
+        assertEquals(0, noDepot.stats().fullMagazines());
+        assertEquals(8, pool.stats().itemsInUse(), "6 parked in the first cache, 2 in the second");
+        noDepot.checkInvariants();
+        cache.drain();
+        noDepot.drain();
+        assertEquals(0, pool.stats().itemsInUse());
+        pool.checkInvariants();
+    }
+
+    @Test
+    void drainReturnsTheCallersTheDepotsAndExitedThreadsMagazinesButNotALiveThreads() throws Exception {
+        Pool pool = smallPool(arena(64));
+        PoolCache cache = PoolCache.builder(pool).magazineSize(4).depotLimit(4).build();
+        CountDownLatch parked = new CountDownLatch(1);
+        CountDownLatch drainOwn = new CountDownLatch(1);
+        CompletableFuture<Void> liveDone = new CompletableFuture<>();
+        Thread live = new Thread(() -> {
+            try {
+                churn(cache, 3);
+                parked.countDown();
+                drainOwn.await();
+                cache.drain();
+                liveDone.complete(null);
+            } catch (Throwable e) {
+                liveDone.completeExceptionally(e);
+            }
+        }, "live");
+        live.start();
+        assertTrue(parked.await(5, TimeUnit.SECONDS)); // 3 in its loaded magazine, from the pool
+        List<Thread> exited = new ArrayList<>();
+        for (int t = 0; t < 3; t++) {
+            Thread worker = new Thread(() -> churn(cache, 10), "exits-" + t);
+            worker.start();
+            exited.add(worker);
+        }
+        for (Thread worker : exited) {
+            worker.join();
+        }
+        churn(cache, 5);
+        assertTrue(pool.stats().itemsInUse() > 3);
+
+        cache.drain();
+        assertEquals(3, pool.stats().itemsInUse(), "only the live thread's magazines are left");
+        PoolCacheStats stats = cache.stats();
+        assertEquals(3, stats.reclaimedThreads());
+        assertEquals(2, stats.threads(), "the caller and the live thread");
+        assertEquals(0, stats.fullMagazines());
+        cache.checkInvariants();
+
+        drainOwn.countDown();
+        liveDone.get(5, TimeUnit.SECONDS);
+        assertEquals(0, pool.stats().itemsInUse());
+        assertEquals(pool.stats().requests(), pool.stats().releases(), "every item the pool handed out came back");
+        pool.checkInvariants();
+        live.join();
+        cache.close();
+        pool.close();
+    }
+
+    /** Gets {@code n} items through the cache and puts them all back, so they end parked. */
+    private static void churn(PoolCache cache, int n) {
+        long[] got = new long[n];
+        for (int i = 0; i < n; i++) {
+            got[i] = cache.tryGet();
+            assertNotEquals(0, got[i]);
+        }
+        for (long a : got) {
+            cache.put(a);
+        }
+    }
+
+    @Test
+    void aPutGoesStraightToAGetWaitingInThePool() throws Exception {
+        Arena arena = arena(64);
+        Pool pool = Pool.builder("limited", 1024).slabPages(1).hardLimit(4).build(arena);
+        PoolCache cache = PoolCache.builder(pool).magazineSize(1).build();
+        long[] all = new long[4];
+        for (int i = 0; i < all.length; i++) {
+            all[i] = cache.tryGet();
+        }
+        cache.put(all[1]); // parked: no get waits yet
+        cache.put(all[2]);
+        cache.put(all[3]); // both magazines full: all[1]'s goes to the depot
+        assertEquals(1, cache.stats().fullMagazines());
+        assertEquals(4, pool.stats().itemsInUse(), "the pool is at its hard limit");
+
+        CompletableFuture<Long> first = blockedPoolGet(pool, "waiter-1");
+        // at the hard limit each get registers for a put and queues a grow for capacity
+        await(() -> pool.waiters() == 2 && pool.hasWaiters(), "the first get to wait in the pool");
+        CompletableFuture<Long> second = blockedPoolGet(pool, "waiter-2");
+        await(() -> pool.waiters() == 4, "the second get to wait in the pool");
+
+        CompletableFuture<Void> putter = CompletableFuture.runAsync(() -> cache.put(all[0]));
+        putter.get(1, TimeUnit.SECONDS);
+        assertEquals(all[0], first.get(1, TimeUnit.SECONDS), "the put went to the oldest waiter, not into a magazine");
+        assertEquals(all[1], second.get(1, TimeUnit.SECONDS),
+                "and, as gets still waited, the depot's parked item went to the next one");
+        assertFalse(pool.hasWaiters());
+        PoolCacheStats stats = cache.stats();
+        assertEquals(1, stats.waiterPuts());
+        assertEquals(0, pool.waiters());
+
+        assertEquals(0, stats.fullMagazines());
+        pool.put(first.get());
+        pool.put(second.get());
+        cache.drain();
+        assertEquals(0, pool.stats().itemsInUse());
+        pool.checkInvariants();
+        assertEquals(0, arena.waiters());
+    }
+
+    private static CompletableFuture<Long> blockedPoolGet(Pool pool, String name) {
+        CompletableFuture<Long> result = new CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            try {
+                result.complete(pool.get());
+            } catch (Throwable e) {
+                result.completeExceptionally(e);
+            }
+        }, name);
+        t.setDaemon(true);
+        t.start();
+        return result;
+    }
+
+    @Test
+    void anExitedThreadsMagazinesComeBackOnDrain() throws Exception {
+        Pool pool = smallPool(arena(64));
+        PoolCache cache = PoolCache.builder(pool).magazineSize(8).build();
+        Thread t = new Thread(() -> churn(cache, 10), "exits");
+        t.start();
+        t.join();
+        assertEquals(10, pool.stats().itemsInUse(), "2 in its loaded magazine, 8 in its previous one");
+        assertEquals(1, cache.stats().threads());
+        cache.checkInvariants(); // reads the exited thread's magazines
+
+        cache.drain();
+        assertEquals(0, pool.stats().itemsInUse());
+        PoolCacheStats stats = cache.stats();
+        assertEquals(1, stats.reclaimedThreads());
+        assertEquals(10, stats.reclaimedItems());
+        assertEquals(0, stats.threads(), "drain registers no holder for a caller that has none");
+        assertEquals(10, stats.hits() + stats.misses(), "the exited thread's counters survive it");
+        cache.checkInvariants();
+        pool.checkInvariants();
+    }
+
+    @Test
+    void anExitedThreadsMagazinesComeBackWhenALaterGetMissesTheDepot() throws Exception {
+        Pool pool = smallPool(arena(64));
+        PoolCache cache = PoolCache.builder(pool).magazineSize(8).build();
+        long mine = cache.get();
+        cache.put(mine); // the caller is registered before the other thread exits
+        Thread t = new Thread(() -> churn(cache, 10), "exits");
+        t.start();
+        t.join();
+        assertEquals(11, pool.stats().itemsInUse());
+
+        assertEquals(mine, cache.get(), "a hit: no depot visit, no sweep");
+        assertEquals(11, pool.stats().itemsInUse());
+        int registered = cache.stats().threads();
+        assertEquals(2, registered);
+        List<Long> held = new ArrayList<>(List.of(mine));
+        for (int misses = 0; misses < registered && cache.stats().reclaimedThreads() == 0; misses++) {
+            held.add(cache.get()); // a miss: sweeps once the misses since the last sweep reach the registered threads
+        }
+        assertEquals(1, cache.stats().reclaimedThreads(), "within " + registered + " misses");
+        assertEquals(held.size(), pool.stats().itemsInUse(), "the exited thread's 10 items went back to the pool");
+        assertEquals(1, cache.stats().threads());
+        for (long a : held) {
+            cache.put(a);
+        }
+        cache.checkInvariants();
+        cache.close();
+        assertEquals(0, pool.stats().itemsInUse());
+        pool.checkInvariants();
+    }
+
+    @Test
+    void aNewThreadsFirstCallReclaimsExitedThreads() throws Exception {
+        Pool pool = smallPool(arena(64));
+        PoolCache cache = PoolCache.builder(pool).magazineSize(8).build();
+        Thread t = new Thread(() -> churn(cache, 5), "exits");
+        t.start();
+        t.join();
+        assertEquals(5, pool.stats().itemsInUse());
+        long a = cache.tryGet(); // registers the caller, which sweeps
+        assertEquals(1, pool.stats().itemsInUse());
+        cache.put(a);
+        cache.close();
+        pool.checkInvariants();
+    }
+
+    @Test
+    void badPutsAreRejectedAndChangeNothing() throws InterruptedException {
+        Pool pool = Pool.builder("exec", 1000).slabPages(1).build(arena(64)); // stride 1008, 4 a slab
+        PoolCache cache = PoolCache.builder(pool).magazineSize(4).build();
+        assertTrue(cache.checksEnabled(), "checks are on by default");
+        long a = cache.get();
+        long b = cache.get();
+        cache.put(b);
+        PoolStats poolBefore = pool.stats();
+        PoolCacheStats cacheBefore = cache.stats();
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> cache.put(0)), "0x0");
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> cache.put(BASE + 40 * PAGE)), "not an item of pool 'exec'");
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> cache.put(a + 8)), "not the start of an item");
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> cache.put(a + 2 * 1008)), "already free");
+        IllegalArgumentException twice = assertThrows(IllegalArgumentException.class, () -> cache.put(b));
+        assertMessage(twice, Pool.hex(b));
+        assertMessage(twice, "double put");
+        assertEquals(poolBefore, pool.stats());
+        assertEquals(cacheBefore, cache.stats());
+        cache.checkInvariants();
+        pool.checkInvariants();
+
+        CompletableFuture<Throwable> fromAnother = CompletableFuture.supplyAsync(() -> {
+            try {
+                cache.put(b);
+                return null;
+            } catch (Throwable e) {
+                return e;
+            }
+        });
+        assertMessage((Exception) fromAnother.join(), "double put");
+
+        assertEquals(b, cache.get(), "the cache still works and hands the parked item out once");
+        cache.put(b);
+        cache.put(a);
+        cache.drain();
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> cache.put(a)), "already free");
+
+        long direct = pool.tryGet();
+        cache.put(direct); // an item the cache did not hand out: the pool validates it and takes it back
+        assertEquals(1, cache.stats().poolPuts());
+        assertEquals(0, pool.stats().itemsInUse());
+        cache.checkInvariants();
+        pool.checkInvariants();
+    }
+
+    @Test
+    void withChecksOffADoublePutIsCaughtOnlyOnTheWayToThePool() {
+        Pool pool = smallPool(arena(64));
+        PoolCache cache = PoolCache.builder(pool).magazineSize(4).checks(false).build();
+        assertFalse(cache.checksEnabled());
+        long a = cache.tryGet();
+        cache.put(a);
+        cache.put(a); // parked twice: the price of checks off
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> cache.put(0)), "0x0");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, cache::drain);
+        assertMessage(e, "already free");
+        assertEquals(0, pool.stats().itemsInUse(), "drain returned everything it could before reporting");
+        pool.checkInvariants();
+        assertTrue(PoolCache.configuration().contains(PoolCache.CHECKS_PROPERTY + "="));
+    }
+
+    @Test
+    void cachesOnOnePoolKeepTheirOwnMagazines() {
+        Pool pool = smallPool(arena(64));
+        PoolCache one = PoolCache.builder(pool).magazineSize(4).build();
+        PoolCache two = PoolCache.builder(pool).magazineSize(4).build();
+        long a = one.tryGet();
+        one.put(a);
+        long b = two.tryGet();
+        assertNotEquals(a, b, "the second cache cannot see the first one's magazines");
+        two.put(b);
+        long c = one.tryGet();
+        assertEquals(a, c);
+        two.put(c); // the second cache did not hand c out: straight to the pool
+        assertEquals(1, two.stats().poolPuts());
+        assertEquals(1, pool.stats().itemsInUse(), "b, parked in the second cache");
+        one.checkInvariants();
+        two.checkInvariants();
+        two.close();
+        one.close();
+        assertEquals(0, pool.stats().itemsInUse());
+    }
+
+    @Test
+    void missesFallToThePoolWithItsTimeoutsAndInterrupts() throws Exception {
+        Arena arena = arena(64);
+        Pool pool = Pool.builder("one", PAGE).slabPages(1).hardLimit(1).build(arena);
+        PoolCache cache = PoolCache.builder(pool).magazineSize(2).build();
+        long only = cache.tryGet();
+        assertEquals(0, cache.tryGet());
+        assertEquals(0, cache.get(Duration.ofMillis(10)));
+        assertThrows(NullPointerException.class, () -> cache.get(null));
+        Thread.currentThread().interrupt();
+        assertThrows(InterruptedException.class, cache::get);
+        assertFalse(Thread.interrupted());
+        assertEquals(4, cache.stats().misses(), "both tryGets, the timeout and the interrupted get went to the pool");
+        cache.put(only);
+        Thread.currentThread().interrupt();
+        assertEquals(only, cache.get(), "a hit does not look at the interrupt, like Pool.get's fast path");
+        assertTrue(Thread.interrupted());
+        cache.put(only);
+        cache.close();
+        assertEquals(0, pool.waiters());
+        assertEquals(0, arena.waiters());
+        pool.checkInvariants();
+    }
+
+    @Test
+    void closeDrainsAndRefusesFurtherUse() throws Exception {
+        Pool pool = smallPool(arena(64));
+        PoolCache cache = PoolCache.builder(pool).magazineSize(4).build();
+        churn(cache, 10);
+        assertTrue(pool.stats().itemsInUse() > 0);
+        cache.close();
+        assertTrue(cache.isClosed());
+        assertEquals(0, pool.stats().itemsInUse());
+        cache.close();
+        assertMessage(assertThrows(IllegalStateException.class, cache::get), "closed");
+        assertMessage(assertThrows(IllegalStateException.class, cache::tryGet), "closed");
+        assertMessage(assertThrows(IllegalStateException.class, () -> cache.get(Duration.ZERO)), "closed");
+        assertMessage(assertThrows(IllegalStateException.class, () -> cache.put(BASE)), "closed");
+        assertMessage(assertThrows(IllegalStateException.class, cache::drain), "closed");
+        CompletableFuture<Throwable> newcomer = CompletableFuture.supplyAsync(() -> {
+            try {
+                cache.tryGet();
+                return null;
+            } catch (Throwable e) {
+                return e;
+            }
+        });
+        assertMessage((Exception) newcomer.get(5, TimeUnit.SECONDS), "closed");
+        assertEquals(0, cache.stats().threads());
+        cache.checkInvariants();
+        pool.close();
+        assertMessage(assertThrows(IllegalStateException.class, () -> PoolCache.builder(pool).build()), "closed");
+    }
+
+    @Test
+    void aLiveThreadReturnsItsMagazinesOnItsNextCallAfterClose() throws Exception {
+        Pool pool = smallPool(arena(64));
+        PoolCache cache = PoolCache.builder(pool).magazineSize(4).build();
+        CountDownLatch parked = new CountDownLatch(1);
+        CountDownLatch closed = new CountDownLatch(1);
+        CompletableFuture<Throwable> afterClose = new CompletableFuture<>();
+        Thread live = new Thread(() -> {
+            try {
+                churn(cache, 6);
+                parked.countDown();
+                closed.await();
+                cache.put(BASE);
+                afterClose.complete(null);
+            } catch (Throwable e) {
+                afterClose.complete(e);
+            }
+        }, "live");
+        live.start();
+        assertTrue(parked.await(5, TimeUnit.SECONDS));
+        cache.close();
+        assertEquals(6, pool.stats().itemsInUse(), "close cannot take a live thread's magazines");
+        assertEquals(1, cache.stats().threads());
+        closed.countDown();
+        assertMessage((Exception) afterClose.get(5, TimeUnit.SECONDS), "closed");
+        assertEquals(0, pool.stats().itemsInUse(), "its next call returned them");
+        assertEquals(0, cache.stats().threads());
+        live.join();
+        pool.close();
+    }
+
+    @Test
+    void aLiveThreadThatExitsAfterCloseIsReclaimedByTheCleaner() throws Exception {
+        Pool pool = smallPool(arena(64));
+        PoolCache cache = PoolCache.builder(pool).magazineSize(4).build();
+        CountDownLatch parked = new CountDownLatch(1);
+        CountDownLatch exit = new CountDownLatch(1);
+        Thread live = new Thread(() -> {
+            churn(cache, 6);
+            parked.countDown();
+            try {
+                exit.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "exits-after-close");
+        live.start();
+        assertTrue(parked.await(5, TimeUnit.SECONDS));
+        cache.close();
+        assertEquals(6, pool.stats().itemsInUse());
+        exit.countDown();
+        live.join();
+        live = null; // the Cleaner watches the thread object: let it go
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (pool.stats().itemsInUse() > 0 && System.nanoTime() < deadline) {
+            System.gc();
+            Thread.sleep(10); // polling observable state under a deadline: the collector runs when it runs
+        }
+        assertEquals(0, pool.stats().itemsInUse(), "the Cleaner returned the exited thread's magazines");
+        assertEquals(1, cache.stats().reclaimedThreads());
+        assertEquals(6, cache.stats().reclaimedItems());
+        pool.close();
+    }
+
+    static void assertMessage(Exception e, String expected) {
+        assertTrue(e.getMessage() != null && e.getMessage().contains(expected),
+                () -> "message '" + e.getMessage() + "' should mention '" + expected + "'");
+    }
+
+    static void await(BooleanSupplier condition, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for " + what);
+            }
+            Thread.onSpinWait();
+            Thread.yield();
+        }
+    }
+}
