@@ -1,0 +1,225 @@
+package io.slab4j.pool;
+
+import io.slab4j.arena.Arena;
+import io.slab4j.arena.Fit;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Conservation under stress through magazines: four threads get and put through caches over
+ * three pools sharing one small arena, with random timeouts, interrupts, drains and
+ * concurrent invariant checks, and now and then a short-lived helper thread that exits with
+ * items parked in its magazines. An ownership map proves no item is held twice; at the end
+ * a drain brings every item back (exited threads' magazines included), every queue is empty,
+ * and the invariants hold. Bounded in time; the seed is printed.
+ */
+@Tag("stress")
+class PoolCacheStressTest {
+    private static final int THREADS = 4;
+    private static final long RUN_MILLIS = Long.getLong("slab4j.stress.millis", 2_000);
+
+    /** Shared by the workers and their helpers. */
+    private record World(Pool[] pools, PoolCache[] caches, ConcurrentHashMap<Long, Thread> owners,
+                         AtomicLong gets, AtomicLong timeouts, AtomicLong interrupts, AtomicLong helpers) {
+    }
+
+    @ParameterizedTest(name = "checks {0}")
+    @ValueSource(booleans = {true, false})
+    void noItemIsHeldTwiceOrLost(boolean checks) throws Exception {
+        long seed = Long.getLong("slab4j.seed", 42);
+        System.out.printf("PoolCacheStressTest checks %s: seed %d, %d ms%n", checks, seed, RUN_MILLIS);
+        // the hard limits add up to 116 pages of 96: scarce, and the magazines park some of it
+        Arena arena = Arena.builder(0x70_0000_0000L, 96 * 4096L).quantum(4096).fit(Fit.INSTANT).build();
+        Pool[] pools = {
+                Pool.builder("small", 256).slabPages(1).hardLimit(64).build(arena),
+                Pool.builder("medium", 8192).slabPages(4).hardLimit(24).build(arena),
+                Pool.builder("large", 65536).slabPages(16).hardLimit(4).build(arena),
+        };
+        PoolCache[] caches = {
+                PoolCache.builder(pools[0]).magazineSize(8).depotLimit(2).checks(checks).build(),
+                PoolCache.builder(pools[1]).magazineSize(2).depotLimit(2).checks(checks).build(),
+                PoolCache.builder(pools[2]).magazineSize(1).depotLimit(1).checks(checks).build(),
+        };
+        World world = new World(pools, caches, new ConcurrentHashMap<>(), new AtomicLong(), new AtomicLong(),
+                new AtomicLong(), new AtomicLong());
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RUN_MILLIS);
+        CountDownLatch done = new CountDownLatch(THREADS);
+        List<Thread> workers = new ArrayList<>();
+        for (int w = 0; w < THREADS; w++) {
+            SplittableRandom random = new SplittableRandom(seed + w);
+            Thread worker = new Thread(() -> {
+                List<long[]> held = new ArrayList<>(); // {pool index, address}
+                try {
+                    while (System.nanoTime() < deadline && failure.get() == null) {
+                        int p = random.nextInt(pools.length);
+                        int roll = random.nextInt(1000);
+                        if (roll < 10) {
+                            caches[p].drain();
+                        } else if (roll < 15) {
+                            caches[p].checkInvariants(); // with others running: only what is safe to read
+                        } else if (roll < 20) {
+                            runHelper(world, random.split(), failure);
+                        } else if (held.size() > 12 || (!held.isEmpty() && roll < 470)) {
+                            putOne(world, held.remove(random.nextInt(held.size())));
+                        } else {
+                            getOne(world, p, random, held);
+                        }
+                    }
+                } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                } finally {
+                    Thread.interrupted();
+                    for (long[] item : held) {
+                        try {
+                            putOne(world, item);
+                        } catch (Throwable e) {
+                            failure.compareAndSet(null, e);
+                        }
+                    }
+                    done.countDown();
+                }
+            }, "cache-stress-" + w);
+            workers.add(worker);
+            worker.start();
+        }
+        SplittableRandom chaos = new SplittableRandom(seed);
+        while (done.getCount() > 0) {
+            Thread.sleep(1 + chaos.nextInt(3)); // pacing the interrupts, not synchronisation
+            workers.get(chaos.nextInt(THREADS)).interrupt();
+        }
+        for (Thread worker : workers) {
+            worker.join();
+        }
+        assertNull(failure.get(), () -> "worker failed: " + failure.get());
+        System.out.printf("PoolCacheStressTest checks %s: %d gets, %d timeouts/failures, %d interrupts, %d helper threads%n",
+                checks, world.gets.get(), world.timeouts.get(), world.interrupts.get(), world.helpers.get());
+        assertTrue(world.gets.get() > 1000, "the run should do real work");
+        assertTrue(world.owners.isEmpty());
+
+        for (PoolCache cache : caches) {
+            cache.drain(); // every worker and helper has exited: their magazines come back too
+            cache.checkInvariants();
+            PoolCacheStats stats = cache.stats();
+            System.out.println("  " + stats);
+            assertEquals(0, stats.threads(), stats.pool() + ": every exited thread was reclaimed");
+            assertEquals(0, stats.fullMagazines(), stats.pool());
+            assertTrue(stats.hits() > 0, stats.pool() + ": the magazines served gets");
+        }
+        assertTrue(world.helpers.get() == 0 || Arrays.stream(caches).anyMatch(c -> c.stats().reclaimedThreads() > 0));
+        for (Pool pool : pools) {
+            pool.checkInvariants();
+            PoolStats stats = pool.stats();
+            assertEquals(0, stats.itemsInUse(), pool.name());
+            assertEquals(0, stats.waiters(), pool.name());
+            assertEquals(0, stats.pendingItems(), pool.name());
+            assertEquals(stats.requests(), stats.releases(), pool.name() + ": every item handed out came back");
+        }
+        assertEquals(0, arena.waiters());
+        arena.checkInvariants();
+        for (int i = 0; i < pools.length; i++) {
+            caches[i].close();
+            pools[i].close();
+        }
+        assertEquals(0, arena.stats().allocated(), "closing the pools returns every slab");
+    }
+
+    private static void getOne(World world, int p, SplittableRandom random, List<long[]> held) {
+        long address;
+        try {
+            address = switch (random.nextInt(3)) {
+                case 0 -> world.caches[p].tryGet();
+                case 1 -> world.caches[p].get(Duration.ofMillis(random.nextInt(5)));
+                default -> world.caches[p].get(Duration.ofMillis(20 + random.nextInt(30)));
+            };
+        } catch (InterruptedException e) {
+            world.interrupts.incrementAndGet();
+            return;
+        }
+        if (Thread.interrupted()) {
+            world.interrupts.incrementAndGet(); // the value won a race with the interrupt: keep it
+        }
+        if (address == 0) {
+            world.timeouts.incrementAndGet();
+            return;
+        }
+        world.gets.incrementAndGet();
+        Thread previous = world.owners.putIfAbsent(address, Thread.currentThread());
+        if (previous != null) {
+            throw new AssertionError("item " + Pool.hex(address) + " of pool '" + world.pools[p].name()
+                    + "' handed to " + Thread.currentThread().getName() + " while " + previous.getName() + " holds it");
+        }
+        held.add(new long[] {p, address});
+    }
+
+    private static void putOne(World world, long[] item) {
+        if (world.owners.remove(item[1]) != Thread.currentThread()) {
+            throw new AssertionError("put of an item this thread does not own");
+        }
+        world.caches[(int) item[0]].put(item[1]);
+    }
+
+    /**
+     * A thread that gets a few items through the caches, puts them back (so they end parked in
+     * its magazines) and exits; the worker waits for it, through interrupts.
+     */
+    private static void runHelper(World world, SplittableRandom random, AtomicReference<Throwable> failure) {
+        Thread helper = new Thread(() -> {
+            List<long[]> held = new ArrayList<>();
+            try {
+                int n = 1 + random.nextInt(6);
+                for (int i = 0; i < n; i++) {
+                    int p = random.nextInt(world.pools.length);
+                    long address = world.caches[p].tryGet();
+                    if (address != 0) {
+                        world.gets.incrementAndGet();
+                        if (world.owners.putIfAbsent(address, Thread.currentThread()) != null) {
+                            throw new AssertionError("item " + Pool.hex(address) + " handed to a helper while held");
+                        }
+                        held.add(new long[] {p, address});
+                    }
+                }
+            } catch (Throwable e) {
+                failure.compareAndSet(null, e);
+            } finally {
+                for (long[] item : held) {
+                    try {
+                        putOne(world, item);
+                    } catch (Throwable e) {
+                        failure.compareAndSet(null, e);
+                    }
+                }
+            }
+        }, Thread.currentThread().getName() + "-helper");
+        world.helpers.incrementAndGet();
+        helper.start();
+        boolean interrupted = false;
+        while (true) {
+            try {
+                helper.join();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            world.interrupts.incrementAndGet();
+        }
+    }
+}
