@@ -18,6 +18,9 @@ package io.slab4j.bench;
  *   <li>{@link #NETTY_NO_LEAK_DETECTION}: Netty's default leak detector (SIMPLE) wraps
  *       about one buffer in 128 with a tracker; slab4j's {@code Pool} has no per-item leak
  *       tracking, so the allocator paths are compared without it. Said in RESULTS.md.
+ *   <li>{@link #CACHE_CHECKS_OFF}: {@code PoolCache}'s put checks (a ledger of handed-out
+ *       items) are on by default; the cache benchmark switches them off explicitly, as
+ *       STYLE.md asks, and a second benchmark keeps them on. Said in RESULTS.md.
  * </ul>
  */
 final class BenchFlags {
@@ -26,6 +29,7 @@ final class BenchFlags {
     static final String OPEN_NIO = "--add-opens=java.base/java.nio=ALL-UNNAMED";
     static final String OPEN_MISC = "--add-opens=java.base/jdk.internal.misc=ALL-UNNAMED";
     static final String NETTY_NO_LEAK_DETECTION = "-Dio.netty.leakDetection.level=disabled";
+    static final String CACHE_CHECKS_OFF = "-Dslab4j.cache.checks=false";
 
     private BenchFlags() {
     }

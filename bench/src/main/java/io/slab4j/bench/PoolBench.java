@@ -6,6 +6,8 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.slab4j.arena.Arena;
 import io.slab4j.pool.Pool;
+import io.slab4j.pool.PoolCache;
+import org.openjdk.jmh.infra.BenchmarkParams;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -33,6 +35,9 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@link #floor}: a {@code long[]} stack reached through a {@code ThreadLocal},
  *       pop + push, each through its own {@code ThreadLocal.get()} as a magazine layer
  *       must: the least a per-thread cache can cost.
+ *   <li>{@link #floorOneLookup}: the same stack, one {@code ThreadLocal.get()} for the
+ *       pair: how much of the floor is the second lookup (a caller that keeps its cache
+ *       handle between get and put would pay this).
  *   <li>{@link #nettyAdaptive}: {@code new AdaptiveByteBufAllocator(true, true)}
  *       (preferDirect, useCacheForNonEventLoopThreads: JMH threads are not event-loop
  *       threads), {@code directBuffer(4096)} + {@code release()}.
@@ -45,8 +50,14 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@link #unsafeMalloc}: {@code Unsafe.allocateMemory} + {@code freeMemory}: glibc
  *       malloc/free.
  * </ul>
- * {@code PoolCache} is not benchmarked yet: the class does not exist in allocator-core at
- * the time of writing (see RESULTS.md).
+ *
+ * <h2>PoolCache</h2>
+ * {@link #poolCache}: {@code PoolCache.get()} + {@code put()} over the same kind of pool,
+ * with its put checks OFF ({@code -Dslab4j.cache.checks=false}, set on that method's
+ * fork): the magazine fast path the goals are about. {@link #poolCacheChecked}: the same
+ * with the checks at their default (on: a ledger probe under a striped monitor on each
+ * get and put). Each runs in its own fork since the property is read once per JVM; a
+ * setup refuses to run if the fork's mode is not the one the method's name promises.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
@@ -75,6 +86,39 @@ public class PoolBench {
             pool.checkInvariants();
             pool.close();
             arena.checkInvariants();
+        }
+    }
+
+    /** A {@link PoolCache} over a pool like {@link PoolState}'s; its checks as the fork's property says. */
+    @State(Scope.Benchmark)
+    public static class CacheState {
+        Arena arena;
+        Pool pool;
+        PoolCache cache;
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            arena = Arena.builder(1L << 40, 64L << 20).quantum(ITEM).build();
+            pool = Pool.builder("bench-4k-cached", ITEM).slabPages(16).lowWater(1).highWater(1).build(arena);
+            cache = PoolCache.builder(pool).build();
+        }
+
+        /** Refuses a fork whose check mode is not the one the benchmark's name promises. */
+        @Setup(Level.Trial)
+        public void checkMode(BenchmarkParams params) {
+            boolean wantChecks = params.getBenchmark().endsWith("Checked");
+            if (cache.checksEnabled() != wantChecks) {
+                throw new IllegalStateException(params.getBenchmark() + " needs checks " + (wantChecks ? "on" : "off")
+                        + " but this fork has " + PoolCache.configuration());
+            }
+            System.out.println("PoolCache: " + PoolCache.configuration());
+        }
+
+        @TearDown(Level.Trial)
+        public void check() {
+            cache.checkInvariants();
+            pool.checkInvariants();
+            cache.close(); // live benchmark threads keep their magazines until they exit; the pool is then dropped
         }
     }
 
@@ -115,9 +159,33 @@ public class PoolBench {
     }
 
     @Benchmark
+    @Fork(value = 1, jvmArgsAppend = {BenchFlags.ADD_EXPORTS, BenchFlags.TRY_REFLECTION, BenchFlags.OPEN_NIO,
+            BenchFlags.OPEN_MISC, BenchFlags.NETTY_NO_LEAK_DETECTION, BenchFlags.CACHE_CHECKS_OFF})
+    public long poolCache(CacheState s) throws InterruptedException {
+        long item = s.cache.get();
+        s.cache.put(item);
+        return item;
+    }
+
+    @Benchmark
+    public long poolCacheChecked(CacheState s) throws InterruptedException {
+        long item = s.cache.get();
+        s.cache.put(item);
+        return item;
+    }
+
+    @Benchmark
     public long floor(FloorState s) {
         long item = s.stacks.get().pop();
         s.stacks.get().push(item);
+        return item;
+    }
+
+    @Benchmark
+    public long floorOneLookup(FloorState s) {
+        LongStack stack = s.stacks.get();
+        long item = stack.pop();
+        stack.push(item);
         return item;
     }
 

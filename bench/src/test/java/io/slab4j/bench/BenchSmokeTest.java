@@ -75,6 +75,8 @@ class BenchSmokeTest {
         PoolBench bench = new PoolBench();
         PoolBench.PoolState pool = new PoolBench.PoolState();
         pool.setUp();
+        PoolBench.CacheState cache = new PoolBench.CacheState();
+        cache.setUp();
         PoolBench.FloorState floor = new PoolBench.FloorState();
         PoolBench.NettyAdaptive adaptive = new PoolBench.NettyAdaptive();
         adaptive.setUp();
@@ -82,12 +84,16 @@ class BenchSmokeTest {
         pooled.setUp();
         for (int i = 0; i < 1_000; i++) {
             assertNotEquals(0, bench.pool(pool));
+            assertNotEquals(0, bench.poolCache(cache));
+            assertNotEquals(0, bench.poolCacheChecked(cache)); // same op: the fork's property picks the mode
             assertNotEquals(0, bench.floor(floor));
+            assertNotEquals(0, bench.floorOneLookup(floor));
             assertNotEquals(0, bench.nettyAdaptive(adaptive));
             assertNotEquals(0, bench.nettyPooled(pooled));
             assertEquals(PoolBench.ITEM, bench.byteBufferAllocateDirect().capacity());
             assertNotEquals(0, bench.unsafeMalloc());
         }
         pool.check(); // invariants; close() refuses if an item leaked
+        cache.check();
     }
 }
