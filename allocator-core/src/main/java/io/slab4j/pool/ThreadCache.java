@@ -162,10 +162,6 @@ final class ThreadCache {
         return t == null || !t.isAlive();
     }
 
-    boolean ownedByCurrentThread() {
-        return owner.get() == Thread.currentThread();
-    }
-
     /** Adds the counters (opaque reads) to {@code sums}: hits, misses, puts, poolPuts, waiterPuts. */
     void addCountsTo(long[] sums) {
         sums[0] += (long) HITS.getOpaque(this);
