@@ -242,7 +242,7 @@ public final class Pool implements AutoCloseable {
                     break;
                 }
             }
-            waitingForPut = putWaiters.size();
+            publishWaiters();
             if (receiver == null) {
                 toArena = giveBack(slab, index);
             }
@@ -381,7 +381,7 @@ public final class Pool implements AutoCloseable {
             if (slabs.fullestWithFree() == null) {
                 WaitQueue.Node<Long> node = new WaitQueue.Node<>(waiter);
                 putWaiters.addLast(node);
-                waitingForPut = putWaiters.size();
+                publishWaiters();
                 return () -> cancelPut(node);
             }
             if (!waiter.claim()) {
@@ -399,7 +399,7 @@ public final class Pool implements AutoCloseable {
         lock.lock();
         try {
             putWaiters.remove(node);
-            waitingForPut = putWaiters.size();
+            publishWaiters();
         } finally {
             lock.unlock();
         }
@@ -519,7 +519,7 @@ public final class Pool implements AutoCloseable {
                     items.add(take());
                 }
             }
-            waitingForPut = putWaiters.size();
+            publishWaiters();
         } finally {
             lock.unlock();
         }
@@ -644,6 +644,14 @@ public final class Pool implements AutoCloseable {
 
     public WaitStrategy waitStrategy() {
         return strategy;
+    }
+
+    /** Under the lock: republishes the put-waiter count, writing the volatile only when it changed (a write is a fence). */
+    private void publishWaiters() {
+        int size = putWaiters.size();
+        if (waitingForPut != size) {
+            waitingForPut = size;
+        }
     }
 
     /**
