@@ -96,22 +96,22 @@ public class PoolBench {
         Pool pool;
         PoolCache cache;
 
+        /** Builds the cache, then refuses a fork whose check mode is not the one the benchmark's name promises. */
         @Setup(Level.Trial)
-        public void setUp() {
-            arena = Arena.builder(1L << 40, 64L << 20).quantum(ITEM).build();
-            pool = Pool.builder("bench-4k-cached", ITEM).slabPages(16).lowWater(1).highWater(1).build(arena);
-            cache = PoolCache.builder(pool).build();
-        }
-
-        /** Refuses a fork whose check mode is not the one the benchmark's name promises. */
-        @Setup(Level.Trial)
-        public void checkMode(BenchmarkParams params) {
+        public void setUp(BenchmarkParams params) {
+            build();
             boolean wantChecks = params.getBenchmark().endsWith("Checked");
             if (cache.checksEnabled() != wantChecks) {
                 throw new IllegalStateException(params.getBenchmark() + " needs checks " + (wantChecks ? "on" : "off")
                         + " but this fork has " + PoolCache.configuration());
             }
             System.out.println("PoolCache: " + PoolCache.configuration());
+        }
+
+        void build() {
+            arena = Arena.builder(1L << 40, 64L << 20).quantum(ITEM).build();
+            pool = Pool.builder("bench-4k-cached", ITEM).slabPages(16).lowWater(1).highWater(1).build(arena);
+            cache = PoolCache.builder(pool).build();
         }
 
         @TearDown(Level.Trial)

@@ -76,7 +76,7 @@ class BenchSmokeTest {
         PoolBench.PoolState pool = new PoolBench.PoolState();
         pool.setUp();
         PoolBench.CacheState cache = new PoolBench.CacheState();
-        cache.setUp();
+        cache.build();
         PoolBench.FloorState floor = new PoolBench.FloorState();
         PoolBench.NettyAdaptive adaptive = new PoolBench.NettyAdaptive();
         adaptive.setUp();
