@@ -1,5 +1,6 @@
 package io.slab4j.arena;
 
+import io.slab4j.testing.Chaos;
 import io.slab4j.event.Channel;
 import io.slab4j.event.Event;
 import io.slab4j.event.Events;
@@ -115,14 +116,7 @@ class ArenaChoiceStressTest {
             workers.add(worker);
             worker.start();
         }
-        SplittableRandom chaos = new SplittableRandom(seed);
-        while (done.getCount() > 0) {
-            Thread.sleep(1 + chaos.nextInt(3));
-            workers.get(chaos.nextInt(THREADS)).interrupt();
-        }
-        for (Thread worker : workers) {
-            worker.join();
-        }
+        Chaos.interruptUntilDone(workers, done, seed);
         assertNull(failure.get(), () -> "worker failed: " + failure.get());
         System.out.printf("ArenaChoiceStressTest: %d spans from the arena, %d through the channel, %d timeouts, %d interrupts%n",
                 fromArena.get(), fromChannel.get(), timeouts.get(), interrupts.get());

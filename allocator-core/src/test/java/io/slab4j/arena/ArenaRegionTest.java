@@ -1,5 +1,7 @@
 package io.slab4j.arena;
 
+import io.slab4j.testing.Await;
+import io.slab4j.testing.Background;
 import io.slab4j.nativemem.VirtualRegion;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
@@ -42,12 +44,12 @@ class ArenaRegionTest {
         try (VirtualRegion region = VirtualRegion.reserve(4 * PAGE)) {
             Arena arena = Arena.builder(region).build();
             long all = arena.tryAlloc(4 * PAGE);
-            var waiting = ArenaWaitTest.inThread(() -> {
+            var waiting = Background.start("waiter", () -> {
                 long span = arena.alloc(2 * PAGE, Duration.ofSeconds(10));
                 new UnsafeBuffer(span, (int) (2 * PAGE)).putLong((int) PAGE, 7); // faults unless committed
                 return span;
             });
-            ArenaWaitTest.await(() -> arena.waiters() == 1, "the alloc to wait");
+            Await.until("the alloc to wait", () -> arena.waiters() == 1);
             arena.free(all, 4 * PAGE);
             long span = waiting.get(10, java.util.concurrent.TimeUnit.SECONDS);
             assertEquals(7, new UnsafeBuffer(span, (int) (2 * PAGE)).getLong((int) PAGE));

@@ -1,5 +1,7 @@
 package io.slab4j.arena;
 
+import io.slab4j.testing.Await;
+import io.slab4j.testing.Background;
 import io.slab4j.event.Event;
 import io.slab4j.event.Events;
 import org.junit.jupiter.api.Test;
@@ -13,7 +15,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.BooleanSupplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -32,8 +33,8 @@ class ArenaWaitTest {
     void aFreeServesTheWaiterDirectly() throws Exception {
         Arena arena = arena(0x60_0000_0000L, 4);
         long all = arena.tryAlloc(4 * Q);
-        CompletableFuture<Long> waiting = inThread(() -> arena.alloc(2 * Q));
-        await(() -> arena.waiters() == 1, "the alloc to wait");
+        CompletableFuture<Long> waiting = Background.start("waiter", () -> arena.alloc(2 * Q));
+        Await.until("the alloc to wait", () -> arena.waiters() == 1);
         assertEquals(0, arena.tryAlloc(Q), "a newcomer does not overtake a queued waiter");
         arena.free(all, 4 * Q);
         assertEquals(all, waiting.get(5, TimeUnit.SECONDS));
@@ -46,8 +47,8 @@ class ArenaWaitTest {
     void aNewcomerDoesNotOvertakeAQueuedWaiter() throws Exception {
         Arena arena = arena(0x68_0000_0000L, 4);
         long three = arena.tryAlloc(3 * Q);
-        CompletableFuture<Long> two = inThread(() -> arena.alloc(2 * Q));
-        await(() -> arena.waiters() == 1, "the two-quantum request to queue");
+        CompletableFuture<Long> two = Background.start("waiter", () -> arena.alloc(2 * Q));
+        Await.until("the two-quantum request to queue", () -> arena.waiters() == 1);
         assertEquals(0, arena.tryAlloc(Q), "one quantum is free, but it is not the newcomer's to take");
         assertEquals(0, arena.alloc(Q, Duration.ofMillis(10)), "a waiting newcomer queues behind, and times out");
         arena.free(three, 3 * Q);
@@ -60,10 +61,10 @@ class ArenaWaitTest {
     void waitersAreServedInArrivalOrder() throws Exception {
         Arena arena = arena(0x61_0000_0000L, 8);
         long all = arena.tryAlloc(8 * Q);
-        CompletableFuture<Long> big = inThread(() -> arena.alloc(6 * Q));
-        await(() -> arena.waiters() == 1, "the big request to queue");
-        CompletableFuture<Long> small = inThread(() -> arena.alloc(Q));
-        await(() -> arena.waiters() == 2, "the small request to queue behind it");
+        CompletableFuture<Long> big = Background.start("waiter", () -> arena.alloc(6 * Q));
+        Await.until("the big request to queue", () -> arena.waiters() == 1);
+        CompletableFuture<Long> small = Background.start("waiter", () -> arena.alloc(Q));
+        Await.until("the small request to queue behind it", () -> arena.waiters() == 2);
         arena.free(all, 8 * Q);
         long bigSpan = big.get(5, TimeUnit.SECONDS);
         long smallSpan = small.get(5, TimeUnit.SECONDS);
@@ -77,10 +78,10 @@ class ArenaWaitTest {
         long three = arena.tryAlloc(3 * Q);
         long one = arena.tryAlloc(Q);
         arena.free(one, Q); // one quantum free, but the big head does not fit
-        CompletableFuture<Long> big = inThread(() -> arena.alloc(4 * Q, Duration.ofMillis(200)));
-        await(() -> arena.waiters() == 1, "the big request to queue");
-        CompletableFuture<Long> small = inThread(() -> arena.alloc(Q));
-        await(() -> arena.waiters() == 2, "the small request to queue");
+        CompletableFuture<Long> big = Background.start("waiter", () -> arena.alloc(4 * Q, Duration.ofMillis(200)));
+        Await.until("the big request to queue", () -> arena.waiters() == 1);
+        CompletableFuture<Long> small = Background.start("waiter", () -> arena.alloc(Q));
+        Await.until("the small request to queue", () -> arena.waiters() == 2);
         assertEquals(0L, big.get(5, TimeUnit.SECONDS), "the big one times out with the 0 sentinel");
         assertEquals(one, small.get(5, TimeUnit.SECONDS), "its leaving lets the small one, which fits, through");
         assertEquals(0, arena.waiters());
@@ -96,13 +97,13 @@ class ArenaWaitTest {
         for (int i = 0; i < 16; i++) {
             singles[i] = arena.tryAlloc(Q);
         }
-        CompletableFuture<Long> half = inThread(() -> arena.alloc(8 * Q));
-        await(() -> arena.waiters() == 1, "the half-arena request to queue");
+        CompletableFuture<Long> half = Background.start("waiter", () -> arena.alloc(8 * Q));
+        Await.until("the half-arena request to queue", () -> arena.waiters() == 1);
         AtomicBoolean stop = new AtomicBoolean();
         AtomicLong churned = new AtomicLong();
         AtomicLong attempts = new AtomicLong();
         AtomicLong overtakes = new AtomicLong();
-        CompletableFuture<Long> churn = inThread(() -> {
+        CompletableFuture<Long> churn = Background.start("waiter", () -> {
             ArrayDeque<Long> held = new ArrayDeque<>();
             while (!stop.get()) {
                 attempts.incrementAndGet();
@@ -129,7 +130,7 @@ class ArenaWaitTest {
         for (int i : order) {
             arena.free(singles[i], Q);
             long seen = attempts.get();
-            await(() -> attempts.get() >= seen + 3 || half.isDone(), "the churn to try again");
+            Await.until("the churn to try again", () -> attempts.get() >= seen + 3 || half.isDone());
         }
         long span = half.get(10, TimeUnit.SECONDS);
         stop.set(true);
@@ -158,8 +159,8 @@ class ArenaWaitTest {
             nack.onNack(() -> nacked.set(true));
             return arena.allocEvent(4 * Q);
         });
-        CompletableFuture<Long> chosen = inThread(() -> Events.choose(big, other.allocEvent(Q).wrap(a -> -a)).sync());
-        await(() -> arena.waiters() == 1 && other.waiters() == 1, "both branches to register");
+        CompletableFuture<Long> chosen = Background.start("waiter", () -> Events.choose(big, other.allocEvent(Q).wrap(a -> -a)).sync());
+        Await.until("both branches to register", () -> arena.waiters() == 1 && other.waiters() == 1);
         other.free(otherAll, Q);
         assertEquals(-otherAll, chosen.get(5, TimeUnit.SECONDS), "the other branch won");
         assertTrue(nacked.get(), "the arena branch's nack fired");
@@ -177,11 +178,11 @@ class ArenaWaitTest {
         Arena arena = arena(0x66_0000_0000L, 2);
         long all = arena.tryAlloc(2 * Q);
         List<Thread> thread = new ArrayList<>();
-        CompletableFuture<Long> waiting = inThread(() -> {
+        CompletableFuture<Long> waiting = Background.start("waiter", () -> {
             thread.add(Thread.currentThread());
             return arena.alloc(Q);
         });
-        await(() -> arena.waiters() == 1, "the alloc to wait");
+        Await.until("the alloc to wait", () -> arena.waiters() == 1);
         thread.get(0).interrupt();
         ExecutionException e = assertThrows(ExecutionException.class, () -> waiting.get(5, TimeUnit.SECONDS));
         assertTrue(e.getCause() instanceof InterruptedException, e.toString());
@@ -199,33 +200,5 @@ class ArenaWaitTest {
         assertEquals(0, arena.waiters());
         assertThrows(IllegalArgumentException.class, () -> arena.allocEvent(0));
         assertThrows(IllegalArgumentException.class, () -> arena.allocEvent(Q, 3));
-    }
-
-    interface Call {
-        long call() throws Exception;
-    }
-
-    static CompletableFuture<Long> inThread(Call call) {
-        CompletableFuture<Long> result = new CompletableFuture<>();
-        Thread t = new Thread(() -> {
-            try {
-                result.complete(call.call());
-            } catch (Throwable e) {
-                result.completeExceptionally(e);
-            }
-        });
-        t.setDaemon(true);
-        t.start();
-        return result;
-    }
-
-    static void await(BooleanSupplier condition, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(1);
-        }
     }
 }

@@ -13,7 +13,6 @@ import java.util.List;
 import org.jetbrains.kotlinx.lincheck.Actor;
 import org.jetbrains.kotlinx.lincheck.execution.ExecutionResult;
 import org.jetbrains.kotlinx.lincheck.execution.ExecutionScenario;
-import org.jetbrains.kotlinx.lincheck.execution.ResultWithClock;
 import org.jetbrains.kotlinx.lincheck.util.LincheckResult;
 import org.jetbrains.kotlinx.lincheck.util.ValueResult;
 import org.jetbrains.lincheck.datastructures.ModelCheckingOptions;
@@ -110,60 +109,43 @@ public class ChooseLincheckTest {
         public boolean verifyResults(ExecutionScenario scenario, ExecutionResult results) {
             List<Integer> sent = new ArrayList<>();
             List<Integer> delivered = new ArrayList<>();
-            List<List<Actor>> parts = new ArrayList<>();
-            List<List<LincheckResult>> partResults = new ArrayList<>();
-            parts.add(scenario.getInitExecution());
-            partResults.add(results.getInitResults());
-            for (int t = 0; t < scenario.getParallelExecution().size(); t++) {
-                parts.add(scenario.getParallelExecution().get(t));
-                List<LincheckResult> rs = new ArrayList<>();
-                for (ResultWithClock r : results.getParallelResultsWithClock().get(t)) {
-                    rs.add(r.getResult());
+            for (Scenarios.Outcome o : Scenarios.outcomes(scenario, results)) {
+                Actor a = o.actor();
+                LincheckResult r = o.result();
+                String op = o.operation();
+                if (op.startsWith("send")) {
+                    sent.add((Integer) a.getArguments().get(0));
+                    continue;
                 }
-                partResults.add(rs);
-            }
-            parts.add(scenario.getPostExecution());
-            partResults.add(results.getPostResults());
-
-            for (int p = 0; p < parts.size(); p++) {
-                for (int i = 0; i < parts.get(p).size(); i++) {
-                    Actor a = parts.get(p).get(i);
-                    LincheckResult r = partResults.get(p).get(i);
-                    String op = a.getMethod().getName();
-                    if (op.startsWith("send")) {
-                        sent.add((Integer) a.getArguments().get(0));
-                        continue;
-                    }
-                    if (!(r instanceof ValueResult)) {
-                        return false; // an exception
-                    }
-                    Object v = ((ValueResult) r).getValue();
-                    switch (op) {
-                        case "recvEither":
-                        case "pollEither":
-                        case "syncEitherOrAlways":
-                            if ((Integer) v != -1) {
-                                delivered.add((Integer) v);
+                if (!(r instanceof ValueResult)) {
+                    return false; // an exception
+                }
+                Object v = ((ValueResult) r).getValue();
+                switch (op) {
+                    case "recvEither":
+                    case "pollEither":
+                    case "syncEitherOrAlways":
+                        if ((Integer) v != -1) {
+                            delivered.add((Integer) v);
+                        }
+                        break;
+                    case "recvEitherNacked":
+                        int value = (Integer) v / 10;
+                        boolean nacked = (Integer) v % 10 == 1;
+                        if (nacked != (value / 10 == 2)) {
+                            return false; // nack fired although c1 won, or not although c2 won
+                        }
+                        delivered.add(value);
+                        break;
+                    case "drain":
+                        for (String s : ((String) v).split(" ")) {
+                            if (!s.isEmpty()) {
+                                delivered.add(Integer.parseInt(s));
                             }
-                            break;
-                        case "recvEitherNacked":
-                            int value = (Integer) v / 10;
-                            boolean nacked = (Integer) v % 10 == 1;
-                            if (nacked != (value / 10 == 2)) {
-                                return false; // nack fired although c1 won, or not although c2 won
-                            }
-                            delivered.add(value);
-                            break;
-                        case "drain":
-                            for (String s : ((String) v).split(" ")) {
-                                if (!s.isEmpty()) {
-                                    delivered.add(Integer.parseInt(s));
-                                }
-                            }
-                            break;
-                        default:
-                            throw new IllegalStateException("unknown operation " + op);
-                    }
+                        }
+                        break;
+                    default:
+                        throw new IllegalStateException("unknown operation " + op);
                 }
             }
             Collections.sort(sent);

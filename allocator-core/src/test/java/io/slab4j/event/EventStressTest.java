@@ -1,5 +1,7 @@
 package io.slab4j.event;
 
+import io.slab4j.testing.Await;
+
 import static io.slab4j.event.Events.choose;
 import static io.slab4j.event.Events.timeout;
 import static io.slab4j.event.Events.withNack;

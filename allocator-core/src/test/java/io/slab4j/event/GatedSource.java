@@ -1,5 +1,7 @@
 package io.slab4j.event;
 
+import io.slab4j.testing.Await;
+
 import java.util.ArrayDeque;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;

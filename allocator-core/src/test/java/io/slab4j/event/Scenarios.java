@@ -1,12 +1,18 @@
 package io.slab4j.event;
 
 import java.lang.reflect.Method;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import kotlin.Unit;
 import kotlin.jvm.functions.Function1;
 import kotlin.reflect.KFunction;
 import kotlin.reflect.jvm.ReflectJvmMapping;
+import org.jetbrains.kotlinx.lincheck.Actor;
+import org.jetbrains.kotlinx.lincheck.execution.ExecutionResult;
+import org.jetbrains.kotlinx.lincheck.execution.ExecutionScenario;
+import org.jetbrains.kotlinx.lincheck.execution.ResultWithClock;
+import org.jetbrains.kotlinx.lincheck.util.LincheckResult;
 import org.jetbrains.lincheck.datastructures.DSLScenarioBuilder;
 import org.jetbrains.lincheck.datastructures.DSLThreadScenario;
 
@@ -17,6 +23,34 @@ import org.jetbrains.lincheck.datastructures.DSLThreadScenario;
  */
 public final class Scenarios {
     private Scenarios() {
+    }
+
+    /** One operation of an execution and what it returned, for custom verifiers. */
+    public record Outcome(Actor actor, LincheckResult result) {
+        public String operation() {
+            return actor.getMethod().getName();
+        }
+    }
+
+    /** Every operation of an execution with its result: initial part, each parallel thread, post part. */
+    public static List<Outcome> outcomes(ExecutionScenario scenario, ExecutionResult results) {
+        List<Outcome> all = new ArrayList<>();
+        addAll(all, scenario.getInitExecution(), results.getInitResults());
+        for (int t = 0; t < scenario.getParallelExecution().size(); t++) {
+            List<LincheckResult> thread = new ArrayList<>();
+            for (ResultWithClock r : results.getParallelResultsWithClock().get(t)) {
+                thread.add(r.getResult());
+            }
+            addAll(all, scenario.getParallelExecution().get(t), thread);
+        }
+        addAll(all, scenario.getPostExecution(), results.getPostResults());
+        return all;
+    }
+
+    private static void addAll(List<Outcome> all, List<Actor> actors, List<LincheckResult> results) {
+        for (int i = 0; i < actors.size(); i++) {
+            all.add(new Outcome(actors.get(i), results.get(i)));
+        }
     }
 
     /** One operation call: a public method of the test class and its arguments. */

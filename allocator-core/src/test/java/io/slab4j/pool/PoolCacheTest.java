@@ -1,5 +1,6 @@
 package io.slab4j.pool;
 
+import io.slab4j.testing.Await;
 import io.slab4j.arena.Arena;
 import io.slab4j.arena.Fit;
 import org.junit.jupiter.api.Test;
@@ -11,7 +12,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -252,9 +252,9 @@ class PoolCacheTest {
 
         CompletableFuture<Long> first = blockedPoolGet(pool, "waiter-1");
         // at the hard limit each get registers for a put and queues a grow for capacity
-        await(() -> pool.waiters() == 2 && pool.hasWaiters(), "the first get to wait in the pool");
+        Await.until("the first get to wait in the pool", () -> pool.waiters() == 2 && pool.hasWaiters());
         CompletableFuture<Long> second = blockedPoolGet(pool, "waiter-2");
-        await(() -> pool.waiters() == 4, "the second get to wait in the pool");
+        Await.until("the second get to wait in the pool", () -> pool.waiters() == 4);
 
         CompletableFuture<Void> putter = CompletableFuture.runAsync(() -> cache.put(all[0]));
         putter.get(1, TimeUnit.SECONDS);
@@ -562,16 +562,5 @@ class PoolCacheTest {
     static void assertMessage(Exception e, String expected) {
         assertTrue(e.getMessage() != null && e.getMessage().contains(expected),
                 () -> "message '" + e.getMessage() + "' should mention '" + expected + "'");
-    }
-
-    static void await(BooleanSupplier condition, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.onSpinWait();
-            Thread.yield();
-        }
     }
 }

@@ -1,17 +1,13 @@
 package io.slab4j.pool;
 
-import org.jetbrains.kotlinx.lincheck.Actor;
+import io.slab4j.event.Scenarios;
 import org.jetbrains.kotlinx.lincheck.execution.ExecutionResult;
 import org.jetbrains.kotlinx.lincheck.execution.ExecutionScenario;
-import org.jetbrains.kotlinx.lincheck.execution.ResultWithClock;
-import org.jetbrains.kotlinx.lincheck.util.LincheckResult;
 import org.jetbrains.kotlinx.lincheck.util.ValueResult;
 import org.jetbrains.lincheck.datastructures.ModelCheckingOptions;
 import org.jetbrains.lincheck.datastructures.verifier.Verifier;
 import org.junit.jupiter.api.Test;
 
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * Lincheck model checking of {@link Pool} tryGet/put, random scenarios: a pool of
@@ -36,29 +32,13 @@ public class PoolLincheckTest extends PoolLincheckHarness {
 
         @Override
         public boolean verifyResults(ExecutionScenario scenario, ExecutionResult results) {
-            List<List<Actor>> parts = new ArrayList<>();
-            List<List<LincheckResult>> partResults = new ArrayList<>();
-            parts.add(scenario.getInitExecution());
-            partResults.add(results.getInitResults());
-            for (int t = 0; t < scenario.getParallelExecution().size(); t++) {
-                parts.add(scenario.getParallelExecution().get(t));
-                List<LincheckResult> rs = new ArrayList<>();
-                for (ResultWithClock r : results.getParallelResultsWithClock().get(t)) {
-                    rs.add(r.getResult());
-                }
-                partResults.add(rs);
-            }
-            parts.add(scenario.getPostExecution());
-            partResults.add(results.getPostResults());
             int balance = 0;
-            for (int p = 0; p < parts.size(); p++) {
-                for (int i = 0; i < parts.get(p).size(); i++) {
-                    if (!(partResults.get(p).get(i) instanceof ValueResult result)) {
-                        return false;
-                    }
-                    if ((Integer) result.getValue() == 1) {
-                        balance += parts.get(p).get(i).getMethod().getName().equals("put") ? -1 : 1;
-                    }
+            for (Scenarios.Outcome o : Scenarios.outcomes(scenario, results)) {
+                if (!(o.result() instanceof ValueResult result)) {
+                    return false;
+                }
+                if ((Integer) result.getValue() == 1) {
+                    balance += o.operation().equals("put") ? -1 : 1;
                 }
             }
             return balance >= 0 && balance <= 2;

@@ -1,5 +1,7 @@
 package io.slab4j.pool;
 
+import io.slab4j.testing.Await;
+import io.slab4j.testing.Background;
 import io.slab4j.arena.Arena;
 import io.slab4j.arena.Fit;
 import org.junit.jupiter.api.Test;
@@ -7,10 +9,10 @@ import org.junit.jupiter.api.Test;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.function.BooleanSupplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -51,18 +53,9 @@ class PoolScenarioTest {
     }
 
     private static CompletableFuture<Long> blockedGet(Scene scene) throws InterruptedException {
-        CompletableFuture<Long> result = new CompletableFuture<>();
-        Thread t = new Thread(() -> {
-            try {
-                result.complete(scene.pool.get());
-            } catch (Throwable e) {
-                result.completeExceptionally(e);
-            }
-        }, "blocked-get");
-        t.setDaemon(true);
-        t.start();
+        CompletableFuture<Long> result = Background.start("blocked-get", scene.pool::get);
         // the grow is registered in the arena once the get is blocked
-        await(() -> scene.arena.waiters() == 1 && scene.pool.stats().pendingItems() == 1, "the get to block in a grow");
+        Await.until("the get to block in a grow", () -> scene.arena.waiters() == 1 && scene.pool.stats().pendingItems() == 1);
         return result;
     }
 
@@ -131,17 +124,13 @@ class PoolScenarioTest {
     @Test
     void interruptingTheBlockedGetLeavesNothingRegistered() throws Exception {
         Scene scene = scene(WaitStrategy.NACK);
-        CompletableFuture<Long> result = new CompletableFuture<>();
-        Thread t = new Thread(() -> {
-            try {
-                result.complete(scene.pool.get());
-            } catch (Throwable e) {
-                result.completeExceptionally(e);
-            }
+        List<Thread> getter = new CopyOnWriteArrayList<>();
+        CompletableFuture<Long> result = Background.start("interrupted-get", () -> {
+            getter.add(Thread.currentThread());
+            return scene.pool.get();
         });
-        t.start();
-        await(() -> scene.arena.waiters() == 1, "the get to block");
-        t.interrupt();
+        Await.until("the get to block", () -> scene.arena.waiters() == 1);
+        getter.get(0).interrupt();
         ExecutionException e = assertThrows(ExecutionException.class, () -> result.get(5, TimeUnit.SECONDS));
         assertTrue(e.getCause() instanceof InterruptedException, e.toString());
         assertEquals(0, scene.arena.waiters());
@@ -158,30 +147,14 @@ class PoolScenarioTest {
         Pool pool = Pool.builder("two", PAGE).slabPages(1).hardLimit(2).build(arena);
         long first = pool.tryGet();
         long[] fill = {arena.tryAlloc(PAGE), arena.tryAlloc(PAGE), arena.tryAlloc(PAGE)};
-        CompletableFuture<Long> a = new CompletableFuture<>();
-        Thread ta = new Thread(() -> {
-            try {
-                a.complete(pool.get());
-            } catch (Throwable e) {
-                a.completeExceptionally(e);
-            }
-        });
-        ta.start();
-        await(() -> arena.waiters() == 1, "A's grow to wait in the arena");
-        CompletableFuture<Long> b = new CompletableFuture<>();
-        Thread tb = new Thread(() -> {
-            try {
-                b.complete(pool.get());
-            } catch (Throwable e) {
-                b.completeExceptionally(e);
-            }
-        });
-        tb.start();
-        await(() -> pool.waiters() == 3, "B to wait on puts, and for capacity to grow");
+        CompletableFuture<Long> a = Background.start("A", pool::get);
+        Await.until("A's grow to wait in the arena", () -> arena.waiters() == 1);
+        CompletableFuture<Long> b = Background.start("B", pool::get);
+        Await.until("B to wait on puts, and for capacity to grow", () -> pool.waiters() == 3);
         pool.put(first); // A is the oldest put waiter: A wins, A's grow is nacked
         assertEquals(first, a.get(1, TimeUnit.SECONDS));
         // the nack gave the capacity to B, whose grow is now in the arena: space lets it finish
-        await(() -> arena.waiters() == 1, "B's grow to be forwarded to the arena");
+        Await.until("B's grow to be forwarded to the arena", () -> arena.waiters() == 1);
         arena.free(fill[0], PAGE);
         long got = b.get(1, TimeUnit.SECONDS);
         assertTrue(got != 0 && got != first);
@@ -189,16 +162,5 @@ class PoolScenarioTest {
         assertEquals(0, pool.waiters());
         pool.checkInvariants();
         arena.checkInvariants();
-    }
-
-    static void await(BooleanSupplier condition, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(1);
-        }
-        assertFalse(Thread.currentThread().isInterrupted());
     }
 }

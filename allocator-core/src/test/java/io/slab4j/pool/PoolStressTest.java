@@ -1,5 +1,6 @@
 package io.slab4j.pool;
 
+import io.slab4j.testing.Chaos;
 import io.slab4j.arena.Arena;
 import io.slab4j.arena.Fit;
 import org.junit.jupiter.api.Tag;
@@ -106,14 +107,7 @@ class PoolStressTest {
             workers.add(worker);
             worker.start();
         }
-        SplittableRandom chaos = new SplittableRandom(seed);
-        while (done.getCount() > 0) {
-            Thread.sleep(1 + chaos.nextInt(3));
-            workers.get(chaos.nextInt(THREADS)).interrupt();
-        }
-        for (Thread worker : workers) {
-            worker.join();
-        }
+        Chaos.interruptUntilDone(workers, done, seed);
         assertNull(failure.get(), () -> "worker failed: " + failure.get());
         System.out.printf("PoolStressTest %s: %d gets, %d timeouts/failures, %d interrupts%n",
                 strategy, gets.get(), timeouts.get(), interrupts.get());

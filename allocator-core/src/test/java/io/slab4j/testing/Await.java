@@ -1,16 +1,16 @@
-package io.slab4j.event;
+package io.slab4j.testing;
 
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 /** Test helper: wait for observable state with a generous deadline, never a bare sleep. */
-final class Await {
-    static final long DEADLINE_SECONDS = 10;
+public final class Await {
+    public static final long DEADLINE_SECONDS = 10;
 
     private Await() {
     }
 
-    static void until(String what, BooleanSupplier condition) {
+    public static void until(String what, BooleanSupplier condition) {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(DEADLINE_SECONDS);
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() - deadline > 0) {
@@ -22,7 +22,7 @@ final class Await {
     }
 
     /** Until {@code t} is parked (WAITING or TIMED_WAITING) with its interrupt flag consumed. */
-    static void parked(Thread t) {
+    public static void parked(Thread t) {
         until(t.getName() + " parked", () -> {
             Thread.State s = t.getState();
             return (s == Thread.State.WAITING || s == Thread.State.TIMED_WAITING) && !t.isInterrupted();
