@@ -22,7 +22,8 @@ final class AllocEvent extends BaseEvent<Long> {
 
     @Override
     protected Long tryNow() {
-        return arena.pollFor(quanta, alignQuanta);
+        long address = arena.allocateNow(quanta, alignQuanta);
+        return address == 0 ? null : address;
     }
 
     @Override

@@ -124,8 +124,11 @@ public final class Arena {
      *                                  power of two or below the quantum
      */
     public long tryAlloc(long size, long align) {
-        int n = quantaFor(size, "tryAlloc");
-        long alignQ = alignQuanta(align, "tryAlloc");
+        return allocateNow(quantaFor(size, "tryAlloc"), alignQuanta(align, "tryAlloc"));
+    }
+
+    /** The non-waiting path of {@code tryAlloc} and of an {@link AllocEvent}'s poll: a committed span, or 0. */
+    long allocateNow(int n, long alignQ) {
         long address;
         lock.lock();
         try {
@@ -260,22 +263,6 @@ public final class Arena {
         } finally {
             lock.unlock();
         }
-    }
-
-    /** The poll of an {@link AllocEvent}: the non-waiting path, or null. */
-    Long pollFor(int n, long alignQ) {
-        long address;
-        lock.lock();
-        try {
-            address = allocateLocked(n, alignQ);
-        } finally {
-            lock.unlock();
-        }
-        if (address == 0) {
-            return null;
-        }
-        commitOrUndo(address, n);
-        return address;
     }
 
     /**
