@@ -224,12 +224,12 @@ public final class Pool implements AutoCloseable {
                 throw new IllegalArgumentException("put(" + hex(address) + "): address is not an item of pool '" + name + "'");
             }
             long offset = address - slab.base;
-            if (offset % stride != 0 || offset / stride >= itemsPerSlab) {
+            long index = offset / stride;
+            if (index * stride != offset || index >= itemsPerSlab) {
                 throw new IllegalArgumentException("put(" + hex(address) + "): address is not the start of an item of pool '"
                         + name + "' (item size " + itemSize + ", stride " + stride + ")");
             }
-            int index = (int) (offset / stride);
-            if (!slab.isInUse(index)) {
+            if (!slab.isInUse((int) index)) {
                 throw new IllegalArgumentException("put(" + hex(address) + "): item of pool '" + name + "' is already free (double free?)");
             }
             releases++;
@@ -244,7 +244,7 @@ public final class Pool implements AutoCloseable {
             }
             publishWaiters();
             if (receiver == null) {
-                toArena = giveBack(slab, index);
+                toArena = giveBack(slab, (int) index);
             }
         } finally {
             lock.unlock();

@@ -16,17 +16,21 @@ import java.util.List;
  *   bucket[cap]       idle slabs            (every item free; may go back to the arena)
  * </pre>
  *
- * <p>Lookup: slabs are {@code slabBytes} long and disjoint, so at most one slab starts in
- * each {@code slabBytes}-sized chunk of the address space. The map keys a slab by the
- * chunk its base lies in; an address in chunk k belongs to the slab starting in chunk k
- * or to the one starting in chunk k-1. Two hash probes, one map entry a slab: bounded
- * metadata, no per-page entries, no scan.
+ * <p>Lookup: cut the address space into chunks of the largest power of two not above
+ * {@code slabBytes} (so the chunk index is a shift, not a division). Slabs are
+ * {@code slabBytes} long and disjoint, so at most one slab starts in each chunk, and a
+ * slab reaches at most two chunks past its first. The map keys a slab by the chunk its
+ * base lies in; an address in chunk k belongs to the slab starting in chunk k, k-1 or
+ * k-2. At most three hash probes, one map entry a slab: bounded metadata, no per-page
+ * entries, no scan.
  *
  * <p>Not thread-safe: guarded by the owning pool's lock.
  */
 final class SlabSet {
     private final int capacity;
     private final long slabBytes;
+    /** log2 of the chunk size: the largest power of two not above slabBytes. */
+    private final int chunkShift;
     private final Slab[] buckets;
     private final long[] nonEmpty;
     private final Long2ObjectHashMap<Slab> byChunk = new Long2ObjectHashMap<>();
@@ -35,32 +39,32 @@ final class SlabSet {
     SlabSet(int capacity, long slabBytes) {
         this.capacity = capacity;
         this.slabBytes = slabBytes;
+        this.chunkShift = 63 - Long.numberOfLeadingZeros(slabBytes);
         this.buckets = new Slab[capacity + 1];
         this.nonEmpty = new long[(capacity + 64) >>> 6];
     }
 
     void add(Slab slab) {
-        byChunk.put(Long.divideUnsigned(slab.base, slabBytes), slab);
+        byChunk.put(slab.base >>> chunkShift, slab);
         link(slab);
         slabs++;
     }
 
     void remove(Slab slab) {
         unlink(slab, slab.freeCount());
-        byChunk.remove(Long.divideUnsigned(slab.base, slabBytes));
+        byChunk.remove(slab.base >>> chunkShift);
         slabs--;
     }
 
     /** The slab containing {@code address}, or null. */
     Slab find(long address) {
-        long chunk = Long.divideUnsigned(address, slabBytes);
-        Slab slab = byChunk.get(chunk);
-        if (slab != null && Long.compareUnsigned(address, slab.base) >= 0) {
-            return slab;
-        }
-        slab = chunk == 0 ? null : byChunk.get(chunk - 1);
-        if (slab != null && Long.compareUnsigned(address - slab.base, slabBytes) < 0) {
-            return slab;
+        long chunk = address >>> chunkShift;
+        for (int back = 0; back <= 2 && back <= chunk; back++) {
+            Slab slab = byChunk.get(chunk - back);
+            if (slab != null && Long.compareUnsigned(slab.base, address) <= 0) {
+                // the nearest slab starting at or below the address is the only candidate
+                return address - slab.base < slabBytes ? slab : null;
+            }
         }
         return null;
     }
