@@ -40,9 +40,12 @@ import java.util.concurrent.TimeUnit;
  * thread releases one item/span to it, which wakes it; the echo publishes what it
  * received in a volatile mailbox that the benchmark thread spins on. A per-invocation
  * setup (untimed) waits until the echo is registered <em>and</em> parked
- * ({@code Thread.State.WAITING}), so every sample is a true wake from {@code park}:
- * release call + unpark + the echo being scheduled + the rest of its {@code sync}
- * (clean-up, nacks, wraps) + one cache-line hand-back (~0.1 µs). The
+ * ({@code Thread.State.WAITING}) and has stayed so for {@code asleepMicros}: 0 releases
+ * as soon as the JVM reports it parked (some releases then catch it before it sleeps in
+ * the kernel: the waiter that has just gone to sleep); 100 lets its CPU go idle first
+ * (the waiter that has waited a while, which on this VM costs far more to wake). Each
+ * sample is the release call + unpark + the echo being scheduled + the rest of its
+ * {@code sync} (clean-up, nacks, wraps) + one cache-line hand-back (~0.1 µs). The
  * {@code PARK_UNPARK} path does the same with a bare {@code LockSupport} hand-off: the
  * JVM and OS floor under the other paths.
  *
@@ -110,11 +113,14 @@ public class EventBench {
         @Param({"PARK_UNPARK", "POOL_AT_LIMIT", "POOL_PUT_OR_GROW", "ARENA_FREE"})
         public Waker.Path path;
 
+        @Param({"0", "100"})
+        public int asleepMicros;
+
         Waker waker;
 
         @Setup(Level.Trial)
         public void start() {
-            waker = new Waker(path);
+            waker = new Waker(path, TimeUnit.MICROSECONDS.toNanos(asleepMicros));
         }
 
         @Setup(Level.Invocation)

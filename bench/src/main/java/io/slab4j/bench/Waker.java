@@ -76,6 +76,8 @@ public final class Waker implements AutoCloseable {
     }
 
     private final Path path;
+    /** How long the echo must have been parked before {@link #awaitParked} returns. */
+    private final long asleepNanos;
     private final Arena arena;
     private final Pool pool;
     private final BaseEvent<Long> space;
@@ -91,8 +93,9 @@ public final class Waker implements AutoCloseable {
     /** What the caller holds between calls: an item, a span, or a token. Caller only. */
     private long held;
 
-    Waker(Path path) {
+    Waker(Path path, long asleepNanos) {
         this.path = path;
+        this.asleepNanos = asleepNanos;
         switch (path) {
             case PARK_UNPARK -> {
                 arena = null;
@@ -176,16 +179,33 @@ public final class Waker implements AutoCloseable {
 
     /**
      * Waits (spinning, untimed by the benchmark) until the echo has registered wherever it
-     * waits and is parked. Registrations are checked before the thread state: after its
-     * last registration the echo takes no lock before it parks, so WAITING then means
-     * parked in its sync, not briefly blocked on a lock.
+     * waits and is asleep in {@code park}. Registrations are checked before the thread
+     * state: after its last registration the echo takes no lock before it parks, so WAITING
+     * then means parked in its sync, not briefly blocked on a lock. HotSpot reports WAITING
+     * a little before the thread actually blocks in the kernel, and a release in that
+     * window wakes it in well under a microsecond. And on a virtual machine the longer a
+     * CPU has idled, the longer it takes to wake (measured here: ~7 µs after a few µs
+     * asleep, ~30-40 µs after 100 µs). So the state must hold for {@code asleepNanos}
+     * (0: go at once) before the caller goes on.
      */
     void awaitParked() {
         long start = System.nanoTime();
         int spins = 0;
-        while (!(registered() && echo.getState() == Thread.State.WAITING)) {
+        long parkedSince = 0;
+        for (;;) {
+            if (registered() && echo.getState() == Thread.State.WAITING) {
+                long now = System.nanoTime();
+                if (parkedSince == 0) {
+                    parkedSince = now;
+                }
+                if (now - parkedSince >= asleepNanos) {
+                    return;
+                }
+            } else {
+                parkedSince = 0;
+            }
             Thread.onSpinWait();
-            if (++spins % 64 == 0) {
+            if (++spins % 64 == 0 && parkedSince == 0) {
                 Thread.yield(); // two cores: leave the echo room to get there
             }
             if (spins % SPINS_PER_CHECK == 0) {

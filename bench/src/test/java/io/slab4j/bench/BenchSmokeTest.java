@@ -59,6 +59,7 @@ class BenchSmokeTest {
         EventBench bench = new EventBench();
         EventBench.WakeUp s = new EventBench.WakeUp();
         s.path = path;
+        s.asleepMicros = 100; // exercises the "stay parked" wait too
         s.start();
         try {
             for (int i = 0; i < 200; i++) {
