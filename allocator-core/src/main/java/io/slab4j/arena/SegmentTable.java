@@ -16,9 +16,10 @@ import java.util.Arrays;
  *   allocated map:  start -> segment id  {0 -> a, 10 -> c}
  * </pre>
  *
- * <p>Segments are ids into parallel primitive arrays (about 25 bytes a segment, plus the
- * map entry of an allocated one), so a million live spans cost tens of megabytes and no
- * per-span objects. Unused ids are chained through {@code addrNext}.
+ * <p>Segments are ids into one primitive array, eight ints a segment laid side by side
+ * (32 bytes; touching a segment is one cache miss), plus the map entry of an allocated
+ * one: a million live spans cost tens of megabytes and no per-span objects. Unused ids
+ * are chained through {@code addrNext}.
  *
  * <p>Allocate: pick a free segment (by {@link Fit}), unlink it from its free list, split
  * off a free remainder on the left (alignment) and on the right, mark the rest
@@ -34,24 +35,33 @@ import java.util.Arrays;
  */
 final class SegmentTable {
     static final int NONE = -1;
-    private static final byte UNUSED = 0;
-    private static final byte FREE = 1;
-    private static final byte ALLOCATED = 2;
+    private static final int UNUSED = 0;
+    private static final int FREE = 1;
+    private static final int ALLOCATED = 2;
     /** Allocated, removed from the map, being decommitted outside the lock; not yet free. */
-    private static final byte RELEASING = 3;
+    private static final int RELEASING = 3;
+
+    /** Field offsets within a segment's {@code FIELDS} ints of {@link #tags}. */
+    private static final int START = 0;
+    private static final int LENGTH = 1;
+    private static final int ADDR_PREV = 2;
+    private static final int ADDR_NEXT = 3;
+    private static final int LIST_PREV = 4;
+    private static final int LIST_NEXT = 5;
+    private static final int STATE = 6;
+    private static final int SHIFT = 3;
+    private static final int FIELDS = 1 << SHIFT;
     private static final int LISTS = 32;
 
     private final int quanta;
     /** Absolute address of quantum 0 divided by the quantum: alignment is of addresses, not offsets. */
     private final long baseQuanta;
 
-    private int[] start;
-    private int[] length;
-    private int[] addrPrev;
-    private int[] addrNext;
-    private int[] listPrev;
-    private int[] listNext;
-    private byte[] state;
+    /**
+     * Every segment's fields side by side, {@code FIELDS} ints a segment (32 bytes: two to a
+     * cache line), so touching a segment costs one cache miss, not one an array.
+     */
+    private int[] tags;
     private int unusedIds = NONE;
     private int highestId;
 
@@ -71,21 +81,14 @@ final class SegmentTable {
     SegmentTable(int quanta, long baseQuanta) {
         this.quanta = quanta;
         this.baseQuanta = baseQuanta;
-        int capacity = 64;
-        start = new int[capacity];
-        length = new int[capacity];
-        addrPrev = new int[capacity];
-        addrNext = new int[capacity];
-        listPrev = new int[capacity];
-        listNext = new int[capacity];
-        state = new byte[capacity];
+        tags = new int[64 << SHIFT];
         Arrays.fill(listHead, NONE);
         int whole = newId();
-        start[whole] = 0;
-        length[whole] = quanta;
-        addrPrev[whole] = NONE;
-        addrNext[whole] = NONE;
-        state[whole] = FREE;
+        put(whole, START, 0);
+        put(whole, LENGTH, quanta);
+        put(whole, ADDR_PREV, NONE);
+        put(whole, ADDR_NEXT, NONE);
+        put(whole, STATE, FREE);
         freeSegments = 1;
         listInsert(whole);
         rotor = whole;
@@ -106,7 +109,7 @@ final class SegmentTable {
         if (seg == NONE) {
             return NONE;
         }
-        int at = alignedStart(start[seg], alignQ);
+        int at = alignedStart(start(seg), alignQ);
         carve(seg, at, n);
         return at;
     }
@@ -119,8 +122,8 @@ final class SegmentTable {
             return listHead[Integer.numberOfTrailingZeros(candidates)];
         }
         int own = floorLog2(n);
-        for (int s = listHead[own]; s != NONE; s = listNext[s]) {
-            if (length[s] >= n) {
+        for (int s = listHead[own]; s != NONE; s = listNext(s)) {
+            if (length(s) >= n) {
                 return s;
             }
         }
@@ -138,10 +141,10 @@ final class SegmentTable {
             int k = Integer.numberOfTrailingZeros(candidates);
             candidates &= candidates - 1;
             int found = NONE;
-            for (int s = listHead[k]; s != NONE; s = listNext[s]) {
-                if (fits(s, n, alignQ) && (found == NONE || length[s] < length[found])) {
+            for (int s = listHead[k]; s != NONE; s = listNext(s)) {
+                if (fits(s, n, alignQ) && (found == NONE || length(s) < length(found))) {
                     found = s;
-                    if (!best || length[s] == n) {
+                    if (!best || length(s) == n) {
                         break;
                     }
                 }
@@ -159,10 +162,10 @@ final class SegmentTable {
      */
     private int nextFit(int n, long alignQ) {
         int s = rotor;
-        int at = fitFrom(s, Math.max(rotorPosition, start[s]), n, alignQ);
+        int at = fitFrom(s, Math.max(rotorPosition, start(s)), n, alignQ);
         while (at == NONE) {
-            s = addrNext[s] == NONE ? first : addrNext[s];
-            at = fitFrom(s, start[s], n, alignQ);
+            s = addrNext(s) == NONE ? first : addrNext(s);
+            at = fitFrom(s, start(s), n, alignQ);
             if (s == rotor) {
                 break; // wrapped once: the rotor's segment was tried whole
             }
@@ -177,16 +180,16 @@ final class SegmentTable {
 
     /** Where n quanta fit in free segment seg at or after {@code from}; NONE if not free or no fit. */
     private int fitFrom(int seg, int from, int n, long alignQ) {
-        if (state[seg] != FREE) {
+        if (state(seg) != FREE) {
             return NONE;
         }
         long at = alignedStart(from, alignQ);
-        return at + n <= (long) start[seg] + length[seg] ? (int) at : NONE;
+        return at + n <= (long) start(seg) + length(seg) ? (int) at : NONE;
     }
 
     private boolean fits(int seg, int n, long alignQ) {
-        long at = alignedStart(start[seg], alignQ);
-        return at + n <= (long) start[seg] + length[seg];
+        long at = alignedStart(start(seg), alignQ);
+        return at + n <= (long) start(seg) + length(seg);
     }
 
     private int alignedStart(int offset, long alignQ) {
@@ -199,29 +202,29 @@ final class SegmentTable {
     private int carve(int seg, int at, int n) {
         listRemove(seg);
         freeSegments--;
-        int segStart = start[seg];
-        int segEnd = segStart + length[seg];
+        int segStart = start(seg);
+        int segEnd = segStart + length(seg);
         if (at > segStart) {
             int left = newId();
-            start[left] = segStart;
-            length[left] = at - segStart;
-            state[left] = FREE;
+            put(left, START, segStart);
+            put(left, LENGTH, at - segStart);
+            put(left, STATE, FREE);
             linkBefore(left, seg);
             listInsert(left);
             freeSegments++;
         }
         if (at + n < segEnd) {
             int right = newId();
-            start[right] = at + n;
-            length[right] = segEnd - (at + n);
-            state[right] = FREE;
+            put(right, START, at + n);
+            put(right, LENGTH, segEnd - (at + n));
+            put(right, STATE, FREE);
             linkAfter(right, seg);
             listInsert(right);
             freeSegments++;
         }
-        start[seg] = at;
-        length[seg] = n;
-        state[seg] = ALLOCATED;
+        put(seg, START, at);
+        put(seg, LENGTH, n);
+        put(seg, STATE, ALLOCATED);
         allocatedByStart.put(at, seg);
         allocatedQuanta += n;
         return seg;
@@ -235,37 +238,37 @@ final class SegmentTable {
      * anything when there is no such span.
      */
     int beginRelease(int at, int n, LongToString describe) {
-        int seg = allocatedByStart.get(at);
+        int seg = allocatedByStart.remove(at); // one probe; put back on the error path below
         if (seg == NONE) {
             throw new IllegalArgumentException(describeNotAllocated(at, describe));
         }
-        if (length[seg] != n) {
+        if (length(seg) != n) {
+            allocatedByStart.put(at, seg);
             throw new IllegalArgumentException("free(" + describe.apply(at) + ", " + n
-                    + " quanta): the span at that address has " + length[seg]
+                    + " quanta): the span at that address has " + length(seg)
                     + " quanta; free with the size it was allocated with");
         }
-        allocatedByStart.remove(at);
-        state[seg] = RELEASING;
+        put(seg, STATE, RELEASING);
         return seg;
     }
 
     /** Returns a released segment to the free lists, merging with free neighbours. */
     void finishRelease(int seg) {
-        allocatedQuanta -= length[seg];
-        state[seg] = FREE;
-        int prev = addrPrev[seg];
-        if (prev != NONE && state[prev] == FREE) {
+        allocatedQuanta -= length(seg);
+        put(seg, STATE, FREE);
+        int prev = addrPrev(seg);
+        if (prev != NONE && state(prev) == FREE) {
             listRemove(prev);
             freeSegments--;
-            length[prev] += length[seg];
+            put(prev, LENGTH, length(prev) + length(seg));
             unlinkAndRelease(seg, prev);
             seg = prev;
         }
-        int next = addrNext[seg];
-        if (next != NONE && state[next] == FREE) {
+        int next = addrNext(seg);
+        if (next != NONE && state(next) == FREE) {
             listRemove(next);
             freeSegments--;
-            length[seg] += length[next];
+            put(seg, LENGTH, length(seg) + length(next));
             unlinkAndRelease(next, seg);
         }
         listInsert(seg);
@@ -282,13 +285,13 @@ final class SegmentTable {
         if (at < 0 || at >= quanta) {
             return what + "address is outside the arena";
         }
-        for (int s = first; s != NONE; s = addrNext[s]) {
-            if (at >= start[s] && at < start[s] + length[s]) {
-                return switch (state[s]) {
+        for (int s = first; s != NONE; s = addrNext(s)) {
+            if (at >= start(s) && at < start(s) + length(s)) {
+                return switch (state(s)) {
                     case FREE -> what + "address is not allocated (it lies in a free segment: double free?)";
                     case RELEASING -> what + "span is already being freed (double free?)";
                     default -> what + "address is inside the span allocated at "
-                            + describe.apply(start[s]) + ", not at its start";
+                            + describe.apply(start(s)) + ", not at its start";
                 };
             }
         }
@@ -320,8 +323,8 @@ final class SegmentTable {
         }
         int k = 31 - Integer.numberOfLeadingZeros(nonEmpty);
         int largest = 0;
-        for (int s = listHead[k]; s != NONE; s = listNext[s]) {
-            largest = Math.max(largest, length[s]);
+        for (int s = listHead[k]; s != NONE; s = listNext(s)) {
+            largest = Math.max(largest, length(s));
         }
         return largest;
     }
@@ -331,7 +334,9 @@ final class SegmentTable {
     /** Checks every invariant in the class comment; throws IllegalStateException naming the first broken one. */
     void check() {
         int s = first;
-        require(addrPrev[s] == NONE, "the first segment has a predecessor");
+        if (addrPrev(s) != NONE) {
+            throw broken("the first segment has a predecessor");
+        }
         int expectedStart = 0;
         int frees = 0;
         int allocs = 0;
@@ -339,142 +344,200 @@ final class SegmentTable {
         int prev = NONE;
         boolean prevFree = false;
         while (s != NONE) {
-            require(state[s] == FREE || state[s] == ALLOCATED || state[s] == RELEASING, "segment " + s + " is unused but linked");
-            require(start[s] == expectedStart, "segment " + s + " starts at " + start[s] + ", expected " + expectedStart);
-            require(length[s] > 0, "segment " + s + " has length " + length[s]);
-            require(addrPrev[s] == prev, "segment " + s + " has a wrong address-order back link");
-            boolean isFree = state[s] == FREE;
-            require(!(isFree && prevFree), "adjacent free segments end at " + start[s]);
+            if (state(s) != FREE && state(s) != ALLOCATED && state(s) != RELEASING) {
+                throw broken("segment " + s + " is unused but linked");
+            }
+            if (start(s) != expectedStart) {
+                throw broken("segment " + s + " starts at " + start(s) + ", expected " + expectedStart);
+            }
+            if (length(s) <= 0) {
+                throw broken("segment " + s + " has length " + length(s));
+            }
+            if (addrPrev(s) != prev) {
+                throw broken("segment " + s + " has a wrong address-order back link");
+            }
+            boolean isFree = state(s) == FREE;
+            if (isFree && prevFree) {
+                throw broken("adjacent free segments end at " + start(s));
+            }
             if (isFree) {
                 frees++;
             } else {
-                allocQ += length[s];
-                if (state[s] == ALLOCATED) {
+                allocQ += length(s);
+                if (state(s) == ALLOCATED) {
                     allocs++;
-                    require(allocatedByStart.get(start[s]) == s, "allocated segment at " + start[s] + " is missing from the map");
+                    if (allocatedByStart.get(start(s)) != s) {
+                        throw broken("allocated segment at " + start(s) + " is missing from the map");
+                    }
                 }
             }
-            expectedStart += length[s];
+            expectedStart += length(s);
             prevFree = isFree;
             prev = s;
-            s = addrNext[s];
+            s = addrNext(s);
         }
-        require(expectedStart == quanta, "segments cover " + expectedStart + " of " + quanta + " quanta");
-        require(frees == freeSegments, "free segment count " + freeSegments + " but " + frees + " found");
-        require(allocs == allocatedByStart.size(), "map holds " + allocatedByStart.size() + " starts but " + allocs + " allocated segments found");
-        require(allocQ == allocatedQuanta, "allocated quanta " + allocatedQuanta + " but segments hold " + allocQ);
+        if (expectedStart != quanta) {
+            throw broken("segments cover " + expectedStart + " of " + quanta + " quanta");
+        }
+        if (frees != freeSegments) {
+            throw broken("free segment count " + freeSegments + " but " + frees + " found");
+        }
+        if (allocs != allocatedByStart.size()) {
+            throw broken("map holds " + allocatedByStart.size() + " starts but " + allocs + " allocated segments found");
+        }
+        if (allocQ != allocatedQuanta) {
+            throw broken("allocated quanta " + allocatedQuanta + " but segments hold " + allocQ);
+        }
         int listed = 0;
         for (int k = 0; k < LISTS; k++) {
-            require((listHead[k] != NONE) == ((nonEmpty & (1 << k)) != 0), "non-empty mask disagrees with list " + k);
+            if ((listHead[k] != NONE) != ((nonEmpty & (1 << k)) != 0)) {
+                throw broken("non-empty mask disagrees with list " + k);
+            }
             int p = NONE;
-            for (int f = listHead[k]; f != NONE; f = listNext[f]) {
-                require(state[f] == FREE, "segment " + f + " on free list " + k + " is not free");
-                require(floorLog2(length[f]) == k, "segment of length " + length[f] + " on list " + k);
-                require(listPrev[f] == p, "free list " + k + " has a wrong back link");
+            for (int f = listHead[k]; f != NONE; f = listNext(f)) {
+                if (state(f) != FREE) {
+                    throw broken("segment " + f + " on free list " + k + " is not free");
+                }
+                if (floorLog2(length(f)) != k) {
+                    throw broken("segment of length " + length(f) + " on list " + k);
+                }
+                if (listPrev(f) != p) {
+                    throw broken("free list " + k + " has a wrong back link");
+                }
                 listed++;
                 p = f;
-                require(listed <= frees, "free list " + k + " is cyclic or holds more than the free segments");
+                if (listed > frees) {
+                    throw broken("free list " + k + " is cyclic or holds more than the free segments");
+                }
             }
         }
-        require(listed == frees, "free lists hold " + listed + " segments but " + frees + " are free");
+        if (listed != frees) {
+            throw broken("free lists hold " + listed + " segments but " + frees + " are free");
+        }
     }
 
-    private static void require(boolean condition, String message) {
-        if (!condition) {
-            throw new IllegalStateException("arena invariant broken: " + message);
-        }
+    /** The exception for a broken invariant; messages are built only when one breaks. */
+    private static IllegalStateException broken(String message) {
+        return new IllegalStateException("arena invariant broken: " + message);
     }
 
     // ------------------------------------------------------------------ plumbing
 
     private void listInsert(int seg) {
-        int k = floorLog2(length[seg]);
+        int k = floorLog2(length(seg));
         int head = listHead[k];
-        listPrev[seg] = NONE;
-        listNext[seg] = head;
+        put(seg, LIST_PREV, NONE);
+        put(seg, LIST_NEXT, head);
         if (head != NONE) {
-            listPrev[head] = seg;
+            put(head, LIST_PREV, seg);
         }
         listHead[k] = seg;
         nonEmpty |= 1 << k;
     }
 
     private void listRemove(int seg) {
-        int k = floorLog2(length[seg]);
-        int p = listPrev[seg];
-        int n = listNext[seg];
+        int k = floorLog2(length(seg));
+        int p = listPrev(seg);
+        int n = listNext(seg);
         if (p == NONE) {
             listHead[k] = n;
             if (n == NONE) {
                 nonEmpty &= ~(1 << k);
             }
         } else {
-            listNext[p] = n;
+            put(p, LIST_NEXT, n);
         }
         if (n != NONE) {
-            listPrev[n] = p;
+            put(n, LIST_PREV, p);
         }
     }
 
     private void linkBefore(int seg, int before) {
-        int p = addrPrev[before];
-        addrPrev[seg] = p;
-        addrNext[seg] = before;
-        addrPrev[before] = seg;
+        int p = addrPrev(before);
+        put(seg, ADDR_PREV, p);
+        put(seg, ADDR_NEXT, before);
+        put(before, ADDR_PREV, seg);
         if (p != NONE) {
-            addrNext[p] = seg;
+            put(p, ADDR_NEXT, seg);
         } else {
             first = seg;
         }
     }
 
     private void linkAfter(int seg, int after) {
-        int n = addrNext[after];
-        addrNext[seg] = n;
-        addrPrev[seg] = after;
-        addrNext[after] = seg;
+        int n = addrNext(after);
+        put(seg, ADDR_NEXT, n);
+        put(seg, ADDR_PREV, after);
+        put(after, ADDR_NEXT, seg);
         if (n != NONE) {
-            addrPrev[n] = seg;
+            put(n, ADDR_PREV, seg);
         }
     }
 
     /** Unlinks seg from address order and recycles its id; survivor takes over the NEXT-fit rotor. */
     private void unlinkAndRelease(int seg, int survivor) {
-        int p = addrPrev[seg];
-        int n = addrNext[seg];
+        int p = addrPrev(seg);
+        int n = addrNext(seg);
         if (p != NONE) {
-            addrNext[p] = n;
+            put(p, ADDR_NEXT, n);
         } else {
             first = n;
         }
         if (n != NONE) {
-            addrPrev[n] = p;
+            put(n, ADDR_PREV, p);
         }
         if (rotor == seg) {
             rotor = survivor;
         }
-        state[seg] = UNUSED;
-        addrNext[seg] = unusedIds;
+        put(seg, STATE, UNUSED);
+        put(seg, ADDR_NEXT, unusedIds);
         unusedIds = seg;
     }
 
     private int newId() {
         if (unusedIds != NONE) {
             int id = unusedIds;
-            unusedIds = addrNext[id];
+            unusedIds = addrNext(id);
             return id;
         }
-        if (highestId == state.length) {
-            int capacity = state.length * 2;
-            start = Arrays.copyOf(start, capacity);
-            length = Arrays.copyOf(length, capacity);
-            addrPrev = Arrays.copyOf(addrPrev, capacity);
-            addrNext = Arrays.copyOf(addrNext, capacity);
-            listPrev = Arrays.copyOf(listPrev, capacity);
-            listNext = Arrays.copyOf(listNext, capacity);
-            state = Arrays.copyOf(state, capacity);
+        if (highestId == tags.length >>> SHIFT) {
+            tags = Arrays.copyOf(tags, tags.length * 2);
         }
         return highestId++;
+    }
+
+    // --------------------------------------------------------- field accessors
+
+    private int start(int s) {
+        return tags[(s << SHIFT) + START];
+    }
+
+    private int length(int s) {
+        return tags[(s << SHIFT) + LENGTH];
+    }
+
+    private int addrPrev(int s) {
+        return tags[(s << SHIFT) + ADDR_PREV];
+    }
+
+    private int addrNext(int s) {
+        return tags[(s << SHIFT) + ADDR_NEXT];
+    }
+
+    private int listPrev(int s) {
+        return tags[(s << SHIFT) + LIST_PREV];
+    }
+
+    private int listNext(int s) {
+        return tags[(s << SHIFT) + LIST_NEXT];
+    }
+
+    private int state(int s) {
+        return tags[(s << SHIFT) + STATE];
+    }
+
+    private void put(int s, int field, int value) {
+        tags[(s << SHIFT) + field] = value;
     }
 
     static int floorLog2(int n) {
