@@ -70,6 +70,8 @@ public final class Pool implements AutoCloseable {
     final String name;
     private final long itemSize;
     private final long stride;
+    /** log2(stride) when the stride is a power of two (a shift finds the item), else -1 (a division does). */
+    private final int strideShift;
     final int itemsPerSlab;
     private final long slabBytes;
     private final long slabAlign;
@@ -108,6 +110,7 @@ public final class Pool implements AutoCloseable {
         this.name = b.name;
         this.itemSize = b.itemSize;
         this.stride = stride;
+        this.strideShift = Long.bitCount(stride) == 1 ? Long.numberOfTrailingZeros(stride) : -1;
         this.itemsPerSlab = itemsPerSlab;
         this.slabBytes = slabBytes;
         this.slabAlign = Math.max(arena.quantum(), b.align);
@@ -224,7 +227,7 @@ public final class Pool implements AutoCloseable {
                 throw new IllegalArgumentException("put(" + hex(address) + "): address is not an item of pool '" + name + "'");
             }
             long offset = address - slab.base;
-            long index = offset / stride;
+            long index = strideShift >= 0 ? offset >>> strideShift : offset / stride;
             if (index * stride != offset || index >= itemsPerSlab) {
                 throw new IllegalArgumentException("put(" + hex(address) + "): address is not the start of an item of pool '"
                         + name + "' (item size " + itemSize + ", stride " + stride + ")");

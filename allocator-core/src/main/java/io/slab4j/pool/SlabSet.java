@@ -34,6 +34,8 @@ final class SlabSet {
     private final Slab[] buckets;
     private final long[] nonEmpty;
     private final Long2ObjectHashMap<Slab> byChunk = new Long2ObjectHashMap<>();
+    /** The slab the last successful {@link #find} returned: puts cluster, so most lookups end here. */
+    private Slab lastFound;
     private int slabs;
 
     SlabSet(int capacity, long slabBytes) {
@@ -53,17 +55,28 @@ final class SlabSet {
     void remove(Slab slab) {
         unlink(slab, slab.freeCount());
         byChunk.remove(slab.base >>> chunkShift);
+        if (lastFound == slab) {
+            lastFound = null;
+        }
         slabs--;
     }
 
     /** The slab containing {@code address}, or null. */
     Slab find(long address) {
+        Slab last = lastFound;
+        if (last != null && Long.compareUnsigned(address - last.base, slabBytes) < 0) {
+            return last;
+        }
         long chunk = address >>> chunkShift;
         for (int back = 0; back <= 2 && back <= chunk; back++) {
             Slab slab = byChunk.get(chunk - back);
             if (slab != null && Long.compareUnsigned(slab.base, address) <= 0) {
                 // the nearest slab starting at or below the address is the only candidate
-                return address - slab.base < slabBytes ? slab : null;
+                if (address - slab.base < slabBytes) {
+                    lastFound = slab;
+                    return slab;
+                }
+                return null;
             }
         }
         return null;
