@@ -1,6 +1,7 @@
 package io.slab4j.pool;
 
 import io.slab4j.testing.Await;
+import io.slab4j.testing.Background;
 import io.slab4j.arena.Arena;
 import io.slab4j.arena.Fit;
 import org.junit.jupiter.api.Test;
@@ -87,24 +88,17 @@ class PoolCacheTest {
         assertEquals(1, stats.magazinesMade(), "the depot had no empty magazine to give, so it made one");
         PoolStats poolBefore = pool.stats();
 
-        CompletableFuture<List<Long>> other = new CompletableFuture<>();
-        Thread t = new Thread(() -> {
-            try {
-                List<Long> got = new ArrayList<>();
-                for (int i = 0; i < 4; i++) {
-                    got.add(cache.tryGet());
-                }
-                for (long a : got) {
-                    cache.put(a);
-                }
-                other.complete(got);
-            } catch (Throwable e) {
-                other.completeExceptionally(e);
+        CompletableFuture<List<Long>> other = Background.start("other", () -> {
+            List<Long> taken = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                taken.add(cache.tryGet());
             }
-        }, "other");
-        t.start();
+            for (long a : taken) {
+                cache.put(a);
+            }
+            return taken;
+        });
         List<Long> got = other.get(5, TimeUnit.SECONDS);
-        t.join();
         assertTrue(items.containsAll(got), "the other thread got the first thread's parked items");
         assertEquals(poolBefore, pool.stats(), "through the depot, not the pool");
         stats = cache.stats();
@@ -250,10 +244,10 @@ class PoolCacheTest {
         assertEquals(1, cache.stats().fullMagazines());
         assertEquals(4, pool.stats().itemsInUse(), "the pool is at its hard limit");
 
-        CompletableFuture<Long> first = blockedPoolGet(pool, "waiter-1");
+        CompletableFuture<Long> first = Background.start("waiter-1", pool::get);
         // at the hard limit each get registers for a put and queues a grow for capacity
         Await.until("the first get to wait in the pool", () -> pool.waiters() == 2 && pool.hasWaiters());
-        CompletableFuture<Long> second = blockedPoolGet(pool, "waiter-2");
+        CompletableFuture<Long> second = Background.start("waiter-2", pool::get);
         Await.until("the second get to wait in the pool", () -> pool.waiters() == 4);
 
         CompletableFuture<Void> putter = CompletableFuture.runAsync(() -> cache.put(all[0]));
@@ -273,20 +267,6 @@ class PoolCacheTest {
         assertEquals(0, pool.stats().itemsInUse());
         pool.checkInvariants();
         assertEquals(0, arena.waiters());
-    }
-
-    private static CompletableFuture<Long> blockedPoolGet(Pool pool, String name) {
-        CompletableFuture<Long> result = new CompletableFuture<>();
-        Thread t = new Thread(() -> {
-            try {
-                result.complete(pool.get());
-            } catch (Throwable e) {
-                result.completeExceptionally(e);
-            }
-        }, name);
-        t.setDaemon(true);
-        t.start();
-        return result;
     }
 
     @Test
