@@ -129,6 +129,7 @@ public final class Arena {
 
     /** The non-waiting path of {@code tryAlloc} and of an {@link AllocEvent}'s poll: a committed span, or 0. */
     long allocateNow(int n, long alignQ) {
+        checkRegionOpen();
         long address;
         lock.lock();
         try {
@@ -210,17 +211,23 @@ public final class Arena {
             } finally {
                 lock.unlock();
             }
+            RuntimeException failure = null;
             try {
                 region.decommit(address - base, (long) n << quantumShift);
+            } catch (RuntimeException e) {
+                failure = e; // the span goes back all the same; waiters served from it must still be handed over
+            }
+            lock.lock();
+            try {
+                segments.finishRelease(seg);
+                frees++;
+                served = serveLocked();
             } finally {
-                lock.lock();
-                try {
-                    segments.finishRelease(seg);
-                    frees++;
-                    served = serveLocked();
-                } finally {
-                    lock.unlock();
-                }
+                lock.unlock();
+            }
+            if (failure != null) {
+                handOver(served);
+                throw failure;
             }
         }
         handOver(served);
@@ -270,6 +277,7 @@ public final class Arena {
      * queue is empty and a span fits, claims the offer and carves for it; else queues.
      */
     Registration registerFor(Waiter<Long> waiter, int n, long alignQ) {
+        checkRegionOpen(); // a sync re-registers after a failed commit: over a closed region it must fail, not spin
         SpanRequest node = new SpanRequest(waiter, n, alignQ);
         lock.lock();
         try {
@@ -291,11 +299,10 @@ public final class Arena {
         List<SpanRequest> served;
         lock.lock();
         try {
-            if (!node.isLinked()) {
-                return;
-            }
             waiters.remove(node);
-            // the one who left may have been blocking the head of the queue
+            // The one who left may have been blocking the head of the queue. Serve even when
+            // the node is already unlinked: another thread may have dropped it as stale
+            // (liveHead) on a path that does not serve, leaving a fitting waiter behind it.
             served = serveLocked();
         } finally {
             lock.unlock();
@@ -367,6 +374,12 @@ public final class Arena {
         }
         node.waiter().complete(node.address);
         return true;
+    }
+
+    private void checkRegionOpen() {
+        if (region != null && !region.isOpen()) {
+            throw new IllegalStateException(this + ": its region is closed; nothing can be allocated from it");
+        }
     }
 
     // ------------------------------------------------------------------- queries

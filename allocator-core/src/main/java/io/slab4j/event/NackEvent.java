@@ -44,8 +44,10 @@ public final class NackEvent extends Event<Nack> {
      * clean-up, holding no lock), or immediately on the calling thread if it has already
      * fired. Never runs it if the withNack branch wins. Actions run in registration
      * order, before syncs waiting on this nack are woken. An exception from an action
-     * propagates from the sync that fired the nack (after its clean-up), or from this
-     * method if it ran the action.
+     * propagates from the sync that fired the nack (after its clean-up) when nothing won
+     * that sync; when a branch did win, its value is delivered and the exception goes to
+     * the thread's uncaught exception handler instead, so a transferred value is never
+     * dropped. From this method it propagates if this method ran the action.
      *
      * @param action the action, not null
      */

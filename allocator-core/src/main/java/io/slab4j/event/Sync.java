@@ -102,7 +102,7 @@ final class Sync {
         } catch (Throwable t) {
             failure = t;
         }
-        failure = s.cleanUp(failure);
+        failure = s.keepWonValue(s.cleanUp(failure));
         if (failure != null) {
             throw rethrow(failure);
         }
@@ -153,7 +153,7 @@ final class Sync {
         } catch (Throwable t) {
             failure = t;
         }
-        failure = cleanUp(failure);
+        failure = keepWonValue(cleanUp(failure));
         try {
             if (failure instanceof InterruptedException) {
                 throw (InterruptedException) failure;
@@ -288,6 +288,22 @@ final class Sync {
                 r.cancel();
             }
         }
+    }
+
+    /**
+     * Once a branch has won, its value is delivered whatever clean-up threw (a throwing
+     * nack action or cancel): dropping it would lose an item or span the source already
+     * transferred. The failure is not swallowed either: it goes to the thread's uncaught
+     * exception handler (by default printed with its stack trace). Returns the failure to
+     * throw, which is null once something has won.
+     */
+    private Throwable keepWonValue(Throwable failure) {
+        if (failure == null || winner < 0) {
+            return failure;
+        }
+        Thread self = Thread.currentThread();
+        self.getUncaughtExceptionHandler().uncaughtException(self, failure);
+        return null;
     }
 
     /** Step 5. Never throws: returns {@code failure} with clean-up failures added. */

@@ -432,7 +432,10 @@ public final class Pool implements AutoCloseable {
         lock.lock();
         try {
             checkOpen("get");
-            if (growWaiters.liveHead() == null && canReserve()) {
+            // a ticket still reserved is a re-registration after an abandoned claim (the sync
+            // withdraws and registers again): it already holds its capacity, so it goes straight on
+            boolean holdsCapacity = request.ticket.state == GrowTicket.State.RESERVED;
+            if (holdsCapacity || (growWaiters.liveHead() == null && canReserve())) {
                 forward(request);
             } else {
                 growWaiters.addLast(request);
@@ -460,7 +463,9 @@ public final class Pool implements AutoCloseable {
 
     /** Under the lock: reserve the request's ticket and register its waiter in the arena's queue. */
     private void forward(GrowRequest request) {
-        reserve(request.ticket);
+        if (request.ticket.state != GrowTicket.State.RESERVED) {
+            reserve(request.ticket);
+        }
         request.inArena = BaseEvent.forward(slabSpace, request.waiter());
     }
 

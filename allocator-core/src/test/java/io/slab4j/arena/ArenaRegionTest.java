@@ -69,4 +69,27 @@ class ArenaRegionTest {
             assertThrows(IllegalStateException.class, () -> Arena.builder(region));
         }
     }
+
+    /**
+     * The region is closed under a waiting arena: the free's decommit fails, yet the waiter
+     * it served is handed over (here: told, since nothing can be committed) rather than
+     * left claimed forever (found in review), and nothing spins.
+     */
+    @Test
+    void aClosedRegionFailsWaitersInsteadOfStrandingThem() throws Exception {
+        VirtualRegion region = VirtualRegion.reserve(4 * PAGE);
+        Arena arena = Arena.builder(region).build();
+        long all = arena.tryAlloc(4 * PAGE);
+        var waiting = Background.start("waiter", () -> arena.alloc(PAGE));
+        Await.until("the alloc to wait", () -> arena.waiters() == 1);
+        region.close();
+        assertThrows(IllegalStateException.class, () -> arena.free(all, 4 * PAGE));
+        var failure = assertThrows(java.util.concurrent.ExecutionException.class, () -> waiting.get(10, java.util.concurrent.TimeUnit.SECONDS));
+        assertTrue(failure.getCause() instanceof IllegalStateException, failure.toString());
+        assertTrue(failure.getCause().getMessage().contains("region is closed"), failure.getCause().getMessage());
+        assertEquals(0, arena.waiters());
+        assertEquals(0, arena.stats().allocated(), "the span the waiter could not take went back");
+        assertThrows(IllegalStateException.class, () -> arena.tryAlloc(PAGE));
+        arena.checkInvariants();
+    }
 }

@@ -2,6 +2,7 @@ package io.slab4j.arena;
 
 import io.slab4j.testing.Await;
 import io.slab4j.testing.Background;
+import io.slab4j.testing.ManualSource;
 import io.slab4j.event.Event;
 import io.slab4j.event.Events;
 import org.junit.jupiter.api.Test;
@@ -200,5 +201,27 @@ class ArenaWaitTest {
         assertEquals(0, arena.waiters());
         assertThrows(IllegalArgumentException.class, () -> arena.allocEvent(0));
         assertThrows(IllegalArgumentException.class, () -> arena.allocEvent(Q, 3));
+    }
+
+    /**
+     * A stale head (its sync already won elsewhere) dropped by another thread's tryAlloc,
+     * which does not serve the queue: the owner's later cancel must still serve the waiter
+     * behind it, which fits (found in review: it slept until an unrelated free).
+     */
+    @Test
+    void aStaleHeadDroppedElsewhereStillLetsTheNextWaiterIn() throws Exception {
+        Arena arena = arena(0x69_0000_0000L, 4);
+        long three = arena.tryAlloc(3 * Q); // one quantum free
+        ManualSource other = new ManualSource();
+        other.onCancel = () -> arena.tryAlloc(Q); // another thread's tryAlloc inside A's clean-up
+        CompletableFuture<Long> a = Background.start("A", () -> Events.choose(other, arena.allocEvent(2 * Q)).sync());
+        Await.until("A to queue", () -> arena.waiters() == 1 && other.waiters() == 1);
+        CompletableFuture<Long> b = Background.start("B", () -> arena.alloc(Q));
+        Await.until("B to queue behind A", () -> arena.waiters() == 2);
+        assertTrue(other.fire(42L));
+        assertEquals(42L, a.get(5, TimeUnit.SECONDS));
+        assertEquals(three + 3 * Q, b.get(5, TimeUnit.SECONDS), "with A gone, B fits and is served");
+        assertEquals(0, arena.waiters());
+        arena.checkInvariants();
     }
 }

@@ -313,4 +313,27 @@ class WithNackTest {
         assertEquals(List.of("a", "c"), ran);
         assertEquals(1, other.fired.get(), "the other nack still fired");
     }
+
+    @Test
+    void aThrowingOnNackActionDoesNotDropTheWinnersValue() throws InterruptedException {
+        IllegalStateException boom = new IllegalStateException("boom");
+        List<Throwable> reported = new ArrayList<>();
+        Thread self = Thread.currentThread();
+        Thread.UncaughtExceptionHandler previous = self.getUncaughtExceptionHandler();
+        self.setUncaughtExceptionHandler((t, e) -> reported.add(e));
+        try {
+            Event<Integer> e = choose(Events.always(7), withNack(n -> {
+                n.onNack(() -> {
+                    throw boom;
+                });
+                return Events.<Integer>never();
+            }));
+            assertEquals(7, e.sync(), "the value already won is delivered");
+            assertEquals(List.of(boom), reported, "and the clean-up failure is reported, not swallowed");
+            assertEquals(7, e.poll().orElseThrow());
+            assertEquals(List.of(boom, boom), reported);
+        } finally {
+            self.setUncaughtExceptionHandler(previous);
+        }
+    }
 }
