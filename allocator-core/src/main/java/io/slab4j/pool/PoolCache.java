@@ -226,6 +226,11 @@ public final class PoolCache implements AutoCloseable {
         if (!mine.give(address)) {
             putAfterDepot(mine, address);
         }
+        if (pool.hasWaiters()) {
+            // a get began waiting between the check above and the push: do not leave it
+            // waiting on what was just parked (found in review)
+            throwIfAny(feedWaiters(mine));
+        }
     }
 
     /** Put step 5: loaded and previous are both full. */
