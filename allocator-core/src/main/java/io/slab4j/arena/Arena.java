@@ -194,6 +194,7 @@ public final class Arena {
         }
         int at = quantumIndex(address);
         List<SpanRequest> served;
+        RuntimeException failure = null;
         if (region == null) {
             lock.lock();
             try {
@@ -211,7 +212,6 @@ public final class Arena {
             } finally {
                 lock.unlock();
             }
-            RuntimeException failure = null;
             try {
                 region.decommit(address - base, (long) n << quantumShift);
             } catch (RuntimeException e) {
@@ -225,12 +225,11 @@ public final class Arena {
             } finally {
                 lock.unlock();
             }
-            if (failure != null) {
-                handOver(served);
-                throw failure;
-            }
         }
         handOver(served);
+        if (failure != null) {
+            throw failure;
+        }
     }
 
     // --------------------------------------------------------------------- waits

@@ -236,17 +236,10 @@ public final class Pool implements AutoCloseable {
                 throw new IllegalArgumentException("put(" + hex(address) + "): item of pool '" + name + "' is already free (double free?)");
             }
             releases++;
-            WaitQueue.Node<Long> head;
-            while ((head = putWaiters.liveHead()) != null) {
-                putWaiters.remove(head);
-                if (head.waiter().claim()) {
-                    receiver = head.waiter();
-                    requests++;
-                    break;
-                }
-            }
-            publishWaiters();
-            if (receiver == null) {
+            receiver = claimOldestPutWaiter();
+            if (receiver != null) {
+                requests++;
+            } else {
                 toArena = giveBack(slab, (int) index);
             }
         } finally {
@@ -515,19 +508,15 @@ public final class Pool implements AutoCloseable {
             if (takeOne) {
                 mine = take();
             }
-            WaitQueue.Node<Long> head;
-            while (slabs.fullestWithFree() != null && (head = putWaiters.liveHead()) != null) {
-                putWaiters.remove(head);
-                if (head.waiter().claim()) {
-                    if (receivers == null) {
-                        receivers = new ArrayList<>();
-                        items = new ArrayList<>();
-                    }
-                    receivers.add(head.waiter());
-                    items.add(take());
+            Waiter<Long> receiver;
+            while (slabs.fullestWithFree() != null && (receiver = claimOldestPutWaiter()) != null) {
+                if (receivers == null) {
+                    receivers = new ArrayList<>();
+                    items = new ArrayList<>();
                 }
+                receivers.add(receiver);
+                items.add(take());
             }
-            publishWaiters();
         } finally {
             lock.unlock();
         }
@@ -652,6 +641,24 @@ public final class Pool implements AutoCloseable {
 
     public WaitStrategy waitStrategy() {
         return strategy;
+    }
+
+    /**
+     * Under the lock: takes the oldest put waiter off the queue whose claim succeeds,
+     * dropping those whose sync was already won elsewhere; null when none is left. The
+     * caller must complete it (after unlocking).
+     */
+    private Waiter<Long> claimOldestPutWaiter() {
+        WaitQueue.Node<Long> head;
+        Waiter<Long> claimed = null;
+        while (claimed == null && (head = putWaiters.liveHead()) != null) {
+            putWaiters.remove(head);
+            if (head.waiter().claim()) {
+                claimed = head.waiter();
+            }
+        }
+        publishWaiters();
+        return claimed;
     }
 
     /** Under the lock: republishes the put-waiter count, writing the volatile only when it changed (a write is a fence). */
