@@ -1,6 +1,6 @@
 package io.slab4j.arena;
 
-import io.slab4j.testing.Chaos;
+import io.slab4j.testing.StressRun;
 import io.slab4j.event.Channel;
 import io.slab4j.event.Event;
 import io.slab4j.event.Events;
@@ -10,15 +10,10 @@ import org.junit.jupiter.api.Test;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -45,79 +40,65 @@ class ArenaChoiceStressTest {
         Arena arena = Arena.builder(0x70_0000_0000L, 64 * Q).quantum(Q).fit(Fit.INSTANT).build();
         Channel<Span> channel = new Channel<>("spans");
         ConcurrentHashMap<Long, Object> owners = new ConcurrentHashMap<>();
-        AtomicReference<Throwable> failure = new AtomicReference<>();
         AtomicLong fromArena = new AtomicLong();
         AtomicLong fromChannel = new AtomicLong();
         AtomicLong timeouts = new AtomicLong();
         AtomicLong interrupts = new AtomicLong();
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RUN_MILLIS);
-        CountDownLatch done = new CountDownLatch(THREADS);
-        List<Thread> workers = new ArrayList<>();
-        for (int w = 0; w < THREADS; w++) {
-            SplittableRandom random = new SplittableRandom(seed + w);
-            Thread worker = new Thread(() -> {
-                List<Span> held = new ArrayList<>();
-                try {
-                    while (System.nanoTime() < deadline && failure.get() == null) {
-                        if (held.size() > 6 || (!held.isEmpty() && random.nextInt(100) < 40)) {
-                            Span span = held.remove(random.nextInt(held.size()));
-                            if (owners.get(span.address) != Thread.currentThread()) {
-                                throw new AssertionError("releasing a span this thread does not own");
-                            }
-                            if (random.nextBoolean()) {
-                                owners.put(span.address, channel);
-                                channel.send(span);
-                            } else {
-                                owners.remove(span.address);
-                                arena.free(span.address, span.size);
-                            }
-                            continue;
+        StressRun.run("arena-stress", THREADS, seed, RUN_MILLIS, (random, run) -> {
+            List<Span> held = new ArrayList<>();
+            try {
+                while (run.running()) {
+                    if (held.size() > 6 || (!held.isEmpty() && random.nextInt(100) < 40)) {
+                        Span span = held.remove(random.nextInt(held.size()));
+                        if (owners.get(span.address) != Thread.currentThread()) {
+                            throw new AssertionError("releasing a span this thread does not own");
                         }
-                        long size = Q * (1 + random.nextInt(random.nextInt(8) == 0 ? 24 : 4));
-                        Event<Span> choice = Events.choose(
-                                arena.allocEvent(size).wrap(a -> new Span(a, size)),
-                                channel.recvEvent(),
-                                Events.timeout(Duration.ofMillis(random.nextInt(6))).wrap(t -> new Span(0, 0)));
-                        Span got;
-                        try {
-                            got = choice.sync();
-                        } catch (InterruptedException e) {
-                            interrupts.incrementAndGet();
-                            continue;
-                        }
-                        if (Thread.interrupted()) {
-                            interrupts.incrementAndGet(); // the value won the race with the interrupt: keep it
-                        }
-                        if (got.address == 0) {
-                            timeouts.incrementAndGet();
-                            continue;
-                        }
-                        Object previous = owners.put(got.address, Thread.currentThread());
-                        if (previous == null) {
-                            fromArena.incrementAndGet();
-                        } else if (previous == channel) {
-                            fromChannel.incrementAndGet();
+                        if (random.nextBoolean()) {
+                            owners.put(span.address, channel);
+                            channel.send(span);
                         } else {
-                            throw new AssertionError("span 0x" + Long.toHexString(got.address) + " already owned by " + previous);
+                            owners.remove(span.address);
+                            arena.free(span.address, span.size);
                         }
-                        held.add(got);
+                        continue;
                     }
-                } catch (Throwable e) {
-                    failure.compareAndSet(null, e);
-                } finally {
-                    Thread.interrupted();
-                    for (Span span : held) {
-                        owners.remove(span.address);
-                        arena.free(span.address, span.size);
+                    long size = Q * (1 + random.nextInt(random.nextInt(8) == 0 ? 24 : 4));
+                    Event<Span> choice = Events.choose(
+                            arena.allocEvent(size).wrap(a -> new Span(a, size)),
+                            channel.recvEvent(),
+                            Events.timeout(Duration.ofMillis(random.nextInt(6))).wrap(t -> new Span(0, 0)));
+                    Span got;
+                    try {
+                        got = choice.sync();
+                    } catch (InterruptedException e) {
+                        interrupts.incrementAndGet();
+                        continue;
                     }
-                    done.countDown();
+                    if (Thread.interrupted()) {
+                        interrupts.incrementAndGet(); // the value won the race with the interrupt: keep it
+                    }
+                    if (got.address == 0) {
+                        timeouts.incrementAndGet();
+                        continue;
+                    }
+                    Object previous = owners.put(got.address, Thread.currentThread());
+                    if (previous == null) {
+                        fromArena.incrementAndGet();
+                    } else if (previous == channel) {
+                        fromChannel.incrementAndGet();
+                    } else {
+                        throw new AssertionError("span 0x" + Long.toHexString(got.address) + " already owned by " + previous);
+                    }
+                    held.add(got);
                 }
-            }, "arena-stress-" + w);
-            workers.add(worker);
-            worker.start();
-        }
-        Chaos.interruptUntilDone(workers, done, seed);
-        assertNull(failure.get(), () -> "worker failed: " + failure.get());
+            } finally {
+                Thread.interrupted();
+                for (Span span : held) {
+                    owners.remove(span.address);
+                    arena.free(span.address, span.size);
+                }
+            }
+        });
         System.out.printf("ArenaChoiceStressTest: %d spans from the arena, %d through the channel, %d timeouts, %d interrupts%n",
                 fromArena.get(), fromChannel.get(), timeouts.get(), interrupts.get());
         assertTrue(fromArena.get() > 1000 && fromChannel.get() > 100, "the run should exercise both branches");

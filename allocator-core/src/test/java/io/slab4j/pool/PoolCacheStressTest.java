@@ -1,6 +1,6 @@
 package io.slab4j.pool;
 
-import io.slab4j.testing.Chaos;
+import io.slab4j.testing.StressRun;
 import io.slab4j.arena.Arena;
 import io.slab4j.arena.Fit;
 import org.junit.jupiter.api.Tag;
@@ -13,13 +13,9 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -59,49 +55,35 @@ class PoolCacheStressTest {
         };
         World world = new World(pools, caches, new ConcurrentHashMap<>(), new AtomicLong(), new AtomicLong(),
                 new AtomicLong(), new AtomicLong());
-        AtomicReference<Throwable> failure = new AtomicReference<>();
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RUN_MILLIS);
-        CountDownLatch done = new CountDownLatch(THREADS);
-        List<Thread> workers = new ArrayList<>();
-        for (int w = 0; w < THREADS; w++) {
-            SplittableRandom random = new SplittableRandom(seed + w);
-            Thread worker = new Thread(() -> {
-                List<long[]> held = new ArrayList<>(); // {pool index, address}
-                try {
-                    while (System.nanoTime() < deadline && failure.get() == null) {
-                        int p = random.nextInt(pools.length);
-                        int roll = random.nextInt(1000);
-                        if (roll < 10) {
-                            caches[p].drain();
-                        } else if (roll < 15) {
-                            caches[p].checkInvariants(); // with others running: only what is safe to read
-                        } else if (roll < 20) {
-                            runHelper(world, random.split(), failure);
-                        } else if (held.size() > 12 || (!held.isEmpty() && roll < 470)) {
-                            putOne(world, held.remove(random.nextInt(held.size())));
-                        } else {
-                            getOne(world, p, random, held);
-                        }
+        StressRun.run("cache-stress", THREADS, seed, RUN_MILLIS, (random, run) -> {
+            List<long[]> held = new ArrayList<>(); // {pool index, address}
+            try {
+                while (run.running()) {
+                    int p = random.nextInt(pools.length);
+                    int roll = random.nextInt(1000);
+                    if (roll < 10) {
+                        caches[p].drain();
+                    } else if (roll < 15) {
+                        caches[p].checkInvariants(); // with others running: only what is safe to read
+                    } else if (roll < 20) {
+                        runHelper(world, random.split(), run);
+                    } else if (held.size() > 12 || (!held.isEmpty() && roll < 470)) {
+                        putOne(world, held.remove(random.nextInt(held.size())));
+                    } else {
+                        getOne(world, p, random, held);
                     }
-                } catch (Throwable e) {
-                    failure.compareAndSet(null, e);
-                } finally {
-                    Thread.interrupted();
-                    for (long[] item : held) {
-                        try {
-                            putOne(world, item);
-                        } catch (Throwable e) {
-                            failure.compareAndSet(null, e);
-                        }
-                    }
-                    done.countDown();
                 }
-            }, "cache-stress-" + w);
-            workers.add(worker);
-            worker.start();
-        }
-        Chaos.interruptUntilDone(workers, done, seed);
-        assertNull(failure.get(), () -> "worker failed: " + failure.get());
+            } finally {
+                Thread.interrupted();
+                for (long[] item : held) {
+                    try {
+                        putOne(world, item);
+                    } catch (Throwable e) {
+                        run.fail(e);
+                    }
+                }
+            }
+        });
         System.out.printf("PoolCacheStressTest checks %s: %d gets, %d timeouts/failures, %d interrupts, %d helper threads%n",
                 checks, world.gets.get(), world.timeouts.get(), world.interrupts.get(), world.helpers.get());
         assertTrue(world.gets.get() > 1000, "the run should do real work");
@@ -173,7 +155,7 @@ class PoolCacheStressTest {
      * A thread that gets a few items through the caches, puts them back (so they end parked in
      * its magazines) and exits; the worker waits for it, through interrupts.
      */
-    private static void runHelper(World world, SplittableRandom random, AtomicReference<Throwable> failure) {
+    private static void runHelper(World world, SplittableRandom random, StressRun run) {
         Thread helper = new Thread(() -> {
             List<long[]> held = new ArrayList<>();
             try {
@@ -190,13 +172,13 @@ class PoolCacheStressTest {
                     }
                 }
             } catch (Throwable e) {
-                failure.compareAndSet(null, e);
+                run.fail(e);
             } finally {
                 for (long[] item : held) {
                     try {
                         putOne(world, item);
                     } catch (Throwable e) {
-                        failure.compareAndSet(null, e);
+                        run.fail(e);
                     }
                 }
             }

@@ -1,6 +1,6 @@
 package io.slab4j.pool;
 
-import io.slab4j.testing.Chaos;
+import io.slab4j.testing.StressRun;
 import io.slab4j.arena.Arena;
 import io.slab4j.arena.Fit;
 import org.junit.jupiter.api.Tag;
@@ -10,15 +10,10 @@ import org.junit.jupiter.params.provider.EnumSource;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -46,69 +41,55 @@ class PoolStressTest {
                 Pool.builder("large", 65536).slabPages(16).hardLimit(4).waitStrategy(strategy).build(arena),
         };
         ConcurrentHashMap<Long, Thread> owners = new ConcurrentHashMap<>();
-        AtomicReference<Throwable> failure = new AtomicReference<>();
         AtomicLong gets = new AtomicLong();
         AtomicLong timeouts = new AtomicLong();
         AtomicLong interrupts = new AtomicLong();
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RUN_MILLIS);
-        CountDownLatch done = new CountDownLatch(THREADS);
-        List<Thread> workers = new ArrayList<>();
-        for (int w = 0; w < THREADS; w++) {
-            SplittableRandom random = new SplittableRandom(seed + w);
-            Thread worker = new Thread(() -> {
-                List<long[]> held = new ArrayList<>(); // {pool index, address}
-                try {
-                    while (System.nanoTime() < deadline && failure.get() == null) {
-                        int p = random.nextInt(pools.length);
-                        if (held.size() > 12 || (!held.isEmpty() && random.nextInt(100) < 45)) {
-                            long[] item = held.remove(random.nextInt(held.size()));
-                            if (owners.remove(item[1]) != Thread.currentThread()) {
-                                throw new AssertionError("put of an item this thread does not own");
-                            }
-                            pools[(int) item[0]].put(item[1]);
-                            continue;
+        StressRun.run("stress", THREADS, seed, RUN_MILLIS, (random, run) -> {
+            List<long[]> held = new ArrayList<>(); // {pool index, address}
+            try {
+                while (run.running()) {
+                    int p = random.nextInt(pools.length);
+                    if (held.size() > 12 || (!held.isEmpty() && random.nextInt(100) < 45)) {
+                        long[] item = held.remove(random.nextInt(held.size()));
+                        if (owners.remove(item[1]) != Thread.currentThread()) {
+                            throw new AssertionError("put of an item this thread does not own");
                         }
-                        long address;
-                        try {
-                            address = switch (random.nextInt(3)) {
-                                case 0 -> pools[p].tryGet();
-                                case 1 -> pools[p].get(Duration.ofMillis(random.nextInt(5)));
-                                default -> pools[p].get(Duration.ofMillis(20 + random.nextInt(30)));
-                            };
-                        } catch (InterruptedException e) {
-                            interrupts.incrementAndGet();
-                            continue;
-                        }
-                        if (Thread.interrupted()) {
-                            interrupts.incrementAndGet(); // the value won a race with the interrupt: keep it
-                        }
-                        if (address == 0) {
-                            timeouts.incrementAndGet();
-                            continue;
-                        }
-                        gets.incrementAndGet();
-                        Thread previous = owners.putIfAbsent(address, Thread.currentThread());
-                        if (previous != null) {
-                            throw new AssertionError("item 0x" + Long.toHexString(address) + " handed to two owners");
-                        }
-                        held.add(new long[] {p, address});
-                    }
-                } catch (Throwable e) {
-                    failure.compareAndSet(null, e);
-                } finally {
-                    Thread.interrupted();
-                    for (long[] item : held) {
-                        owners.remove(item[1]);
                         pools[(int) item[0]].put(item[1]);
+                        continue;
                     }
-                    done.countDown();
+                    long address;
+                    try {
+                        address = switch (random.nextInt(3)) {
+                            case 0 -> pools[p].tryGet();
+                            case 1 -> pools[p].get(Duration.ofMillis(random.nextInt(5)));
+                            default -> pools[p].get(Duration.ofMillis(20 + random.nextInt(30)));
+                        };
+                    } catch (InterruptedException e) {
+                        interrupts.incrementAndGet();
+                        continue;
+                    }
+                    if (Thread.interrupted()) {
+                        interrupts.incrementAndGet(); // the value won a race with the interrupt: keep it
+                    }
+                    if (address == 0) {
+                        timeouts.incrementAndGet();
+                        continue;
+                    }
+                    gets.incrementAndGet();
+                    Thread previous = owners.putIfAbsent(address, Thread.currentThread());
+                    if (previous != null) {
+                        throw new AssertionError("item 0x" + Long.toHexString(address) + " handed to two owners");
+                    }
+                    held.add(new long[] {p, address});
                 }
-            }, "stress-" + w);
-            workers.add(worker);
-            worker.start();
-        }
-        Chaos.interruptUntilDone(workers, done, seed);
-        assertNull(failure.get(), () -> "worker failed: " + failure.get());
+            } finally {
+                Thread.interrupted();
+                for (long[] item : held) {
+                    owners.remove(item[1]);
+                    pools[(int) item[0]].put(item[1]);
+                }
+            }
+        });
         System.out.printf("PoolStressTest %s: %d gets, %d timeouts/failures, %d interrupts%n",
                 strategy, gets.get(), timeouts.get(), interrupts.get());
         assertTrue(gets.get() > 1000, "the run should do real work");
