@@ -1,37 +1,25 @@
 package io.slab4j.bench;
 
-import sun.misc.Unsafe;
-
-import java.lang.reflect.Field;
+import org.agrona.UnsafeApi;
 
 /**
- * The one class in bench that touches {@code sun.misc.Unsafe}: malloc and free for the
- * {@link PoolBench#unsafeMalloc} peer. Nothing else; callers own what they allocate.
+ * The one class in bench that allocates through the JDK's {@code Unsafe}: malloc and free for
+ * the {@link PoolBench#unsafeMalloc} peer, through Agrona's {@link UnsafeApi} (the JDK's
+ * internal {@code Unsafe}, the same {@code os::malloc} that {@code sun.misc.Unsafe} calls).
+ * Nothing else; callers own what they allocate.
  *
- * <p>Thread-safe (stateless beyond the Unsafe instance).
+ * <p>Thread-safe (stateless).
  */
 final class UnsafeMemory {
-    private static final Unsafe UNSAFE;
-
-    static {
-        try {
-            Field f = Unsafe.class.getDeclaredField("theUnsafe");
-            f.setAccessible(true);
-            UNSAFE = (Unsafe) f.get(null);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
     private UnsafeMemory() {
     }
 
     /** {@code malloc(bytes)}; never 0 (Unsafe throws OutOfMemoryError instead). */
     static long allocate(long bytes) {
-        return UNSAFE.allocateMemory(bytes);
+        return UnsafeApi.allocateMemory(bytes);
     }
 
     static void free(long address) {
-        UNSAFE.freeMemory(address);
+        UnsafeApi.freeMemory(address);
     }
 }

@@ -40,6 +40,7 @@ import java.util.concurrent.locks.LockSupport;
  * <p>Public only because {@link Path} is a JMH {@code @Param} type, which JMH's generated
  * code (another package) must reach.
  */
+@SuppressWarnings("try") // close() joins the echo thread, so it may be interrupted
 public final class Waker implements AutoCloseable {
     /** What the echo blocks in, and how the caller wakes it. */
     public enum Path {
