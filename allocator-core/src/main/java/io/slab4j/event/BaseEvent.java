@@ -19,6 +19,10 @@ package io.slab4j.event;
  *   <li>The source never blocks inside these methods or between claim and complete.</li>
  * </ul>
  *
+ * <p>A {@code sync} or {@code poll} of a base event on its own (or wrapped, or in a
+ * {@code choose} with no {@code guard} or {@code withNack}) that finds it ready calls
+ * only {@link #tryNow()}: no {@link Waiter} is made and {@link #register} is not called.
+ *
  * <p>Instances may be synced many times and by many threads at once; per-sync state
  * belongs in the {@link Waiter}, not in the event.
  *
@@ -72,7 +76,17 @@ public abstract class BaseEvent<T> extends Event<T> {
     }
 
     @Override
-    final void instantiate(Sync sync, Branch.Wraps wraps, Branch.Nacks nacks) {
+    final void instantiate(Sync sync, Branch.Wraps wraps, NackEvent nacks) {
         sync.addBranch(this, wraps, nacks);
+    }
+
+    @Override
+    final int plainBranches() {
+        return 1;
+    }
+
+    @Override
+    final Object pollPlain(int from, int to, int first, long start) {
+        return from <= first && first < to ? tryNow() : null;
     }
 }

@@ -34,6 +34,10 @@ import java.util.concurrent.locks.LockSupport;
  *       the offer is claimed: the owner waits for {@code DONE} and keeps the value.</li>
  * </ol>
  *
+ * <p>The offer is the state word of the {@link Sync} that extends it (one object per
+ * waiting sync instead of two); a sync that commits in its poll step never publishes it,
+ * and a sync of a plain event that is ready makes no {@code Sync} at all.
+ *
  * <p>Concurrency contract: {@link #state()}, {@link #claim()}, {@link #isLive()} are
  * callable from any thread. {@link #complete} and {@link #abandon} only by the thread
  * whose {@code claim()} succeeded (they check {@code CLAIMED} and throw otherwise).
@@ -41,7 +45,7 @@ import java.util.concurrent.locks.LockSupport;
  * latter two after it has read {@code DONE}. {@code DONE} and {@code CANCELLED} are
  * final.
  */
-final class Offer {
+abstract sealed class Offer permits Sync {
     static final int WAITING = 0;
     static final int CLAIMED = 1;
     static final int DONE = 2;

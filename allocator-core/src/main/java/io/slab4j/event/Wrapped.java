@@ -2,7 +2,10 @@ package io.slab4j.event;
 
 import java.util.function.Function;
 
-/** {@link Event#wrap}: the inner event with one more post-commit function. Immutable. */
+/**
+ * {@link Event#wrap}: the inner event with one more post-commit function. Immutable; plain
+ * exactly when the inner event is.
+ */
 final class Wrapped<T, R> extends Event<R> {
     private final Event<T> inner;
     private final Function<? super T, ? extends R> function;
@@ -13,7 +16,25 @@ final class Wrapped<T, R> extends Event<R> {
     }
 
     @Override
-    void instantiate(Sync sync, Branch.Wraps wraps, Branch.Nacks nacks) {
+    void instantiate(Sync sync, Branch.Wraps wraps, NackEvent nacks) {
         inner.instantiate(sync, new Branch.Wraps(function, wraps), nacks);
+    }
+
+    @Override
+    int plainBranches() {
+        return inner.plainBranches();
+    }
+
+    @Override
+    boolean plainHasTimeout() {
+        return inner.plainHasTimeout();
+    }
+
+    /** The inner leaf's value, then this function: innermost first, as {@link Branch#unwrap}. */
+    @Override
+    @SuppressWarnings("unchecked")
+    Object pollPlain(int from, int to, int first, long start) {
+        Object v = inner.pollPlain(from, to, first, start);
+        return v == null ? null : Branch.apply((Function<Object, Object>) function, v);
     }
 }
