@@ -3,10 +3,11 @@ package io.slab4j.event;
 /**
  * A primitive event offered by a source (arena space, pool items, a channel, a nack):
  * the leaves of every event tree. A source implements two operations, both called by
- * the syncing thread with no lock held, and both taking only the source's own lock.
+ * the syncing thread with no lock held, and both taking only the source's own lock (lock
+ * order and ownership: {@code package-info}).
  *
  * <p>The contract, which keeps "a value is never taken for a waiter who left, and never
- * handed to two waiters" (see {@link Sync} for the whole protocol):
+ * handed to two waiters" (see the package documentation for the whole protocol):
  * <ul>
  *   <li>{@link #tryNow()} (the poll step) transfers only if ready now, without
  *       registering anything.</li>

@@ -28,6 +28,8 @@ final class Branch<T> extends Waiter<T> {
     final NackEvent nacks;
     /** The current registration on {@link #base}'s source, or null. Syncing thread only. */
     Registration registration;
+    /** The next branch of the same sync, in instantiation order, or null. Syncing thread only. */
+    Branch<?> next;
 
     private Branch(Offer offer, int index, BaseEvent<T> base, long deadline, Wraps wraps, NackEvent nacks) {
         super(offer, index);
@@ -57,8 +59,8 @@ final class Branch<T> extends Waiter<T> {
     /** Applies the wrap functions, innermost first; rejects a null result. */
     Object unwrap(Object value) {
         Object v = value;
-        for (Wraps w = wraps; w != null; w = w.outer) {
-            v = apply(w.function, v);
+        for (Wraps w = wraps; w != null; w = w.outer()) {
+            v = apply(w.function(), v);
         }
         return v;
     }
@@ -84,15 +86,37 @@ final class Branch<T> extends Waiter<T> {
         return false;
     }
 
-    /** An immutable list of wrap functions, innermost first; shared between branches. */
-    static final class Wraps {
-        final Function<Object, Object> function;
-        final Wraps outer;
+    /**
+     * An immutable list of wrap functions, innermost first; shared between branches. A
+     * {@link Wrapped} with no wrap around it is its own one-element list, so the common
+     * single wrap costs no list node.
+     */
+    interface Wraps {
+        Function<Object, Object> function();
+
+        /** The next function to apply, or null. */
+        Wraps outer();
+    }
+
+    /** A list element for a wrap inside another wrap. */
+    static final class WrapNode implements Wraps {
+        private final Function<Object, Object> function;
+        private final Wraps outer;
 
         @SuppressWarnings("unchecked")
-        Wraps(Function<?, ?> function, Wraps outer) {
+        WrapNode(Function<?, ?> function, Wraps outer) {
             this.function = (Function<Object, Object>) function;
             this.outer = outer;
+        }
+
+        @Override
+        public Function<Object, Object> function() {
+            return function;
+        }
+
+        @Override
+        public Wraps outer() {
+            return outer;
         }
     }
 }

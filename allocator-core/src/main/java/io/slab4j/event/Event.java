@@ -30,9 +30,9 @@ public abstract class Event<T> {
 
     /**
      * Performs this event: commits to exactly one base event, blocking until one can
-     * commit. See {@link Sync} for the protocol. On return, no registration of this sync
-     * is left on any source, and the nack of every {@code withNack} whose branch did not
-     * win has fired.
+     * commit. See the {@linkplain io.slab4j.event package documentation} for the protocol.
+     * On return, no registration of this sync is left on any source, and the nack of
+     * every {@code withNack} whose branch did not win has fired.
      *
      * <p>Interrupts: an interrupted thread gets {@link InterruptedException} without the
      * event being performed (checked on entry, as {@code Semaphore.acquire} does). An

@@ -1,8 +1,6 @@
 package io.slab4j.event;
 
 import java.lang.reflect.UndeclaredThrowableException;
-import java.util.Arrays;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.locks.LockSupport;
@@ -10,7 +8,9 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * One {@code sync} (or {@code poll}) of one event: the wait protocol of DESIGN.md, after
  * Reppy, Russo and Xiao, "Parallel Concurrent ML" (2009), simplified because our sources
- * never block inside a choice: one {@link Offer} state word per sync suffices.
+ * never block inside a choice: one {@link Offer} state word per sync suffices. The
+ * protocol's rules, lock order and ownership rule are stated once in {@code package-info};
+ * this class is its syncing side, step by step.
  *
  * <pre>
  *  1 instantiate ─▶ 2 poll ──ready──────────────────────────────────────┐
@@ -75,26 +75,22 @@ import java.util.concurrent.locks.LockSupport;
 final class Sync extends Offer {
     /** {@code System.nanoTime()} when sync started: timeouts count from here (CML timeOutEvt); unused (0) without one. */
     private final long startNanos;
-    /** The branches, {@code [0, size)}; also this sync's waiters. */
-    private Branch<?>[] branches = NO_BRANCHES;
-    private int size;
+    /**
+     * The branches in instantiation order, linked by {@link Branch#next} (a list, not an
+     * array: the link fits in a branch's padding); also this sync's waiters. The number of
+     * a branch is its {@link Waiter#branch} index.
+     */
+    private Branch<?> first;
+    private Branch<?> last;
     /** Every NackEvent made by this sync's withNack functions, in creation order (linked by nextInSync). */
     private NackEvent firstNack;
     private NackEvent lastNack;
-    /** The timeout branch with the earliest deadline, or -1. */
-    private int timeoutBranch = -1;
-    private long deadline;
-    /** Where the poll and register passes start, in [0, size). */
+    /** The timeout branch with the earliest deadline, or null. */
+    private Branch<?> timeout;
+    /** Where the poll and register passes start, in [0, size()). */
     private int rotation;
     /** True when the last register pass reached every branch. */
     private boolean registeredAll;
-
-    /** Index of the committed branch, or -1. */
-    private int winner = -1;
-    /** The committed branch's value, before wraps. */
-    private Object value;
-
-    private static final Branch<?>[] NO_BRANCHES = new Branch<?>[0];
 
     private Sync(long startNanos) {
         super(Thread.currentThread());
@@ -138,7 +134,7 @@ final class Sync extends Offer {
         if (failure != null) {
             throw rethrow(failure);
         }
-        return s.winner < 0 ? Optional.empty() : Optional.of(s.branches[s.winner].unwrap(s.value));
+        return s.winner() < 0 ? Optional.empty() : Optional.of(s.won().unwrap(s.value()));
     }
 
     /** Step 2 for a plain event: every leaf once, from {@code rotation} on, wrapping around. */
@@ -162,23 +158,47 @@ final class Sync extends Offer {
     // ---- step 1: instantiation, called back by Event.instantiate ----
 
     <T> void addBranch(BaseEvent<T> base, Branch.Wraps wraps, NackEvent nacks) {
-        add(Branch.of(this, size, base, wraps, nacks));
+        add(Branch.of(this, size(), base, wraps, nacks));
     }
 
     void addTimeout(long nanos, Branch.Wraps wraps, NackEvent nacks) {
-        long d = startNanos + nanos;
-        if (timeoutBranch < 0 || d - deadline < 0) {
-            timeoutBranch = size;
-            deadline = d;
+        Branch<Timeout> b = Branch.timeout(this, size(), startNanos + nanos, wraps, nacks);
+        if (timeout == null || b.deadline - timeout.deadline < 0) {
+            timeout = b;
         }
-        add(Branch.timeout(this, size, d, wraps, nacks));
+        add(b);
     }
 
     private void add(Branch<?> b) {
-        if (size == branches.length) {
-            branches = Arrays.copyOf(branches, Math.max(2, size * 2));
+        if (last == null) {
+            first = b;
+        } else {
+            last.next = b;
         }
-        branches[size++] = b;
+        last = b;
+    }
+
+    private int size() {
+        return last == null ? 0 : last.branch + 1;
+    }
+
+    /** The branch numbered {@code i}, {@code 0 <= i < size()}. */
+    private Branch<?> branchAt(int i) {
+        Branch<?> b = first;
+        for (int k = 0; k < i; k++) {
+            b = b.next;
+        }
+        return b;
+    }
+
+    /** The branch after {@code b} in pass order: the next one, wrapping around to the first. */
+    private Branch<?> after(Branch<?> b) {
+        return b.next != null ? b.next : first;
+    }
+
+    /** The winning branch; only once the offer is DONE. */
+    private Branch<?> won() {
+        return branchAt(winner());
     }
 
     /** A fresh nack for a withNack inside {@code enclosing} (null: outermost), recorded so it fires. */
@@ -221,7 +241,7 @@ final class Sync extends Offer {
             } else if (failure != null) {
                 throw rethrow(failure);
             }
-            return branches[winner].unwrap(value);
+            return won().unwrap(value());
         } finally {
             if (reassertInterrupt) {
                 Thread.currentThread().interrupt();
@@ -229,23 +249,21 @@ final class Sync extends Offer {
         }
     }
 
-    /** Step 2. True if a branch committed ({@link #winner} and {@link #value} set). */
+    /** Step 2. True if a branch committed (then the offer is DONE, by {@link #completeByPoll}). */
     private boolean pollAll() {
-        int n = size;
+        int n = size();
         if (n == 0) {
             return false;
         }
         rotation = rotation(n);
-        long now = timeoutBranch >= 0 ? System.nanoTime() : 0L;
-        for (int k = 0; k < n; k++) {
-            int i = index(k);
-            Branch<?> b = branches[i];
+        long now = timeout != null ? System.nanoTime() : 0L;
+        Branch<?> b = branchAt(rotation);
+        for (int k = 0; k < n; k++, b = after(b)) {
             Object v = b.isTimeout()
                     ? (now - b.deadline >= 0 ? Timeout.TIMEOUT : null)
                     : b.base.tryNow();
             if (v != null) {
-                winner = i;
-                value = v;
+                completeByPoll(b.branch, v);
                 return true;
             }
         }
@@ -253,7 +271,7 @@ final class Sync extends Offer {
     }
 
     /**
-     * Steps 3 and 4. Returns normally once the offer is DONE ({@link #winner} set), with
+     * Steps 3 and 4. Returns normally once the offer is DONE ({@link #winner()} set), with
      * true if an interrupt arrived after a source had claimed; throws InterruptedException
      * if the offer was cancelled.
      */
@@ -263,8 +281,6 @@ final class Sync extends Offer {
         for (;;) {
             int state = state();
             if (state == Offer.DONE) {
-                winner = branch();
-                value = value();
                 return interrupted;
             }
             if (state == Offer.CLAIMED) {
@@ -283,11 +299,11 @@ final class Sync extends Offer {
                 continue;
             }
             long remaining = 0L;
-            if (timeoutBranch >= 0) {
-                remaining = deadline - System.nanoTime();
+            if (timeout != null) {
+                remaining = timeout.deadline - System.nanoTime();
                 if (remaining <= 0) {
                     if (claim()) {
-                        complete(timeoutBranch, Timeout.TIMEOUT);
+                        complete(timeout.branch, Timeout.TIMEOUT);
                     }
                     continue;
                 }
@@ -306,7 +322,7 @@ final class Sync extends Offer {
                 }
                 continue;
             }
-            if (timeoutBranch >= 0) {
+            if (timeout != null) {
                 LockSupport.parkNanos(this, remaining);
             } else {
                 LockSupport.park(this);
@@ -318,22 +334,25 @@ final class Sync extends Offer {
     private void registerPass() {
         registeredAll = false;
         cancelRegistrations();
-        for (int k = 0; k < size; k++) {
+        int n = size();
+        Branch<?> b = n == 0 ? null : branchAt(rotation);
+        for (int k = 0; k < n; k++, b = after(b)) {
             if (!isLive()) {
                 return;
             }
-            Branch<?> b = branches[index(k)];
             if (!b.isTimeout()) {
-                b.registration = Objects.requireNonNull(b.register(),
-                        () -> b.base + ".register returned null; return Registration.NONE instead");
+                Registration r = b.register();
+                if (r == null) {
+                    throw new NullPointerException(b.base + ".register returned null; return Registration.NONE instead");
+                }
+                b.registration = r;
             }
         }
         registeredAll = true;
     }
 
     private void cancelRegistrations() {
-        for (int i = 0; i < size; i++) {
-            Branch<?> b = branches[i];
+        for (Branch<?> b = first; b != null; b = b.next) {
             Registration r = b.registration;
             if (r != null) {
                 b.registration = null;
@@ -350,7 +369,7 @@ final class Sync extends Offer {
      * throw, which is null once something has won.
      */
     private Throwable keepWonValue(Throwable failure) {
-        if (failure == null || winner < 0) {
+        if (failure == null || winner() < 0) {
             return failure;
         }
         Thread self = Thread.currentThread();
@@ -360,8 +379,7 @@ final class Sync extends Offer {
 
     /** Step 5. Never throws: returns {@code failure} with clean-up failures added. */
     private Throwable cleanUp(Throwable failure) {
-        for (int i = 0; i < size; i++) {
-            Branch<?> b = branches[i];
+        for (Branch<?> b = first; b != null; b = b.next) {
             Registration r = b.registration;
             if (r != null) {
                 b.registration = null;
@@ -377,7 +395,7 @@ final class Sync extends Offer {
 
     /** Fires every nack the winner is not inside (all if none won); collects failures. */
     private Throwable fireNacks(Throwable failure) {
-        Branch<?> won = winner >= 0 ? branches[winner] : null;
+        Branch<?> won = winner() >= 0 ? won() : null;
         for (NackEvent nack = firstNack; nack != null; nack = nack.nextInSync) {
             if (won == null || !won.isInside(nack)) {
                 try {
@@ -388,11 +406,6 @@ final class Sync extends Offer {
             }
         }
         return failure;
-    }
-
-    private int index(int k) {
-        int i = rotation + k;
-        return i >= size ? i - size : i;
     }
 
     private static Throwable addFailure(Throwable failure, Throwable t) {

@@ -4,9 +4,10 @@ import java.util.function.Function;
 
 /**
  * {@link Event#wrap}: the inner event with one more post-commit function. Immutable; plain
- * exactly when the inner event is.
+ * exactly when the inner event is. When nothing wraps it, it is itself the list of wraps
+ * its branches carry (see {@link Branch.Wraps}).
  */
-final class Wrapped<T, R> extends Event<R> {
+final class Wrapped<T, R> extends Event<R> implements Branch.Wraps {
     private final Event<T> inner;
     private final Function<? super T, ? extends R> function;
 
@@ -17,7 +18,19 @@ final class Wrapped<T, R> extends Event<R> {
 
     @Override
     void instantiate(Sync sync, Branch.Wraps wraps, NackEvent nacks) {
-        inner.instantiate(sync, new Branch.Wraps(function, wraps), nacks);
+        inner.instantiate(sync, wraps == null ? this : new Branch.WrapNode(function, wraps), nacks);
+    }
+
+    /** As the outermost element of a list of wraps (only ever used so: see instantiate). */
+    @Override
+    @SuppressWarnings("unchecked")
+    public Function<Object, Object> function() {
+        return (Function<Object, Object>) function;
+    }
+
+    @Override
+    public Branch.Wraps outer() {
+        return null;
     }
 
     @Override
