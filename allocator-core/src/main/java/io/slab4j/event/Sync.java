@@ -114,9 +114,6 @@ final class Sync extends Offer {
     }
 
     static Optional<Object> poll(Event<?> event) {
-        if (event instanceof BaseEvent) {
-            return Optional.ofNullable(((BaseEvent<?>) event).tryNow());
-        }
         int n = event.plainBranches();
         if (n >= 0) {
             long start = event.plainHasTimeout() ? System.nanoTime() : 0L;
