@@ -155,6 +155,42 @@ class PlainSyncTest {
         }
     }
 
+    /**
+     * One wrap shared by two positions, outermost in one and inside another wrap in the
+     * other (a wrap with nothing around it is its own list of wraps): each position unwraps
+     * its own way, on the plain path, on the full path (inside a guard) and when woken.
+     */
+    @Test
+    void aSharedWrapUnwrapsRightInEveryPosition() throws InterruptedException {
+        Counting<Integer> a = new Counting<>(1, false);
+        Counting<Integer> b = new Counting<>(10, false);
+        Event<Integer> plusOne = a.wrap(v -> v + 1);
+        Event<Integer> times = b.wrap(v -> v * 3);
+        Event<Integer> tree = choose(plusOne, plusOne.wrap(v -> v * 100), times, times.wrap(v -> -v));
+        for (boolean guarded : new boolean[] {false, true}) {
+            Event<Integer> e = guarded ? Events.guard(() -> tree) : tree;
+            a.ready = true;
+            for (int i = 0; i < 40; i++) {
+                int got = e.sync();
+                assertTrue(got == 2 || got == 200, "got " + got);
+            }
+            a.ready = false;
+            b.ready = true;
+            for (int i = 0; i < 40; i++) {
+                int got = e.poll().orElseThrow();
+                assertTrue(got == 30 || got == -30, "got " + got);
+            }
+            b.ready = false;
+        }
+        Channel<Integer> c = new Channel<>();
+        Event<Integer> shared = c.recvEvent().wrap(v -> v + 1);
+        Syncer<Integer> s = Syncer.start("woken", choose(shared.wrap(v -> v * 100), Events.guard(() -> shared)));
+        Await.until("registered", () -> c.waiters() == 2);
+        c.send(4);
+        int got = s.value();
+        assertTrue(got == 5 || got == 500, "got " + got);
+    }
+
     /** None ready: every leaf is polled exactly once, then registered exactly once. */
     @Test
     void aPlainChoiceWithNothingReadyPollsEveryLeafOnceThenRegistersEach() throws InterruptedException {
