@@ -3,10 +3,11 @@ package io.slab4j.event;
 /**
  * A primitive event offered by a source (arena space, pool items, a channel, a nack):
  * the leaves of every event tree. A source implements two operations, both called by
- * the syncing thread with no lock held, and both taking only the source's own lock.
+ * the syncing thread with no lock held, and both taking only the source's own lock (lock
+ * order and ownership: {@code package-info}).
  *
  * <p>The contract, which keeps "a value is never taken for a waiter who left, and never
- * handed to two waiters" (see {@link Sync} for the whole protocol):
+ * handed to two waiters" (see the package documentation for the whole protocol):
  * <ul>
  *   <li>{@link #tryNow()} (the poll step) transfers only if ready now, without
  *       registering anything.</li>
@@ -18,6 +19,10 @@ package io.slab4j.event;
  *       the registration is stale: drop it and try the next waiter in FIFO order.</li>
  *   <li>The source never blocks inside these methods or between claim and complete.</li>
  * </ul>
+ *
+ * <p>A {@code sync} or {@code poll} of a base event on its own (or wrapped, or in a
+ * {@code choose} with no {@code guard} or {@code withNack}) that finds it ready calls
+ * only {@link #tryNow()}: no {@link Waiter} is made and {@link #register} is not called.
  *
  * <p>Instances may be synced many times and by many threads at once; per-sync state
  * belongs in the {@link Waiter}, not in the event.
@@ -72,7 +77,17 @@ public abstract class BaseEvent<T> extends Event<T> {
     }
 
     @Override
-    final void instantiate(Sync sync, Branch.Wraps wraps, Branch.Nacks nacks) {
+    final void instantiate(Sync sync, Branch.Wraps wraps, NackEvent nacks) {
         sync.addBranch(this, wraps, nacks);
+    }
+
+    @Override
+    final int plainBranches() {
+        return 1;
+    }
+
+    @Override
+    final Object pollPlain(int from, int to, int first, long start) {
+        return from <= first && first < to ? tryNow() : null;
     }
 }

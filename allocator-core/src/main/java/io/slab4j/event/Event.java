@@ -30,9 +30,9 @@ public abstract class Event<T> {
 
     /**
      * Performs this event: commits to exactly one base event, blocking until one can
-     * commit. See {@link Sync} for the protocol. On return, no registration of this sync
-     * is left on any source, and the nack of every {@code withNack} whose branch did not
-     * win has fired.
+     * commit. See the {@linkplain io.slab4j.event package documentation} for the protocol.
+     * On return, no registration of this sync is left on any source, and the nack of
+     * every {@code withNack} whose branch did not win has fired.
      *
      * <p>Interrupts: an interrupted thread gets {@link InterruptedException} without the
      * event being performed (checked on entry, as {@code Semaphore.acquire} does). An
@@ -81,11 +81,39 @@ public abstract class Event<T> {
     }
 
     /**
-     * Instantiates this event for one sync: runs guards and withNack functions and adds
-     * one {@link Branch} per base event to {@code sync}.
+     * Instantiates this event for one waiting sync: runs guards and withNack functions and
+     * adds one {@link Branch} per base event to {@code sync}.
      *
      * @param wraps the wrap functions enclosing this event, innermost first
-     * @param nacks the withNack scopes enclosing this event, innermost first
+     * @param nacks the innermost withNack scope enclosing this event, or null
      */
-    abstract void instantiate(Sync sync, Branch.Wraps wraps, Branch.Nacks nacks);
+    abstract void instantiate(Sync sync, Branch.Wraps wraps, NackEvent nacks);
+
+    /**
+     * How many base events (leaves) this event has if it is <em>plain</em>, else -1. A
+     * plain event contains no {@code guard} and no {@code withNack}: instantiating it runs
+     * no user code and creates nothing the sync must clean up, so {@link Sync} can poll it
+     * in place, without instantiating it (see {@link #pollPlain}). Constant per instance:
+     * events are immutable.
+     */
+    int plainBranches() {
+        return -1;
+    }
+
+    /** For a plain event: true if some leaf is a {@code timeout} (the sync must read the clock). */
+    boolean plainHasTimeout() {
+        return false;
+    }
+
+    /**
+     * For a plain event: polls, in order, the leaves numbered {@code from} to {@code to - 1}
+     * (leaves are numbered depth first, as {@link #instantiate} adds branches, this event's
+     * first leaf being {@code first}) and returns the value of the first that commits,
+     * after the wrap functions inside this event; null when none of them is ready.
+     *
+     * @param start the sync's start ({@code System.nanoTime()}), read only by timeouts
+     */
+    Object pollPlain(int from, int to, int first, long start) {
+        throw new IllegalStateException(this + " is not a plain event");
+    }
 }

@@ -12,7 +12,7 @@ final class Guard<T> extends Event<T> {
     }
 
     @Override
-    void instantiate(Sync sync, Branch.Wraps wraps, Branch.Nacks nacks) {
+    void instantiate(Sync sync, Branch.Wraps wraps, NackEvent nacks) {
         Event<T> e = Objects.requireNonNull(supplier.get(),
                 () -> "guard: the supplier " + supplier + " returned null instead of an event");
         e.instantiate(sync, wraps, nacks);

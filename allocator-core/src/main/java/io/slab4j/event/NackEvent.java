@@ -21,22 +21,36 @@ import java.util.Objects;
  *       this way).</li>
  * </ul>
  *
- * <p>Concurrency contract: all public methods are thread-safe. {@code lock} guards
- * {@code fired}, {@code actions} and {@code waiters}; no user code runs under it. A new
- * instance is made by every instantiation of a withNack (every sync and poll), so
- * keeping one after its sync is fine but it never fires again.
+ * <p>Concurrency contract: all public methods are thread-safe. The private {@code source}
+ * object is the lock; it guards {@code fired}, {@code action}, {@code moreActions} and
+ * {@code waiters}; no user code runs under it. A new instance is made by every
+ * instantiation of a withNack (every waiting sync, and every poll, of an event holding
+ * one), so keeping one after its sync is fine but it never fires again. The two
+ * package-private links are written only by the sync that made the nack.
  */
 public final class NackEvent extends Event<Nack> {
-    private final Object lock = new Object();
-    /** Guarded by lock; false → true once. */
-    private boolean fired;
-    /** Guarded by lock; actions waiting for the fire, null when none or after firing. */
-    private ArrayList<Runnable> actions;
-    /** Guarded by lock; syncs waiting on this nack, null when none or after firing. */
-    private ArrayList<Waiter<Nack>> waiters;
+    /** This nack as a base event; also the lock (private, so no caller can hold it). */
     private final Source source = new Source();
+    /** Guarded by source; false → true once. */
+    private boolean fired;
+    /** Guarded by source; the first action waiting for the fire (the common case: one), null after firing. */
+    private Runnable action;
+    /** Guarded by source; further actions in registration order, null when none or after firing. */
+    private ArrayList<Runnable> moreActions;
+    /** Guarded by source; syncs waiting on this nack, null when none or after firing. */
+    private ArrayList<Waiter<Nack>> waiters;
 
-    NackEvent() {
+    /**
+     * The innermost withNack scope that encloses this one in the event tree, or null: the
+     * chain from a branch's innermost nack through {@code enclosing} is every scope the
+     * branch is inside ({@link Branch#isInside}). Final, set by the syncing thread.
+     */
+    final NackEvent enclosing;
+    /** The next nack made by the same sync, in creation order. Syncing thread only. */
+    NackEvent nextInSync;
+
+    NackEvent(NackEvent enclosing) {
+        this.enclosing = enclosing;
     }
 
     /**
@@ -53,12 +67,16 @@ public final class NackEvent extends Event<Nack> {
      */
     public void onNack(Runnable action) {
         Objects.requireNonNull(action, "NackEvent.onNack(null): the action is null");
-        synchronized (lock) {
+        synchronized (source) {
             if (!fired) {
-                if (actions == null) {
-                    actions = new ArrayList<>(2);
+                if (this.action == null) {
+                    this.action = action;
+                } else {
+                    if (moreActions == null) {
+                        moreActions = new ArrayList<>(2);
+                    }
+                    moreActions.add(action);
                 }
-                actions.add(action);
                 return;
             }
         }
@@ -67,30 +85,28 @@ public final class NackEvent extends Event<Nack> {
 
     /** Fires, once: runs the actions, then completes every waiting sync. Syncing thread only. */
     void fire() {
-        ArrayList<Runnable> toRun;
+        Runnable first;
+        ArrayList<Runnable> more;
         ArrayList<Waiter<Nack>> toWake;
-        synchronized (lock) {
+        synchronized (source) {
             if (fired) {
                 return;
             }
             fired = true;
-            toRun = actions;
+            first = action;
+            more = moreActions;
             toWake = waiters;
-            actions = null;
+            action = null;
+            moreActions = null;
             waiters = null;
         }
         Throwable failure = null;
-        if (toRun != null) {
-            for (Runnable action : toRun) {
-                try {
-                    action.run();
-                } catch (Throwable t) {
-                    if (failure == null) {
-                        failure = t;
-                    } else {
-                        failure.addSuppressed(t);
-                    }
-                }
+        if (first != null) {
+            failure = run(first, failure);
+        }
+        if (more != null) {
+            for (Runnable a : more) {
+                failure = run(a, failure);
             }
         }
         if (toWake != null) {
@@ -109,39 +125,61 @@ public final class NackEvent extends Event<Nack> {
         }
     }
 
+    private static Throwable run(Runnable action, Throwable failure) {
+        try {
+            action.run();
+        } catch (Throwable t) {
+            if (failure == null) {
+                return t;
+            }
+            failure.addSuppressed(t);
+        }
+        return failure;
+    }
+
     @Override
-    void instantiate(Sync sync, Branch.Wraps wraps, Branch.Nacks nacks) {
+    void instantiate(Sync sync, Branch.Wraps wraps, NackEvent nacks) {
         sync.addBranch(source, wraps, nacks);
+    }
+
+    @Override
+    int plainBranches() {
+        return 1;
+    }
+
+    @Override
+    Object pollPlain(int from, int to, int first, long start) {
+        return from <= first && first < to ? source.tryNow() : null;
     }
 
     @Override
     public String toString() {
         boolean f;
-        synchronized (lock) {
+        synchronized (source) {
             f = fired;
         }
         return f ? "NackEvent[fired]" : "NackEvent[not fired]";
     }
 
-    /** This nack as a source: ready once fired. */
+    /** This nack as a source: ready once fired. Its monitor is the nack's lock. */
     private final class Source extends BaseEvent<Nack> {
         @Override
         protected Nack tryNow() {
-            synchronized (lock) {
+            synchronized (this) {
                 return fired ? Nack.NACK : null;
             }
         }
 
         @Override
         protected Registration register(Waiter<Nack> waiter) {
-            synchronized (lock) {
+            synchronized (this) {
                 if (!fired) {
                     if (waiters == null) {
                         waiters = new ArrayList<>(2);
                     }
                     waiters.add(waiter);
                     return () -> {
-                        synchronized (lock) {
+                        synchronized (this) {
                             if (waiters != null) {
                                 waiters.remove(waiter);
                             }
@@ -154,6 +192,11 @@ public final class NackEvent extends Event<Nack> {
                 waiter.complete(Nack.NACK);
             }
             return Registration.NONE;
+        }
+
+        @Override
+        public String toString() {
+            return NackEvent.this.toString();
         }
     }
 }

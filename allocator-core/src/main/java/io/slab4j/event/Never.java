@@ -8,8 +8,18 @@ final class Never extends Event<Object> {
     }
 
     @Override
-    void instantiate(Sync sync, Branch.Wraps wraps, Branch.Nacks nacks) {
+    void instantiate(Sync sync, Branch.Wraps wraps, NackEvent nacks) {
         // no branch
+    }
+
+    @Override
+    int plainBranches() {
+        return 0;
+    }
+
+    @Override
+    Object pollPlain(int from, int to, int first, long start) {
+        return null;
     }
 
     @Override

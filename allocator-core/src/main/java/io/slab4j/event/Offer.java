@@ -8,7 +8,8 @@ import java.util.concurrent.locks.LockSupport;
  * The one state word of one {@code sync}: every registration that sync makes on a
  * source (one {@link Waiter} per base event) shares this offer, so at most one source
  * can ever deliver to it. After Reppy, Russo and Xiao, "Parallel Concurrent ML" (2009),
- * simplified: our sources never block inside a choice, so one word per sync suffices.
+ * simplified: our sources never block inside a choice, so one word per sync suffices
+ * (the protocol as a whole, and the lock order: {@code package-info}).
  *
  * <pre>
  *                claim() (a source, or the owner for a timeout)
@@ -34,6 +35,10 @@ import java.util.concurrent.locks.LockSupport;
  *       the offer is claimed: the owner waits for {@code DONE} and keeps the value.</li>
  * </ol>
  *
+ * <p>The offer is the state word of the {@link Sync} that extends it (one object per
+ * waiting sync instead of two); a sync that commits in its poll step never publishes it,
+ * and a sync of a plain event that is ready makes no {@code Sync} at all.
+ *
  * <p>Concurrency contract: {@link #state()}, {@link #claim()}, {@link #isLive()} are
  * callable from any thread. {@link #complete} and {@link #abandon} only by the thread
  * whose {@code claim()} succeeded (they check {@code CLAIMED} and throw otherwise).
@@ -41,7 +46,7 @@ import java.util.concurrent.locks.LockSupport;
  * latter two after it has read {@code DONE}. {@code DONE} and {@code CANCELLED} are
  * final.
  */
-final class Offer {
+abstract sealed class Offer permits Sync {
     static final int WAITING = 0;
     static final int CLAIMED = 1;
     static final int DONE = 2;
@@ -68,8 +73,8 @@ final class Offer {
     private int state;
 
     /**
-     * Written (plain) by the claimer before {@code setRelease(DONE)}; read (plain) by the
-     * owner after {@code getAcquire() == DONE}.
+     * Written (plain) by the claimer before {@code setRelease(DONE)}, or by the owner in
+     * {@link #completeByPoll}; read (plain) by the owner after {@code getAcquire() == DONE}.
      */
     private Object value;
 
@@ -131,6 +136,22 @@ final class Offer {
             throw new IllegalStateException("abandon(): the offer left CLAIMED while claimed");
         }
         LockSupport.unpark(owner);
+    }
+
+    /**
+     * Owner only, before the offer is handed to any source: the poll step committed
+     * {@code branchIndex}. {@code WAITING → DONE} by a plain store, since no other thread
+     * can reach this offer yet; afterwards the offer reads as if a source had completed it.
+     */
+    void completeByPoll(int branchIndex, Object result) {
+        this.value = result;
+        this.branch = branchIndex;
+        STATE.set(this, DONE);
+    }
+
+    /** Owner only: the index of the branch that won, or -1 while the offer is not DONE. */
+    int winner() {
+        return (int) STATE.getAcquire(this) == DONE ? branch : -1;
     }
 
     /** Step 4, owner only: {@code WAITING → CANCELLED}; false means a source has claimed. */

@@ -1,8 +1,6 @@
 package io.slab4j.event;
 
 import java.lang.reflect.UndeclaredThrowableException;
-import java.util.ArrayList;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.locks.LockSupport;
@@ -10,7 +8,9 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * One {@code sync} (or {@code poll}) of one event: the wait protocol of DESIGN.md, after
  * Reppy, Russo and Xiao, "Parallel Concurrent ML" (2009), simplified because our sources
- * never block inside a choice: one {@link Offer} state word per sync suffices.
+ * never block inside a choice: one {@link Offer} state word per sync suffices. The
+ * protocol's rules, lock order and ownership rule are stated once in {@code package-info};
+ * this class is its syncing side, step by step.
  *
  * <pre>
  *  1 instantiate ─▶ 2 poll ──ready──────────────────────────────────────┐
@@ -26,17 +26,30 @@ import java.util.concurrent.locks.LockSupport;
  *             └─cancel─▶ CANCELLED                           (step 4 on interrupt)
  * </pre>
  *
+ * <p><b>Plain events: step 2 first, in place.</b> An event with no {@code guard} and no
+ * {@code withNack} inside (a base event, a wrap of one, a choose of such: see
+ * {@link Event#plainBranches}) runs no user code when instantiated and has nothing to
+ * clean up. {@link #sync} and {@link #poll} poll its leaves where they are, with the same
+ * random starting leaf and order as step 2, without making a {@code Sync}, a branch or a
+ * waiter; a ready leaf commits and its wraps run, exactly as step 2 and step 6 would. Only
+ * when none is ready does a sync instantiate it and go on with step 3, skipping the poll it
+ * has just done (registering re-checks readiness under each source's lock anyway). This
+ * path adds no shared state and no lock-free step: it is the sources' {@code tryNow} calls
+ * on the syncing thread, ordered by their own locks, and nothing of this sync is visible to
+ * another thread before step 3 publishes a waiter.
+ *
  * <ol>
  *   <li><b>Instantiate.</b> Walk the event tree on the syncing thread: run guards, run
  *       withNack functions (each creating a {@link NackEvent}), and flatten it into a list
- *       of {@link Branch}es, each with its wrap functions and its enclosing withNacks. If
+ *       of {@link Branch}es, each with its wrap functions and its enclosing withNacks; each
+ *       branch is also the {@link Waiter} its source will get. If
  *       a guard or withNack function throws, the nacks already created fire and the
  *       exception propagates.</li>
  *   <li><b>Poll.</b> Try each branch once, starting at a random index so no branch is
  *       always preferred: {@link BaseEvent#tryNow()}; a timeout branch is ready once its
  *       deadline ({@code sync start + d}) has passed. The first ready one wins; nothing
  *       was registered. {@code poll()} stops here.</li>
- *   <li><b>Register.</b> Make one {@code Offer}, give each source a {@link Waiter} for it
+ *   <li><b>Register.</b> This sync is the {@code Offer}; give each source its branch's waiter
  *       ({@link BaseEvent#register}, which re-checks readiness under the source's lock),
  *       same order as the poll; stop as soon as the offer is no longer WAITING. Timeout
  *       branches are not registered: this thread is their source.</li>
@@ -55,32 +68,32 @@ import java.util.concurrent.locks.LockSupport;
  * actions and wrap functions all run lock-free on the syncing thread.
  *
  * <p>Concurrency contract: a {@code Sync} is confined to its syncing thread; other
- * threads reach it only through the {@code Offer} (via {@link Waiter}s).
+ * threads reach it only through its {@code Offer} part (via {@link Waiter}s), whose
+ * fields and orderings are documented there. Every field declared here is the syncing
+ * thread's alone.
  */
-final class Sync {
-    /** {@code System.nanoTime()} when sync started: timeouts count from here (CML timeOutEvt). */
+final class Sync extends Offer {
+    /** {@code System.nanoTime()} when sync started: timeouts count from here (CML timeOutEvt); unused (0) without one. */
     private final long startNanos;
-    private final ArrayList<Branch> branches = new ArrayList<>(4);
-    /** Every NackEvent made by this sync's withNack functions, in creation order; lazy. */
-    private ArrayList<NackEvent> nacks;
-    /** The timeout branch with the earliest deadline, or -1. */
-    private int timeoutBranch = -1;
-    private long deadline;
-    /** Where the poll and register passes start, in [0, branches.size()). */
+    /**
+     * The branches in instantiation order, linked by {@link Branch#next} (a list, not an
+     * array: the link fits in a branch's padding); also this sync's waiters. The number of
+     * a branch is its {@link Waiter#branch} index.
+     */
+    private Branch<?> first;
+    private Branch<?> last;
+    /** Every NackEvent made by this sync's withNack functions, in creation order (linked by nextInSync). */
+    private NackEvent firstNack;
+    private NackEvent lastNack;
+    /** The timeout branch with the earliest deadline, or null. */
+    private Branch<?> timeout;
+    /** Where the poll and register passes start, in [0, size()). */
     private int rotation;
-
-    private Offer offer;
-    /** Per branch: its registration on its source, or null. */
-    private Registration[] registrations;
     /** True when the last register pass reached every branch. */
     private boolean registeredAll;
 
-    /** Index of the committed branch, or -1. */
-    private int winner = -1;
-    /** The committed branch's value, before wraps. */
-    private Object value;
-
     private Sync(long startNanos) {
+        super(Thread.currentThread());
         this.startNanos = startNanos;
     }
 
@@ -88,12 +101,24 @@ final class Sync {
         if (Thread.interrupted()) {
             throw new InterruptedException("sync(): the thread was interrupted before the sync started");
         }
-        Sync s = new Sync(System.nanoTime());
-        s.instantiate(event);
-        return s.await();
+        int n = event.plainBranches();
+        if (n < 0) {
+            Sync s = new Sync(System.nanoTime());
+            s.instantiate(event);
+            return s.await(true);
+        }
+        long start = event.plainHasTimeout() ? System.nanoTime() : 0L;
+        int rotation = rotation(n);
+        Object v = pollPlain(event, n, rotation, start);
+        return v != null ? v : waitAfterPlainPoll(event, start, rotation);
     }
 
     static Optional<Object> poll(Event<?> event) {
+        int n = event.plainBranches();
+        if (n >= 0) {
+            long start = event.plainHasTimeout() ? System.nanoTime() : 0L;
+            return Optional.ofNullable(pollPlain(event, n, rotation(n), start));
+        }
         Sync s = new Sync(System.nanoTime());
         s.instantiate(event);
         Throwable failure = null;
@@ -106,30 +131,82 @@ final class Sync {
         if (failure != null) {
             throw rethrow(failure);
         }
-        return s.winner < 0 ? Optional.empty() : Optional.of(s.branches.get(s.winner).unwrap(s.value));
+        return s.winner() < 0 ? Optional.empty() : Optional.of(s.won().unwrap(s.value()));
+    }
+
+    /** Step 2 for a plain event: every leaf once, from {@code rotation} on, wrapping around. */
+    private static Object pollPlain(Event<?> event, int n, int rotation, long start) {
+        Object v = event.pollPlain(rotation, n, 0, start);
+        return v != null || rotation == 0 ? v : event.pollPlain(0, rotation, 0, start);
+    }
+
+    /** Steps 1 and 3 to 6 for a plain event whose poll found nothing ready. */
+    private static Object waitAfterPlainPoll(Event<?> event, long start, int rotation) throws InterruptedException {
+        Sync s = new Sync(start);
+        s.instantiate(event);
+        s.rotation = rotation;
+        return s.await(false);
+    }
+
+    private static int rotation(int n) {
+        return n <= 1 ? 0 : ThreadLocalRandom.current().nextInt(n);
     }
 
     // ---- step 1: instantiation, called back by Event.instantiate ----
 
-    void addBranch(BaseEvent<?> base, Branch.Wraps wraps, Branch.Nacks nacks) {
-        branches.add(Branch.of(base, wraps, nacks));
+    <T> void addBranch(BaseEvent<T> base, Branch.Wraps wraps, NackEvent nacks) {
+        add(Branch.of(this, size(), base, wraps, nacks));
     }
 
-    void addTimeout(long nanos, Branch.Wraps wraps, Branch.Nacks nacks) {
-        long d = startNanos + nanos;
-        if (timeoutBranch < 0 || d - deadline < 0) {
-            timeoutBranch = branches.size();
-            deadline = d;
+    void addTimeout(long nanos, Branch.Wraps wraps, NackEvent nacks) {
+        Branch<Timeout> b = Branch.timeout(this, size(), startNanos + nanos, wraps, nacks);
+        if (timeout == null || b.deadline - timeout.deadline < 0) {
+            timeout = b;
         }
-        branches.add(Branch.timeout(d, wraps, nacks));
+        add(b);
     }
 
-    NackEvent newNack() {
-        NackEvent nack = new NackEvent();
-        if (nacks == null) {
-            nacks = new ArrayList<>(2);
+    private void add(Branch<?> b) {
+        if (last == null) {
+            first = b;
+        } else {
+            last.next = b;
         }
-        nacks.add(nack);
+        last = b;
+    }
+
+    private int size() {
+        return last == null ? 0 : last.branch + 1;
+    }
+
+    /** The branch numbered {@code i}, {@code 0 <= i < size()}. */
+    private Branch<?> branchAt(int i) {
+        Branch<?> b = first;
+        for (int k = 0; k < i; k++) {
+            b = b.next;
+        }
+        return b;
+    }
+
+    /** The branch after {@code b} in pass order: the next one, wrapping around to the first. */
+    private Branch<?> after(Branch<?> b) {
+        return b.next != null ? b.next : first;
+    }
+
+    /** The winning branch; only once the offer is DONE. */
+    private Branch<?> won() {
+        return branchAt(winner());
+    }
+
+    /** A fresh nack for a withNack inside {@code enclosing} (null: outermost), recorded so it fires. */
+    NackEvent newNack(NackEvent enclosing) {
+        NackEvent nack = new NackEvent(enclosing);
+        if (lastNack == null) {
+            firstNack = nack;
+        } else {
+            lastNack.nextInSync = nack;
+        }
+        lastNack = nack;
         return nack;
     }
 
@@ -143,11 +220,12 @@ final class Sync {
 
     // ---- steps 2 to 6 ----
 
-    private Object await() throws InterruptedException {
+    /** @param pollFirst false when a plain poll already found nothing ready (its {@link #rotation} is set) */
+    private Object await(boolean pollFirst) throws InterruptedException {
         boolean reassertInterrupt = false;
         Throwable failure = null;
         try {
-            if (!pollAll()) {
+            if (!(pollFirst && pollAll())) {
                 reassertInterrupt = waitForCommit();
             }
         } catch (Throwable t) {
@@ -160,7 +238,7 @@ final class Sync {
             } else if (failure != null) {
                 throw rethrow(failure);
             }
-            return branches.get(winner).unwrap(value);
+            return won().unwrap(value());
         } finally {
             if (reassertInterrupt) {
                 Thread.currentThread().interrupt();
@@ -168,23 +246,21 @@ final class Sync {
         }
     }
 
-    /** Step 2. True if a branch committed ({@link #winner} and {@link #value} set). */
+    /** Step 2. True if a branch committed (then the offer is DONE, by {@link #completeByPoll}). */
     private boolean pollAll() {
-        int n = branches.size();
+        int n = size();
         if (n == 0) {
             return false;
         }
-        rotation = n == 1 ? 0 : ThreadLocalRandom.current().nextInt(n);
-        long now = timeoutBranch >= 0 ? System.nanoTime() : 0L;
-        for (int k = 0; k < n; k++) {
-            int i = index(k);
-            Branch b = branches.get(i);
+        rotation = rotation(n);
+        long now = timeout != null ? System.nanoTime() : 0L;
+        Branch<?> b = branchAt(rotation);
+        for (int k = 0; k < n; k++, b = after(b)) {
             Object v = b.isTimeout()
                     ? (now - b.deadline >= 0 ? Timeout.TIMEOUT : null)
                     : b.base.tryNow();
             if (v != null) {
-                winner = i;
-                value = v;
+                completeByPoll(b.branch, v);
                 return true;
             }
         }
@@ -192,19 +268,16 @@ final class Sync {
     }
 
     /**
-     * Steps 3 and 4. Returns normally once the offer is DONE ({@link #winner} set), with
+     * Steps 3 and 4. Returns normally once the offer is DONE ({@link #winner()} set), with
      * true if an interrupt arrived after a source had claimed; throws InterruptedException
      * if the offer was cancelled.
      */
     private boolean waitForCommit() throws InterruptedException {
-        offer = new Offer(Thread.currentThread());
         boolean interrupted = false;
         int abandonsSeen = 0;
         for (;;) {
-            int state = offer.state();
+            int state = state();
             if (state == Offer.DONE) {
-                winner = offer.branch();
-                value = offer.value();
                 return interrupted;
             }
             if (state == Offer.CLAIMED) {
@@ -216,29 +289,29 @@ final class Sync {
             }
             // WAITING: CANCELLED is only ever set below, by this thread, which then leaves.
             if (interrupted || Thread.interrupted()) {
-                if (offer.cancel()) {
+                if (cancel()) {
                     throw new InterruptedException("sync() was interrupted while waiting");
                 }
                 interrupted = true; // a source claimed first: its value must not be dropped
                 continue;
             }
             long remaining = 0L;
-            if (timeoutBranch >= 0) {
-                remaining = deadline - System.nanoTime();
+            if (timeout != null) {
+                remaining = timeout.deadline - System.nanoTime();
                 if (remaining <= 0) {
-                    if (offer.claim()) {
-                        offer.complete(timeoutBranch, Timeout.TIMEOUT);
+                    if (claim()) {
+                        complete(timeout.branch, Timeout.TIMEOUT);
                     }
                     continue;
                 }
             }
-            int abandons = offer.abandons();
+            int abandons = abandons();
             if (!registeredAll || abandons != abandonsSeen) {
                 abandonsSeen = abandons;
                 try {
                     registerPass();
                 } catch (Throwable t) {
-                    if (offer.cancel()) {
+                    if (cancel()) {
                         throw t;
                     }
                     // Another branch committed before we could give up: that commit
@@ -246,7 +319,7 @@ final class Sync {
                 }
                 continue;
             }
-            if (timeoutBranch >= 0) {
+            if (timeout != null) {
                 LockSupport.parkNanos(this, remaining);
             } else {
                 LockSupport.park(this);
@@ -254,37 +327,32 @@ final class Sync {
         }
     }
 
-    /** Step 3, also re-run after an abandoned claim: withdraw everything, register again. */
+    /** Step 3, also re-run after an abandoned claim: withdraw everything, register the same waiters again. */
     private void registerPass() {
-        int n = branches.size();
-        if (registrations == null) {
-            registrations = new Registration[n];
-        }
         registeredAll = false;
         cancelRegistrations();
-        for (int k = 0; k < n; k++) {
-            if (!offer.isLive()) {
+        int n = size();
+        Branch<?> b = n == 0 ? null : branchAt(rotation);
+        for (int k = 0; k < n; k++, b = after(b)) {
+            if (!isLive()) {
                 return;
             }
-            int i = index(k);
-            Branch b = branches.get(i);
             if (!b.isTimeout()) {
-                registrations[i] = Objects.requireNonNull(register(b.base, i),
-                        () -> b.base + ".register returned null; return Registration.NONE instead");
+                Registration r = b.register();
+                if (r == null) {
+                    throw new NullPointerException(b.base + ".register returned null; return Registration.NONE instead");
+                }
+                b.registration = r;
             }
         }
         registeredAll = true;
     }
 
-    private <T> Registration register(BaseEvent<T> base, int branch) {
-        return base.register(new Waiter<>(offer, branch));
-    }
-
     private void cancelRegistrations() {
-        for (int i = 0; i < registrations.length; i++) {
-            Registration r = registrations[i];
+        for (Branch<?> b = first; b != null; b = b.next) {
+            Registration r = b.registration;
             if (r != null) {
-                registrations[i] = null;
+                b.registration = null;
                 r.cancel();
             }
         }
@@ -298,7 +366,7 @@ final class Sync {
      * throw, which is null once something has won.
      */
     private Throwable keepWonValue(Throwable failure) {
-        if (failure == null || winner < 0) {
+        if (failure == null || winner() < 0) {
             return failure;
         }
         Thread self = Thread.currentThread();
@@ -308,16 +376,14 @@ final class Sync {
 
     /** Step 5. Never throws: returns {@code failure} with clean-up failures added. */
     private Throwable cleanUp(Throwable failure) {
-        if (registrations != null) {
-            for (int i = 0; i < registrations.length; i++) {
-                Registration r = registrations[i];
-                if (r != null) {
-                    registrations[i] = null;
-                    try {
-                        r.cancel();
-                    } catch (Throwable t) {
-                        failure = addFailure(failure, t);
-                    }
+        for (Branch<?> b = first; b != null; b = b.next) {
+            Registration r = b.registration;
+            if (r != null) {
+                b.registration = null;
+                try {
+                    r.cancel();
+                } catch (Throwable t) {
+                    failure = addFailure(failure, t);
                 }
             }
         }
@@ -326,11 +392,8 @@ final class Sync {
 
     /** Fires every nack the winner is not inside (all if none won); collects failures. */
     private Throwable fireNacks(Throwable failure) {
-        if (nacks == null) {
-            return failure;
-        }
-        Branch won = winner >= 0 ? branches.get(winner) : null;
-        for (NackEvent nack : nacks) {
+        Branch<?> won = winner() >= 0 ? won() : null;
+        for (NackEvent nack = firstNack; nack != null; nack = nack.nextInSync) {
             if (won == null || !won.isInside(nack)) {
                 try {
                     nack.fire();
@@ -340,11 +403,6 @@ final class Sync {
             }
         }
         return failure;
-    }
-
-    private int index(int k) {
-        int i = rotation + k;
-        return i >= branches.size() ? i - branches.size() : i;
     }
 
     private static Throwable addFailure(Throwable failure, Throwable t) {

@@ -13,8 +13,25 @@ final class TimeoutEvent extends Event<Timeout> {
     }
 
     @Override
-    void instantiate(Sync sync, Branch.Wraps wraps, Branch.Nacks nacks) {
+    void instantiate(Sync sync, Branch.Wraps wraps, NackEvent nacks) {
         sync.addTimeout(nanos, wraps, nacks);
+    }
+
+    @Override
+    int plainBranches() {
+        return 1;
+    }
+
+    @Override
+    boolean plainHasTimeout() {
+        return true;
+    }
+
+    /** Ready once {@code nanos} have passed since the sync started, as in the sync's own poll step. */
+    @Override
+    Object pollPlain(int from, int to, int first, long start) {
+        boolean ready = from <= first && first < to && (nanos == 0 || System.nanoTime() - start - nanos >= 0);
+        return ready ? Timeout.TIMEOUT : null;
     }
 
     @Override

@@ -19,6 +19,11 @@ package io.slab4j.event;
  * propagating: the offer returns to WAITING and the syncing thread re-registers
  * everywhere, so a source that dropped this sync in the meantime is not missed.
  *
+ * <p>The syncing thread makes one waiter per base event when it instantiates the event
+ * (it is that sync's {@link Branch}, which adds what only the syncing thread reads) and
+ * registers the same waiter again if it has to re-register after an abandoned claim; a
+ * sync that commits in its poll step hands no waiter to any source.
+ *
  * <p>Thread-safe: any thread may call any method, but {@link #complete} and
  * {@link #abandon} only after its own {@link #claim()} returned true, exactly once, and
  * never both. A source must not block between claim and complete: the syncing thread
@@ -26,9 +31,11 @@ package io.slab4j.event;
  *
  * @param <T> the type of value the base event delivers
  */
-public final class Waiter<T> {
+public abstract sealed class Waiter<T> permits Branch {
+    /** The sync's state word, shared by all its waiters. Final: safely published to sources. */
     private final Offer offer;
-    private final int branch;
+    /** This waiter's index among its sync's branches. Final. */
+    final int branch;
 
     Waiter(Offer offer, int branch) {
         this.offer = offer;
@@ -44,7 +51,7 @@ public final class Waiter<T> {
      *         branch already won, the sync was interrupted or another source holds a claim
      *         — drop this registration and move on
      */
-    public boolean claim() {
+    public final boolean claim() {
         return offer.claim();
     }
 
@@ -57,7 +64,7 @@ public final class Waiter<T> {
      *         claim is abandoned first, so the syncing thread is not left waiting
      * @throws IllegalStateException if the offer is not CLAIMED (no successful claim)
      */
-    public void complete(T value) {
+    public final void complete(T value) {
         if (value == null) {
             if (offer.state() == Offer.CLAIMED) {
                 offer.abandon();
@@ -73,7 +80,7 @@ public final class Waiter<T> {
      * for some branch. False means the entry is stale or momentarily claimed by another
      * source; a source may drop it (the owner re-registers if that claim is abandoned).
      */
-    public boolean isLive() {
+    public final boolean isLive() {
         return offer.isLive();
     }
 
@@ -86,12 +93,12 @@ public final class Waiter<T> {
      *
      * @throws IllegalStateException if the offer is not CLAIMED
      */
-    public void abandon() {
+    public final void abandon() {
         offer.abandon();
     }
 
     @Override
-    public String toString() {
+    public final String toString() {
         return "Waiter[branch " + branch + ", " + offer + "]";
     }
 }

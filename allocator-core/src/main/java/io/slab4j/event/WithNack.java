@@ -16,10 +16,10 @@ final class WithNack<T> extends Event<T> {
     }
 
     @Override
-    void instantiate(Sync sync, Branch.Wraps wraps, Branch.Nacks nacks) {
-        NackEvent nack = sync.newNack();
+    void instantiate(Sync sync, Branch.Wraps wraps, NackEvent nacks) {
+        NackEvent nack = sync.newNack(nacks);
         Event<T> e = Objects.requireNonNull(function.apply(nack),
                 () -> "withNack: the function " + function + " returned null instead of an event");
-        e.instantiate(sync, wraps, new Branch.Nacks(nack, nacks));
+        e.instantiate(sync, wraps, nack);
     }
 }

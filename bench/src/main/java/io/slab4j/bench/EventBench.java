@@ -4,6 +4,8 @@ import io.slab4j.arena.Arena;
 import io.slab4j.event.BaseEvent;
 import io.slab4j.event.Event;
 import io.slab4j.event.Events;
+import io.slab4j.pool.Pool;
+import io.slab4j.pool.WaitStrategy;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -23,16 +25,28 @@ import java.util.concurrent.TimeUnit;
 /**
  * The event layer's two costs: a {@code sync} that commits at once (the poll step, no
  * registration, no park), and the latency of waking a thread parked in a {@code sync}.
+ * Run with {@code -prof gc}: the allocation per operation is part of what is measured.
  *
  * <h2>Uncontended sync ({@code Mode.AverageTime})</h2>
+ * Each event here is <em>plain</em> (no guard, no withNack) and ready, so a sync polls it
+ * in place and commits: no {@code Sync}, branch or waiter is made. Each pair compares an
+ * event with the source's own non-waiting call; the difference is the event's cost.
  * <ul>
  *   <li>{@link #syncAlways}: {@code Events.always(x).sync()}: the protocol's fixed cost
- *       (a {@code Sync} per call, one branch, one poll).
+ *       (interrupt check, type check, one poll).
  *   <li>{@link #syncChooseOfTwo}: {@code choose(always(a), always(b)).sync()}: adds the
  *       random starting branch.
- *   <li>{@link #syncArenaAllocEvent}: {@code arena.allocEvent(q).sync()} then
- *       {@code free}: an enabled source event; compare with {@link #arenaTryAllocFree},
- *       the same allocate/free pair without the event, to get the event's own cost.
+ *   <li>{@link #syncArenaAllocEvent} and {@link #pollArenaAllocEvent}:
+ *       {@code arena.allocEvent(q).sync()} (or {@code poll()}) then {@code free}: a ready
+ *       source event; against {@link #arenaTryAllocFree}, the same pair without the event.
+ *   <li>{@link #syncChooseOfTwoArenaEvents}: {@code choose(allocEvent(q), allocEvent(q))}
+ *       on one arena, both ready: the choice of two ready base events.
+ *   <li>{@link #syncPoolPutEvent} against {@link #poolTryGetPut}: a pool with the
+ *       {@code LOW_WATER_PRIME} strategy, whose {@code getEvent()} is its put event, a
+ *       base event. {@link #syncPoolGetEventNack}: the default {@code NACK} pool, whose
+ *       {@code getEvent()} is {@code choose(put, withNack(grow))}: not plain, so even when
+ *       an item is free the sync instantiates it (the withNack function runs, a nack is
+ *       made and fired), as Concurrent ML requires.
  * </ul>
  *
  * <h2>Wake-up latency ({@code Mode.SampleTime}, {@link #wakeUp})</h2>
@@ -67,15 +81,32 @@ public class EventBench {
         final Event<Long> chooseOfTwo = Events.choose(Events.always(1L), Events.always(2L));
         Arena arena;
         BaseEvent<Long> space;
+        Event<Long> eitherSpace;
+        /** LOW_WATER_PRIME: {@code getEvent()} is a base event. Primed, so an item is always free. */
+        Pool primed;
+        Event<Long> primedGet;
+        /** The default NACK pool, primed likewise. */
+        Pool nack;
+        Event<Long> nackGet;
 
         @Setup(Level.Trial)
         public void setUp() {
             arena = Arena.builder(1L << 40, 1024 * QUANTUM).quantum(QUANTUM).build();
             space = arena.allocEvent(QUANTUM);
+            eitherSpace = Events.choose(arena.allocEvent(QUANTUM), arena.allocEvent(QUANTUM));
+            primed = Pool.builder("event-bench-primed", QUANTUM).slabPages(4).lowWater(1).hardLimit(4)
+                    .waitStrategy(WaitStrategy.LOW_WATER_PRIME).build(arena);
+            primedGet = primed.getEvent();
+            nack = Pool.builder("event-bench-nack", QUANTUM).slabPages(4).lowWater(1).highWater(1).build(arena);
+            nackGet = nack.getEvent();
         }
 
         @TearDown(Level.Trial)
         public void check() {
+            primed.checkInvariants();
+            nack.checkInvariants();
+            primed.close();
+            nack.close();
             arena.checkInvariants();
             if (arena.stats().spans() != 0) {
                 throw new IllegalStateException("spans leaked: " + arena.stats());
@@ -97,6 +128,41 @@ public class EventBench {
     public long syncArenaAllocEvent(Uncontended s) throws InterruptedException {
         long at = s.space.sync();
         s.arena.free(at, QUANTUM);
+        return at;
+    }
+
+    @Benchmark
+    public long pollArenaAllocEvent(Uncontended s) {
+        long at = s.space.poll().orElseThrow();
+        s.arena.free(at, QUANTUM);
+        return at;
+    }
+
+    @Benchmark
+    public long syncChooseOfTwoArenaEvents(Uncontended s) throws InterruptedException {
+        long at = s.eitherSpace.sync();
+        s.arena.free(at, QUANTUM);
+        return at;
+    }
+
+    @Benchmark
+    public long syncPoolPutEvent(Uncontended s) throws InterruptedException {
+        long at = s.primedGet.sync();
+        s.primed.put(at);
+        return at;
+    }
+
+    @Benchmark
+    public long poolTryGetPut(Uncontended s) {
+        long at = s.primed.tryGet();
+        s.primed.put(at);
+        return at;
+    }
+
+    @Benchmark
+    public long syncPoolGetEventNack(Uncontended s) throws InterruptedException {
+        long at = s.nackGet.sync();
+        s.nack.put(at);
         return at;
     }
 
