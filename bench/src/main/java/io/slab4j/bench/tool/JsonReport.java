@@ -2,6 +2,7 @@ package io.slab4j.bench.tool;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.slab4j.nativemem.VirtualRegion;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -16,8 +17,9 @@ import java.time.Instant;
  * The JSON document {@code --json} writes: one envelope ({@link Envelope}) around a
  * scenario's configuration and results, all plain records, so the JSON names are the record
  * components. The schema is {@value #SCHEMA_RESOURCE} (JSON Schema draft-07); a test
- * validates the output of every scenario against it, so change both together and raise
- * {@link #SCHEMA_VERSION} when a field changes meaning or goes away.
+ * validates the output of every scenario against it, so change both together. Every object
+ * in the schema is closed, so raise {@link #SCHEMA_VERSION} whenever a field is added,
+ * changes meaning or goes away.
  *
  * <p>Stateless apart from a thread-safe {@link ObjectMapper}.
  */
@@ -55,10 +57,10 @@ public final class JsonReport {
         }
     }
 
-    public static Envelope envelope(String scenario, Instant started, long pageSize, Object config, Object results) {
+    public static Envelope envelope(String scenario, Instant started, Object config, Object results) {
         double elapsed = Duration.between(started, Instant.now()).toNanos() / 1e9;
         return new Envelope("slab4j-bench", BenchTool.version(), SCHEMA_VERSION, scenario, started.toString(), elapsed,
-                Environment.current(pageSize), config, results);
+                Environment.current(VirtualRegion.pageSize()), config, results);
     }
 
     public static void write(Path file, Envelope envelope) {

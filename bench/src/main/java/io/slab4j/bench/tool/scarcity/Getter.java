@@ -15,10 +15,11 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <h2>Watchdog handshake</h2>
  * Around each {@code get} the getter publishes the wait ({@link #beginWait}, {@link #endWait})
- * under its own monitor; the {@link Watchdog} inspects and, when it declares the wait hung,
+ * under its own monitor; the {@link Watchdog} inspects and, when it suspects a hang,
  * interrupts the thread under the same monitor ({@link #interruptIfHung}). So an interrupt
  * is only ever sent during the wait it was meant for; one that arrives as the get returns
- * anyway is cleared by {@link #endWait}. A get that the interrupt aborts took nothing (the
+ * anyway is cleared by {@link #endWait}. The wait counts as hung only if the interrupt
+ * aborted it ({@link #confirmHung}). A get that the interrupt aborts took nothing (the
  * pool's contract), and the getter simply tries again. The run's stop is a volatile flag
  * plus an interrupt, checked after every wait and every hold.
  *
@@ -89,6 +90,7 @@ final class Getter implements Runnable {
                     completed++;
                 } catch (InterruptedException e) {
                     abandoned++;
+                    confirmHung();
                 } finally {
                     endWait();
                 }
@@ -130,18 +132,28 @@ final class Getter implements Runnable {
     }
 
     /**
-     * Called by the watchdog: declares the current wait hung (and interrupts it) when it has
-     * lasted more than {@code hangNanos} while {@code putsNow - putsAtStart > 0} items were put back.
-     * Returns true when it declared one.
+     * Called by the watchdog: suspects the current wait of hanging, and interrupts it, when it
+     * has lasted more than {@code hangNanos} while at least {@code puts} items were put back.
+     * Returns true when it interrupted.
      */
-    synchronized boolean interruptIfHung(long now, long hangNanos, long putsNow) {
-        if (waitStart == 0 || declaredFor == waitId || now - waitStart <= hangNanos || putsNow <= putsAtStart) {
+    synchronized boolean interruptIfHung(long now, long hangNanos, long putsNow, long puts) {
+        if (waitStart == 0 || declaredFor == waitId || now - waitStart <= hangNanos || putsNow - putsAtStart < puts) {
             return false;
         }
         declaredFor = waitId;
-        hungWaits++;
         thread.interrupt();
         return true;
+    }
+
+    /**
+     * The get ended with {@code InterruptedException}: if the watchdog's interrupt did it, the
+     * wait was really hung (a get that had already been served returns its item instead, the
+     * interrupt losing to the claim — e.g. a served thread that was not scheduled in time).
+     */
+    private synchronized void confirmHung() {
+        if (declaredFor == waitId) {
+            hungWaits++;
+        }
     }
 
     /** True while a get is in progress (for the end-of-run count). */

@@ -1,19 +1,16 @@
 package io.slab4j.bench.tool.scarcity;
 
 import io.slab4j.bench.tool.ChartFiles;
-import org.knowm.xchart.CategoryChart;
-import org.knowm.xchart.CategoryChartBuilder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.function.ToLongFunction;
 
 /**
  * The scarcity charts: committed bytes and wasted bytes over time (one line per strategy),
- * and the percentiles of get durations (bars per strategy, log scale). Called once after
+ * and get durations by percentile (a line per strategy, log scale). Called once after
  * the run, on the command's thread.
  */
 final class ScarcityCharts {
@@ -44,19 +41,21 @@ final class ScarcityCharts {
         return chart;
     }
 
-    private static CategoryChart waits(List<ScarcityResult> results) {
-        CategoryChart chart = new CategoryChartBuilder().width(900).height(500)
-                .title("Get duration percentiles (log scale; a hung get ends when the watchdog interrupts it)")
-                .xAxisTitle("percentile").yAxisTitle("microseconds").build();
+    private static XYChart waits(List<ScarcityResult> results) {
+        XYChart chart = new XYChartBuilder().width(900).height(500)
+                .title("Get duration by percentile (a hung get ends when the watchdog interrupts it)")
+                .xAxisTitle("percentile: 1 = p90, 2 = p99, 3 = p99.9, 4 = max (0.3 = p50)").yAxisTitle("microseconds (log)")
+                .build();
         chart.getStyler().setYAxisLogarithmic(true);
-        List<String> names = List.of("p50", "p90", "p99", "p99.9", "max");
+        double[] nines = {Math.log10(2), 1, 2, 3, 4};
         for (ScarcityResult r : results) {
             ScarcityResult.Percentiles p = r.waitTime();
-            List<Number> values = new ArrayList<>();
-            for (long v : new long[]{p.p50(), p.p90(), p.p99(), p.p999(), p.max()}) {
-                values.add(Math.max(0.001, v / 1e3));
+            long[] v = {p.p50(), p.p90(), p.p99(), p.p999(), p.max()};
+            double[] micros = new double[v.length];
+            for (int i = 0; i < v.length; i++) {
+                micros[i] = Math.max(0.01, v[i] / 1e3);
             }
-            chart.addSeries(r.strategy().name(), names, values);
+            chart.addSeries(r.strategy().name(), nines, micros);
         }
         return chart;
     }

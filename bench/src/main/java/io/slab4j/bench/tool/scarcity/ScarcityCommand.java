@@ -38,7 +38,8 @@ import java.util.concurrent.Callable;
                         + "never find a contiguous run. A get that finds the pool empty under its limit must then be "
                         + "served by a put, or wait.",
                 "Per strategy: completed gets, hung gets (the watchdog's: waited longer than --hang-after while items "
-                        + "were put back; it interrupts them so the run goes on), items lost, peak committed and mean "
+                        + "were put back; it interrupts them so the run goes on, and a get is hung when that interrupt "
+                        + "aborted it), items lost, peak committed and mean "
                         + "wasted bytes, get-duration percentiles, and a verdict against what each cure is expected to "
                         + "do: NAIVE hangs, LOW_WATER_PRIME wastes, PENDING_GROW_COUNT races, NACK completes with the "
                         + "least waste. The table prints what was measured, and says when it disagrees.",
@@ -84,7 +85,8 @@ public final class ScarcityCommand implements Callable<Integer> {
     int fragmentedSlabs;
 
     @Option(names = "--hang-after", paramLabel = "TIME", defaultValue = "500ms", converter = Units.DurationConverter.class,
-            description = "A get is hung when it waited this long while items were put back. Default: ${DEFAULT-VALUE}.")
+            description = "A get is hung when it waited this long while at least as many items as there are getters "
+                    + "were put back, and the watchdog's interrupt then aborted it. Default: ${DEFAULT-VALUE}.")
     Duration hangAfter;
 
     @Option(names = "--hold", paramLabel = "TIME", defaultValue = "2ms", converter = Units.DurationConverter.class,
@@ -126,7 +128,7 @@ public final class ScarcityCommand implements Callable<Integer> {
         List<ScarcityResult> judged = Verdicts.judge(results, itemBytes);
         print(out, judged);
         if (output.json != null) {
-            JsonReport.write(output.json, JsonReport.envelope("scarcity", started, VirtualRegion.pageSize(), config,
+            JsonReport.write(output.json, JsonReport.envelope("scarcity", started, config,
                     new ScarcityResults(judged)));
             out.println("JSON: " + output.json);
         }
@@ -180,11 +182,11 @@ public final class ScarcityCommand implements Callable<Integer> {
         return String.format(Locale.ROOT,
                 "scarcity: pool 'exec' of %s items (%d a slab of %d pages), hard limit %d; arena %s (%d slabs, %d of them "
                         + "fragmented by long-lived small spans); %d getters (hold %.1f ms, think %.1f ms), %d fragmenters; "
-                        + "%s per strategy; hung = waited > %s while items were put back; seed %d",
+                        + "%s per strategy; hung = waited > %s while >= %d items were put back; seed %d",
                 Units.bytes(c.itemSize()), perSlab, c.slabPages(), c.hardLimit(),
                 Units.bytes((limitSlabs + c.fragmentedSlabs()) * slabBytes), limitSlabs + c.fragmentedSlabs(),
                 c.fragmentedSlabs(), c.getters(), c.holdMs(), c.thinkMs(), c.fragmenters(),
-                Units.duration(c.duration()), Units.nanos(c.hangAfterMs() * 1_000_000), c.seed());
+                Units.duration(c.duration()), Units.nanos(c.hangAfterMs() * 1_000_000), c.getters(), c.seed());
     }
 
     static void print(PrintWriter out, List<ScarcityResult> results) {

@@ -4,9 +4,11 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Declares hung waiters: a get is hung when it has waited longer than the configured time
- * while items were put back to its pool (so a put could have served it), and is then
- * interrupted, which withdraws its registrations and lets the run go on. A get that waits
+ * Finds hung waiters: a get is hung when it has waited longer than the configured time
+ * while items were put back to its pool — at least as many puts as there are getters, so
+ * that no FIFO order of the waiters ahead of it explains the wait — and is then
+ * interrupted, which withdraws its registrations and lets the run go on. It is counted as
+ * hung only when that interrupt really aborted the get ({@link Getter}); a get that waits
  * at the hard limit with no put happening is not hung, only waiting.
  *
  * <p>Called from the run's monitor thread only; each check goes through the getter's
@@ -16,7 +18,7 @@ final class Watchdog {
     private final List<Getter> getters;
     private final AtomicLong puts;
     private final long hangNanos;
-    private long declared;
+    private long interrupted;
 
     Watchdog(List<Getter> getters, AtomicLong puts, long hangNanos) {
         this.getters = getters;
@@ -27,13 +29,14 @@ final class Watchdog {
     void check(long now) {
         long putsNow = puts.get();
         for (Getter g : getters) {
-            if (g.interruptIfHung(now, hangNanos, putsNow)) {
-                declared++;
+            if (g.interruptIfHung(now, hangNanos, putsNow, getters.size())) {
+                interrupted++;
             }
         }
     }
 
-    long declared() {
-        return declared;
+    /** Gets interrupted on suspicion (those that were really hung are counted by their getters). */
+    long interrupted() {
+        return interrupted;
     }
 }
