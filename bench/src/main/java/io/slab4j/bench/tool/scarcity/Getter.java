@@ -41,7 +41,6 @@ final class Getter implements Runnable {
     Thread thread;
     long completed;
     long returned;
-    long abandoned;
     Throwable failure;
 
     // guarded by this
@@ -89,7 +88,6 @@ final class Getter implements Runnable {
                     held = pool.get();
                     completed++;
                 } catch (InterruptedException e) {
-                    abandoned++;
                     confirmHung();
                 } finally {
                     endWait();

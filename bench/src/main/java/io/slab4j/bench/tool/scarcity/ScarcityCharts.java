@@ -44,10 +44,12 @@ final class ScarcityCharts {
     private static XYChart waits(List<ScarcityResult> results) {
         XYChart chart = new XYChartBuilder().width(900).height(500)
                 .title("Get duration by percentile (a hung get ends when the watchdog interrupts it)")
-                .xAxisTitle("percentile: 1 = p90, 2 = p99, 3 = p99.9, 4 = max (0.3 = p50)").yAxisTitle("microseconds (log)")
-                .build();
+                .xAxisTitle("percentile").yAxisTitle("microseconds (log)").build();
         chart.getStyler().setYAxisLogarithmic(true);
-        double[] nines = {Math.log10(2), 1, 2, 3, 4};
+        String[] labels = {"p50", "p90", "p99", "p99.9", "max"};
+        chart.setCustomXAxisTickLabelsFormatter(x -> x == Math.rint(x) && x >= 0 && x < labels.length
+                ? labels[(int) Math.rint(x)] : "");
+        double[] nines = {0, 1, 2, 3, 4};
         for (ScarcityResult r : results) {
             ScarcityResult.Percentiles p = r.waitTime();
             long[] v = {p.p50(), p.p90(), p.p99(), p.p999(), p.max()};

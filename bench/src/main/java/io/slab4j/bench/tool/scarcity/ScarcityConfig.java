@@ -39,23 +39,7 @@ public record ScarcityConfig(List<WaitStrategy> strategies, long durationMs, int
         strategies = List.copyOf(Objects.requireNonNull(strategies, "strategies"));
     }
 
-    /** The defaults of the command line: about 25 s in all on 2 cores. */
-    public static ScarcityConfig defaults() {
-        return new ScarcityConfig(List.of(WaitStrategy.values()), 5_000, 14, 2, 16, 256 * 1024, 64, 4, 500,
-                2.0, 0.5, 8, 10, 42);
-    }
-
     public Duration duration() {
         return Duration.ofMillis(durationMs);
-    }
-
-    public ScarcityConfig withStrategies(List<WaitStrategy> s) {
-        return new ScarcityConfig(s, durationMs, getters, fragmenters, hardLimit, itemSize, slabPages, fragmentedSlabs,
-                hangAfterMs, holdMs, thinkMs, smallMaxPages, longLivedPercent, seed);
-    }
-
-    public ScarcityConfig withDuration(long ms, long hangMs) {
-        return new ScarcityConfig(strategies, ms, getters, fragmenters, hardLimit, itemSize, slabPages, fragmentedSlabs,
-                hangMs, holdMs, thinkMs, smallMaxPages, longLivedPercent, seed);
     }
 }

@@ -18,7 +18,6 @@ final class Watchdog {
     private final List<Getter> getters;
     private final AtomicLong puts;
     private final long hangNanos;
-    private long interrupted;
 
     Watchdog(List<Getter> getters, AtomicLong puts, long hangNanos) {
         this.getters = getters;
@@ -29,14 +28,7 @@ final class Watchdog {
     void check(long now) {
         long putsNow = puts.get();
         for (Getter g : getters) {
-            if (g.interruptIfHung(now, hangNanos, putsNow, getters.size())) {
-                interrupted++;
-            }
+            g.interruptIfHung(now, hangNanos, putsNow, getters.size());
         }
-    }
-
-    /** Gets interrupted on suspicion (those that were really hung are counted by their getters). */
-    long interrupted() {
-        return interrupted;
     }
 }
