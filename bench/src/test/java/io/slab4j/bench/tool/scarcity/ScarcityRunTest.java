@@ -18,18 +18,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * only 4 can be grown contiguously (2 slabs' worth lie in fragmented space), with one
  * fragmenter. By construction the fifth and sixth getters' grows can never find space
  * while the long-lived survivors live, so NAIVE's hang does not depend on timing; the
- * watchdog threshold (100 ms) is far below the run (1.5 s).
+ * watchdog threshold (100 ms) is far below the run (1.5 s). NACK's check uses a longer
+ * threshold, so only a real hang, not a thread descheduled on a busy machine, could count.
  */
 @Timeout(60)
 class ScarcityRunTest {
-    private static ScarcityConfig small(long durationMs) {
+    private static ScarcityConfig small(long durationMs, long hangAfterMs) {
         return new ScarcityConfig(List.of(WaitStrategy.values()), durationMs, 6, 1, 6, 64 * 1024,
-                64 * 1024 / VirtualRegion.pageSize(), 2, 100, 1.0, 0.2, 4, 10, 7);
+                64 * 1024 / VirtualRegion.pageSize(), 2, hangAfterMs, 1.0, 0.2, 4, 10, 7);
     }
 
     @Test
     void nackCompletesWithNothingHungOrLost() throws InterruptedException {
-        ScarcityResult r = new ScarcityRun(small(1000), WaitStrategy.NACK).run(ms -> { });
+        ScarcityResult r = new ScarcityRun(small(1200, 500), WaitStrategy.NACK).run(ms -> { });
         assertEquals(0, r.hungWaits(), "NACK: a put serves a get whose grow cannot fit");
         assertEquals(0, r.lostItems());
         assertEquals(0, r.leakedBytes());
@@ -38,7 +39,7 @@ class ScarcityRunTest {
 
     @Test
     void naivesHangIsCaughtByTheWatchdogAndCleanedUp() throws InterruptedException {
-        ScarcityResult r = new ScarcityRun(small(1500), WaitStrategy.NAIVE).run(ms -> { });
+        ScarcityResult r = new ScarcityRun(small(1500, 100), WaitStrategy.NAIVE).run(ms -> { });
         assertTrue(r.hungWaits() > 0, "the watchdog declares NAIVE's grow-only waits hung: " + r);
         assertTrue(r.hungThreads() > 0);
         assertEquals(0, r.lostItems(), "interrupting the hung gets loses nothing");
@@ -49,7 +50,7 @@ class ScarcityRunTest {
     @ParameterizedTest
     @EnumSource(WaitStrategy.class)
     void everyStrategyConservesItemsAndSpace(WaitStrategy s) throws InterruptedException {
-        ScarcityResult r = new ScarcityRun(small(500), s).run(ms -> { });
+        ScarcityResult r = new ScarcityRun(small(500, 100), s).run(ms -> { });
         assertEquals(0, r.lostItems(), s + ": " + r);
         assertEquals(0, r.leakedBytes(), s + ": " + r);
         assertTrue(r.peakCommitted() > 0);
@@ -58,7 +59,7 @@ class ScarcityRunTest {
 
     @Test
     void theSceneLeavesNoSlabSizedHoleOutsideThePool() {
-        ScarcityConfig c = small(500);
+        ScarcityConfig c = small(500, 100);
         for (WaitStrategy s : WaitStrategy.values()) {
             try (Scene scene = Scene.build(c, s, new SplittableRandom(3))) {
                 assertTrue(scene.arena.stats().largestFree() < scene.slabBytes, s + ": " + scene.arena.stats());
