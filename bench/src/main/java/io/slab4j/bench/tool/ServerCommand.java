@@ -23,10 +23,11 @@ import java.util.concurrent.Callable;
  * and this jar.
  */
 @Command(name = "server", mixinStandardHelpOptions = true,
-        description = {"Netty HTTP server on 127.0.0.1 with buffers from slab4j's SlabByteBufAllocator, beside the same "
-                + "server on Netty's adaptive and pooled allocators, under the same load.",
-                "REQUIRES the allocator-netty module (io.slab4j.netty.SlabByteBufAllocator), which this build "
-                        + "does not have yet: the command only says so (exit status 3)."})
+        description = {"REQUIRES allocator-netty (not in this build yet): a Netty HTTP server on 127.0.0.1 with buffers "
+                + "from slab4j's SlabByteBufAllocator, beside the same server on Netty's adaptive and pooled "
+                + "allocators, under the same load.",
+                "Needs io.slab4j.netty.SlabByteBufAllocator from the allocator-netty module; without it the command "
+                        + "says so and exits with status 3."})
 public final class ServerCommand implements Callable<Integer> {
     static final String ADAPTER = "io.slab4j.netty.SlabByteBufAllocator";
 

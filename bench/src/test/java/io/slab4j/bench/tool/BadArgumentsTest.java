@@ -108,6 +108,7 @@ class BadArgumentsTest {
         assertEquals(BenchTool.UNAVAILABLE, cli.status(), cli.toString());
         assertTrue(cli.err().contains("allocator-netty") && cli.err().contains("io.slab4j.netty.SlabByteBufAllocator"),
                 cli.toString());
-        assertTrue(Cli.run("server", "--help").out().contains("REQUIRES the allocator-netty module"));
+        assertTrue(Cli.run("server", "--help").out().contains("REQUIRES allocator-netty"));
+        assertTrue(Cli.run("--help").out().contains("REQUIRES allocator-netty"), "the scenario list says so too");
     }
 }
