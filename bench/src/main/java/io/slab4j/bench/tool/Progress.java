@@ -5,7 +5,7 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.function.Consumer;
 
@@ -34,8 +34,11 @@ public final class Progress implements AutoCloseable {
         this.lines = lines;
     }
 
-    /** A progress of {@code total} units (milliseconds, events) named {@code task}. */
-    public static Progress start(Mode mode, String task, long total, String unit) {
+    /**
+     * A progress of {@code total} units (milliseconds, events) named {@code task}; lines go to
+     * {@code err} (the live bar to the process's stderr, where the library draws it).
+     */
+    public static Progress start(Mode mode, String task, long total, String unit, PrintWriter err) {
         Mode m = mode == Mode.AUTO ? (System.console() != null ? Mode.BAR : Mode.LINES) : mode;
         if (m == Mode.NONE) {
             return new Progress(null, null);
@@ -45,7 +48,7 @@ public final class Progress implements AutoCloseable {
         if (m == Mode.BAR) {
             return new Progress(b.setUpdateIntervalMillis(200).build(), null);
         }
-        Lines lines = new Lines(System.err);
+        Lines lines = new Lines(err);
         b.setUpdateIntervalMillis(1000).setConsumer(new DelegatingProgressBarConsumer(lines, 100));
         return new Progress(b.build(), lines);
     }
@@ -77,12 +80,12 @@ public final class Progress implements AutoCloseable {
 
     /** The bar's text as throttled plain lines; guarded by its own monitor. */
     private static final class Lines implements Consumer<String> {
-        private final PrintStream out;
+        private final PrintWriter out;
         private String last;
         private String lastPrinted;
         private long lastTime = System.nanoTime();
 
-        Lines(PrintStream out) {
+        Lines(PrintWriter out) {
             this.out = out;
         }
 
@@ -104,6 +107,7 @@ public final class Progress implements AutoCloseable {
 
         private void print() {
             out.println(last);
+            out.flush();
             lastPrinted = last;
         }
     }

@@ -68,6 +68,8 @@ class OutputFilesTest {
                 "--fragmenters", "1", "--progress", "lines", "--json", json.toString(), "--charts", charts.toString());
         assertEquals(BenchTool.OK, cli.status(), cli.toString());
         assertTrue(cli.out().contains("strategy") && cli.out().contains("NACK") && cli.out().contains("agrees"), cli.out());
+        assertTrue(cli.err().contains("scarcity 100%"), "without a terminal, progress ends with a plain line: " + cli);
+        assertTrue(!cli.err().contains("\r"), "and has no carriage returns");
         assertValid(json);
         assertEquals("scarcity", JSON.readTree(json.toFile()).get("scenario").asText());
         assertChartsReadBack(charts, 3);

@@ -117,7 +117,7 @@ public final class FragmentCommand implements Callable<Integer> {
         List<FragmentResult> results = new ArrayList<>();
         List<Replay> replays = new ArrayList<>();
         long total = (long) events.events() * config.fits().size();
-        try (Progress progress = Progress.start(output.progress, "fragment", total, "events")) {
+        try (Progress progress = Progress.start(output.progress, "fragment", total, "events", spec.commandLine().getErr())) {
             for (int i = 0; i < config.fits().size(); i++) {
                 Fit fit = config.fits().get(i);
                 long offset = (long) i * events.events();

@@ -115,7 +115,8 @@ public final class ScarcityCommand implements Callable<Integer> {
         out.flush();
         List<ScarcityResult> results = new ArrayList<>();
         long perStrategy = config.durationMs();
-        try (Progress progress = Progress.start(output.progress, "scarcity", perStrategy * config.strategies().size(), "ms")) {
+        long total = perStrategy * config.strategies().size();
+        try (Progress progress = Progress.start(output.progress, "scarcity", total, "ms", spec.commandLine().getErr())) {
             for (int i = 0; i < config.strategies().size(); i++) {
                 WaitStrategy s = config.strategies().get(i);
                 long offset = i * perStrategy;
