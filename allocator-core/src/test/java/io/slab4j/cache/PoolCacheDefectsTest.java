@@ -97,6 +97,79 @@ class PoolCacheDefectsTest {
     }
 
     @Test
+    void itemsParkedByAnIdleThreadServeAGetOnThePoolDirectly() throws Exception {
+        Pool pool = pool(arena(64), 64);
+        PoolCache cache = PoolCache.builder(pool).build();
+        CountDownLatch parked = new CountDownLatch(1);
+        CountDownLatch finish = new CountDownLatch(1);
+        CompletableFuture<Void> idle = Background.start("idle", () -> {
+            long[] all = new long[64];
+            for (int i = 0; i < 64; i++) {
+                all[i] = cache.get();
+            }
+            for (long a : all) {
+                cache.put(a);
+            }
+            parked.countDown();
+            finish.await();
+            cache.put(cache.get()); // its magazines were taken: it carries on from empty ones
+            return null;
+        });
+        parked.await();
+        long direct = pool.get(Duration.ofSeconds(5));
+        assertNotEquals(0, direct, "the idle thread's parked items must reach a get on the pool");
+        pool.put(direct);
+        finish.countDown();
+        idle.get(10, TimeUnit.SECONDS);
+        cache.close();
+        assertEquals(0, pool.stats().itemsInUse());
+        pool.checkInvariants();
+    }
+
+    // defect 7 through the cache: timed calls try first
+
+    @Test
+    void zeroNegativeAndTinyTimeoutsThroughTheCacheTakeWhatIsThere() throws InterruptedException {
+        Pool pool = pool(arena(64), 16);
+        PoolCache cache = PoolCache.builder(pool).build();
+        for (Duration d : new Duration[] {Duration.ZERO, Duration.ofNanos(-1), Duration.ofSeconds(-5), Duration.ofNanos(1)}) {
+            for (int round = 0; round < 50; round++) {
+                long a = cache.get(d);
+                assertNotEquals(0, a, "get(" + d + ") round " + round);
+                cache.put(a);
+            }
+        }
+        long[] all = new long[16];
+        for (int i = 0; i < 16; i++) {
+            all[i] = cache.tryGet();
+        }
+        assertEquals(0, cache.get(Duration.ZERO));
+        assertEquals(0, cache.get(Duration.ofNanos(-1)));
+        assertEquals(0, pool.stats().waits(), "no call waited");
+        assertEquals(0, cache.get(Duration.ofNanos(1)));
+        for (long a : all) {
+            cache.put(a);
+        }
+        cache.close();
+        pool.checkInvariants();
+    }
+
+    // the unchecked put for callers that guarantee a single return
+
+    @Test
+    void anExclusivePutStillRecordsTheItemParked() throws InterruptedException {
+        Pool pool = pool(arena(64), 64);
+        PoolCache cache = PoolCache.builder(pool).build();
+        long x = cache.get();
+        cache.putExclusive(x);
+        assertThrows(IllegalArgumentException.class, () -> pool.put(x), "the record says parked");
+        assertEquals(x, cache.get());
+        pool.put(x);
+        cache.close();
+        pool.checkInvariants();
+    }
+
+    @Test
     void closeReturnsAnIdleLiveThreadsItems() throws Exception {
         Pool pool = pool(arena(64), 64);
         PoolCache cache = PoolCache.builder(pool).build();
