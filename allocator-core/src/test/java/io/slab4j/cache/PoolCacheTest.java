@@ -464,6 +464,39 @@ class PoolCacheTest {
     }
 
     @Test
+    void closeRacingAnotherThreadsCallsLosesNothing() throws Exception {
+        for (int round = 0; round < 20; round++) {
+            Pool pool = smallPool(arena(64));
+            PoolCache cache = PoolCache.builder(pool).magazineSize(4).depotLimit(1).build();
+            CountDownLatch running = new CountDownLatch(1);
+            CompletableFuture<Long> busy = Background.start("busy", () -> {
+                long held = 0;
+                try {
+                    for (long n = 0; ; n++) {
+                        held = cache.get();
+                        cache.put(held);
+                        held = 0;
+                        if (n == 100) {
+                            running.countDown();
+                        }
+                    }
+                } catch (IllegalStateException closed) {
+                    return held; // refused after close: whatever it held is still its own
+                }
+            });
+            assertTrue(running.await(10, TimeUnit.SECONDS));
+            cache.close();
+            long held = busy.get(10, TimeUnit.SECONDS);
+            if (held != 0) {
+                pool.put(held);
+            }
+            assertEquals(0, pool.stats().itemsInUse(), "round " + round + ": close took every parked item");
+            pool.checkInvariants();
+            pool.close();
+        }
+    }
+
+    @Test
     void closeTakesALiveIdleThreadsMagazinesAndItsNextCallIsRefused() throws Exception {
         Pool pool = smallPool(arena(64));
         PoolCache cache = PoolCache.builder(pool).magazineSize(4).build();
