@@ -24,6 +24,9 @@ import java.util.concurrent.locks.StampedLock;
  *       {@code mprotect(PROT_NONE)}. The pages go back to the kernel at once (the
  *       resident set falls), a later commit reads zeros, and a stray access faults
  *       instead of quietly committing a page again.</li>
+ *   <li>{@link #release(long, long)}: {@code madvise(MADV_DONTNEED)} alone. The pages go
+ *       back to the kernel but keep their protection, so no mapping is split; a
+ *       committed page reads zeros on its next touch.</li>
  *   <li>{@link #close()}: {@code munmap}.</li>
  * </ol>
  *
@@ -61,7 +64,8 @@ import java.util.concurrent.locks.StampedLock;
  * <p>Limits worth knowing: every boundary between committed and uncommitted pages splits
  * a kernel mapping, and a process may have only {@code vm.max_map_count} of them
  * (65530 by default), so a finely fragmented region can make {@code commit} fail with
- * ENOMEM. With {@code vm.overcommit_memory=2} committed pages count against the commit
+ * ENOMEM. Callers that free and reuse small ranges often change protections in coarse
+ * chunks and {@link #release} pages inside them (the arena's commit chunks do). With {@code vm.overcommit_memory=2} committed pages count against the commit
  * limit (MAP_NORESERVE is ignored there).
  *
  * <p>No {@code Cleaner}: an unreachable region is leaked, not unmapped behind the back of
@@ -184,6 +188,29 @@ public final class VirtualRegion implements AutoCloseable {
         long stamp = enter("decommit", offset, length);
         try {
             LinuxMemory.decommit(address + offset, length);
+        } finally {
+            lock.unlockRead(stamp);
+        }
+    }
+
+    /**
+     * Returns the pages of {@code [address() + offset, address() + offset + length)} to the
+     * OS ({@code madvise(MADV_DONTNEED)}) and leaves their protection as it is: committed
+     * pages stay readable and writable and read as zeros on the next touch; uncommitted
+     * pages stay inaccessible. Unlike {@link #decommit} this never splits a kernel mapping,
+     * so an arena can free a span inside a committed chunk without adding to the process's
+     * mapping count (see the class comment).
+     *
+     * @param offset page-aligned offset from {@link #address()}, in {@code [0, size())}
+     * @param length page-aligned length, &gt; 0, with {@code offset + length <= size()}
+     * @throws IllegalArgumentException if the range is unaligned, empty or out of the region
+     * @throws IllegalStateException    if the region is closed
+     * @throws NativeMemoryException    if {@code madvise} fails
+     */
+    public void release(long offset, long length) {
+        long stamp = enter("release", offset, length);
+        try {
+            LinuxMemory.release(address + offset, length);
         } finally {
             lock.unlockRead(stamp);
         }
