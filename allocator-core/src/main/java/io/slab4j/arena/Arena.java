@@ -245,15 +245,19 @@ public final class Arena {
         committed();
     }
 
-    /** The one undo path of a failed commit: the span goes back, and serving pauses until a free or a commit succeeds. */
-    private void giveBack(long address, int n) {
+    /**
+     * The one undo path of a failed commit: the span goes back, and serving pauses until a
+     * free or a commit succeeds. Returns whether to log this failure (the 1st, 2nd, 4th...).
+     */
+    private boolean giveBack(long address, int n) {
         lock.lock();
         try {
             allocations--;
-            commitFailures++;
+            boolean logIt = Long.bitCount(++commitFailures) == 1;
             commitsFailing = true; // before the span is free: nobody is served from it while commits fail
             segments.free(quantumIndex(address), n, this::describe);
             inFlight.decrementAndGet();
+            return logIt;
         } finally {
             lock.unlock();
         }
@@ -316,6 +320,7 @@ public final class Arena {
             lock.unlock();
         }
         RuntimeException failure = null;
+        boolean logIt;
         try {
             backing.release(address - base, (long) n << quantumShift);
         } catch (RuntimeException e) {
@@ -326,18 +331,16 @@ public final class Arena {
             segments.finishRelease(seg);
             frees++;
             inFlight.decrementAndGet();
-            if (failure != null) {
-                releaseFailures++;
-            }
+            logIt = failure != null && Long.bitCount(++releaseFailures) == 1;
             commitsFailing = false; // each free is one more try for waiters a failed commit left queued
             served = serveLocked();
         } finally {
             lock.unlock();
         }
-        if (failure != null) {
+        if (logIt) { // the 1st, 2nd, 4th, 8th... failure: a lasting one must not flood the log
             LOG.log(System.Logger.Level.WARNING, "free(" + Hex.of(address) + ", " + size + ") on " + this
-                    + ": releasing the span's memory failed; counted in ArenaStats.releaseFailures, its pages stay"
-                    + " committed until reused or released later", failure);
+                    + ": releasing the span's memory failed (failure " + stats().releaseFailures() + "; counted in"
+                    + " ArenaStats.releaseFailures); its pages stay committed until reused or released later", failure);
         }
         handOver(served);
     }
@@ -507,9 +510,11 @@ public final class Arena {
             try {
                 backing.commit(r.address - base, (long) r.quanta << quantumShift);
             } catch (RuntimeException e) {
-                giveBack(r.address, r.quanta);
+                if (giveBack(r.address, r.quanta)) {
+                    LOG.log(System.Logger.Level.WARNING, "a commit for a waiter of " + this + " failed (failure "
+                            + stats().commitFailures() + "; counted in ArenaStats.commitFailures); it keeps waiting", e);
+                }
                 r.waiter.abandon();
-                LOG.log(System.Logger.Level.DEBUG, () -> "commit for a waiter of " + this + " failed; it keeps waiting: " + e);
                 return false;
             }
             committed();

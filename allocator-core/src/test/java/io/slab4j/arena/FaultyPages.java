@@ -18,6 +18,8 @@ final class FaultyPages implements Pages {
     volatile boolean failCommits;
     volatile boolean failDecommits;
     volatile boolean failReleases;
+    /** Percent of commits and releases that fail at random (stress runs); 0 for none. */
+    volatile int failPercent;
     /** When set to n ≥ 0: the commit call after the next n fails (once). */
     final AtomicInteger commitsUntilFailure = new AtomicInteger(-1);
     final AtomicInteger commits = new AtomicInteger();
@@ -38,7 +40,7 @@ final class FaultyPages implements Pages {
     @Override
     public void commit(long offset, long length) {
         commits.incrementAndGet();
-        if (failCommits || commitsUntilFailure.getAndUpdate(n -> n >= 0 ? n - 1 : n) == 0) {
+        if (failCommits || commitsUntilFailure.getAndUpdate(n -> n >= 0 ? n - 1 : n) == 0 || randomFailure()) {
             failedCommits.incrementAndGet();
             throw injected("mprotect", offset, length);
         }
@@ -47,7 +49,7 @@ final class FaultyPages implements Pages {
 
     @Override
     public void decommit(long offset, long length) {
-        if (failDecommits) {
+        if (failDecommits || randomFailure()) {
             failedDecommits.incrementAndGet();
             throw injected("mprotect", offset, length);
         }
@@ -56,11 +58,16 @@ final class FaultyPages implements Pages {
 
     @Override
     public void release(long offset, long length) {
-        if (failReleases) {
+        if (failReleases || randomFailure()) {
             failedReleases.incrementAndGet();
             throw injected("madvise", offset, length);
         }
         real.release(offset, length);
+    }
+
+    private boolean randomFailure() {
+        int p = failPercent;
+        return p > 0 && java.util.concurrent.ThreadLocalRandom.current().nextInt(100) < p;
     }
 
     @Override
