@@ -7,7 +7,6 @@ import io.slab4j.event.Waiter;
 import io.slab4j.nativemem.VirtualRegion;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -106,11 +105,7 @@ public final class Arena {
     /** Guards every field below. Not fair: the waiter queue gives fairness where it matters. */
     private final ReentrantLock lock = new ReentrantLock();
     private final SegmentTable segments;
-    private final SpanQueue waiters = new SpanQueue();
-    /** The blocked head the window is kept for (identity), or null. */
-    private SpanRequest windowOwner;
-    private int windowStart;
-    private int windowEnd;
+    private final WaitingOrder order;
     private long allocations;
     private long frees;
     private long failures;
@@ -128,6 +123,7 @@ public final class Arena {
         this.maxQuanta = maxQuanta;
         this.capped = b.maxCommitted != 0;
         this.segments = new SegmentTable((int) (size >>> quantumShift), base >>> quantumShift);
+        this.order = new WaitingOrder(segments, fit, maxQuanta, capped, this::describe);
     }
 
     /** An arena over the whole of {@code region}; spans are committed when allocated and released when freed. */
@@ -178,7 +174,7 @@ public final class Arena {
         int at;
         lock.lock();
         try {
-            at = placeLocked(n, alignQ);
+            at = order.placeNewcomer(n, alignQ);
             if (at == NONE) {
                 failures++;
                 return 0;
@@ -190,36 +186,6 @@ public final class Arena {
         long address = addressOf(at);
         commit(address, n);
         return address;
-    }
-
-    /**
-     * Under the lock: carves a request that is not a queued head, by the waiting order of
-     * the class comment; returns the start, or NONE. Counts nothing.
-     */
-    private int placeLocked(int n, long alignQ) {
-        SpanRequest head = waiters.liveHead();
-        if (head == null) {
-            return withinCap(n, 0) ? segments.allocate(n, alignQ, fit) : NONE;
-        }
-        if (!withinCap(head.quanta, 0) || segments.canFit(head.quanta, head.alignQuanta) || !withinCap(n, head.quanta)) {
-            return NONE; // the head goes first: it is held back by the cap, or fits and its serve is due
-        }
-        keepWindowFor(head);
-        return segments.allocateOutside(n, alignQ, fit, windowStart, windowEnd);
-    }
-
-    /** Under the lock: whether n more quanta, with {@code reserve} kept for a head, stay within the cap. */
-    private boolean withinCap(long n, long reserve) {
-        return !capped || segments.allocatedQuanta() + n + reserve <= maxQuanta;
-    }
-
-    /** Under the lock: the window of a blocked head is chosen once, when it becomes the head. */
-    private void keepWindowFor(SpanRequest head) {
-        if (windowOwner != head) {
-            windowOwner = head;
-            windowStart = segments.leastOccupiedWindow(head.quanta, head.alignQuanta);
-            windowEnd = windowStart + head.quanta;
-        }
     }
 
     /** Under the lock, after a successful carve that stands: counts it; returns its address. */
@@ -389,7 +355,7 @@ public final class Arena {
     public int waiters() {
         lock.lock();
         try {
-            return waiters.size();
+            return order.size();
         } finally {
             lock.unlock();
         }
@@ -405,9 +371,9 @@ public final class Arena {
         SpanRequest node = new SpanRequest(waiter, n, alignQ);
         lock.lock();
         try {
-            int at = commitsFailing ? NONE : placeLocked(n, alignQ);
+            int at = commitsFailing ? NONE : order.placeNewcomer(n, alignQ);
             if (at == NONE) {
-                waiters.addLast(node);
+                order.add(node);
                 return () -> cancel(node);
             }
             if (!waiter.claim()) {
@@ -425,7 +391,7 @@ public final class Arena {
         List<SpanRequest> served;
         lock.lock();
         try {
-            waiters.remove(node);
+            order.remove(node);
             // The one who left may have been the head, or blocking it. Serve even when the
             // node is already unlinked: another thread may have dropped it as stale
             // (liveHead) on a path that does not serve, leaving a fitting waiter behind it.
@@ -436,58 +402,18 @@ public final class Arena {
         handOver(served);
     }
 
-    /**
-     * Under the lock: serves the head while it fits; then, if a head is left blocked by
-     * space, every request behind it that fits outside its window, in queue order. Each is
-     * claimed right after its carve; a failed claim means its sync was won elsewhere, so
-     * the span goes straight back and the request is dropped.
-     */
+    /** Under the lock: serves the queue by the waiting order (none while commits fail); counts and addresses each span. */
     private List<SpanRequest> serveLocked() {
         if (commitsFailing) {
             return null;
         }
-        List<SpanRequest> served = null;
-        SpanRequest head;
-        while ((head = waiters.liveHead()) != null) {
-            if (!withinCap(head.quanta, 0)) {
-                return served;
+        List<SpanRequest> served = order.serve();
+        if (served != null) {
+            for (SpanRequest r : served) {
+                r.address = carvedLocked(r.at);
             }
-            int at = segments.allocate(head.quanta, head.alignQuanta, fit);
-            if (at == NONE) {
-                break;
-            }
-            waiters.remove(head);
-            served = claimOrGiveBack(head, at, served);
-        }
-        if (head == null) {
-            return served;
-        }
-        keepWindowFor(head);
-        for (SpanRequest r = SpanQueue.after(head); r != null; ) {
-            SpanRequest next = SpanQueue.after(r);
-            if (!r.waiter.isLive()) {
-                waiters.remove(r);
-            } else if (withinCap(r.quanta, head.quanta)) {
-                int at = segments.allocateOutside(r.quanta, r.alignQuanta, fit, windowStart, windowEnd);
-                if (at != NONE) {
-                    waiters.remove(r);
-                    served = claimOrGiveBack(r, at, served);
-                }
-            }
-            r = next;
         }
         return served;
-    }
-
-    private List<SpanRequest> claimOrGiveBack(SpanRequest r, int at, List<SpanRequest> served) {
-        if (!r.waiter.claim()) {
-            segments.free(at, r.quanta, this::describe);
-            return served;
-        }
-        r.address = carvedLocked(at);
-        List<SpanRequest> list = served != null ? served : new ArrayList<>(2);
-        list.add(r);
-        return list;
     }
 
     /** Outside the lock: hands each served request its span. */
@@ -573,7 +499,7 @@ public final class Arena {
             long allocated = segments.allocatedQuanta() << quantumShift;
             return new ArenaStats(size, allocated, backing.touchesMemory() ? allocated : 0, size - allocated,
                     (long) segments.largestFree() << quantumShift, segments.spans(), segments.freeSegments(),
-                    waiters.size(), allocations, frees, failures, backing.accessibleBytes(), maxCommitted(),
+                    order.size(), allocations, frees, failures, backing.accessibleBytes(), maxCommitted(),
                     commitFailures, releaseFailures);
         } finally {
             lock.unlock();
@@ -589,11 +515,7 @@ public final class Arena {
         lock.lock();
         try {
             segments.check();
-            waiters.check();
-            if (segments.allocatedQuanta() > maxQuanta) {
-                throw new IllegalStateException("arena invariant broken: " + segments.allocatedQuanta()
-                        + " quanta allocated beyond the cap of " + maxQuanta);
-            }
+            order.check();
             backing.check(inFlight.get() == 0 ? liveSpansPerChunk() : null);
         } finally {
             lock.unlock();

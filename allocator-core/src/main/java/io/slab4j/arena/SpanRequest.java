@@ -11,7 +11,8 @@ final class SpanRequest {
     final Waiter<Long> waiter;
     final int quanta;
     final long alignQuanta;
-    /** The carved span, set under the arena lock after a successful claim. */
+    /** The carved span's start in quanta and its address, set under the arena lock after a successful claim. */
+    int at;
     long address;
     SpanRequest prev;
     SpanRequest next;
