@@ -18,8 +18,12 @@ import java.util.Arrays;
  *
  * <p>Segments are ids into one primitive array, eight ints a segment laid side by side
  * (32 bytes; touching a segment is one cache miss), plus the map entry of an allocated
- * one: a million live spans cost tens of megabytes and no per-span objects. Unused ids
+ * one: no per-span objects, so metadata grows by a few dozen bytes a span. Unused ids
  * are chained through {@code addrNext}.
+ *
+ * <p>For the arena's waiting order ({@link WaitingOrder}) it also finds the window of a
+ * blocked head ({@link #leastOccupiedWindow}) and carves others only outside it
+ * ({@link #allocateOutside}).
  *
  * <p>Allocate: pick a free segment (by {@link Fit}), unlink it from its free list, split
  * off a free remainder on the left (alignment) and on the right, mark the rest

@@ -53,8 +53,8 @@ import java.util.concurrent.locks.StampedLock;
  * so once {@code close} has begun no new call starts (it throws
  * {@link IllegalStateException}), and none ever operates on an unmapped (and possibly
  * re-used) range. Setting the flag before waiting matters: StampedLock lets readers
- * barge past a waiting writer, and without the flag four threads committing in a loop
- * kept a close waiting for 2 to 22 seconds in {@code VirtualRegionCloseRaceTest}.
+ * barge past a waiting writer, so without it a stream of commits could hold a close off
+ * indefinitely ({@code VirtualRegionCloseRaceTest}).
  * {@link #isOpen()} reads the flag without locking. Commits and decommits of overlapping
  * ranges from different threads race as their syscalls do (the last one wins); giving
  * each range one owner at a time is the caller's job. The region cannot stop a thread
@@ -301,7 +301,7 @@ public final class VirtualRegion implements AutoCloseable {
         return call + "(offset=" + hex(offset) + ", length=" + hex(length) + ")";
     }
 
-    /** {@code value} in hex with a {@code 0x} prefix, and a minus sign when negative. */
+    /** {@code value} in hex with a {@code 0x} prefix, and a minus sign when negative (the native layer's one copy). */
     static String hex(long value) {
         // -Long.MIN_VALUE == Long.MIN_VALUE, whose unsigned hex is the right magnitude.
         return value < 0 ? "-0x" + Long.toHexString(-value) : "0x" + Long.toHexString(value);
