@@ -251,7 +251,8 @@ public final class Arena {
      * Returns a span: {@code address} and {@code size} as allocated (size rounds up to the
      * quantum as it did then). Coalesces it with free neighbours and serves waiters. Once
      * the span is accepted this returns normally: a failure to release its memory is
-     * counted in {@link ArenaStats#releaseFailures} and logged.
+     * counted in {@link ArenaStats#releaseFailures} and logged, and its pages stay
+     * committed (a span reused from them then reads old bytes rather than zeros).
      *
      * @throws IllegalArgumentException the address is not the start of an allocated span
      *                                  (outside the arena, interior, never allocated, or
