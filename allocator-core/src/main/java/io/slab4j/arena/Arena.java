@@ -67,10 +67,10 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <h2>Failed commits</h2>
  * A served waiter whose commit fails gets nothing and is not spun on: the span goes back,
- * its claim is abandoned, and until the next free or the next successful commit the arena
- * queues registrations instead of serving them, so the waiter keeps waiting (until its own
- * timeout, if it has one) and retries once per free. A non-waiting caller sees the
- * exception. Over a closed region every call but {@code free} fails with
+ * its claim is abandoned, and until the next free, the next non-waiting call or the next
+ * successful commit the arena queues registrations instead of serving them, so the waiter
+ * keeps waiting (until its own timeout, if it has one) and is retried once per such event,
+ * never in a loop of its own. A non-waiting caller sees the exception. Over a closed region every call but {@code free} fails with
  * {@link IllegalStateException}, waiters included.
  *
  * <h2>Concurrency</h2>
@@ -171,6 +171,9 @@ public final class Arena {
     /** The non-waiting path of {@code tryAlloc} and of an {@link AllocEvent}'s poll: a committed span, or 0. */
     long allocateNow(int n, long alignQ) {
         checkOpen();
+        if (commitsFailing) {
+            resumeServing(); // each call is one more try for waiters a failed commit left queued
+        }
         int at;
         lock.lock();
         try {
@@ -233,16 +236,21 @@ public final class Arena {
     private void committed() {
         inFlight.decrementAndGet();
         if (commitsFailing) {
-            List<SpanRequest> served;
-            lock.lock();
-            try {
-                commitsFailing = false;
-                served = serveLocked();
-            } finally {
-                lock.unlock();
-            }
-            handOver(served);
+            resumeServing();
         }
+    }
+
+    /** Lifts the pause a failed commit put on serving, and serves; a failing commit pauses it again. */
+    private void resumeServing() {
+        List<SpanRequest> served;
+        lock.lock();
+        try {
+            commitsFailing = false;
+            served = serveLocked();
+        } finally {
+            lock.unlock();
+        }
+        handOver(served);
     }
 
     // ---------------------------------------------------------------------- free
@@ -299,7 +307,9 @@ public final class Arena {
             frees++;
             inFlight.decrementAndGet();
             logIt = failure != null && Long.bitCount(++releaseFailures) == 1;
-            commitsFailing = false; // each free is one more try for waiters a failed commit left queued
+            if (commitsFailing) {
+                commitsFailing = false; // each free is one more try for waiters a failed commit left queued
+            }
             served = serveLocked();
         } finally {
             lock.unlock();
