@@ -74,4 +74,42 @@ class ArenaMappingCountTest {
             arena.checkInvariants();
         }
     }
+
+    /** The worst case for the bound: one live page in every other chunk, so live and idle chunks alternate. */
+    @Test
+    void alternatingLiveAndIdleChunksStayWithinReservationOverChunk() {
+        try (VirtualRegion region = VirtualRegion.reserve(64L << 20)) {
+            Arena arena = Arena.builder(region).build();
+            long chunk = arena.commitChunk();
+            int pages = (int) (region.size() / PAGE);
+            long[] spans = new long[pages];
+            for (int i = 0; i < pages; i++) {
+                spans[i] = arena.tryAlloc(PAGE);
+            }
+            int pagesPerChunk = (int) (chunk / PAGE);
+            for (int i = 0; i < pages; i++) {
+                boolean keep = (spans[i] - region.address()) % (2 * chunk) == 0; // the first page of every other chunk
+                if (!keep) {
+                    arena.free(spans[i], PAGE);
+                    spans[i] = 0;
+                }
+            }
+            long end = region.address() + region.size();
+            long maps = ProcMaps.mappingsWithin(region.address(), end);
+            long bound = region.size() / chunk;
+            System.out.printf("ArenaMappingCountTest: live and idle chunks of %d KiB alternating over %d MiB: %d mappings"
+                    + " (bound %d), %d KiB accessible%n", chunk >> 10, region.size() >> 20, maps, bound,
+                    arena.stats().accessible() >> 10);
+            assertTrue(maps <= bound, maps + " mappings, more than reservation / chunk = " + bound);
+            assertTrue(maps >= bound - 1, maps + " mappings: the chunks should alternate (" + pagesPerChunk + " pages a chunk)");
+            assertEquals(region.size() / 2, arena.stats().accessible());
+            for (long span : spans) {
+                if (span != 0) {
+                    arena.free(span, PAGE);
+                }
+            }
+            assertEquals(1, ProcMaps.mappingsWithin(region.address(), end));
+            arena.checkInvariants();
+        }
+    }
 }
