@@ -266,6 +266,15 @@ public final class BufferPool implements AutoCloseable {
         return name;
     }
 
+    /** For tests: the region's first byte and the arena's own figures. */
+    long regionAddress() {
+        return region.address();
+    }
+
+    io.slab4j.arena.ArenaStats arenaStats() {
+        return arena.stats();
+    }
+
     /** The size classes, ascending (a copy). */
     public int[] sizeClasses() {
         return sizes.clone();
