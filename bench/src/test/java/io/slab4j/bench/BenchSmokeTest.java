@@ -79,6 +79,7 @@ class BenchSmokeTest {
         PoolBench.CacheState cache = new PoolBench.CacheState();
         cache.build();
         PoolBench.FloorState floor = new PoolBench.FloorState();
+        PoolBench.LeasedFloorState leased = new PoolBench.LeasedFloorState();
         PoolBench.NettyAdaptive adaptive = new PoolBench.NettyAdaptive();
         adaptive.setUp();
         PoolBench.NettyPooled pooled = new PoolBench.NettyPooled();
@@ -89,6 +90,7 @@ class BenchSmokeTest {
             assertNotEquals(0, bench.poolCacheChecked(cache)); // same op: the fork's property picks the mode
             assertNotEquals(0, bench.floor(floor));
             assertNotEquals(0, bench.floorOneLookup(floor));
+            assertNotEquals(0, bench.floorLeased(leased));
             assertNotEquals(0, bench.nettyAdaptive(adaptive));
             assertNotEquals(0, bench.nettyPooled(pooled));
             assertEquals(PoolBench.ITEM, bench.byteBufferAllocateDirect().capacity());
