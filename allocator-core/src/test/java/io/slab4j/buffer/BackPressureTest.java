@@ -180,4 +180,25 @@ class BackPressureTest {
         assertTrue(outcome.get() instanceof IllegalStateException, String.valueOf(outcome.get()));
         held.forEach(PooledBuffer::close);
     }
+
+    /** The committed cap (the arena's maxCommitted) bounds the pool below its reservation, and waits behave as at the reservation. */
+    @Test
+    void theCommittedCapHoldsBelowTheReservation() {
+        pool = BufferPool.builder().name("bp-cap").reserve(RESERVE).maxCommitted(8L << 20).build();
+        List<PooledBuffer> held = fill(1 << 20);
+        assertEquals(8, held.size());
+        assertTrue(pool.stats().committedBytes() <= 8L << 20, pool.stats()::toString);
+        assertTrue(pool.tryAcquire(4096) == null, "a class grow is held back by the cap too");
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> pool.tryAcquire(9 << 20));
+        assertTrue(e.getMessage().contains("9437184"), e.getMessage());
+        List<PooledBuffer> got = new ArrayList<>();
+        AtomicReference<Throwable> trouble = new AtomicReference<>();
+        ConcurrentLinkedQueue<Integer> served = startWaiters(3, 1 << 20, got, trouble);
+        closeOneAtATimeAndCheckOrder(held, served, 3, trouble);
+        assertTrue(pool.stats().committedBytes() <= 8L << 20, pool.stats()::toString);
+        got.forEach(PooledBuffer::close);
+        held.forEach(PooledBuffer::close);
+        pool.checkInvariants();
+    }
 }
