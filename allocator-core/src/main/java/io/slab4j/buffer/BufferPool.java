@@ -79,6 +79,8 @@ public final class BufferPool implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final AtomicInteger waiting = new AtomicInteger();
     private final LongAdder leaks = new LongAdder();
+    /** Acquires handed to the leak detector (for tests and the effective-configuration check). */
+    private final LongAdder watched = new LongAdder();
     private final AtomicLong lastDecay;
 
     private BufferPool(Builder b, VirtualRegion region) {
@@ -197,6 +199,9 @@ public final class BufferPool implements AutoCloseable {
         int r = ThreadLocalRandom.current().nextInt();
         boolean watch = leakDetection == LeakDetection.ALL
                 || (leakDetection == LeakDetection.SAMPLED && (r & (LEAK_SAMPLE_INTERVAL - 1)) == 0);
+        if (watch) {
+            watched.increment();
+        }
         if (((r >>> 16) & (DECAY_CHECK_INTERVAL - 1)) == 0) {
             maybeDecay();
         }
@@ -266,6 +271,10 @@ public final class BufferPool implements AutoCloseable {
 
     void leaked(int capacity) {
         leaks.increment();
+    }
+
+    long watched() {
+        return watched.sum();
     }
 
     public String name() {
