@@ -99,4 +99,21 @@ class BenchSmokeTest {
         pool.check(); // invariants; close() refuses if an item leaked
         cache.check();
     }
+
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(ints = {64, 4096, 65536, 1048576})
+    void bufferPoolBenchEveryContenderRuns(int size) throws InterruptedException {
+        BufferPoolBench bench = new BufferPoolBench();
+        bench.size = size;
+        bench.setUp();
+        for (int i = 0; i < 1_000; i++) {
+            assertNotEquals(0, bench.slab4j());
+            assertEquals(bench.slab4jByteBuffer() >= size, true);
+            assertNotEquals(0, bench.nettyAdaptive());
+            assertNotEquals(0, bench.nettyPooled());
+            assertNotEquals(0, bench.unsafeMalloc());
+        }
+        assertEquals(size, bench.byteBufferAllocateDirect().capacity());
+        bench.check(); // nothing left open, invariants, close
+    }
 }

@@ -1,0 +1,499 @@
+package io.slab4j.buffer;
+
+import io.slab4j.arena.Arena;
+import io.slab4j.event.Event;
+import io.slab4j.event.Events;
+import io.slab4j.nativemem.VirtualRegion;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * An off-heap buffer pool for servers: one reserved {@link VirtualRegion}, one {@link Arena}
+ * over it, a {@link SizeClass} (pool + magazines) per size class and {@link LargeSpans} for
+ * requests above the largest class. See {@code package-info} for the whole design.
+ *
+ * <h2>Acquire</h2>
+ * <ol>
+ *   <li>Validate: {@code 0 < size <= reservation} (and at most the largest int page multiple),
+ *       pool open.
+ *   <li>Pick the smallest class {@code >= size} (binary search), else the large path with the
+ *       size rounded up to pages.
+ *   <li>Try now: magazines / pool / a grow the arena can give now; large: a cached span of the
+ *       same page count, else arena space now. When that fails, make room (evict cached large
+ *       spans, return idle slabs of every class) and try once more.
+ *   <li>Else ({@code acquire} with time left) sync on {@code choose(class pool's getEvent(),
+ *       pool closing, timeout)}; large: {@code choose(arena.allocEvent(bytes), closing,
+ *       timeout)}. The class pool's event is itself {@code choose(put, withNack(grow))}: a
+ *       close of a buffer of the class or arena space, whichever first, the loser withdrawn.
+ *   <li>Hand out a fresh {@link PooledBuffer}: zero it if configured, watch it if sampled.
+ * </ol>
+ * Waiters of one class queue FIFO in their pool; large waiters FIFO in the arena. While anyone
+ * waits, closes bypass magazines and caches and give idle slabs back, so parked memory never
+ * starves a waiter of another class.
+ *
+ * <h2>Memory that shrinks</h2>
+ * {@link #trim()} returns idle memory now: the magazines of every thread outside a pool call
+ * (the caller's, idle and exited threads'; see {@code PoolCache.drain()}), the depot, idle
+ * slabs of every class, every cached large span. Without
+ * calls to {@code trim()}, the same happens on its own once per {@code idleDecay} (default
+ * {@link #DEFAULT_IDLE_DECAY}): one acquire in {@value #DECAY_CHECK_INTERVAL} looks at the
+ * clock, and the first to find the period over runs the pass (one CAS elects it); large spans
+ * go back once idle for {@code idleDecay}. So idle memory goes back within about two periods
+ * of going idle, as long as the pool is used at all; no background thread is needed.
+ *
+ * <h2>Concurrency</h2>
+ * Thread-safe. {@code closed} is an {@link AtomicBoolean} (one CAS elects the closing thread);
+ * {@code waiting} counts blocked acquires (incremented before the sync, decremented after);
+ * {@code leaks} is a {@link LongAdder}; {@code lastDecay} an {@link AtomicLong} claimed by
+ * CAS. Layers below lock themselves; this class holds no lock while calling them.
+ */
+public final class BufferPool implements AutoCloseable {
+    /** {@link LeakDetection#SAMPLED} watches one acquire in this many. */
+    public static final int LEAK_SAMPLE_INTERVAL = 1024;
+    public static final Duration DEFAULT_IDLE_DECAY = Duration.ofSeconds(10);
+    public static final long DEFAULT_RESERVE = 1L << 30;
+    /** One acquire in this many reads the clock for the decay pass. */
+    static final int DECAY_CHECK_INTERVAL = 64;
+
+    private final String name;
+    private final VirtualRegion region;
+    private final Arena arena;
+    private final int[] sizes;
+    private final SizeClass[] classes;
+    private final LargeSpans large;
+    private final long maxCommitted;
+    private final long maxBuffer;
+    private final boolean zero;
+    private final LeakDetection leakDetection;
+    private final long decayNanos;
+    final ViewRegistry views = new ViewRegistry();
+    private final ClosingEvent closing = new ClosingEvent();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final AtomicInteger waiting = new AtomicInteger();
+    private final LongAdder leaks = new LongAdder();
+    /** Acquires handed to the leak detector (for tests and the effective-configuration check). */
+    private final LongAdder watched = new LongAdder();
+    private final AtomicLong lastDecay;
+
+    private BufferPool(Builder b, VirtualRegion region) {
+        this.name = b.name;
+        this.region = region;
+        Arena.Builder arenaBuilder = Arena.builder(region);
+        if (b.maxCommitted != 0) {
+            arenaBuilder.maxCommitted(b.maxCommitted);
+        }
+        this.arena = arenaBuilder.build();
+        this.sizes = b.sizeClasses.clone();
+        this.classes = new SizeClass[sizes.length];
+        for (int i = 0; i < sizes.length; i++) {
+            classes[i] = new SizeClass(this, name, sizes[i], arena, b.magazines);
+        }
+        this.large = new LargeSpans(this, arena, Math.max(VirtualRegion.pageSize(), region.size() / 16));
+        this.maxCommitted = b.maxCommitted;
+        long page = VirtualRegion.pageSize();
+        long cap = b.maxCommitted != 0 ? b.maxCommitted / page * page : region.size();
+        this.maxBuffer = Math.min(cap, Integer.MAX_VALUE / page * page);
+        this.zero = b.zeroOnAcquire;
+        this.leakDetection = b.leakDetection;
+        this.decayNanos = b.idleDecay.toNanos();
+        this.lastDecay = new AtomicLong(System.nanoTime());
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    // ------------------------------------------------------------------ acquire
+
+    /** A buffer of at least {@code size} bytes, waiting as long as it takes. */
+    public PooledBuffer acquire(int size) throws InterruptedException {
+        PooledBuffer b = tryTake(size, "acquire");
+        return b != null ? b : await(size, null);
+    }
+
+    /** As {@link #acquire(int)}, waiting up to {@code timeout}; null when it runs out (no wait when it is zero or negative). */
+    public PooledBuffer acquire(int size, Duration timeout) throws InterruptedException {
+        Objects.requireNonNull(timeout, "acquire(size, null): the timeout is null");
+        PooledBuffer b = tryTake(size, "acquire");
+        if (b != null || timeout.isZero() || timeout.isNegative()) {
+            return b;
+        }
+        return await(size, timeout);
+    }
+
+    /** A buffer of at least {@code size} bytes if one can be had now, else null; never waits. */
+    public PooledBuffer tryAcquire(int size) {
+        return tryTake(size, "tryAcquire");
+    }
+
+    private PooledBuffer tryTake(int size, String what) {
+        int c = classOf(size, what);
+        if (c >= 0) {
+            SizeClass k = classes[c];
+            long address = k.tryTake();
+            if (address == 0) {
+                makeRoom();
+                address = k.tryTake();
+                if (address == 0) {
+                    return null;
+                }
+            }
+            k.taken();
+            return handOut(k, address, k.size);
+        }
+        long bytes = pageRound(size);
+        long address = large.tryTake(bytes);
+        if (address == 0) {
+            makeRoom();
+            address = large.tryTake(bytes);
+            if (address == 0) {
+                return null;
+            }
+        }
+        return handOut(large, address, (int) bytes);
+    }
+
+    private PooledBuffer await(int size, Duration timeout) throws InterruptedException {
+        int c = classOf(size, "acquire");
+        long bytes = c >= 0 ? sizes[c] : pageRound(size);
+        Event<Long> take = c >= 0 ? classes[c].takeEvent() : large.takeEvent(bytes);
+        Event<Long> event = timeout == null ? Events.choose(take, closing)
+                : Events.choose(take, closing, Events.timeout(timeout).wrap(signal -> 0L));
+        long address;
+        waiting.incrementAndGet();
+        try {
+            address = event.sync();
+        } finally {
+            waiting.decrementAndGet();
+        }
+        if (address == 0) {
+            if (closed.get()) {
+                throw closedError("acquire");
+            }
+            return null;
+        }
+        if (c >= 0) {
+            classes[c].taken();
+            return handOut(classes[c], address, sizes[c]);
+        }
+        large.taken(bytes);
+        return handOut(large, address, (int) bytes);
+    }
+
+    private PooledBuffer handOut(Supply supply, long address, int capacity) {
+        if (closed.get()) {
+            supply.release(address, capacity, false);
+            throw closedError("acquire");
+        }
+        if (zero) {
+            DirectViews.zero(address, capacity);
+        }
+        int r = ThreadLocalRandom.current().nextInt();
+        boolean watch = leakDetection == LeakDetection.ALL
+                || (leakDetection == LeakDetection.SAMPLED && (r & (LEAK_SAMPLE_INTERVAL - 1)) == 0);
+        if (watch) {
+            watched.increment();
+        }
+        if (((r >>> 16) & (DECAY_CHECK_INTERVAL - 1)) == 0) {
+            maybeDecay();
+        }
+        return new PooledBuffer(address, capacity, supply, watch);
+    }
+
+    /** The class index for {@code size}, or -1 for the large path; validates. */
+    private int classOf(int size, String what) {
+        if (size <= 0 || size > maxBuffer) {
+            throw new IllegalArgumentException(what + "(" + size + "): size is not in [1, " + maxBuffer + "] (buffer pool '"
+                    + name + "' reserves " + region.size() + " bytes" + (maxCommitted != 0 ? ", commits at most " + maxCommitted : "")
+                    + ")");
+        }
+        if (closed.get()) {
+            throw closedError(what);
+        }
+        int i = Arrays.binarySearch(sizes, size);
+        if (i >= 0) {
+            return i;
+        }
+        i = -i - 1;
+        return i < sizes.length ? i : -1;
+    }
+
+    private static long pageRound(long size) {
+        long page = VirtualRegion.pageSize();
+        return (size + page - 1) / page * page;
+    }
+
+    /** An acquire found no space: give the arena what is idle (cached large spans, idle slabs). */
+    private void makeRoom() {
+        large.trim();
+        for (SizeClass k : classes) {
+            k.reclaimSlabs();
+        }
+    }
+
+    // ------------------------------------------------------------------ shrink
+
+    /** Returns idle memory now: magazines of threads outside a pool call, the depot, idle slabs, cached large spans. */
+    public void trim() {
+        checkOpen("trim");
+        for (SizeClass k : classes) {
+            k.trim();
+        }
+        large.trim();
+    }
+
+    private void maybeDecay() {
+        long now = System.nanoTime();
+        long last = lastDecay.get();
+        if (now - last < decayNanos || !lastDecay.compareAndSet(last, now) || closed.get()) {
+            return;
+        }
+        try {
+            for (SizeClass k : classes) {
+                k.trim();
+            }
+            large.decay(now - decayNanos);
+        } catch (IllegalStateException e) {
+            if (!closed.get()) {
+                throw e;
+            } // else the pool closed under the pass: nothing left to decay
+        }
+    }
+
+    // ------------------------------------------------------------- bookkeeping
+
+    /** Acquires blocked now. */
+    int waiters() {
+        return waiting.get();
+    }
+
+    void leaked(int capacity) {
+        leaks.increment();
+    }
+
+    long watched() {
+        return watched.sum();
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** For tests: the region's first byte and the arena's own figures. */
+    long regionAddress() {
+        return region.address();
+    }
+
+    io.slab4j.arena.ArenaStats arenaStats() {
+        return arena.stats();
+    }
+
+    /** The size classes, ascending (a copy). */
+    public int[] sizeClasses() {
+        return sizes.clone();
+    }
+
+    public boolean isClosed() {
+        return closed.get();
+    }
+
+    public BufferPoolStats stats() {
+        List<SizeClassStats> perClass = new ArrayList<>(classes.length);
+        long used = large.bytesInUse();
+        long count = large.buffersInUse();
+        for (SizeClass k : classes) {
+            SizeClassStats s = k.stats();
+            perClass.add(s);
+            used += s.buffersInUse() * s.size();
+            count += s.buffersInUse();
+        }
+        return new BufferPoolStats(name, region.size(), arena.stats().committed(), maxCommitted, used, count, waiting.get(),
+                leaks.sum(), large.buffersInUse(), large.cachedBytes(), perClass);
+    }
+
+    /** Checks the arena, every class's pool and cache, and the large-span cache; throws IllegalStateException on the first broken invariant. */
+    public void checkInvariants() {
+        arena.checkInvariants();
+        for (SizeClass k : classes) {
+            k.checkInvariants();
+        }
+        large.checkInvariants();
+        long committed = arena.stats().committed();
+        if (committed > region.size()) {
+            throw new IllegalStateException("buffer pool '" + name + "': committed " + committed + " > reserved " + region.size());
+        }
+    }
+
+    // ------------------------------------------------------------------- close
+
+    /**
+     * Closes the pool: wakes blocked acquires (they throw {@code IllegalStateException}),
+     * detaches the views of buffers still open and reports them (WARNING), unregisters the
+     * MXBean and unmaps the region. Buffers still open stay closed-looking: their accessors
+     * throw, their {@code close()} does nothing. Idempotent.
+     */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        closing.fire();
+        while (waiting.get() > 0) {
+            Thread.onSpinWait(); // woken waiters are leaving their syncs
+        }
+        int withViews = views.detachAll();
+        BufferPoolStats last = stats();
+        if (last.buffersInUse() > 0) {
+            System.getLogger(BufferPool.class.getName()).log(System.Logger.Level.WARNING, "buffer pool '" + name + "' closed with "
+                    + last.buffersInUse() + " buffers (" + last.usedBytes() + " bytes) still open; the views of " + withViews
+                    + " of them were detached and their memory is unmapped");
+        }
+        for (SizeClass k : classes) {
+            k.close();
+        }
+        large.close();
+        Management.unregister(name);
+        region.close();
+    }
+
+    private void checkOpen(String what) {
+        if (closed.get()) {
+            throw closedError(what);
+        }
+    }
+
+    private IllegalStateException closedError(String what) {
+        return new IllegalStateException(what + ": buffer pool '" + name + "' is closed");
+    }
+
+    @Override
+    public String toString() {
+        return "BufferPool[" + name + ", " + region.size() + " bytes reserved, " + sizes.length + " size classes"
+                + (closed.get() ? ", closed]" : "]");
+    }
+
+    /**
+     * Configures a {@link BufferPool}. Defaults: name {@code "buffers"}, 1 GiB reserved, no
+     * committed cap, {@link SizeClasses#DEFAULT}, magazines on, no zeroing,
+     * {@link LeakDetection#SAMPLED}, idle decay {@link #DEFAULT_IDLE_DECAY}. Setters reject bad
+     * values at once (IllegalArgumentException naming them) and leave the builder unchanged;
+     * {@link #build()} checks values against each other and never changes the builder.
+     */
+    public static final class Builder {
+        private String name = "buffers";
+        private long reserve = DEFAULT_RESERVE;
+        private long maxCommitted;
+        private int[] sizeClasses = SizeClasses.DEFAULT.clone();
+        private boolean magazines = true;
+        private boolean zeroOnAcquire;
+        private LeakDetection leakDetection = LeakDetection.SAMPLED;
+        private Duration idleDecay = DEFAULT_IDLE_DECAY;
+
+        private Builder() {
+        }
+
+        /** The pool's name: in messages, logs and the MXBean's {@code name=} key; not empty. */
+        public Builder name(String name) {
+            if (name == null || name.isEmpty()) {
+                throw new IllegalArgumentException("name(" + (name == null ? "null" : "\"\"") + "): a buffer pool needs a name");
+            }
+            this.name = name;
+            return this;
+        }
+
+        /** Address space to reserve, rounded up to pages: the hard cap on everything the pool hands out. */
+        public Builder reserve(long bytes) {
+            if (bytes <= 0) {
+                throw new IllegalArgumentException("reserve(" + bytes + "): the reservation must be positive");
+            }
+            this.reserve = bytes;
+            return this;
+        }
+
+        /** A cap on committed memory, at most the reservation (checked by {@link #build()}). */
+        public Builder maxCommitted(long bytes) {
+            if (bytes <= 0) {
+                throw new IllegalArgumentException("maxCommitted(" + bytes + "): the cap must be positive");
+            }
+            this.maxCommitted = bytes;
+            return this;
+        }
+
+        /** Item sizes of the size classes: positive, strictly ascending; requests above the last are page spans. */
+        public Builder sizeClasses(int... sizes) {
+            this.sizeClasses = SizeClasses.validate(sizes);
+            return this;
+        }
+
+        /** Per-thread magazines in front of each class's pool (default true). */
+        public Builder magazines(boolean on) {
+            this.magazines = on;
+            return this;
+        }
+
+        /** Zero every buffer before handing it out (default false). */
+        public Builder zeroOnAcquire(boolean on) {
+            this.zeroOnAcquire = on;
+            return this;
+        }
+
+        public Builder leakDetection(LeakDetection mode) {
+            if (mode == null) {
+                throw new IllegalArgumentException("leakDetection(null): choose OFF, SAMPLED or ALL");
+            }
+            this.leakDetection = mode;
+            return this;
+        }
+
+        /** How long memory stays idle before it goes back on its own (see the class comment); positive. */
+        public Builder idleDecay(Duration period) {
+            if (period == null || period.isZero() || period.isNegative()) {
+                throw new IllegalArgumentException("idleDecay(" + period + "): the period must be positive");
+            }
+            this.idleDecay = period;
+            return this;
+        }
+
+        /**
+         * Reserves the region and builds the pool, registering its MXBean.
+         *
+         * @throws IllegalArgumentException the committed cap exceeds the reservation, a slab of
+         *                                  the largest class does not fit the reservation, or a
+         *                                  pool of this name is open
+         */
+        public BufferPool build() {
+            long page = VirtualRegion.pageSize();
+            long reserved = (reserve + page - 1) / page * page;
+            if (maxCommitted > reserved) {
+                throw new IllegalArgumentException("maxCommitted(" + maxCommitted + ") exceeds the reservation of " + reserved
+                        + " bytes");
+            }
+            long slab = SizeClasses.slabBytes(sizeClasses[sizeClasses.length - 1]);
+            long cap = maxCommitted != 0 ? maxCommitted : reserved;
+            if (slab > cap) {
+                throw new IllegalArgumentException("size class " + sizeClasses[sizeClasses.length - 1] + " needs slabs of " + slab
+                        + " bytes, more than the " + (maxCommitted != 0 ? "committed cap maxCommitted(" + maxCommitted + ")"
+                        : "reservation of " + reserved + " bytes"));
+            }
+            Management.checkFree(name);
+            VirtualRegion region = VirtualRegion.reserve(reserved);
+            try {
+                BufferPool pool = new BufferPool(this, region);
+                Management.register(pool);
+                return pool;
+            } catch (RuntimeException | Error e) {
+                region.close();
+                throw e;
+            }
+        }
+    }
+}

@@ -1,0 +1,57 @@
+package io.slab4j.buffer;
+
+import java.lang.ref.Cleaner;
+
+/**
+ * The leak detector's record of one watched {@link PooledBuffer}: what to give back and where
+ * it was acquired. Registered with a {@link Cleaner} on the handle; it refers to the supply,
+ * never to the handle, so the handle can become phantom reachable.
+ *
+ * <p>Exactly one of {@link #disarm()} (the handle was closed) and {@link #run()} (the
+ * cleaner found the handle unreachable while armed) returns the memory: a handle that is
+ * unreachable cannot be closed any more, and a closed handle disarms before it cleans. The
+ * {@code armed} flag is volatile: the closing thread's write happens-before the cleaner
+ * thread's read through {@link Cleaner.Cleanable#clean()}.
+ */
+final class LeakWatch implements Runnable {
+    private static final Cleaner CLEANER = Cleaner.create();
+    private static final System.Logger LOG = System.getLogger(BufferPool.class.getName());
+
+    private final Supply supply;
+    private final long address;
+    private final int capacity;
+    private final Throwable acquiredAt;
+    private volatile boolean armed = true;
+    private Cleaner.Cleanable cleanable;
+
+    private LeakWatch(Supply supply, long address, int capacity) {
+        this.supply = supply;
+        this.address = address;
+        this.capacity = capacity;
+        this.acquiredAt = new Throwable("acquired here");
+    }
+
+    static LeakWatch watch(PooledBuffer handle, Supply supply, long address, int capacity) {
+        LeakWatch watch = new LeakWatch(supply, address, capacity);
+        watch.cleanable = CLEANER.register(handle, watch);
+        return watch;
+    }
+
+    /** The handle was closed: forget it (and drop the cleaner's registration). */
+    void disarm() {
+        armed = false;
+        cleanable.clean();
+    }
+
+    @Override
+    public void run() {
+        if (!armed) {
+            return;
+        }
+        BufferPool pool = supply.owner;
+        pool.leaked(capacity);
+        LOG.log(System.Logger.Level.WARNING, "buffer pool '" + pool.name() + "': a buffer of " + capacity + " bytes at 0x"
+                + Long.toHexString(address) + " became unreachable without close(); its memory goes back to the pool", acquiredAt);
+        supply.release(address, capacity, true);
+    }
+}

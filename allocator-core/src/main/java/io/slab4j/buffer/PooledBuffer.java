@@ -1,0 +1,236 @@
+package io.slab4j.buffer;
+
+import org.agrona.MutableDirectBuffer;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+
+/**
+ * One acquire of a {@link BufferPool}: {@code capacity()} bytes of native memory at
+ * {@code address()}, until {@link #close()}. A fresh handle each acquire, never recycled, so a
+ * stale handle can never come to mean someone else's buffer (the bug class of Netty's
+ * {@code Recycler}).
+ *
+ * <h2>State</h2>
+ * {@code state} is the capacity while open and its negation once closed (capacities are
+ * positive), so the handle is 32 bytes of heap: header, address, state, supply and
+ * {@code extras} (the views and the leak watch, null until needed).
+ * <pre>
+ *   open (state = capacity) --close(): one CAS--> closed (state = -capacity)
+ * </pre>
+ * Exactly one {@code close()} wins the CAS and returns the memory; later and losing calls do
+ * nothing. So the layers below never see a double return from a handle.
+ *
+ * <h2>Views and detaching</h2>
+ * {@link #byteBuffer()} and {@link #buffer()} are made on first call (one of each per handle,
+ * the same object on every call), exactly {@code capacity()} long. {@code close()} detaches
+ * them: re-points them to zero length, so a later access through them throws
+ * ({@code IndexOutOfBoundsException} and friends) instead of touching the next holder's bytes.
+ * This holds for the closing thread and for every thread that saw the close happen-before
+ * (for example through the lock or queue that passed the handle on). An access racing the
+ * close from another thread is a data race in the caller's code: it may still read or write
+ * the old bytes. Views derived by the caller ({@code slice()}, {@code duplicate()},
+ * {@code asLongBuffer()}) are the caller's own and are not detached.
+ *
+ * <h2>Concurrency and memory model</h2>
+ * Thread-safe. {@code state} and {@code extras} are accessed through {@link VarHandle}s with
+ * volatile semantics. A view is made and published under the {@link Extras} monitor after
+ * checking, under it, that the handle is open; {@code close()} wins its CAS first and then
+ * detaches under the same monitor. Either the close's critical section comes first (then the
+ * maker sees the closed state and throws) or the maker's does (then the close sees the view
+ * and detaches it). {@code extras} is installed by CAS, so two racing makers agree on one.
+ */
+public final class PooledBuffer implements AutoCloseable {
+    private static final VarHandle STATE;
+    private static final VarHandle EXTRAS;
+
+    static {
+        try {
+            MethodHandles.Lookup lookup = MethodHandles.lookup();
+            STATE = lookup.findVarHandle(PooledBuffer.class, "state", int.class);
+            EXTRAS = lookup.findVarHandle(PooledBuffer.class, "extras", Extras.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final long address;
+    /** Capacity while open, its negation once closed; written by one CAS (VarHandle). */
+    @SuppressWarnings("FieldMayBeFinal")
+    private int state;
+    private final Supply supply;
+    /** Null, or the views and leak watch; installed by CAS, fields guarded by its monitor. */
+    @SuppressWarnings("unused")
+    private Extras extras;
+
+    PooledBuffer(long address, int capacity, Supply supply, boolean watch) {
+        this.address = address;
+        this.state = capacity;
+        this.supply = supply;
+        if (watch) {
+            Extras x = new Extras();
+            x.leak = LeakWatch.watch(this, supply, address, capacity);
+            this.extras = x;
+        }
+    }
+
+    /** The first byte; {@code capacity()} bytes from here are this buffer's. */
+    public long address() {
+        open("address");
+        return address;
+    }
+
+    /** Bytes usable: the size class of the request, or the page-rounded span for large requests. */
+    public int capacity() {
+        return open("capacity");
+    }
+
+    /**
+     * A direct {@link ByteBuffer} over exactly this buffer (position 0, limit and capacity
+     * {@code capacity()}; byte order as a new buffer's, big-endian), made on the first call and
+     * the same object afterwards. Works on a plain JVM (no {@code --add-opens}).
+     */
+    public ByteBuffer byteBuffer() {
+        int capacity = open("byteBuffer");
+        Extras x = extras();
+        synchronized (x) {
+            if (x.bytes == null) {
+                open("byteBuffer");
+                x.bytes = DirectViews.view(address, capacity, this);
+                x.register(supply.owner);
+            }
+            return x.bytes;
+        }
+    }
+
+    /**
+     * An Agrona view over exactly this buffer, made on the first call and the same object
+     * afterwards. Needs {@code --add-exports java.base/jdk.internal.misc=ALL-UNNAMED}
+     * (Agrona's {@code UnsafeBuffer}); nothing else in this package does.
+     */
+    public MutableDirectBuffer buffer() {
+        int capacity = open("buffer");
+        Extras x = extras();
+        synchronized (x) {
+            if (x.agrona == null) {
+                open("buffer");
+                x.agrona = AgronaViews.view(address, capacity, this);
+                x.register(supply.owner);
+            }
+            return x.agrona;
+        }
+    }
+
+    /** True once {@link #close()} has run on this handle, or its pool has been closed. */
+    public boolean isClosed() {
+        return (int) STATE.getVolatile(this) < 0 || supply.owner.isClosed();
+    }
+
+    /**
+     * Returns the memory to the pool and detaches the views, exactly once however many threads
+     * call it; later calls do nothing. Never throws once the buffer was open: it returns even
+     * when the pool has been closed meanwhile (the memory went with the pool).
+     */
+    @Override
+    public void close() {
+        int capacity = (int) STATE.getVolatile(this);
+        while (capacity > 0) {
+            int seen = (int) STATE.compareAndExchange(this, capacity, -capacity);
+            if (seen == capacity) {
+                Extras x = (Extras) EXTRAS.getVolatile(this);
+                if (x != null) {
+                    x.close(supply.owner);
+                }
+                supply.release(address, capacity, false);
+                return;
+            }
+            capacity = seen;
+        }
+    }
+
+    /** Pool close: detaches this handle's views without returning its memory. */
+    static void detachViews(Extras x) {
+        synchronized (x) {
+            x.detach();
+        }
+    }
+
+    private int open(String what) {
+        int capacity = (int) STATE.getVolatile(this);
+        if (capacity < 0) {
+            throw new IllegalStateException("PooledBuffer." + what + "(): the buffer at 0x" + Long.toHexString(address)
+                    + " is closed");
+        }
+        if (supply.owner.isClosed()) {
+            throw new IllegalStateException("PooledBuffer." + what + "(): buffer pool '" + supply.owner.name() + "' is closed");
+        }
+        return capacity;
+    }
+
+    private Extras extras() {
+        Extras x = (Extras) EXTRAS.getVolatile(this);
+        if (x == null) {
+            Extras made = new Extras();
+            x = (Extras) EXTRAS.compareAndExchange(this, null, made);
+            if (x == null) {
+                x = made;
+            }
+        }
+        return x;
+    }
+
+    @Override
+    public String toString() {
+        int s = (int) STATE.getVolatile(this);
+        return "PooledBuffer[0x" + Long.toHexString(address) + ", " + Math.abs(s) + " bytes" + (s < 0 ? ", closed]" : "]");
+    }
+
+    /**
+     * What a handle needs beyond its address: the views handed out and the leak watch. Fields
+     * guarded by this object's monitor.
+     */
+    static final class Extras {
+        ByteBuffer bytes;
+        MutableDirectBuffer agrona;
+        LeakWatch leak;
+        /** The pool's weak record of these views (for its close), null until the first view. */
+        ViewRegistry.Ref ref;
+
+        /** Guarded by this. */
+        void register(BufferPool owner) {
+            if (ref == null) {
+                ref = owner.views.add(this);
+            }
+        }
+
+        /** The handle's close: disarm the watch, detach the views, leave the pool's registry. */
+        void close(BufferPool owner) {
+            LeakWatch watch;
+            ViewRegistry.Ref registered;
+            synchronized (this) {
+                watch = leak;
+                leak = null;
+                registered = ref;
+                ref = null;
+                detach();
+            }
+            if (watch != null) {
+                watch.disarm();
+            }
+            if (registered != null) {
+                owner.views.remove(registered);
+            }
+        }
+
+        /** Guarded by this. */
+        void detach() {
+            if (bytes != null) {
+                DirectViews.detach(bytes);
+            }
+            if (agrona != null) {
+                AgronaViews.detach(agrona);
+            }
+        }
+    }
+}

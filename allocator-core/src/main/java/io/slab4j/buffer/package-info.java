@@ -1,0 +1,42 @@
+/**
+ * {@code BufferPool}: off-heap buffers for server applications, over the lower layers of
+ * slab4j (see DESIGN.md, section {@code io.slab4j.buffer}).
+ *
+ * <h2>Layout</h2>
+ * <pre>
+ *   BufferPool ── one VirtualRegion (reserve = hard cap), one Arena over it
+ *     ├─ SizeClass[i]: Pool(size_i) + PoolCache (magazines)   sizes ≤ the largest class
+ *     ├─ LargeSpans: page spans from the arena, cached committed up to a high water mark
+ *     ├─ ClosingEvent: wakes blocked acquires on close
+ *     └─ ViewRegistry: weak set of open buffers with views (detached on close)
+ *   PooledBuffer: one per acquire ─ Extras (views, LeakWatch) made on demand
+ *   DirectViews (sun.misc.Unsafe, the only user) · AgronaViews (loaded only by buffer())
+ * </pre>
+ *
+ * <h2>Ownership rule</h2>
+ * An address is owned by exactly one of: a layer below (pool, magazine, arena, large-span
+ * cache) or one open {@link io.slab4j.buffer.PooledBuffer}. A handle moves from open to
+ * closed by one CAS; only the winner hands the address back, so the layers below never see a
+ * double return through this package. A leaked handle's address goes back through its
+ * {@code LeakWatch}, which runs only if the handle was never closed (it disarms on close).
+ *
+ * <h2>Waits</h2>
+ * Every blocked acquire syncs on one Concurrent ML choice: the class pool's
+ * {@code getEvent()} (itself {@code choose(put, withNack(arena grow))}) or, for large
+ * buffers, the arena's {@code allocEvent}; plus the pool's {@code ClosingEvent} and the
+ * timeout. One offer per sync; the losing registrations are withdrawn before {@code sync}
+ * returns (see {@code io.slab4j.event}). A blocked acquire counts in {@code waiters()} from
+ * just before its sync to just after it.
+ *
+ * <h2>Views and memory safety</h2>
+ * Java 17 cannot revoke a {@code ByteBuffer}. Views are made lazily and detached on close
+ * (zero length), which protects every thread that saw the close happen-before; an access that
+ * races the close from another thread is the caller's data race. See
+ * {@link io.slab4j.buffer.PooledBuffer}.
+ *
+ * <h2>Lock order</h2>
+ * This package holds at most one of its own monitors at a time (an {@code Extras}, the
+ * large-span lock, the closing event's lock) and never while calling a pool, cache or the
+ * arena, except that {@code LargeSpans} reads {@code arena.waiters()} (lock-free) first.
+ */
+package io.slab4j.buffer;
