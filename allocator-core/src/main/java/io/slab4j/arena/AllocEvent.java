@@ -11,8 +11,8 @@ import io.slab4j.event.Waiter;
  */
 final class AllocEvent extends BaseEvent<Long> {
     private final Arena arena;
-    private final int quanta;
-    private final long alignQuanta;
+    final int quanta;
+    final long alignQuanta;
 
     AllocEvent(Arena arena, int quanta, long alignQuanta) {
         this.arena = arena;

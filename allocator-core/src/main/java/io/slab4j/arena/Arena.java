@@ -1,111 +1,148 @@
 package io.slab4j.arena;
 
 import io.slab4j.event.BaseEvent;
-import io.slab4j.event.Event;
 import io.slab4j.event.Events;
 import io.slab4j.event.Registration;
-import io.slab4j.event.WaitQueue;
 import io.slab4j.event.Waiter;
 import io.slab4j.nativemem.VirtualRegion;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A vmem-style arena (Bonwick &amp; Adams, "Magazines and Vmem", USENIX 2001): hands out
  * spans of a fixed address range {@code [base, base + size)} in multiples of a quantum.
+ * The protocol it follows as an event source, and its lock order, are in
+ * {@code package-info.java}.
  *
  * <h2>Terms</h2>
  * <ul>
  *   <li><b>quantum</b>: the unit of allocation, a power of two; sizes round up to it.
  *   <li><b>span</b>: an allocated run of quanta, freed with the address and size it was
- *       allocated with.
- *   <li><b>segment</b>: a boundary tag, free or allocated; segments tile the range
- *       ({@link SegmentTable}).
- *   <li><b>backing</b>: over a {@link VirtualRegion} a span is committed
- *       ({@code mprotect}) before it is handed out and decommitted ({@code madvise} +
- *       {@code mprotect(PROT_NONE)}) when it is freed, so resident memory follows
- *       allocation; the quantum is then a multiple of the page size. Over a plain
- *       address range nothing calls the OS (for tests and for managing ranges someone
- *       else maps).
+ *       allocated with; <b>segment</b>: a boundary tag, free or allocated, tiling the
+ *       range ({@link SegmentTable}).
+ *   <li><b>backing</b>: what happens to the memory ({@link Backing}): over a
+ *       {@link VirtualRegion}, commit chunks ({@link CommitChunks}) commit a span before
+ *       it is handed out and release it when freed, so resident memory follows
+ *       allocation; over a plain address range nothing calls the OS.
+ *   <li><b>cap</b>: {@link Builder#maxCommitted}, the most bytes in allocated spans; a
+ *       request beyond it waits (or fails, for {@code tryAlloc}) as when no space fits.
  * </ul>
  *
  * <h2>Allocate ({@link #tryAlloc(long, long)})</h2>
  * <ol>
- *   <li>Validate size and alignment (nothing changes on a bad argument).
- *   <li>Under the lock: if waiters are queued, fail (newcomers do not overtake the
- *       queue, see Waits below); else pick a segment by the {@link Fit} policy
- *       and carve the span out of it.
- *   <li>Outside the lock: commit the span through the backing. If that fails, the span
- *       goes back and the {@code NativeMemoryException} propagates.
+ *   <li>Validate size and alignment: a request no aligned address of the range, or the
+ *       cap, could ever hold is rejected (nothing changes).
+ *   <li>Under the lock: place the span by the waiting order below and the {@link Fit}
+ *       policy, and carve it.
+ *   <li>Outside the lock: commit it. If that fails, the span goes back (one undo path)
+ *       and the exception propagates.
  * </ol>
  * <h2>Free ({@link #free})</h2>
  * <ol>
- *   <li>Under the lock: find the span by its start and check its size; mark it
- *       releasing (a second free of it now fails, and nobody can reuse it yet).
- *   <li>Outside the lock: decommit it.
- *   <li>Under the lock: mark it free, coalesce with free neighbours, then offer space to
- *       the waiters, oldest first.
+ *   <li>Under the lock: find the span by its start, check its size, mark it releasing
+ *       (a second free now fails, and nobody can reuse it yet).
+ *   <li>Outside the lock: release its memory. A failure is counted
+ *       ({@link ArenaStats#releaseFailures}) and logged, never thrown: once accepted, a
+ *       free succeeds, and the pages stay committed until reused or released later.
+ *   <li>Under the lock: mark it free, coalesce, serve waiters (below); outside the lock,
+ *       commit and hand over their spans.
  * </ol>
  *
- * <h2>Waits ({@link #allocEvent})</h2>
- * Registrations queue in a {@link WaitQueue}, strictly first come, first served, like a
- * fair lock. A free (or a waiter leaving the head) offers space to the oldest live
- * registration only; when that one does not fit, nobody behind it is served, and while
- * anyone is queued a newcomer ({@code tryAlloc}, the poll of an {@code allocEvent}) takes
- * no space either. So a large request at the head is never starved by a stream of small
- * ones (vmem wakes every waiter and lets them race, which the small ones win). The price
- * is head-of-line blocking: a small request that would fit waits behind a large one that
- * does not. Each registration is claimed before anything is carved for it, so nothing is
- * taken on behalf of a waiter who has left.
+ * <h2>Waiting order ({@link #allocEvent}; DESIGN.md "Waiting order in the arena")</h2>
+ * Registrations queue first come, first served. The oldest live one, the <em>head</em>,
+ * is served as soon as it fits. A head that does not fit keeps a <em>window</em>: the
+ * aligned run of its size holding the fewest allocated quanta, chosen once while it is
+ * the head. Nobody else is carved from that window, so each free inside it brings the head
+ * closer and a stream of small requests cannot starve it; but requests behind the head,
+ * and newcomers ({@code tryAlloc}, polls), are served from free space outside the window,
+ * which the head could not use before the window clears anyway. So one pinned page under
+ * a large waiting request does not stall every small one. A head held back by the cap
+ * holds everyone back (any carve would delay it), and with a cap, others are served only
+ * while the cap keeps room for the head. Each registration is claimed before anything is
+ * carved for it, so nothing is taken for a waiter who has left.
+ *
+ * <h2>Failed commits</h2>
+ * A served waiter whose commit fails gets nothing and is not spun on: the span goes back,
+ * its claim is abandoned, and until the next free or the next successful commit the arena
+ * queues registrations instead of serving them, so the waiter keeps waiting (until its own
+ * timeout, if it has one) and retries once per free. A non-waiting caller sees the
+ * exception. Over a closed region every call but {@code free} fails with
+ * {@link IllegalStateException}, waiters included.
  *
  * <h2>Concurrency</h2>
  * All methods are thread-safe. One {@link ReentrantLock} guards the segment table, the
- * waiter queue and the counters; OS calls (commit, decommit) run outside it, on spans
- * the calling thread alone holds. {@link #stats()} and {@link #checkInvariants()} take
- * the lock and see a consistent state.
+ * waiter queue, the head's window and the counters; commits and releases run outside it,
+ * on spans the calling thread alone holds. {@link #stats()} and {@link #checkInvariants()}
+ * take the lock and see a consistent state.
  */
 public final class Arena {
+    private static final System.Logger LOG = System.getLogger(Arena.class.getName());
+    private static final int NONE = SegmentTable.NONE;
+
     private final long base;
     private final long size;
     private final long quantum;
     private final int quantumShift;
     private final Fit fit;
-    private final VirtualRegion region;
+    private final Backing backing;
+    private final long pageSize;
+    /** The cap in quanta, and whether one was set (without one the cap is the range and never binds). */
+    private final long maxQuanta;
+    private final boolean capped;
+    /** Spans between carve and commit, or between begin and finish of a release; checks cross-check chunks only at 0. */
+    private final AtomicInteger inFlight = new AtomicInteger();
+    /**
+     * Set under the lock when a commit fails; cleared by a free and by a successful commit
+     * (a plain volatile write, racing harmlessly). While set, registrations queue instead of
+     * being served.
+     */
+    private volatile boolean commitsFailing;
 
     /** Guards every field below. Not fair: the waiter queue gives fairness where it matters. */
-    final ReentrantLock lock = new ReentrantLock();
+    private final ReentrantLock lock = new ReentrantLock();
     private final SegmentTable segments;
-    private final WaitQueue<SpanRequest> waiters = new WaitQueue<>();
+    private final WaitingOrder order;
     private long allocations;
     private long frees;
     private long failures;
+    private long commitFailures;
+    private long releaseFailures;
 
-    private Arena(Builder b) {
+    private Arena(Builder b, Backing backing, long maxQuanta) {
         this.base = b.base;
         this.size = b.size;
         this.quantum = b.quantum;
         this.quantumShift = Long.numberOfTrailingZeros(b.quantum);
         this.fit = b.fit;
-        this.region = b.region;
+        this.backing = backing;
+        this.pageSize = b.pages != null ? b.osPageSize : Math.max(4096, b.quantum);
+        this.maxQuanta = maxQuanta;
+        this.capped = b.maxCommitted != 0;
         this.segments = new SegmentTable((int) (size >>> quantumShift), base >>> quantumShift);
+        this.order = new WaitingOrder(segments, fit, maxQuanta, capped, this::describe);
     }
 
-    /** An arena over the whole of {@code region}; spans are committed when allocated and decommitted when freed. */
+    /** An arena over the whole of {@code region}; spans are committed when allocated and released when freed. */
     public static Builder builder(VirtualRegion region) {
         Objects.requireNonNull(region, "region");
         if (!region.isOpen()) {
             throw new IllegalStateException("cannot build an arena over closed " + region);
         }
-        return new Builder(region, region.address(), region.size());
+        return new Builder(Pages.of(region), region.address(), region.size(), VirtualRegion.pageSize());
     }
 
     /** An arena over a plain address range that it never commits, touches or maps (tests, ranges mapped elsewhere). */
     public static Builder builder(long base, long size) {
-        return new Builder(null, base, size);
+        return new Builder(null, base, size, 0);
+    }
+
+    /** An arena over memory reached through {@code pages} (tests: page calls that fail on demand). */
+    static Builder builder(Pages pages, long base, long size, int osPageSize) {
+        return new Builder(Objects.requireNonNull(pages, "pages"), base, size, osPageSize);
     }
 
     // ---------------------------------------------------------------- allocation
@@ -117,62 +154,94 @@ public final class Arena {
 
     /**
      * Allocates {@code size} bytes (rounded up to the quantum) at an address that is a
-     * multiple of {@code align}; returns the address, or 0 when no free segment fits or
-     * other requests are already waiting for space. Never blocks.
+     * multiple of {@code align}; returns the address, or 0 when nothing may be carved now
+     * (no fit, the cap, or the waiting order). Never blocks.
      *
-     * @throws IllegalArgumentException size ≤ 0 or larger than the arena; align not a
-     *                                  power of two or below the quantum
+     * @throws IllegalArgumentException size ≤ 0 or beyond the arena or its cap; align not a
+     *                                  power of two, below the quantum, or such that no
+     *                                  aligned address of the range has room for the size
+     * @throws IllegalStateException    the region is closed
+     * @throws io.slab4j.nativemem.NativeMemoryException the commit failed (nothing taken)
      */
     public long tryAlloc(long size, long align) {
-        return allocateNow(quantaFor(size, "tryAlloc"), alignQuanta(align, "tryAlloc"));
+        int n = quantaFor(size, "tryAlloc");
+        return allocateNow(n, alignQuanta(align, n, "tryAlloc"));
     }
 
     /** The non-waiting path of {@code tryAlloc} and of an {@link AllocEvent}'s poll: a committed span, or 0. */
     long allocateNow(int n, long alignQ) {
-        checkRegionOpen();
-        long address;
+        checkOpen();
+        int at;
         lock.lock();
         try {
-            address = allocateLocked(n, alignQ);
+            at = order.placeNewcomer(n, alignQ);
+            if (at == NONE) {
+                failures++;
+                return 0;
+            }
+            carvedLocked(at);
         } finally {
             lock.unlock();
         }
-        if (address != 0) {
-            commitOrUndo(address, n);
-        }
+        long address = addressOf(at);
+        commit(address, n);
         return address;
     }
 
-    /** Under the lock: carve a span for a non-waiting request, or count a failure and return 0. */
-    private long allocateLocked(int n, long alignQ) {
-        int at = waiters.liveHead() != null ? SegmentTable.NONE : segments.allocate(n, alignQ, fit);
-        if (at == SegmentTable.NONE) {
-            failures++;
-            return 0;
-        }
+    /** Under the lock, after a successful carve that stands: counts it; returns its address. */
+    private long carvedLocked(int at) {
         allocations++;
+        if (backing.touchesMemory()) {
+            inFlight.incrementAndGet();
+        }
         return addressOf(at);
     }
 
-    /** Commits a freshly carved span; on failure gives it back (serving waiters with it) and rethrows. */
-    private void commitOrUndo(long address, int n) {
-        if (region == null) {
+    /** Outside the lock: commits a carved span; on failure gives it back and rethrows. */
+    private void commit(long address, int n) {
+        if (!backing.touchesMemory()) {
             return;
         }
         try {
-            region.commit(address - base, (long) n << quantumShift);
+            backing.commit(address - base, (long) n << quantumShift);
         } catch (RuntimeException e) {
+            giveBack(address, n);
+            throw e;
+        }
+        committed();
+    }
+
+    /**
+     * The one undo path of a failed commit: the span goes back, and serving pauses until a
+     * free or a commit succeeds. Returns whether to log this failure (the 1st, 2nd, 4th...).
+     */
+    private boolean giveBack(long address, int n) {
+        lock.lock();
+        try {
+            allocations--;
+            boolean logIt = Long.bitCount(++commitFailures) == 1;
+            commitsFailing = true; // before the span is free: nobody is served from it while commits fail
+            segments.free(quantumIndex(address), n, this::describe);
+            inFlight.decrementAndGet();
+            return logIt;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** After a commit succeeded: if serving was paused by a failure, it resumes now. */
+    private void committed() {
+        inFlight.decrementAndGet();
+        if (commitsFailing) {
             List<SpanRequest> served;
             lock.lock();
             try {
-                allocations--;
-                segments.free(quantumIndex(address), n, this::describe);
+                commitsFailing = false;
                 served = serveLocked();
             } finally {
                 lock.unlock();
             }
             handOver(served);
-            throw e;
         }
     }
 
@@ -180,7 +249,9 @@ public final class Arena {
 
     /**
      * Returns a span: {@code address} and {@code size} as allocated (size rounds up to the
-     * quantum as it did then). Coalesces it with free neighbours.
+     * quantum as it did then). Coalesces it with free neighbours and serves waiters. Once
+     * the span is accepted this returns normally: a failure to release its memory is
+     * counted in {@link ArenaStats#releaseFailures} and logged.
      *
      * @throws IllegalArgumentException the address is not the start of an allocated span
      *                                  (outside the arena, interior, never allocated, or
@@ -189,13 +260,12 @@ public final class Arena {
     public void free(long address, long size) {
         int n = quantaFor(size, "free");
         if (address < base || address >= base + this.size || ((address - base) & (quantum - 1)) != 0) {
-            throw new IllegalArgumentException("free(" + hex(address) + ", " + size + "): address is not a quantum-aligned address of "
-                    + this);
+            throw new IllegalArgumentException("free(" + Hex.of(address) + ", " + size
+                    + "): address is not a quantum-aligned address of " + this);
         }
         int at = quantumIndex(address);
         List<SpanRequest> served;
-        RuntimeException failure = null;
-        if (region == null) {
+        if (!backing.touchesMemory()) {
             lock.lock();
             try {
                 segments.free(at, n, this::describe);
@@ -204,41 +274,52 @@ public final class Arena {
             } finally {
                 lock.unlock();
             }
-        } else {
-            int seg;
-            lock.lock();
-            try {
-                seg = segments.beginRelease(at, n, this::describe);
-            } finally {
-                lock.unlock();
-            }
-            try {
-                region.decommit(address - base, (long) n << quantumShift);
-            } catch (RuntimeException e) {
-                failure = e; // the span goes back all the same; waiters served from it must still be handed over
-            }
-            lock.lock();
-            try {
-                segments.finishRelease(seg);
-                frees++;
-                served = serveLocked();
-            } finally {
-                lock.unlock();
-            }
+            handOver(served);
+            return;
+        }
+        int seg;
+        lock.lock();
+        try {
+            seg = segments.beginRelease(at, n, this::describe);
+            inFlight.incrementAndGet();
+        } finally {
+            lock.unlock();
+        }
+        RuntimeException failure = null;
+        boolean logIt;
+        try {
+            backing.release(address - base, (long) n << quantumShift);
+        } catch (RuntimeException e) {
+            failure = e; // accepted spans are freed all the same; waiters served from it are still handed over
+        }
+        lock.lock();
+        try {
+            segments.finishRelease(seg);
+            frees++;
+            inFlight.decrementAndGet();
+            logIt = failure != null && Long.bitCount(++releaseFailures) == 1;
+            commitsFailing = false; // each free is one more try for waiters a failed commit left queued
+            served = serveLocked();
+        } finally {
+            lock.unlock();
+        }
+        if (logIt) { // the 1st, 2nd, 4th, 8th... failure: a lasting one must not flood the log
+            LOG.log(System.Logger.Level.WARNING, "free(" + Hex.of(address) + ", " + size + ") on " + this
+                    + ": releasing the span's memory failed (failure " + stats().releaseFailures() + "; counted in"
+                    + " ArenaStats.releaseFailures); its pages stay committed until reused or released later", failure);
         }
         handOver(served);
-        if (failure != null) {
-            throw failure;
-        }
     }
 
     // --------------------------------------------------------------------- waits
 
     /**
      * An event enabled when a span of {@code size} bytes can be carved; syncing on it
-     * yields the span's address (committed). Waiters are served first come, first served
-     * (see Waits above); a registration withdrawn by a losing choice leaves no
-     * trace and nothing is carved on its behalf.
+     * yields the span's address (committed). Waiters are served by the waiting order of
+     * the class comment; a registration withdrawn by a losing choice leaves no trace and
+     * nothing is carved on its behalf.
+     *
+     * @throws IllegalArgumentException as {@link #tryAlloc(long, long)}: a request that can never be met
      */
     public BaseEvent<Long> allocEvent(long size) {
         return allocEvent(size, quantum);
@@ -246,14 +327,23 @@ public final class Arena {
 
     /** As {@link #allocEvent(long)}, at an address that is a multiple of {@code align}. */
     public BaseEvent<Long> allocEvent(long size, long align) {
-        return new AllocEvent(this, quantaFor(size, "allocEvent"), alignQuanta(align, "allocEvent"));
+        int n = quantaFor(size, "allocEvent");
+        return new AllocEvent(this, n, alignQuanta(align, n, "allocEvent"));
     }
 
-    /** Waits up to {@code timeout} for a span; returns its address, or 0 when the time runs out. */
+    /**
+     * Tries once, then waits up to {@code timeout} for a span; returns its address, or 0
+     * when the time runs out. A zero or negative timeout only tries, so it never misses
+     * space that is there.
+     */
     public long alloc(long size, Duration timeout) throws InterruptedException {
         Objects.requireNonNull(timeout, "timeout");
-        Event<Long> expired = Events.timeout(timeout).wrap(signal -> 0L);
-        return Events.choose(allocEvent(size), expired).sync();
+        AllocEvent space = (AllocEvent) allocEvent(size);
+        long address = allocateNow(space.quanta, space.alignQuanta);
+        if (address != 0 || timeout.isNegative() || timeout.isZero()) {
+            return address;
+        }
+        return Events.choose(space, Events.timeout(timeout).wrap(signal -> 0L)).sync();
     }
 
     /** Waits as long as it takes for a span; returns its address. */
@@ -265,29 +355,32 @@ public final class Arena {
     public int waiters() {
         lock.lock();
         try {
-            return waiters.size();
+            return order.size();
         } finally {
             lock.unlock();
         }
     }
 
     /**
-     * The registration of an {@link AllocEvent}: re-checks under the lock; when the
-     * queue is empty and a span fits, claims the offer and carves for it; else queues.
+     * The registration of an {@link AllocEvent}: under the lock, carves when the waiting
+     * order allows it and the claim succeeds; else queues. While commits fail it queues
+     * (see the class comment), so a waiter re-registering after a failed commit waits.
      */
     Registration registerFor(Waiter<Long> waiter, int n, long alignQ) {
-        checkRegionOpen(); // a sync re-registers after a failed commit: over a closed region it must fail, not spin
+        checkOpen(); // a sync re-registers after a failed commit: over a closed region it must fail, not wait
         SpanRequest node = new SpanRequest(waiter, n, alignQ);
         lock.lock();
         try {
-            if (waiters.liveHead() != null || !segments.canFit(n, alignQ)) {
-                waiters.addLast(node);
+            int at = commitsFailing ? NONE : order.placeNewcomer(n, alignQ);
+            if (at == NONE) {
+                order.add(node);
                 return () -> cancel(node);
             }
             if (!waiter.claim()) {
+                segments.free(at, n, this::describe);
                 return Registration.NONE;
             }
-            carveFor(node);
+            node.address = carvedLocked(at);
         } finally {
             lock.unlock();
         }
@@ -298,9 +391,9 @@ public final class Arena {
         List<SpanRequest> served;
         lock.lock();
         try {
-            waiters.remove(node);
-            // The one who left may have been blocking the head of the queue. Serve even when
-            // the node is already unlinked: another thread may have dropped it as stale
+            order.remove(node);
+            // The one who left may have been the head, or blocking it. Serve even when the
+            // node is already unlinked: another thread may have dropped it as stale
             // (liveHead) on a path that does not serve, leaving a fitting waiter behind it.
             served = serveLocked();
         } finally {
@@ -309,74 +402,55 @@ public final class Arena {
         handOver(served);
     }
 
-    /**
-     * Under the lock: serves the oldest live registrations while the oldest fits. Each is
-     * claimed before anything is carved for it; a failed claim means its sync was won by
-     * another branch, so it is dropped and the next one is tried.
-     */
+    /** Under the lock: serves the queue by the waiting order (none while commits fail); counts and addresses each span. */
     private List<SpanRequest> serveLocked() {
-        List<SpanRequest> served = null;
-        SpanRequest head;
-        while ((head = waiters.liveHead()) != null && segments.canFit(head.quanta, head.alignQuanta)) {
-            waiters.remove(head);
-            if (head.waiter().claim()) {
-                carveFor(head);
-                if (served == null) {
-                    served = new ArrayList<>(2);
-                }
-                served.add(head);
+        if (commitsFailing) {
+            return null;
+        }
+        List<SpanRequest> served = order.serve();
+        if (served != null) {
+            for (SpanRequest r : served) {
+                r.address = carvedLocked(r.at);
             }
         }
         return served;
     }
 
-    /** Under the lock, after a successful claim: carves the node's span (known to fit). */
-    private void carveFor(SpanRequest node) {
-        int at = segments.allocate(node.quanta, node.alignQuanta, fit);
-        if (at == SegmentTable.NONE) {
-            throw new IllegalStateException("arena invariant broken: a span that fitted could not be carved");
-        }
-        allocations++;
-        node.address = addressOf(at);
-    }
-
-    /** Outside the lock: hands each served node its span. */
+    /** Outside the lock: hands each served request its span. */
     private void handOver(List<SpanRequest> served) {
         if (served != null) {
-            for (SpanRequest node : served) {
-                handOver(node);
+            for (SpanRequest r : served) {
+                handOver(r);
             }
         }
     }
 
     /**
      * Outside the lock: commits a carved span and completes its waiter; returns true. When
-     * the commit fails, the span goes back, and the waiter returns unclaimed to the head
-     * of the queue, still waiting (its timeout, if any, still runs); returns false.
+     * the commit fails the span goes back, serving pauses (the class comment's failed
+     * commits) and the claim is abandoned, in that order, so the waiter's sync
+     * re-registers into the queue instead of being served again at once; returns false.
      */
-    private boolean handOver(SpanRequest node) {
-        if (region != null) {
+    private boolean handOver(SpanRequest r) {
+        if (backing.touchesMemory()) {
             try {
-                region.commit(node.address - base, (long) node.quanta << quantumShift);
+                backing.commit(r.address - base, (long) r.quanta << quantumShift);
             } catch (RuntimeException e) {
-                lock.lock();
-                try {
-                    allocations--;
-                    segments.free(quantumIndex(node.address), node.quanta, this::describe);
-                    node.waiter().abandon();
-                    waiters.addFirst(node);
-                } finally {
-                    lock.unlock();
+                if (giveBack(r.address, r.quanta)) {
+                    LOG.log(System.Logger.Level.WARNING, "a commit for a waiter of " + this + " failed (failure "
+                            + stats().commitFailures() + "; counted in ArenaStats.commitFailures); it keeps waiting", e);
                 }
+                r.waiter.abandon();
                 return false;
             }
+            committed();
         }
-        node.waiter().complete(node.address);
+        r.waiter.complete(r.address);
         return true;
     }
 
-    private void checkRegionOpen() {
-        if (region != null && !region.isOpen()) {
+    private void checkOpen() {
+        if (!backing.isOpen()) {
             throw new IllegalStateException(this + ": its region is closed; nothing can be allocated from it");
         }
     }
@@ -399,34 +473,77 @@ public final class Arena {
         return fit;
     }
 
+    /**
+     * The page size a client sizes its spans by (a pool's slab is whole pages): the OS page
+     * size over a region; over a plain range, which calls no OS, 4096 or the quantum if
+     * larger. Needs no native call, so a plain-range arena works on any OS.
+     */
+    public long pageSize() {
+        return pageSize;
+    }
+
+    /** The cap on bytes in allocated spans ({@link Builder#maxCommitted}); the arena's size when none was set. */
+    public long maxCommitted() {
+        return maxQuanta << quantumShift;
+    }
+
+    /** The commit chunk in bytes over a region (protections change in whole chunks); 0 over a plain range. */
+    public long commitChunk() {
+        return backing.chunkBytes();
+    }
+
     /** A consistent snapshot of the counters. */
     public ArenaStats stats() {
         lock.lock();
         try {
             long allocated = segments.allocatedQuanta() << quantumShift;
-            return new ArenaStats(size, allocated, region == null ? 0 : allocated, size - allocated,
+            return new ArenaStats(size, allocated, backing.touchesMemory() ? allocated : 0, size - allocated,
                     (long) segments.largestFree() << quantumShift, segments.spans(), segments.freeSegments(),
-                    waiters.size(), allocations, frees, failures);
+                    order.size(), allocations, frees, failures, backing.accessibleBytes(), maxCommitted(),
+                    commitFailures, releaseFailures);
         } finally {
             lock.unlock();
         }
     }
 
-    /** Checks the boundary tags, free lists and counters; throws IllegalStateException on the first broken invariant. */
+    /**
+     * Checks the boundary tags, free lists, counters, the waiter queue, the cap and the
+     * commit chunks (their counts against the spans when no span is being committed or
+     * released); throws IllegalStateException on the first broken invariant.
+     */
     public void checkInvariants() {
         lock.lock();
         try {
             segments.check();
-            waiters.check("arena");
+            order.check();
+            backing.check(inFlight.get() == 0 ? liveSpansPerChunk() : null);
         } finally {
             lock.unlock();
         }
     }
 
+    /** Under the lock: how many allocated spans overlap each commit chunk; null for a plain range. */
+    private int[] liveSpansPerChunk() {
+        long chunk = backing.chunkBytes();
+        if (chunk == 0) {
+            return null;
+        }
+        int shift = Long.numberOfTrailingZeros(chunk);
+        int[] perChunk = new int[(int) ((size + chunk - 1) >>> shift)];
+        segments.forEachSpan((start, length) -> {
+            long from = (long) start << quantumShift;
+            long to = (long) (start + length) << quantumShift;
+            for (long k = from >>> shift; k <= (to - 1) >>> shift; k++) {
+                perChunk[(int) k]++;
+            }
+        });
+        return perChunk;
+    }
+
     @Override
     public String toString() {
-        return "Arena[" + hex(base) + ".." + hex(base + size) + ", quantum " + quantum + ", " + fit
-                + (region == null ? ", plain range]" : ", over region]");
+        return "Arena[" + Hex.of(base) + ".." + Hex.of(base + size) + ", quantum " + quantum + ", " + fit
+                + (backing.touchesMemory() ? ", over region]" : ", plain range]");
     }
 
     // ------------------------------------------------------------------ plumbing
@@ -435,15 +552,26 @@ public final class Arena {
         if (bytes <= 0 || bytes > size) {
             throw new IllegalArgumentException(call + ": size " + bytes + " is not in [1, " + size + "], the arena's size");
         }
+        if (capped && bytes > maxCommitted()) {
+            throw new IllegalArgumentException(call + ": size " + bytes + " exceeds maxCommitted " + maxCommitted()
+                    + " of " + this + "; it could never be met");
+        }
         return (int) ((bytes + quantum - 1) >>> quantumShift);
     }
 
-    private long alignQuanta(long align, String call) {
+    /** The alignment in quanta; rejects one that is malformed or that no aligned address of the range has room for. */
+    private long alignQuanta(long align, int n, String call) {
         if (align < quantum || Long.bitCount(align) != 1) {
             throw new IllegalArgumentException(call + ": alignment " + align
                     + " is not a power of two at least the quantum (" + quantum + ")");
         }
-        return align >>> quantumShift;
+        long alignQ = align >>> quantumShift;
+        if (alignQ > 1 && segments.firstAligned(alignQ) + n > size >>> quantumShift) {
+            throw new IllegalArgumentException(call + ": alignment " + align + " leaves no room for "
+                    + ((long) n << quantumShift) + " bytes: no address of " + this
+                    + " that is a multiple of it has that much of the range after it; it could never be met");
+        }
+        return alignQ;
     }
 
     private long addressOf(int quantumIndex) {
@@ -455,26 +583,34 @@ public final class Arena {
     }
 
     private String describe(long quantumIndex) {
-        return hex(base + (quantumIndex << quantumShift));
+        return Hex.of(base + (quantumIndex << quantumShift));
     }
 
-    static String hex(long value) {
-        return "0x" + Long.toHexString(value);
-    }
-
-    /** Configures an {@link Arena}: quantum (default: the page size over a region, 4096 over a plain range) and fit. */
+    /**
+     * Configures an {@link Arena}: quantum (default: the page size over a region, 4096 over
+     * a plain range), fit, the cap on committed bytes and, over a region, the commit chunk.
+     * {@link #build()} does not change the builder.
+     */
     public static final class Builder {
-        private final VirtualRegion region;
+        /** Default commit chunks: at least this big, and at most this many over the range. */
+        private static final long MIN_DEFAULT_CHUNK = 64 << 10;
+        private static final long MAX_DEFAULT_CHUNKS = 8192;
+
+        private final Pages pages;
         private final long base;
         private final long size;
+        private final int osPageSize;
         private long quantum;
         private Fit fit = Fit.INSTANT;
+        private long maxCommitted;
+        private long commitChunk;
 
-        private Builder(VirtualRegion region, long base, long size) {
-            this.region = region;
+        private Builder(Pages pages, long base, long size, int osPageSize) {
+            this.pages = pages;
             this.base = base;
             this.size = size;
-            this.quantum = region != null ? VirtualRegion.pageSize() : 4096;
+            this.osPageSize = osPageSize;
+            this.quantum = pages != null ? osPageSize : 4096;
         }
 
         /** The allocation unit in bytes: a power of two; over a region, a multiple of the page size. */
@@ -488,29 +624,84 @@ public final class Arena {
             return this;
         }
 
+        /**
+         * The most bytes the arena keeps in allocated spans (over a region: committed for
+         * them), rounded down to the quantum: at least one quantum, at most the size.
+         * Allocations beyond it wait, or fail for {@code tryAlloc}, exactly as when no
+         * space fits; a request larger than the cap is rejected.
+         */
+        public Builder maxCommitted(long bytes) {
+            if (bytes <= 0) {
+                throw new IllegalArgumentException("maxCommitted " + bytes + " must be > 0");
+            }
+            this.maxCommitted = bytes;
+            return this;
+        }
+
+        /**
+         * Over a region, the granularity of protection changes: a power of two, a multiple
+         * of the page size. The region then never holds more than {@code size / bytes}
+         * mappings. Default: the larger of 64 KiB and {@code size / 8192}, rounded up to a
+         * power of two.
+         */
+        public Builder commitChunk(long bytes) {
+            if (bytes <= 0 || Long.bitCount(bytes) != 1) {
+                throw new IllegalArgumentException("commitChunk " + bytes + " is not a power of two");
+            }
+            this.commitChunk = bytes;
+            return this;
+        }
+
         public Arena build() {
             if (quantum <= 0 || Long.bitCount(quantum) != 1) {
                 throw new IllegalArgumentException("quantum " + quantum + " is not a power of two");
             }
-            if (region != null && quantum % VirtualRegion.pageSize() != 0) {
+            if (pages != null && quantum % osPageSize != 0) {
                 throw new IllegalArgumentException("quantum " + quantum + " over a region must be a multiple of the page size "
-                        + VirtualRegion.pageSize() + " (spans are committed page by page)");
+                        + osPageSize + " (spans are committed page by page)");
             }
             if (base <= 0 || (base & (quantum - 1)) != 0) {
-                throw new IllegalArgumentException("base " + hex(base) + " is not a positive multiple of the quantum " + quantum
-                        + " (0 is the 'no fit' sentinel)");
+                throw new IllegalArgumentException("base " + Hex.of(base) + " is not a positive multiple of the quantum "
+                        + quantum + " (0 is the 'no fit' sentinel)");
             }
             if (size <= 0 || (size & (quantum - 1)) != 0) {
                 throw new IllegalArgumentException("size " + size + " is not a positive multiple of the quantum " + quantum);
             }
             if (base + size < base) {
-                throw new IllegalArgumentException("range " + hex(base) + " + " + size + " overflows the address space");
+                throw new IllegalArgumentException("range " + Hex.of(base) + " + " + size + " overflows the address space");
             }
             if (size / quantum > Integer.MAX_VALUE) {
                 throw new IllegalArgumentException("size " + size + " holds " + size / quantum + " quanta of " + quantum
                         + "; at most " + Integer.MAX_VALUE + " are supported: use a larger quantum");
             }
-            return new Arena(this);
+            if (maxCommitted != 0 && (maxCommitted < quantum || maxCommitted > size)) {
+                throw new IllegalArgumentException("maxCommitted " + maxCommitted + " is not in [" + quantum + ", " + size
+                        + "]: at least one quantum, at most the arena's size");
+            }
+            long maxQuanta = (maxCommitted != 0 ? maxCommitted : size) / quantum;
+            return new Arena(this, backing(), maxQuanta);
+        }
+
+        private Backing backing() {
+            if (pages == null) {
+                if (commitChunk != 0) {
+                    throw new IllegalArgumentException("commitChunk " + commitChunk
+                            + ": a plain range commits nothing; commit chunks apply over a region only");
+                }
+                return Backing.PLAIN;
+            }
+            long chunk = commitChunk;
+            if (chunk == 0) {
+                long spread = Long.highestOneBit(Math.max(1, (size + MAX_DEFAULT_CHUNKS - 1) / MAX_DEFAULT_CHUNKS - 1)) << 1;
+                chunk = Math.max(Math.max(MIN_DEFAULT_CHUNK, osPageSize), spread);
+            } else if (chunk % osPageSize != 0) {
+                throw new IllegalArgumentException("commitChunk " + chunk + " is not a multiple of the page size " + osPageSize);
+            }
+            if (size / chunk >= Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("commitChunk " + chunk + " makes " + size / chunk + " chunks of "
+                        + size + " bytes; use a larger chunk");
+            }
+            return new CommitChunks(pages, size, chunk);
         }
     }
 }

@@ -5,7 +5,8 @@ package io.slab4j.arena;
  *
  * @param reserved        bytes the arena manages (its whole range)
  * @param allocated       bytes in allocated spans (including spans being committed or released)
- * @param committed       bytes made accessible through the region; 0 for a plain range
+ * @param committed       bytes committed for allocated spans over a region (what may be resident);
+ *                        0 for a plain range
  * @param free            bytes in free segments ({@code reserved - allocated})
  * @param largestFree     bytes in the largest free segment
  * @param spans           allocated spans
@@ -14,6 +15,15 @@ package io.slab4j.arena;
  * @param allocations     successful allocations since creation
  * @param frees           frees since creation
  * @param failures        allocation attempts that found no fit (non-waiting attempts and polls)
+ * @param accessible      bytes in commit chunks protected read-write, freed spans' released pages
+ *                        included (≥ {@code committed}; costs address space, not memory); 0 for a
+ *                        plain range
+ * @param maxCommitted    the cap on allocated bytes ({@link Arena.Builder#maxCommitted}); the
+ *                        reservation when none was set
+ * @param commitFailures  commits that failed (the span went back; the caller saw the exception, or
+ *                        a served waiter kept waiting)
+ * @param releaseFailures frees whose release or decommit failed (counted and logged; the span's
+ *                        pages stayed committed)
  */
 public record ArenaStats(
         long reserved,
@@ -26,5 +36,16 @@ public record ArenaStats(
         int waiters,
         long allocations,
         long frees,
-        long failures) {
+        long failures,
+        long accessible,
+        long maxCommitted,
+        long commitFailures,
+        long releaseFailures) {
+
+    /** The snapshot as it was before commit chunks and the cap: no accessible chunks, no cap, no failures. */
+    public ArenaStats(long reserved, long allocated, long committed, long free, long largestFree, long spans,
+                      long freeSegments, int waiters, long allocations, long frees, long failures) {
+        this(reserved, allocated, committed, free, largestFree, spans, freeSegments, waiters, allocations, frees,
+                failures, 0, reserved, 0, 0);
+    }
 }

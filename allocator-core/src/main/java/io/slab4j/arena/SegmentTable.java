@@ -18,8 +18,12 @@ import java.util.Arrays;
  *
  * <p>Segments are ids into one primitive array, eight ints a segment laid side by side
  * (32 bytes; touching a segment is one cache miss), plus the map entry of an allocated
- * one: a million live spans cost tens of megabytes and no per-span objects. Unused ids
+ * one: no per-span objects, so metadata grows by a few dozen bytes a span. Unused ids
  * are chained through {@code addrNext}.
+ *
+ * <p>For the arena's waiting order ({@link WaitingOrder}) it also finds the window of a
+ * blocked head ({@link #leastOccupiedWindow}) and carves others only outside it
+ * ({@link #allocateOutside}).
  *
  * <p>Allocate: pick a free segment (by {@link Fit}), unlink it from its free list, split
  * off a free remainder on the left (alignment) and on the right, mark the rest
@@ -228,6 +232,138 @@ final class SegmentTable {
         allocatedByStart.put(at, seg);
         allocatedQuanta += n;
         return seg;
+    }
+
+    /**
+     * As {@link #allocate}, but only from free space outside {@code [lo, hi)} (the window
+     * kept for a blocked head; see {@link Arena}): first fit over the lists from n's size
+     * class up, or the smallest such fit for {@link Fit#BEST}. Returns the start or NONE.
+     */
+    int allocateOutside(int n, long alignQ, Fit fit, int lo, int hi) {
+        int candidates = nonEmpty & (-1 << floorLog2(n));
+        int found = NONE;
+        int foundAt = NONE;
+        while (candidates != 0 && (found == NONE || fit == Fit.BEST)) {
+            int k = Integer.numberOfTrailingZeros(candidates);
+            candidates &= candidates - 1;
+            for (int s = listHead[k]; s != NONE; s = listNext(s)) {
+                int at = placeOutside(s, n, alignQ, lo, hi);
+                if (at != NONE && (found == NONE || length(s) < length(found))) {
+                    found = s;
+                    foundAt = at;
+                    if (fit != Fit.BEST || length(s) == n) {
+                        break;
+                    }
+                }
+            }
+        }
+        if (found == NONE) {
+            return NONE;
+        }
+        carve(found, foundAt, n);
+        return foundAt;
+    }
+
+    /** Where n aligned quanta fit in free segment seg without touching [lo, hi); NONE if nowhere. */
+    private int placeOutside(int seg, int n, long alignQ, int lo, int hi) {
+        int s = start(seg);
+        long e = (long) s + length(seg);
+        long left = alignedStart(s, alignQ);
+        if (left + n <= Math.min(e, lo)) {
+            return (int) left;
+        }
+        long right = alignedStart(Math.max(s, hi), alignQ);
+        return right + n <= e ? (int) right : NONE;
+    }
+
+    /**
+     * The start of the aligned window of n quanta that holds the fewest allocated quanta
+     * (the lowest such start on a tie): where a blocked head will fit soonest. Candidates
+     * are the windows that start or end at a free segment's edge (where the count changes
+     * slope) and the first aligned window; cost O(segments log segments), paid once per
+     * blocked head. The arena has checked that some aligned window fits the range.
+     */
+    int leastOccupiedWindow(int n, long alignQ) {
+        int count = 0;
+        for (int s = first; s != NONE; s = addrNext(s)) {
+            count++;
+        }
+        int[] starts = new int[count + 1];
+        long[] allocatedBefore = new long[count + 1];
+        int[] freeStarts = new int[count];
+        int[] freeEnds = new int[count];
+        int i = 0;
+        int frees = 0;
+        long allocated = 0;
+        for (int s = first; s != NONE; s = addrNext(s), i++) {
+            starts[i] = start(s);
+            allocatedBefore[i] = allocated;
+            if (state(s) == FREE) {
+                freeStarts[frees] = start(s);
+                freeEnds[frees++] = start(s) + length(s);
+            } else {
+                allocated += length(s);
+            }
+        }
+        starts[count] = quanta;
+        allocatedBefore[count] = allocated;
+        int best = alignedStart(0, alignQ);
+        long bestCount = allocatedIn(best, n, starts, allocatedBefore);
+        for (int f = 0; f < frees; f++) {
+            long[] candidates = {alignedStart(freeStarts[f], alignQ), alignedDown(freeEnds[f] - n, alignQ)};
+            for (long c : candidates) {
+                if (c < 0 || c + n > quanta) {
+                    continue;
+                }
+                long occupied = allocatedIn((int) c, n, starts, allocatedBefore);
+                if (occupied < bestCount || (occupied == bestCount && c < best)) {
+                    best = (int) c;
+                    bestCount = occupied;
+                }
+            }
+        }
+        return best;
+    }
+
+    private static long allocatedIn(int from, int n, int[] starts, long[] allocatedBefore) {
+        return allocatedUpTo(from + n, starts, allocatedBefore) - allocatedUpTo(from, starts, allocatedBefore);
+    }
+
+    /** Allocated quanta in [0, pos), from the prefix sums of one address-order walk. */
+    private static long allocatedUpTo(int pos, int[] starts, long[] allocatedBefore) {
+        int i = java.util.Arrays.binarySearch(starts, pos);
+        if (i >= 0) {
+            return allocatedBefore[i];
+        }
+        int seg = -i - 2; // the segment containing pos
+        boolean isAllocated = allocatedBefore[seg + 1] != allocatedBefore[seg];
+        return allocatedBefore[seg] + (isAllocated ? pos - starts[seg] : 0);
+    }
+
+    /** The first quantum index whose address is a multiple of alignQ quanta (it may lie beyond the range). */
+    long firstAligned(long alignQ) {
+        long misalignment = baseQuanta & (alignQ - 1);
+        return misalignment == 0 ? 0 : alignQ - misalignment;
+    }
+
+    /** The largest aligned quantum index at or below offset (may be negative). */
+    private long alignedDown(long offset, long alignQ) {
+        return offset - ((baseQuanta + offset) & (alignQ - 1));
+    }
+
+    /** Calls {@code visitor} with the start and length of every allocated span (releasing ones included), in address order. */
+    void forEachSpan(SpanVisitor visitor) {
+        for (int s = first; s != NONE; s = addrNext(s)) {
+            if (state(s) == ALLOCATED || state(s) == RELEASING) {
+                visitor.visit(start(s), length(s));
+            }
+        }
+    }
+
+    /** Receives spans from {@link #forEachSpan}. */
+    @FunctionalInterface
+    interface SpanVisitor {
+        void visit(int start, int length);
     }
 
     // ---------------------------------------------------------------------- free

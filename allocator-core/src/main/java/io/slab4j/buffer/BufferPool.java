@@ -84,7 +84,11 @@ public final class BufferPool implements AutoCloseable {
     private BufferPool(Builder b, VirtualRegion region) {
         this.name = b.name;
         this.region = region;
-        this.arena = Arena.builder(region).build();
+        Arena.Builder arenaBuilder = Arena.builder(region);
+        if (b.maxCommitted != 0) {
+            arenaBuilder.maxCommitted(b.maxCommitted);
+        }
+        this.arena = arenaBuilder.build();
         this.sizes = b.sizeClasses.clone();
         this.classes = new SizeClass[sizes.length];
         for (int i = 0; i < sizes.length; i++) {
@@ -93,7 +97,8 @@ public final class BufferPool implements AutoCloseable {
         this.large = new LargeSpans(this, arena, Math.max(VirtualRegion.pageSize(), region.size() / 16));
         this.maxCommitted = b.maxCommitted;
         long page = VirtualRegion.pageSize();
-        this.maxBuffer = Math.min(region.size(), Integer.MAX_VALUE / page * page);
+        long cap = b.maxCommitted != 0 ? b.maxCommitted / page * page : region.size();
+        this.maxBuffer = Math.min(cap, Integer.MAX_VALUE / page * page);
         this.zero = b.zeroOnAcquire;
         this.leakDetection = b.leakDetection;
         this.decayNanos = b.idleDecay.toNanos();
@@ -202,7 +207,8 @@ public final class BufferPool implements AutoCloseable {
     private int classOf(int size, String what) {
         if (size <= 0 || size > maxBuffer) {
             throw new IllegalArgumentException(what + "(" + size + "): size is not in [1, " + maxBuffer + "] (buffer pool '"
-                    + name + "' reserves " + region.size() + " bytes)");
+                    + name + "' reserves " + region.size() + " bytes" + (maxCommitted != 0 ? ", commits at most " + maxCommitted : "")
+                    + ")");
         }
         if (closed.get()) {
             throw closedError(what);
@@ -264,6 +270,15 @@ public final class BufferPool implements AutoCloseable {
 
     public String name() {
         return name;
+    }
+
+    /** For tests: the region's first byte and the arena's own figures. */
+    long regionAddress() {
+        return region.address();
+    }
+
+    io.slab4j.arena.ArenaStats arenaStats() {
+        return arena.stats();
     }
 
     /** The size classes, ascending (a copy). */
@@ -447,9 +462,11 @@ public final class BufferPool implements AutoCloseable {
                         + " bytes");
             }
             long slab = SizeClasses.slabBytes(sizeClasses[sizeClasses.length - 1]);
-            if (slab > reserved) {
+            long cap = maxCommitted != 0 ? maxCommitted : reserved;
+            if (slab > cap) {
                 throw new IllegalArgumentException("size class " + sizeClasses[sizeClasses.length - 1] + " needs slabs of " + slab
-                        + " bytes, more than the reservation of " + reserved + " bytes");
+                        + " bytes, more than the " + (maxCommitted != 0 ? "committed cap maxCommitted(" + maxCommitted + ")"
+                        : "reservation of " + reserved + " bytes"));
             }
             Management.checkFree(name);
             VirtualRegion region = VirtualRegion.reserve(reserved);

@@ -4,7 +4,7 @@ import io.slab4j.arena.Arena;
 import io.slab4j.event.Event;
 import io.slab4j.nativemem.VirtualRegion;
 import io.slab4j.pool.Pool;
-import io.slab4j.pool.PoolCache;
+import io.slab4j.cache.PoolCache;
 import io.slab4j.pool.PoolStats;
 
 import java.util.concurrent.atomic.LongAdder;
@@ -12,8 +12,10 @@ import java.util.concurrent.atomic.LongAdder;
 /**
  * One size class of a {@link BufferPool}: a {@link Pool} of {@code size}-byte items over the
  * pool's arena, with a {@link PoolCache} in front of it when magazines are on. The only class
- * of {@code io.slab4j.buffer} that names {@code io.slab4j.pool} types, so moving
- * {@code PoolCache} to {@code io.slab4j.cache} changes two imports here.
+ * of {@code io.slab4j.buffer} that names {@code io.slab4j.pool} or {@code io.slab4j.cache}
+ * types. A close goes through {@link PoolCache#putExclusive}: the handle's CAS already
+ * guarantees one return per acquire, so the cache skips the checking CAS on the item's
+ * ownership record (a stray put of the item from elsewhere is still rejected).
  *
  * <h2>Slabs</h2>
  * A slab holds at least {@value #MIN_ITEMS_PER_SLAB} items and is at least
@@ -69,7 +71,7 @@ final class SizeClass extends Supply {
         }
         try {
             if (cache != null && !fromCleaner) {
-                cache.put(address);
+                cache.putExclusive(address); // the handle's CAS makes this the item's only return
                 if (owner.waiters() > 0) {
                     cache.drain(); // someone waits, maybe for another class: park nothing here
                 }

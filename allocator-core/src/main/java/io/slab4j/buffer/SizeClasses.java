@@ -15,13 +15,13 @@ import java.util.Arrays;
  *   (class k of doubling [2^n, 2^(n+1)): 2^n + k * 2^(n-2), k = 1..4)
  * </pre>
  * Internal fragmentation (bytes of class not asked for, over bytes of class handed out) is at
- * most 20% in the geometric part (a request one byte above a class, {@code 1/(4+1)}) and at
- * most 50% only for requests of 1 to 15 bytes; measured in {@code SizeClassesTest}: 5.5% over
- * the 180,226 allocations of {@code perl-textproc.trace.gz} (94% of them at most 64 B, where
- * 16-byte steps matter most) and 9.8% over a log-uniform distribution of 1 B to 64 KiB, against
- * 10.9% / 17.8% for 2 classes per doubling and 25.2% / 27.6% for powers of two. 4 per doubling
- * halves the waste of 2 per doubling for twice the classes; 8 per doubling would save only a
- * further 4 to 5 points for 80 classes, each holding at least one slab once used.
+ * most 20% in the geometric part (a request one byte above a class: {@code 1/(4+1)}), about
+ * half that on average; below 128 B the 16-byte steps match the pools' 16-byte item
+ * alignment, so finer classes there would save no memory. {@code SizeClassesTest} measures
+ * 1, 2, 4 and 8 classes per doubling on log-uniform and uniform synthetic sizes and on the
+ * recorded {@code perl-textproc} trace and prints the table: 4 per doubling about halves the
+ * waste of 2 per doubling, and 8 per doubling would save about half again for nearly twice
+ * the classes (each holds at least one slab once used), so 4 it is.
  *
  * <p>Stateless; thread-safe.
  */

@@ -10,31 +10,34 @@ import io.slab4j.event.Waiter;
  * to one sync's grow branch: its {@link GrowTicket} records the reservation against the
  * hard limit that the branch's nack releases.
  *
- * <p>Poll: only when the pool has no free item and may grow, and the arena has space now.
- * Register: under the limit, reserve and forward the registration into the arena's FIFO
- * queue; at the limit, queue in the pool until capacity returns, then do the same.
+ * <p>Poll (unless {@code poll} is false: the get polled the pool just before): only when
+ * the pool has no free item and may grow, and the arena has space now. Register: under the
+ * limit, reserve and forward the registration into the arena's FIFO queue; at the limit,
+ * queue in the pool until capacity returns, then do the same ({@link GrowSupply}).
  */
 final class GrowEvent extends BaseEvent<Long> {
     private final Pool pool;
     private final GrowTicket ticket;
+    private final boolean poll;
 
-    GrowEvent(Pool pool, GrowTicket ticket) {
+    GrowEvent(Pool pool, GrowTicket ticket, boolean poll) {
         this.pool = pool;
         this.ticket = ticket;
+        this.poll = poll;
     }
 
     @Override
     protected Long tryNow() {
-        return pool.tryGrowNow(ticket);
+        return poll ? pool.tryGrowNow(ticket) : null;
     }
 
     @Override
     protected Registration register(Waiter<Long> waiter) {
-        return pool.registerForGrow(new Pool.GrowRequest(waiter, ticket));
+        return pool.registerForGrow(new GrowSupply.Request(waiter, ticket));
     }
 
     @Override
     public String toString() {
-        return "grow(" + pool.name + ", " + ticket.state + ")";
+        return "grow(" + pool.name + ", " + ticket + ")";
     }
 }

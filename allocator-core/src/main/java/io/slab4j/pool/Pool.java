@@ -5,12 +5,11 @@ import io.slab4j.event.BaseEvent;
 import io.slab4j.event.Event;
 import io.slab4j.event.Events;
 import io.slab4j.event.Registration;
-import io.slab4j.event.WaitQueue;
 import io.slab4j.event.Waiter;
-import io.slab4j.nativemem.VirtualRegion;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
@@ -18,82 +17,76 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * A pool of fixed-size items carved from slabs of contiguous arena pages (after NetBSD
  * {@code pool(9)}), whose empty {@code get} waits on a put <em>or</em> a grow, whichever
- * comes first.
+ * comes first. The protocol, the lock order and the ownership rule are stated once in the
+ * package documentation.
  *
  * <h2>Terms</h2>
  * <ul>
  *   <li><b>item</b>: {@code itemSize} bytes at a {@code stride} (item size rounded up to
- *       the alignment) inside a slab. The pool never writes into items: bookkeeping is in
- *       {@link Slab} objects on the Java heap.
- *   <li><b>slab</b>: {@code slabPages} contiguous pages, one arena allocation (the
- *       multi-page grow), holding {@code itemsPerSlab} items.
- *   <li><b>made / pending</b>: items in the pool's slabs / items of grows waiting for
- *       arena space. The hard limit bounds {@code made + pending}, so concurrent grows
- *       never overshoot it. Since slabs come whole, the usable limit is the largest
- *       multiple of {@code itemsPerSlab} not above {@code hardLimit}.
- *   <li><b>idle slab</b>: no item in use. {@code lowWater} idle slabs survive
+ *       the alignment) inside a slab; {@link Geometry} has the shape. The pool never writes
+ *       into items: bookkeeping is in {@link Slab} objects on the Java heap.
+ *   <li><b>slab</b>: {@code slabPages} contiguous arena quanta, one arena allocation,
+ *       holding {@code itemsPerSlab} items (at most {@value #MAX_ITEMS_PER_SLAB}).
+ *   <li><b>ownership record</b>: one byte an item, FREE, OUT or PARKED ({@link Slab}),
+ *       shared by this pool and every layer over it ({@link #park}, {@link #putAll}).
+ *   <li><b>made / pending</b>: items in the pool's slabs / items of grows waiting for arena
+ *       space ({@link GrowSupply}). The hard limit bounds {@code made + pending}; since slabs
+ *       come whole, the usable limit is the largest multiple of {@code itemsPerSlab} not
+ *       above it.
+ *   <li><b>idle slab</b>: no item out or parked. {@code lowWater} idle slabs survive
  *       {@link #reclaim()}; beyond {@code highWater} idle slabs, a put that idles a slab
- *       returns it to the arena (which decommits it).
+ *       returns it to the arena.
  * </ul>
  *
  * <h2>Get</h2>
  * <ol>
- *   <li>Fast path, under the lock: take an item from the fullest slab with a free one.
- *   <li>Else ({@link WaitStrategy#NACK}) sync on {@code choose(put, withNack(grow))}:
- *       <ul>
- *         <li>put: a {@link PutEvent} registration; a {@code put} hands its item straight
- *             to the oldest one.
- *         <li>grow: a {@link GrowEvent} with a fresh {@link GrowTicket}. Under the hard
- *             limit it reserves {@code itemsPerSlab} pending items and forwards its
- *             registration to the arena's FIFO queue ({@code allocEvent(slabBytes)}); at
- *             the limit it queues in the pool until a pending grow is released or a slab
- *             goes back to the arena, then reserves and forwards.
- *       </ul>
- *   <li>Whichever fires first wins the sync; the other registration is withdrawn. If the
- *       put won, the grow's nack releases its reservation (and the oldest grow waiting for
- *       capacity gets it); nothing was taken from the arena. If the arena space won, the
- *       wrap turns it into a slab on the syncing thread, takes an item, and serves the
- *       pool's other put waiters from the new slab first.
+ *   <li>Poll, under the lock once: take an item from the fullest slab with a free one; else,
+ *       when the pool may grow, reserve a slab and try the arena without waiting.
+ *   <li>Before blocking: ask the {@link Reclaimer}s (magazine layers) to return idle
+ *       parked items.
+ *   <li>Wait ({@link WaitStrategy#NACK}) on {@code choose(put, withNack(grow))}, whose base
+ *       events do not poll again (the registration re-checks under the lock). Whichever
+ *       fires first wins; if the put won, the grow's nack releases its reservation.
  * </ol>
  * <h2>Put</h2>
- * Validate (foreign, interior, double free, closed: the pool is unchanged on rejection);
- * hand the item to the oldest live put waiter, claiming its offer first; else free it,
- * and if its slab is now idle beyond {@code highWater}, return the slab to the arena.
+ * Validate, and CAS the item's record OUT → FREE (foreign, interior, already free or
+ * parked in a layer: rejected, nothing changes); hand the item to the oldest live put
+ * waiter, claiming its offer first; else free it, and if its slab is now idle beyond
+ * {@code highWater}, return the slab to the arena. Once accepted, a put returns normally: a
+ * failure to return the slab is counted ({@link PoolStats#slabReturnFailures()}) and logged.
  *
  * <h2>Concurrency</h2>
- * Thread-safe. One {@link ReentrantLock} guards the slabs, both wait queues, the counts
- * and the statistics. Lock order: pool, then arena (a grow is forwarded to the arena under
- * the pool lock); the arena never calls back into the pool under its own lock, and
- * waiters are completed (unparked) outside both. User code never runs under the lock.
+ * Thread-safe. One lock guards the slabs, both wait queues ({@link PutWaiters},
+ * {@link GrowSupply}), the counts and the statistics; the steps that complete waiters or
+ * call the arena run after unlocking. The layer methods ({@link #park}, {@link #unpark},
+ * {@link #parkOwned}) take no lock: they find the record through {@link SlabDirectory}.
  */
 public final class Pool implements AutoCloseable {
+    /** The most items one slab may hold; bounds a slab's heap metadata to about 5 bytes an item. */
+    public static final int MAX_ITEMS_PER_SLAB = 1 << 16;
+    /** System property: how often, in ms, waiting gets have the layers' idle parked items reclaimed. */
+    public static final String RECLAIM_INTERVAL_PROPERTY = "slab4j.pool.reclaimIntervalMillis";
+    /** The effective interval, in [1, 1000] ms, default 100: read once at class initialisation. */
+    public static final long RECLAIM_INTERVAL_MILLIS = readInterval();
+
+    private static final System.Logger LOG = System.getLogger(Pool.class.getName());
+    private static final Reclaimer[] NO_RECLAIMERS = new Reclaimer[0];
+
     final String name;
-    private final long itemSize;
-    private final long stride;
-    /** log2(stride) when the stride is a power of two (a shift finds the item), else -1 (a division does). */
-    private final int strideShift;
-    final int itemsPerSlab;
-    private final long slabBytes;
-    private final long slabAlign;
-    private final long hardLimit;
+    private final Geometry g;
     private final int lowWater;
     private final int highWater;
     private final WaitStrategy strategy;
     private final Arena arena;
-    private final BaseEvent<Long> slabSpace;
-    private final PutEvent putEvent = new PutEvent(this);
+    private final PutEvent putEvent = new PutEvent(this, null);
 
-    final ReentrantLock lock = new ReentrantLock();
+    final CountingLock lock = new CountingLock();
     private final SlabSet slabs;
-    private final WaitQueue<WaitQueue.Node<Long>> putWaiters = new WaitQueue<>();
-    private final WaitQueue<GrowRequest> growWaiters = new WaitQueue<>();
-    /**
-     * {@code putWaiters.size()}, republished (volatile write) under the lock whenever the
-     * queue changes, so {@link #hasWaiters()} can be read without the lock.
-     */
-    private volatile int waitingForPut;
-    private long made;
-    private long pending;
+    private final PutWaiters putWaiters = new PutWaiters();
+    private final GrowSupply supply;
+    /** Copy on write under the lock; read without it before a get blocks. */
+    private volatile Reclaimer[] reclaimers = NO_RECLAIMERS;
+    private ReclaimTicker ticker;
     private long inUse;
     private int idleSlabs;
     private boolean closed;
@@ -105,22 +98,18 @@ public final class Pool implements AutoCloseable {
     private long highMark;
     private long waits;
     private long waitNanos;
+    private long slabReturnFailures;
 
-    private Pool(Builder b, Arena arena, long stride, int itemsPerSlab, long slabBytes) {
-        this.name = b.name;
-        this.itemSize = b.itemSize;
-        this.stride = stride;
-        this.strideShift = Long.bitCount(stride) == 1 ? Long.numberOfTrailingZeros(stride) : -1;
-        this.itemsPerSlab = itemsPerSlab;
-        this.slabBytes = slabBytes;
-        this.slabAlign = Math.max(arena.quantum(), b.align);
-        this.hardLimit = b.hardLimit;
-        this.lowWater = b.lowWater;
-        this.highWater = b.highWater;
-        this.strategy = b.strategy;
+    private Pool(String name, Geometry g, long hardLimit, int lowWater, int highWater, WaitStrategy strategy, Arena arena) {
+        this.name = name;
+        this.g = g;
+        this.lowWater = lowWater;
+        this.highWater = highWater;
+        this.strategy = strategy;
         this.arena = arena;
-        this.slabSpace = arena.allocEvent(slabBytes, slabAlign);
-        this.slabs = new SlabSet(itemsPerSlab, slabBytes);
+        BaseEvent<Long> slabSpace = arena.allocEvent(g.slabBytes(), g.slabAlign());
+        this.supply = new GrowSupply(g.itemsPerSlab(), hardLimit, slabSpace);
+        this.slabs = new SlabSet(g.itemsPerSlab(), g.slabBytes(), arena.base(), arena.size());
     }
 
     public static Builder builder(String name, long itemSize) {
@@ -131,18 +120,22 @@ public final class Pool implements AutoCloseable {
 
     /** Takes an item, waiting as long as it takes for a put or for arena space to grow. */
     public long get() throws InterruptedException {
-        long address = getNow();
-        return address != 0 ? address : timedWait(getEvent());
+        long address = getNow(false);
+        return address != 0 ? address : await(null);
     }
 
-    /** Takes an item, waiting up to {@code timeout}; returns 0 when the time runs out. */
+    /**
+     * Takes an item, trying first and then waiting up to {@code timeout}; returns 0 when the
+     * time runs out. A zero or negative timeout only tries (and counts no wait).
+     */
     public long get(Duration timeout) throws InterruptedException {
         Objects.requireNonNull(timeout, "timeout");
-        long address = getNow();
-        if (address != 0) {
+        boolean mayWait = !timeout.isZero() && !timeout.isNegative();
+        long address = getNow(!mayWait);
+        if (address != 0 || !mayWait) {
             return address;
         }
-        long got = timedWait(Events.choose(getEvent(), Events.timeout(timeout).wrap(signal -> 0L)));
+        long got = await(timeout);
         if (got == 0) {
             countFailure();
         }
@@ -151,22 +144,7 @@ public final class Pool implements AutoCloseable {
 
     /** Takes an item without waiting: a free one, or one from a slab the arena can give now; 0 when neither. */
     public long tryGet() {
-        long address = getNow();
-        if (address == 0) {
-            countFailure();
-        }
-        return address;
-    }
-
-    /** A free item, or one from a slab the arena gives now (when nobody queues for one); 0 when neither. */
-    private long getNow() {
-        long address = takeFast();
-        if (address != 0 || strategy == WaitStrategy.LOW_WATER_PRIME) {
-            return address;
-        }
-        GrowTicket ticket = new GrowTicket();
-        Long grown = tryGrowNow(ticket);
-        return grown == null ? 0 : growWith(ticket, grown);
+        return getNow(true);
     }
 
     /**
@@ -176,35 +154,77 @@ public final class Pool implements AutoCloseable {
      */
     public Event<Long> getEvent() {
         return switch (strategy) {
-            case NACK -> Events.choose(putEvent, growBranch());
+            case NACK -> Events.choose(putEvent, growBranch(null, true));
             case LOW_WATER_PRIME -> putEvent;
-            case NAIVE, PENDING_GROW_COUNT -> Events.guard(() -> mayGrowNow() ? growBranch() : putEvent);
+            case NAIVE, PENDING_GROW_COUNT -> Events.guard(() -> mayGrowNow() ? growBranch(null, true) : putEvent);
         };
     }
 
-    /** A grow under a fresh ticket, whose nack releases the ticket's reservation. */
-    private Event<Long> growBranch() {
-        return Events.withNack(nack -> {
-            GrowTicket ticket = new GrowTicket();
-            nack.onNack(() -> release(ticket));
-            return new GrowEvent(this, ticket).wrap(address -> growWith(ticket, address));
-        });
+    /** The poll, under the lock once: a free item, or one from a slab the arena gives now; 0 when neither. */
+    private long getNow(boolean countFailure) {
+        GrowTicket ticket;
+        lock.lock();
+        try {
+            checkOpen("get");
+            long address = take();
+            if (address != 0) {
+                return address;
+            }
+            if (strategy == WaitStrategy.LOW_WATER_PRIME || !supply.mayGrow()) {
+                if (countFailure) {
+                    failures++;
+                }
+                return 0;
+            }
+            ticket = new GrowTicket();
+            supply.reserve(ticket);
+        } finally {
+            lock.unlock();
+        }
+        long address = allocSlabOrRelease(ticket, countFailure);
+        return address == 0 ? 0 : addSlab(ticket, address, true);
     }
 
-    private long timedWait(Event<Long> event) throws InterruptedException {
-        long start = System.nanoTime();
-        try {
-            return event.sync();
-        } finally {
-            long waited = System.nanoTime() - start;
-            lock.lock();
-            try {
-                waits++;
-                waitNanos += waited;
-            } finally {
-                lock.unlock();
+    /** Get steps 2 and 3: reclaim idle parked items, then wait without polling again. */
+    private long await(Duration timeout) throws InterruptedException {
+        if (reclaimers.length > 0 && runReclaimers() > 0) {
+            long address = getNow(false);
+            if (address != 0) {
+                return address;
             }
         }
+        GrowTicket ticket = new GrowTicket();
+        Event<Long> wait = switch (strategy) {
+            case NACK -> Events.choose(new PutEvent(this, ticket), growBranch(ticket, false));
+            case LOW_WATER_PRIME -> new PutEvent(this, ticket);
+            case NAIVE, PENDING_GROW_COUNT -> Events.guard(() -> mayGrowNow() ? growBranch(ticket, false) : new PutEvent(this, ticket));
+        };
+        if (timeout != null) {
+            wait = Events.choose(wait, Events.timeout(timeout).wrap(signal -> 0L));
+        }
+        ticket.startClock(System.nanoTime());
+        try {
+            return wait.sync();
+        } finally {
+            long waited = ticket.takeWait(System.nanoTime());
+            if (waited >= 0) {
+                lock.lock();
+                try {
+                    countWait(waited);
+                } finally {
+                    lock.unlock();
+                }
+            }
+        }
+    }
+
+    /** A grow under {@code given} (null: a fresh ticket for each sync), whose nack releases the ticket's reservation. */
+    private Event<Long> growBranch(GrowTicket given, boolean poll) {
+        return Events.withNack(nack -> {
+            GrowTicket ticket = given != null ? given : new GrowTicket();
+            nack.onNack(() -> release(ticket));
+            return new GrowEvent(this, ticket, poll).wrap(address -> addSlab(ticket, address, true));
+        });
     }
 
     // ---------------------------------------------------------------------- put
@@ -213,34 +233,43 @@ public final class Pool implements AutoCloseable {
      * Returns an item. If a get is waiting, the item goes straight to the oldest waiter.
      *
      * @throws IllegalArgumentException the address is not an item of this pool, not the
-     *                                  start of one, or already free; nothing changes
+     *                                  start of one, already free, or parked in a layer
+     *                                  (a cache) over this pool; nothing changes
      * @throws IllegalStateException    the pool is closed
      */
     public void put(long address) {
-        Waiter<Long> receiver = null;
+        accept(address, false, "put");
+    }
+
+    /**
+     * For a layer returning one item it holds (parked, or out when its checks are off), as
+     * {@link #putAll} does for many.
+     *
+     * @throws IllegalArgumentException not an item of this pool, or free; nothing changes
+     */
+    public void putHeld(long address) {
+        accept(address, true, "put");
+    }
+
+    private void accept(long address, boolean held, String call) {
+        Waiter<Long> receiver;
         Slab toArena = null;
         lock.lock();
         try {
-            checkOpen("put");
+            checkOpen(call);
             Slab slab = slabs.find(address);
-            if (slab == null) {
-                throw new IllegalArgumentException("put(" + hex(address) + "): address is not an item of pool '" + name + "'");
-            }
-            long offset = address - slab.base;
-            long index = strideShift >= 0 ? offset >>> strideShift : offset / stride;
-            if (index * stride != offset || index >= itemsPerSlab) {
-                throw new IllegalArgumentException("put(" + hex(address) + "): address is not the start of an item of pool '"
-                        + name + "' (item size " + itemSize + ", stride " + stride + ")");
-            }
-            if (!slab.isInUse((int) index)) {
-                throw new IllegalArgumentException("put(" + hex(address) + "): item of pool '" + name + "' is already free (double free?)");
+            int index = indexIn(slab, address, call);
+            byte was = held ? slab.releaseHeld(index) : slab.release(index);
+            if (held ? was == Slab.FREE : was != Slab.OUT) {
+                throw rejected(call, address, was);
             }
             releases++;
-            receiver = claimOldestPutWaiter();
+            receiver = putWaiters.claimOldest();
             if (receiver != null) {
+                slab.handOut(index);
                 requests++;
             } else {
-                toArena = giveBack(slab, (int) index);
+                toArena = giveBack(slab, index);
             }
         } finally {
             lock.unlock();
@@ -248,26 +277,183 @@ public final class Pool implements AutoCloseable {
         if (receiver != null) {
             receiver.complete(address);
         } else if (toArena != null) {
-            arena.free(toArena.base, slabBytes);
+            returnToArena(toArena);
         }
     }
 
     /** Under the lock: frees an item; returns its slab when that slab must now go back to the arena. */
     private Slab giveBack(Slab slab, int index) {
         int old = slab.freeCount();
-        slab.give(index);
+        slab.free(index);
         slabs.moved(slab, old);
         inUse--;
         if (!slab.isIdle()) {
             return null;
         }
         idleSlabs++;
-        boolean pendingGrowWantsSpace = strategy == WaitStrategy.PENDING_GROW_COUNT && pending > 0;
+        boolean pendingGrowWantsSpace = strategy == WaitStrategy.PENDING_GROW_COUNT && supply.pending() > 0;
         if (idleSlabs > highWater || pendingGrowWantsSpace) {
             detach(slab);
             return slab;
         }
         return null;
+    }
+
+    // ------------------------------------------------ the layer side (PoolCache, BufferPool)
+
+    /**
+     * For a layer taking an item back to park it: the item's record goes OUT → PARKED (one
+     * CAS, no lock). From then on the pool rejects a {@link #put} of it, and the layer owns it
+     * until it hands it out ({@link #unpark}) or returns it ({@link #putAll}).
+     *
+     * @throws IllegalArgumentException not an item of this pool (foreign, interior, or its
+     *                                  slab went back to the arena), already free, or already
+     *                                  parked; nothing changes
+     */
+    public void park(long address) {
+        Slab slab = slabs.find(address);
+        int index = indexIn(slab, address, "put");
+        byte was = slab.park(index);
+        if (was != Slab.OUT) {
+            throw rejected("put", address, was);
+        }
+    }
+
+    /** For a layer handing out an item it parked: PARKED → OUT (a plain release store, no lock, no CAS). */
+    public void unpark(long address) {
+        Slab slab = slabs.find(address);
+        if (slab == null) {
+            throw new IllegalStateException("pool '" + name + "' invariant broken: parked item " + hex(address) + " has no slab");
+        }
+        slab.unpark(g.indexOf(address - slab.base));
+    }
+
+    /**
+     * For a layer that itself guarantees a single return (a handle closed by one CAS):
+     * records the item PARKED without the CAS, so a stray {@link #put} of it is still
+     * rejected. The caller vouches the address is an item of this pool that is out.
+     */
+    public void parkOwned(long address) {
+        Slab slab = slabs.find(address);
+        int index = indexIn(slab, address, "put");
+        slab.parkOwned(index);
+    }
+
+    /**
+     * For a layer returning items it holds (parked, or out when its checks are off): all of
+     * {@code addresses[0, count)} under one lock acquisition, each to the oldest waiting get
+     * first. Every acceptable item is returned even past a bad one; then the first rejection
+     * is thrown (with the others suppressed).
+     *
+     * @throws IllegalArgumentException some address was not an item of this pool held by a
+     *                                  layer (the others were still returned)
+     */
+    public void putAll(long[] addresses, int count) {
+        Objects.checkFromIndexSize(0, count, addresses.length);
+        List<Waiter<Long>> receivers = null;
+        List<Long> handed = null;
+        List<Slab> toArena = null;
+        IllegalArgumentException bad = null;
+        lock.lock();
+        try {
+            checkOpen("putAll");
+            for (int i = 0; i < count; i++) {
+                long address = addresses[i];
+                Slab slab = slabs.find(address);
+                int index = slab == null ? -1 : g.indexOf(address - slab.base);
+                byte was = index < 0 ? Slab.FREE : slab.releaseHeld(index);
+                if (was == Slab.FREE) {
+                    bad = merge(bad, index < 0 ? notAnItem("putAll", address, slab) : rejected("putAll", address, Slab.FREE));
+                    continue;
+                }
+                releases++;
+                Waiter<Long> receiver = putWaiters.claimOldest();
+                if (receiver != null) {
+                    slab.handOut(index);
+                    requests++;
+                    if (receivers == null) {
+                        receivers = new ArrayList<>();
+                        handed = new ArrayList<>();
+                    }
+                    receivers.add(receiver);
+                    handed.add(address);
+                } else {
+                    Slab gone = giveBack(slab, index);
+                    if (gone != null) {
+                        if (toArena == null) {
+                            toArena = new ArrayList<>();
+                        }
+                        toArena.add(gone);
+                    }
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+        for (int i = 0; receivers != null && i < receivers.size(); i++) {
+            receivers.get(i).complete(handed.get(i));
+        }
+        for (int i = 0; toArena != null && i < toArena.size(); i++) {
+            returnToArena(toArena.get(i));
+        }
+        if (bad != null) {
+            throw bad;
+        }
+    }
+
+    /** Registers a layer whose idle parked items gets may reclaim (see {@link Reclaimer}). */
+    public void addReclaimer(Reclaimer reclaimer) {
+        Objects.requireNonNull(reclaimer, "reclaimer");
+        lock.lock();
+        try {
+            checkOpen("addReclaimer");
+            Reclaimer[] now = Arrays.copyOf(reclaimers, reclaimers.length + 1);
+            now[now.length - 1] = reclaimer;
+            reclaimers = now;
+            if (ticker == null) {
+                ticker = ReclaimTicker.start(this, RECLAIM_INTERVAL_MILLIS);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Unregisters a layer (when it closes); does nothing if it was not registered. */
+    public void removeReclaimer(Reclaimer reclaimer) {
+        lock.lock();
+        try {
+            List<Reclaimer> now = new ArrayList<>(Arrays.asList(reclaimers));
+            if (now.remove(reclaimer)) {
+                reclaimers = now.isEmpty() ? NO_RECLAIMERS : now.toArray(NO_RECLAIMERS);
+            }
+            if (now.isEmpty() && ticker != null) {
+                ticker.stop();
+                ticker = null;
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Has every layer return its idle parked items now (no lock held); returns how many came back. */
+    long runReclaimers() {
+        long back = 0;
+        for (Reclaimer r : reclaimers) {
+            try {
+                back += r.reclaimIdle();
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "pool '" + name + "': reclaiming parked items from " + r + " failed", e);
+            }
+        }
+        return back;
+    }
+
+    private long parkedInLayers() {
+        long parked = 0;
+        for (Reclaimer r : reclaimers) {
+            parked += r.parked();
+        }
+        return parked;
     }
 
     // --------------------------------------------------------------- slab supply
@@ -287,7 +473,7 @@ public final class Pool implements AutoCloseable {
             lock.unlock();
         }
         for (Slab slab : gone) {
-            arena.free(slab.base, slabBytes);
+            returnToArena(slab);
         }
         return gone.size();
     }
@@ -302,18 +488,18 @@ public final class Pool implements AutoCloseable {
             lock.lock();
             try {
                 checkOpen("prime");
-                if (made >= items || !canReserve()) {
-                    return made;
+                if (supply.made() >= items || !supply.canReserve()) {
+                    return supply.made();
                 }
-                reserve(ticket);
+                supply.reserve(ticket);
             } finally {
                 lock.unlock();
             }
-            long address = allocSlabOrRelease(ticket);
+            long address = allocSlabOrRelease(ticket, false);
             if (address == 0) {
                 lock.lock();
                 try {
-                    return made;
+                    return supply.made();
                 } finally {
                     lock.unlock();
                 }
@@ -322,27 +508,31 @@ public final class Pool implements AutoCloseable {
         }
     }
 
-    /** Under the lock: removes an idle slab from the pool (the caller frees it to the arena after unlocking). */
+    /** Under the lock: removes an idle slab from the pool (the caller returns it to the arena after unlocking). */
     private void detach(Slab slab) {
         slabs.remove(slab);
         idleSlabs--;
-        made -= itemsPerSlab;
         shrinks++;
-        serveGrowWaiters();
+        supply.shrunk();
+    }
+
+    /** After unlocking: an accepted slab goes back to the arena; a failure there is counted and logged, never thrown. */
+    private void returnToArena(Slab slab) {
+        try {
+            arena.free(slab.base, g.slabBytes());
+        } catch (RuntimeException e) {
+            lock.lock();
+            try {
+                slabReturnFailures++;
+            } finally {
+                lock.unlock();
+            }
+            LOG.log(System.Logger.Level.WARNING, "pool '" + name + "': returning the slab at " + hex(slab.base)
+                    + " to the arena failed; the put that freed it was accepted", e);
+        }
     }
 
     // ------------------------------------------------------------- event plumbing
-
-    /** Under no lock: the fast path; 0 when the pool has no free item. */
-    private long takeFast() {
-        lock.lock();
-        try {
-            checkOpen("get");
-            return take();
-        } finally {
-            lock.unlock();
-        }
-    }
 
     /** Under the lock: takes an item from the fullest slab with one free; 0 when none. */
     private long take() {
@@ -351,7 +541,7 @@ public final class Pool implements AutoCloseable {
             return 0;
         }
         int old = slab.freeCount();
-        if (old == itemsPerSlab) {
+        if (old == g.itemsPerSlab()) {
             idleSlabs--;
         }
         int index = slab.take();
@@ -359,25 +549,33 @@ public final class Pool implements AutoCloseable {
         inUse++;
         requests++;
         highMark = Math.max(highMark, inUse);
-        return slab.base + index * stride;
+        return slab.base + index * g.stride();
     }
 
-    /** {@link PutEvent}'s poll. */
+    /** {@link PutEvent}'s poll (the shared instance only). */
     Long pollItem() {
-        long address = takeFast();
-        return address == 0 ? null : address;
+        lock.lock();
+        try {
+            checkOpen("get");
+            long address = take();
+            return address == 0 ? null : address;
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** {@link PutEvent}'s registration: claim and take a free item, or queue for a put. */
-    Registration registerForPut(Waiter<Long> waiter) {
+    Registration registerForPut(Waiter<Long> waiter, GrowTicket ticket) {
         long address;
         lock.lock();
         try {
             checkOpen("get");
             if (slabs.fullestWithFree() == null) {
-                WaitQueue.Node<Long> node = new WaitQueue.Node<>(waiter);
-                putWaiters.addLast(node);
-                publishWaiters();
+                PutWaiters.Node node = new PutWaiters.Node(waiter, ticket);
+                putWaiters.add(node);
+                if (ticket != null) {
+                    ticket.queued();
+                }
                 return () -> cancelPut(node);
             }
             if (!waiter.claim()) {
@@ -391,11 +589,13 @@ public final class Pool implements AutoCloseable {
         return Registration.NONE;
     }
 
-    private void cancelPut(WaitQueue.Node<Long> node) {
+    private void cancelPut(PutWaiters.Node node) {
+        if (node.served) {
+            return; // the put that served it already took it off the queue (see PutWaiters.Node.served)
+        }
         lock.lock();
         try {
             putWaiters.remove(node);
-            publishWaiters();
         } finally {
             lock.unlock();
         }
@@ -409,43 +609,35 @@ public final class Pool implements AutoCloseable {
         lock.lock();
         try {
             checkOpen("get");
-            if (slabs.fullestWithFree() != null || growWaiters.liveHead() != null || !canReserve()) {
+            if (slabs.fullestWithFree() != null || !supply.mayGrow()) {
                 return null;
             }
-            reserve(ticket);
+            supply.reserve(ticket);
         } finally {
             lock.unlock();
         }
-        long address = allocSlabOrRelease(ticket);
+        long address = allocSlabOrRelease(ticket, false);
         return address == 0 ? null : address;
     }
 
     /** {@link GrowEvent}'s registration: reserve and forward to the arena now, or queue for capacity. */
-    Registration registerForGrow(GrowRequest request) {
+    Registration registerForGrow(GrowSupply.Request request) {
         lock.lock();
         try {
             checkOpen("get");
-            // a ticket still reserved is a re-registration after an abandoned claim (the sync
-            // withdraws and registers again): it already holds its capacity, so it goes straight on
-            boolean holdsCapacity = request.ticket.state == GrowTicket.State.RESERVED;
-            if (holdsCapacity || (growWaiters.liveHead() == null && canReserve())) {
-                forward(request);
-            } else {
-                growWaiters.addLast(request);
-            }
+            supply.register(request);
+            request.ticket.queued();
         } finally {
             lock.unlock();
         }
         return () -> cancelGrow(request);
     }
 
-    private void cancelGrow(GrowRequest request) {
+    private void cancelGrow(GrowSupply.Request request) {
         Registration inArena;
         lock.lock();
         try {
-            growWaiters.remove(request);
-            inArena = request.inArena;
-            request.inArena = null;
+            inArena = supply.withdraw(request);
         } finally {
             lock.unlock();
         }
@@ -454,62 +646,33 @@ public final class Pool implements AutoCloseable {
         }
     }
 
-    /** Under the lock: reserve the request's ticket and register its waiter in the arena's queue. */
-    private void forward(GrowRequest request) {
-        if (request.ticket.state != GrowTicket.State.RESERVED) {
-            reserve(request.ticket);
-        }
-        request.inArena = BaseEvent.forward(slabSpace, request.waiter());
-    }
-
-    /** Under the lock, after capacity came back: forward the oldest grows waiting for it. */
-    private void serveGrowWaiters() {
-        GrowRequest head;
-        while (canReserve() && (head = growWaiters.liveHead()) != null) {
-            growWaiters.remove(head);
-            forward(head);
-        }
-    }
-
-    /** The nack of a grow branch: give back its reservation, if it still holds one. */
+    /** The nack of a grow branch: gives back its reservation, if it still holds one, and counts the wait. */
     private void release(GrowTicket ticket) {
         lock.lock();
         try {
-            if (ticket.state == GrowTicket.State.RESERVED) {
-                ticket.state = GrowTicket.State.RELEASED;
-                pending -= itemsPerSlab;
-                serveGrowWaiters();
-            }
+            supply.release(ticket);
+            countWait(ticket.takeWait(System.nanoTime()));
         } finally {
             lock.unlock();
         }
     }
 
-    /** The wrap of a won grow: make the slab, take an item for the syncing thread, serve other waiters from it. */
-    long growWith(GrowTicket ticket, long address) {
-        return addSlab(ticket, address, true);
-    }
-
+    /** Makes a slab of a reserved grow; with {@code takeOne}, takes an item for the caller and serves other waiters from it. */
     private long addSlab(GrowTicket ticket, long address, boolean takeOne) {
         List<Waiter<Long>> receivers = null;
         List<Long> items = null;
         long mine = 0;
         lock.lock();
         try {
-            if (ticket.state != GrowTicket.State.RESERVED) {
-                throw new IllegalStateException("pool '" + name + "': grow ticket is " + ticket.state + ", expected RESERVED");
-            }
-            ticket.state = GrowTicket.State.CONSUMED;
-            pending -= itemsPerSlab;
-            made += itemsPerSlab;
+            supply.consume(ticket, name);
             grows++;
-            slabs.add(new Slab(address, itemsPerSlab));
+            slabs.add(new Slab(address, g.itemsPerSlab()));
             idleSlabs++;
             if (takeOne) {
                 mine = take();
             }
             Waiter<Long> receiver;
-            while (slabs.fullestWithFree() != null && (receiver = claimOldestPutWaiter()) != null) {
+            while (slabs.fullestWithFree() != null && (receiver = putWaiters.claimOldest()) != null) {
                 if (receivers == null) {
                     receivers = new ArrayList<>();
                     items = new ArrayList<>();
@@ -517,6 +680,7 @@ public final class Pool implements AutoCloseable {
                 receivers.add(receiver);
                 items.add(take());
             }
+            countWait(ticket.takeWait(System.nanoTime()));
         } finally {
             lock.unlock();
         }
@@ -526,14 +690,22 @@ public final class Pool implements AutoCloseable {
         return mine;
     }
 
-    /** Asks the arena for a slab without waiting; on failure or error releases the reservation. */
-    private long allocSlabOrRelease(GrowTicket ticket) {
+    /** Asks the arena for a slab without waiting: the slab (not yet added), or 0 after releasing the reservation. */
+    private long allocSlabOrRelease(GrowTicket ticket, boolean countFailure) {
         long address = 0;
         try {
-            address = arena.tryAlloc(slabBytes, slabAlign);
+            address = arena.tryAlloc(g.slabBytes(), g.slabAlign());
         } finally {
             if (address == 0) {
-                release(ticket);
+                lock.lock();
+                try {
+                    supply.release(ticket);
+                    if (countFailure) {
+                        failures++;
+                    }
+                } finally {
+                    lock.unlock();
+                }
             }
         }
         return address;
@@ -542,19 +714,18 @@ public final class Pool implements AutoCloseable {
     private boolean mayGrowNow() {
         lock.lock();
         try {
-            return slabs.fullestWithFree() == null && canReserve();
+            return slabs.fullestWithFree() == null && supply.canReserve();
         } finally {
             lock.unlock();
         }
     }
 
-    private boolean canReserve() {
-        return made + pending + itemsPerSlab <= hardLimit;
-    }
-
-    private void reserve(GrowTicket ticket) {
-        ticket.state = GrowTicket.State.RESERVED;
-        pending += itemsPerSlab;
+    /** Under the lock: adds one real wait ({@code nanos >= 0}) to the statistics. */
+    private void countWait(long nanos) {
+        if (nanos >= 0) {
+            waits++;
+            waitNanos += nanos;
+        }
     }
 
     private void countFailure() {
@@ -572,39 +743,78 @@ public final class Pool implements AutoCloseable {
         }
     }
 
+    /** The item index of {@code address} in {@code slab}; throws naming the address when it is not the start of an item. */
+    private int indexIn(Slab slab, long address, String call) {
+        int index = slab == null ? -1 : g.indexOf(address - slab.base);
+        if (index < 0) {
+            throw notAnItem(call, address, slab);
+        }
+        return index;
+    }
+
+    private IllegalArgumentException notAnItem(String call, long address, Slab slab) {
+        if (slab == null) {
+            return new IllegalArgumentException(call + "(" + hex(address) + "): address is not an item of pool '" + name + "'");
+        }
+        return new IllegalArgumentException(call + "(" + hex(address) + "): address is not the start of an item of pool '"
+                + name + "' (item size " + g.itemSize() + ", stride " + g.stride() + ")");
+    }
+
+    private IllegalArgumentException rejected(String call, long address, byte state) {
+        String why = state == Slab.PARKED
+                ? "is already parked in a cache over it (double put, or a put past the cache that holds it)"
+                : "is already free (double free?)";
+        return new IllegalArgumentException(call + "(" + hex(address) + "): item of pool '" + name + "' " + why);
+    }
+
+    private static IllegalArgumentException merge(IllegalArgumentException first, IllegalArgumentException next) {
+        if (first == null) {
+            return next;
+        }
+        first.addSuppressed(next);
+        return first;
+    }
+
     // ------------------------------------------------------------------ lifecycle
 
     /**
-     * Returns every slab to the arena. Refuses, loudly, while items are in use or gets are
-     * waiting: closing then would hand memory back that someone still holds.
+     * Returns every slab to the arena. Refuses, loudly, while items are in use (held by
+     * users or parked in caches), gets are waiting or grows are pending: closing then would
+     * hand memory back that someone still holds.
      *
      * @throws IllegalStateException items in use, gets waiting or grows pending (nothing changes)
      */
     @Override
     public void close() {
+        long parked = parkedInLayers();
         List<Slab> all;
         lock.lock();
         try {
             if (closed) {
                 return;
             }
-            if (inUse > 0 || pending > 0 || !putWaiters.isEmpty() || !growWaiters.isEmpty()) {
-                throw new IllegalStateException("close: pool '" + name + "' has " + inUse + " items in use, " + pending
-                        + " items of pending grows and " + (putWaiters.size() + growWaiters.size())
-                        + " waiting registrations; put every item back first");
+            if (inUse > 0 || !supply.isIdle() || putWaiters.size() > 0) {
+                throw new IllegalStateException("close: pool '" + name + "' has " + inUse + " items in use"
+                        + (parked > 0 ? " (" + parked + " items parked in caches: close the caches first)" : "")
+                        + ", " + supply.pending() + " items of pending grows and " + waitingGets()
+                        + " waiting gets; put every item back first");
             }
             closed = true;
             all = slabs.all();
             for (Slab slab : all) {
                 slabs.remove(slab);
             }
-            made = 0;
+            supply.dropAll();
             idleSlabs = 0;
+            if (ticker != null) {
+                ticker.stop();
+                ticker = null;
+            }
         } finally {
             lock.unlock();
         }
         for (Slab slab : all) {
-            arena.free(slab.base, slabBytes);
+            returnToArena(slab);
         }
     }
 
@@ -624,15 +834,27 @@ public final class Pool implements AutoCloseable {
     }
 
     public long itemSize() {
-        return itemSize;
+        return g.itemSize();
     }
 
     public int itemsPerSlab() {
-        return itemsPerSlab;
+        return g.itemsPerSlab();
     }
 
     public long slabBytes() {
-        return slabBytes;
+        return g.slabBytes();
+    }
+
+    public long hardLimit() {
+        return supply.hardLimit();
+    }
+
+    public int lowWater() {
+        return lowWater;
+    }
+
+    public int highWater() {
+        return highWater;
     }
 
     public Arena arena() {
@@ -644,84 +866,76 @@ public final class Pool implements AutoCloseable {
     }
 
     /**
-     * Under the lock: takes the oldest put waiter off the queue whose claim succeeds,
-     * dropping those whose sync was already won elsewhere; null when none is left. The
-     * caller must complete it (after unlocking).
-     */
-    private Waiter<Long> claimOldestPutWaiter() {
-        WaitQueue.Node<Long> head;
-        Waiter<Long> claimed = null;
-        while (claimed == null && (head = putWaiters.liveHead()) != null) {
-            putWaiters.remove(head);
-            if (head.waiter().claim()) {
-                claimed = head.waiter();
-            }
-        }
-        publishWaiters();
-        return claimed;
-    }
-
-    /** Under the lock: republishes the put-waiter count, writing the volatile only when it changed (a write is a fence). */
-    private void publishWaiters() {
-        int size = putWaiters.size();
-        if (waitingForPut != size) {
-            waitingForPut = size;
-        }
-    }
-
-    /**
      * True when some get is waiting for a put: read without the lock (a volatile read),
      * for caches that must not park items while a get waits. May be momentarily stale.
      */
     public boolean hasWaiters() {
-        return waitingForPut > 0;
+        return putWaiters.any();
     }
 
-    /** Registrations waiting on this pool (for a put, or for capacity to grow). */
+    /** Gets waiting on this pool now, one each (a get waiting on a put and a grow counts once). */
     public int waiters() {
         lock.lock();
         try {
-            return putWaiters.size() + growWaiters.size();
+            return waitingGets();
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Under the lock. A NACK get registers a put waiter and a grow; other strategies one of the two. */
+    private int waitingGets() {
+        return putWaiters.size() + (strategy == WaitStrategy.NACK ? 0 : supply.queuedCount());
     }
 
     public PoolStats stats() {
         lock.lock();
         try {
-            return new PoolStats(name, itemSize, itemsPerSlab, requests, failures, releases, grows, shrinks,
-                    slabs.slabs(), idleSlabs, inUse, pending, highMark, waits, waitNanos,
-                    putWaiters.size() + growWaiters.size());
+            return new PoolStats(name, g.itemSize(), g.itemsPerSlab(), requests, failures, releases, grows, shrinks,
+                    slabs.slabs(), idleSlabs, inUse, supply.pending(), highMark, waits, waitNanos, waitingGets(),
+                    slabReturnFailures);
         } finally {
             lock.unlock();
         }
     }
 
-    /** Checks slabs, lookup, counts and queues against each other; throws IllegalStateException on the first broken invariant. */
+    /** Lock acquisitions so far (for tests of the lock traffic of a call). */
+    long lockAcquisitions() {
+        lock.lock();
+        try {
+            return lock.acquisitions;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Checks slabs, records, lookup, counts and queues against each other; throws IllegalStateException on the first broken invariant. */
     public void checkInvariants() {
         lock.lock();
         try {
             long free = slabs.check(name);
-            String broken = null;
-            if (made != (long) slabs.slabs() * itemsPerSlab) {
-                broken = "made " + made + " but " + slabs.slabs() + " slabs";
-            } else if (free != made - inUse) {
-                broken = free + " free items but made " + made + " - in use " + inUse;
-            } else if (idleSlabs != slabs.idle()) {
+            String broken = supply.check("pool '" + name + "'", slabs.slabs());
+            if (broken == null && free != supply.made() - inUse) {
+                broken = free + " free items but made " + supply.made() + " - in use " + inUse;
+            } else if (broken == null && idleSlabs != slabs.idle()) {
                 broken = "idle count " + idleSlabs + " but " + slabs.idle() + " idle slabs";
-            } else if (made + pending > hardLimit) {
-                broken = "made " + made + " + pending " + pending + " exceeds the hard limit " + hardLimit;
-            } else if (pending < 0 || pending % itemsPerSlab != 0) {
-                broken = "pending " + pending + " is not a whole number of slabs";
-            } else if (free > 0 && putWaiters.liveHead() != null) {
+            } else if (broken == null && free > 0 && putWaiters.hasLive()) {
                 broken = free + " free items while gets wait for a put";
             }
             if (broken != null) {
                 throw new IllegalStateException("pool '" + name + "' invariant broken: " + broken);
             }
             putWaiters.check("pool '" + name + "'");
-            growWaiters.check("pool '" + name + "'");
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Items whose record says PARKED now (held by layers with checks on); consistent only while no layer call runs. */
+    long parkedRecords() {
+        lock.lock();
+        try {
+            return slabs.parked(name);
         } finally {
             lock.unlock();
         }
@@ -729,28 +943,38 @@ public final class Pool implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "Pool['" + name + "', item " + itemSize + " B, " + itemsPerSlab + " a slab of " + slabBytes + " B, " + strategy + "]";
+        return "Pool['" + name + "', item " + g.itemSize() + " B, " + g.itemsPerSlab() + " a slab of " + g.slabBytes() + " B, "
+                + strategy + "]";
     }
 
-    static String hex(long value) {
+    public static String hex(long value) {
         return "0x" + Long.toHexString(value);
     }
 
-    /** A grow registration: its ticket, and its forwarded registration in the arena once it has one. */
-    static final class GrowRequest extends WaitQueue.Node<Long> {
-        final GrowTicket ticket;
-        /** Set under the pool lock when forwarded; cancelled when the branch loses. */
-        Registration inArena;
+    private static long readInterval() {
+        String value = System.getProperty(RECLAIM_INTERVAL_PROPERTY, "100").trim();
+        try {
+            return Math.max(1, Math.min(1000, Long.parseLong(value)));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("-D" + RECLAIM_INTERVAL_PROPERTY + "=" + value + " is not a number of milliseconds", e);
+        }
+    }
 
-        GrowRequest(Waiter<Long> waiter, GrowTicket ticket) {
-            super(waiter);
-            this.ticket = ticket;
+    /** The pool's lock, counting its acquisitions (under itself) so tests can see the lock traffic of a call. */
+    static final class CountingLock extends ReentrantLock {
+        long acquisitions;
+
+        @Override
+        public void lock() {
+            super.lock();
+            acquisitions++;
         }
     }
 
     /**
-     * Configures a {@link Pool}. Defaults: alignment 16, the fewest pages that hold one
-     * item, no hard limit, low water 0, high water 1, {@link WaitStrategy#NACK}.
+     * Configures a {@link Pool}. Defaults: alignment 16, the fewest arena quanta that hold
+     * one item, no hard limit, low water 0, high water the larger of 1 and low water,
+     * {@link WaitStrategy#NACK}. A builder can be reused: {@code build} never changes it.
      */
     public static final class Builder {
         private final String name;
@@ -759,8 +983,7 @@ public final class Pool implements AutoCloseable {
         private long align = 16;
         private long hardLimit = Long.MAX_VALUE;
         private int lowWater;
-        private int highWater = 1;
-        private boolean highWaterSet;
+        private int highWater = -1;
         private WaitStrategy strategy = WaitStrategy.NACK;
 
         private Builder(String name, long itemSize) {
@@ -768,7 +991,7 @@ public final class Pool implements AutoCloseable {
             this.itemSize = itemSize;
         }
 
-        /** Pages in a slab: the contiguous run one grow takes from the arena. */
+        /** Arena quanta (pages) in a slab: the contiguous run one grow takes from the arena. */
         public Builder slabPages(int pages) {
             this.slabPages = pages;
             return this;
@@ -794,8 +1017,10 @@ public final class Pool implements AutoCloseable {
 
         /** Idle slabs kept when puts idle more; beyond it they go back to the arena. */
         public Builder highWater(int slabs) {
+            if (slabs < 0) {
+                throw new IllegalArgumentException("pool '" + name + "': high water " + slabs + " is negative");
+            }
             this.highWater = slabs;
-            this.highWaterSet = true;
             return this;
         }
 
@@ -816,28 +1041,8 @@ public final class Pool implements AutoCloseable {
             if (name.isEmpty()) {
                 throw new IllegalArgumentException("pool name is empty");
             }
-            if (itemSize <= 0) {
-                throw new IllegalArgumentException("pool '" + name + "': item size " + itemSize + " is not positive");
-            }
-            if (align <= 0 || Long.bitCount(align) != 1) {
-                throw new IllegalArgumentException("pool '" + name + "': alignment " + align + " is not a power of two");
-            }
-            long page = VirtualRegion.pageSize();
-            long stride = (itemSize + align - 1) & -align;
-            long pages = slabPages != 0 ? slabPages : Math.max(1, (stride + page - 1) / page);
-            if (pages <= 0) {
-                throw new IllegalArgumentException("pool '" + name + "': slab pages " + slabPages + " is not positive");
-            }
-            long slabBytes = pages * page;
-            if (itemSize > slabBytes) {
-                throw new IllegalArgumentException("pool '" + name + "': item size " + itemSize + " is larger than a slab of "
-                        + pages + " pages (" + slabBytes + " bytes)");
-            }
-            if (slabBytes % arena.quantum() != 0) {
-                throw new IllegalArgumentException("pool '" + name + "': a slab of " + slabBytes
-                        + " bytes is not a multiple of the arena quantum " + arena.quantum());
-            }
-            long perSlab = Math.min(slabBytes / stride, Integer.MAX_VALUE);
+            Geometry g = Geometry.of(name, itemSize, align, slabPages, arena);
+            long perSlab = g.itemsPerSlab();
             if (hardLimit < perSlab) {
                 throw new IllegalArgumentException("pool '" + name + "': hard limit " + hardLimit
                         + " is below one slab of " + perSlab + " items");
@@ -846,20 +1051,19 @@ public final class Pool implements AutoCloseable {
                 throw new IllegalArgumentException("pool '" + name + "': low water " + lowWater + " slabs of " + perSlab
                         + " items is not in [0, hard limit " + hardLimit + "]");
             }
-            int high = highWaterSet ? highWater : Math.max(highWater, lowWater);
+            int high = highWater >= 0 ? highWater : Math.max(1, lowWater);
             if (high < lowWater) {
                 throw new IllegalArgumentException("pool '" + name + "': high water " + high + " is below low water " + lowWater);
             }
-            highWater = high;
             long want = lowWater * perSlab;
             if (strategy == WaitStrategy.LOW_WATER_PRIME) {
                 if (hardLimit == Long.MAX_VALUE) {
                     throw new IllegalArgumentException("pool '" + name + "': LOW_WATER_PRIME primes to the hard limit; set one");
                 }
                 want = hardLimit / perSlab * perSlab;
-                highWater = Integer.MAX_VALUE; // keep everything primed: no put returns a slab
+                high = Integer.MAX_VALUE; // keep everything primed: no put returns a slab
             }
-            Pool pool = new Pool(this, arena, stride, (int) perSlab, slabBytes);
+            Pool pool = new Pool(name, g, hardLimit, lowWater, high, strategy, arena);
             long have = pool.prime(want);
             if (have < want) {
                 pool.close();

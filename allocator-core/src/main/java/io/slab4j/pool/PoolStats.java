@@ -16,9 +16,12 @@ package io.slab4j.pool;
  * @param itemsInUse    items handed out and not yet put back
  * @param pendingItems  items of grows waiting for arena space (they count against the hard limit)
  * @param highMark      the most items ever in use at once
- * @param waits         gets that had to wait
+ * @param waits         gets that had to wait (queued on the pool; a get that only tried, such as
+ *                      {@code get(Duration.ZERO)}, is not a wait)
  * @param waitNanos     total time those gets waited
- * @param waiters       registrations waiting now (puts and grows)
+ * @param waiters       gets waiting now, one each (a get waiting on a put and a grow counts once)
+ * @param slabReturnFailures slabs whose return to the arena failed after a put had accepted
+ *                      the item that idled them (logged; the put still succeeded)
  */
 public record PoolStats(
         String name,
@@ -36,5 +39,6 @@ public record PoolStats(
         long highMark,
         long waits,
         long waitNanos,
-        int waiters) {
+        int waiters,
+        long slabReturnFailures) {
 }

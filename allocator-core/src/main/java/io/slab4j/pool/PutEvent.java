@@ -7,24 +7,31 @@ import io.slab4j.event.Waiter;
 /**
  * The base event "an item of this pool is free, or a put hands one over": ready when the
  * pool has a free item; a registration waits in the pool's FIFO of put waiters, and
- * {@link Pool#put} gives its item to the oldest live one. One instance per pool; it holds
- * no per-sync state.
+ * {@link Pool#put} gives its item to the oldest live one.
+ *
+ * <p>Two flavours. The pool's shared instance (no ticket) is the put branch of
+ * {@link Pool#getEvent()} and polls like any event. A get's own instance (with its
+ * {@link GrowTicket}) is made after that get has just polled the pool itself, so it does not
+ * poll again ({@link #tryNow()} is null): its registration re-checks under the lock, which
+ * is what makes skipping the poll safe, and it records when the get began to wait.
  */
 final class PutEvent extends BaseEvent<Long> {
     private final Pool pool;
+    private final GrowTicket ticket;
 
-    PutEvent(Pool pool) {
+    PutEvent(Pool pool, GrowTicket ticket) {
         this.pool = pool;
+        this.ticket = ticket;
     }
 
     @Override
     protected Long tryNow() {
-        return pool.pollItem();
+        return ticket == null ? pool.pollItem() : null;
     }
 
     @Override
     protected Registration register(Waiter<Long> waiter) {
-        return pool.registerForPut(waiter);
+        return pool.registerForPut(waiter, ticket);
     }
 
     @Override

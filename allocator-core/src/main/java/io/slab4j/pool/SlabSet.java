@@ -1,13 +1,11 @@
 package io.slab4j.pool;
 
-import org.agrona.collections.Long2ObjectHashMap;
-
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The slabs of a {@link Pool}, bucketed by how many free items each has, plus an O(1)
- * address-to-slab lookup.
+ * The slabs of a {@link Pool}, bucketed by how many free items each has, plus the O(1)
+ * address-to-slab lookup ({@link SlabDirectory}).
  *
  * <pre>
  *   bucket[0]         full slabs            (no free item)
@@ -16,70 +14,40 @@ import java.util.List;
  *   bucket[cap]       idle slabs            (every item free; may go back to the arena)
  * </pre>
  *
- * <p>Lookup: cut the address space into chunks of the largest power of two not above
- * {@code slabBytes} (so the chunk index is a shift, not a division). Slabs are
- * {@code slabBytes} long and disjoint, so at most one slab starts in each chunk, and a
- * slab reaches at most two chunks past its first. The map keys a slab by the chunk its
- * base lies in; an address in chunk k belongs to the slab starting in chunk k, k-1 or
- * k-2. At most three hash probes, one map entry a slab: bounded metadata, no per-page
- * entries, no scan.
- *
- * <p>Not thread-safe: guarded by the owning pool's lock.
+ * <p>Not thread-safe: guarded by the owning pool's lock, except {@link #find}, which any
+ * thread may call (see {@link SlabDirectory}).
  */
 final class SlabSet {
     private final int capacity;
     private final long slabBytes;
-    /** log2 of the chunk size: the largest power of two not above slabBytes. */
-    private final int chunkShift;
     private final Slab[] buckets;
     private final long[] nonEmpty;
-    private final Long2ObjectHashMap<Slab> byChunk = new Long2ObjectHashMap<>();
-    /** The slab the last successful {@link #find} returned: puts cluster, so most lookups end here. */
-    private Slab lastFound;
+    private final SlabDirectory directory;
     private int slabs;
 
-    SlabSet(int capacity, long slabBytes) {
+    SlabSet(int capacity, long slabBytes, long arenaBase, long arenaSize) {
         this.capacity = capacity;
         this.slabBytes = slabBytes;
-        this.chunkShift = 63 - Long.numberOfLeadingZeros(slabBytes);
         this.buckets = new Slab[capacity + 1];
         this.nonEmpty = new long[(capacity + 64) >>> 6];
+        this.directory = new SlabDirectory(arenaBase, arenaSize, slabBytes);
     }
 
     void add(Slab slab) {
-        byChunk.put(slab.base >>> chunkShift, slab);
         link(slab);
+        directory.add(slab);
         slabs++;
     }
 
     void remove(Slab slab) {
         unlink(slab, slab.freeCount());
-        byChunk.remove(slab.base >>> chunkShift);
-        if (lastFound == slab) {
-            lastFound = null;
-        }
+        directory.remove(slab);
         slabs--;
     }
 
-    /** The slab containing {@code address}, or null. */
+    /** The slab containing {@code address}, or null; any thread, no lock. */
     Slab find(long address) {
-        Slab last = lastFound;
-        if (last != null && Long.compareUnsigned(address - last.base, slabBytes) < 0) {
-            return last;
-        }
-        long chunk = address >>> chunkShift;
-        for (int back = 0; back <= 2 && back <= chunk; back++) {
-            Slab slab = byChunk.get(chunk - back);
-            if (slab != null && Long.compareUnsigned(slab.base, address) <= 0) {
-                // the nearest slab starting at or below the address is the only candidate
-                if (address - slab.base < slabBytes) {
-                    lastFound = slab;
-                    return slab;
-                }
-                return null;
-            }
-        }
-        return null;
+        return directory.find(address);
     }
 
     /** The fullest slab that still has a free item (partial before idle); null when none has. */
@@ -101,6 +69,17 @@ final class SlabSet {
 
     int slabs() {
         return slabs;
+    }
+
+    /** Items whose record says PARKED (a layer holds them), counted slab by slab. */
+    long parked(String pool) {
+        long parked = 0;
+        for (Slab head : buckets) {
+            for (Slab s = head; s != null; s = s.next) {
+                parked += s.check(pool);
+            }
+        }
+        return parked;
     }
 
     int idle() {
@@ -126,7 +105,7 @@ final class SlabSet {
         return all;
     }
 
-    /** Checks buckets, bitmap, map and every slab; returns the number of free items. */
+    /** Checks buckets, bitmap, lookup and every slab; returns the number of free items. */
     long check(String pool) {
         long free = 0;
         int counted = 0;
@@ -150,9 +129,8 @@ final class SlabSet {
                 prev = s;
             }
         }
-        if (counted != slabs || byChunk.size() != slabs) {
-            throw new IllegalStateException("pool '" + pool + "' invariant broken: " + counted + " slabs in buckets, "
-                    + byChunk.size() + " in the map, count says " + slabs);
+        if (counted != slabs) {
+            throw new IllegalStateException("pool '" + pool + "' invariant broken: " + counted + " slabs in buckets, count says " + slabs);
         }
         return free;
     }

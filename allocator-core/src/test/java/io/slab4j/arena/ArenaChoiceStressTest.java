@@ -4,6 +4,8 @@ import io.slab4j.testing.StressRun;
 import io.slab4j.event.Channel;
 import io.slab4j.event.Event;
 import io.slab4j.event.Events;
+import io.slab4j.nativemem.NativeMemoryException;
+import io.slab4j.nativemem.VirtualRegion;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -35,9 +37,31 @@ class ArenaChoiceStressTest {
 
     @Test
     void everySpanHasOneOwnerAndNoneIsLost() throws Exception {
+        run(Arena.builder(0x70_0000_0000L, 64 * Q).quantum(Q).fit(Fit.INSTANT).build(), null);
+    }
+
+    /**
+     * The same over a region whose commits, decommits and releases fail 3% of the time: failures
+     * reach non-waiting callers, served waiters keep waiting, frees never throw, and
+     * nothing is lost or spun on.
+     */
+    @Test
+    void injectedCommitFailuresLoseNothing() throws Exception {
+        try (VirtualRegion region = VirtualRegion.reserve(64 * Q)) {
+            FaultyPages pages = new FaultyPages(region);
+            pages.failPercent = 3;
+            Arena arena = pages.arena().commitChunk(VirtualRegion.pageSize()).build();
+            run(arena, pages);
+            pages.failPercent = 0;
+            assertTrue(arena.stats().commitFailures() > 0 && arena.stats().releaseFailures() > 0,
+                    "the run should meet injected failures: " + arena.stats());
+        }
+    }
+
+    private void run(Arena arena, FaultyPages pages) throws Exception {
         long seed = Long.getLong("slab4j.seed", 7);
-        System.out.printf("ArenaChoiceStressTest: seed %d, %d ms%n", seed, RUN_MILLIS);
-        Arena arena = Arena.builder(0x70_0000_0000L, 64 * Q).quantum(Q).fit(Fit.INSTANT).build();
+        System.out.printf("ArenaChoiceStressTest: seed %d, %d ms, %s%n", seed, RUN_MILLIS, pages == null ? "plain" : pages);
+        AtomicLong commitFailures = new AtomicLong();
         Channel<Span> channel = new Channel<>("spans");
         ConcurrentHashMap<Long, Object> owners = new ConcurrentHashMap<>();
         AtomicLong fromArena = new AtomicLong();
@@ -73,6 +97,12 @@ class ArenaChoiceStressTest {
                     } catch (InterruptedException e) {
                         interrupts.incrementAndGet();
                         continue;
+                    } catch (NativeMemoryException e) {
+                        if (pages == null) {
+                            throw e;
+                        }
+                        commitFailures.incrementAndGet(); // a poll's commit failed: the caller sees it, nothing taken
+                        continue;
                     }
                     if (Thread.interrupted()) {
                         interrupts.incrementAndGet(); // the value won the race with the interrupt: keep it
@@ -99,8 +129,9 @@ class ArenaChoiceStressTest {
                 }
             }
         });
-        System.out.printf("ArenaChoiceStressTest: %d spans from the arena, %d through the channel, %d timeouts, %d interrupts%n",
-                fromArena.get(), fromChannel.get(), timeouts.get(), interrupts.get());
+        System.out.printf("ArenaChoiceStressTest: %d spans from the arena, %d through the channel, %d timeouts, %d interrupts,"
+                + " %d failed commits seen by callers, %s%n",
+                fromArena.get(), fromChannel.get(), timeouts.get(), interrupts.get(), commitFailures.get(), arena.stats());
         assertTrue(fromArena.get() > 1000 && fromChannel.get() > 100, "the run should exercise both branches");
         for (Span span : channel.drain()) {
             assertEquals(channel, owners.remove(span.address), "a buffered span belongs to the channel");

@@ -17,7 +17,7 @@ class SlabSetTest {
     void findAgreesWithAScanForAdjacentAndScatteredSlabs() {
         for (long pages : new long[] {1, 3, 5, 7, 64}) {
             long slabBytes = pages * 4096;
-            SlabSet set = new SlabSet(4, slabBytes);
+            SlabSet set = new SlabSet(4, slabBytes, 0x6000_0000L, 1L << 30);
             List<Slab> slabs = new ArrayList<>();
             SplittableRandom random = new SplittableRandom(pages);
             long base = 0x7000_0000L + 4096L * random.nextInt(16);

@@ -124,13 +124,24 @@ final class LinuxMemory {
      * a stray access faults instead of silently re-committing a page.
      */
     static void decommit(long address, long length) {
+        release(address, length);
+        protect(address, length, PROT_NONE, "PROT_NONE");
+    }
+
+    /**
+     * Gives the pages of {@code [address, address + length)} back to the kernel without
+     * changing their protection ({@code madvise(MADV_DONTNEED)}, madvise(2)): the resident
+     * set falls, the range stays accessible, and the next touch of a page reads zeros. No
+     * protection change means no mapping is split, which is what a commit chunk wants for
+     * a freed span inside it.
+     */
+    static void release(long address, long length) {
         if (madvise(address, length, MADV_DONTNEED) != 0) {
             int errno = Native.getLastError();
             throw new NativeMemoryException("madvise", "addr=" + VirtualRegion.hex(address)
                     + ", length=" + VirtualRegion.hex(length) + ", advice=MADV_DONTNEED",
                     errno, errno == ENOMEM ? ENOMEM_HINT : null);
         }
-        protect(address, length, PROT_NONE, "PROT_NONE");
     }
 
     /** Unmaps {@code [address, address + length)}; afterwards any access faults. */

@@ -24,6 +24,9 @@ import java.util.concurrent.locks.StampedLock;
  *       {@code mprotect(PROT_NONE)}. The pages go back to the kernel at once (the
  *       resident set falls), a later commit reads zeros, and a stray access faults
  *       instead of quietly committing a page again.</li>
+ *   <li>{@link #release(long, long)}: {@code madvise(MADV_DONTNEED)} alone. The pages go
+ *       back to the kernel but keep their protection, so no mapping is split; a
+ *       committed page reads zeros on its next touch.</li>
  *   <li>{@link #close()}: {@code munmap}.</li>
  * </ol>
  *
@@ -50,8 +53,8 @@ import java.util.concurrent.locks.StampedLock;
  * so once {@code close} has begun no new call starts (it throws
  * {@link IllegalStateException}), and none ever operates on an unmapped (and possibly
  * re-used) range. Setting the flag before waiting matters: StampedLock lets readers
- * barge past a waiting writer, and without the flag four threads committing in a loop
- * kept a close waiting for 2 to 22 seconds in {@code VirtualRegionCloseRaceTest}.
+ * barge past a waiting writer, so without it a stream of commits could hold a close off
+ * indefinitely ({@code VirtualRegionCloseRaceTest}).
  * {@link #isOpen()} reads the flag without locking. Commits and decommits of overlapping
  * ranges from different threads race as their syscalls do (the last one wins); giving
  * each range one owner at a time is the caller's job. The region cannot stop a thread
@@ -61,7 +64,8 @@ import java.util.concurrent.locks.StampedLock;
  * <p>Limits worth knowing: every boundary between committed and uncommitted pages splits
  * a kernel mapping, and a process may have only {@code vm.max_map_count} of them
  * (65530 by default), so a finely fragmented region can make {@code commit} fail with
- * ENOMEM. With {@code vm.overcommit_memory=2} committed pages count against the commit
+ * ENOMEM. Callers that free and reuse small ranges often change protections in coarse
+ * chunks and {@link #release} pages inside them (the arena's commit chunks do). With {@code vm.overcommit_memory=2} committed pages count against the commit
  * limit (MAP_NORESERVE is ignored there).
  *
  * <p>No {@code Cleaner}: an unreachable region is leaked, not unmapped behind the back of
@@ -190,6 +194,29 @@ public final class VirtualRegion implements AutoCloseable {
     }
 
     /**
+     * Returns the pages of {@code [address() + offset, address() + offset + length)} to the
+     * OS ({@code madvise(MADV_DONTNEED)}) and leaves their protection as it is: committed
+     * pages stay readable and writable and read as zeros on the next touch; uncommitted
+     * pages stay inaccessible. Unlike {@link #decommit} this never splits a kernel mapping,
+     * so an arena can free a span inside a committed chunk without adding to the process's
+     * mapping count (see the class comment).
+     *
+     * @param offset page-aligned offset from {@link #address()}, in {@code [0, size())}
+     * @param length page-aligned length, &gt; 0, with {@code offset + length <= size()}
+     * @throws IllegalArgumentException if the range is unaligned, empty or out of the region
+     * @throws IllegalStateException    if the region is closed
+     * @throws NativeMemoryException    if {@code madvise} fails
+     */
+    public void release(long offset, long length) {
+        long stamp = enter("release", offset, length);
+        try {
+            LinuxMemory.release(address + offset, length);
+        } finally {
+            lock.unlockRead(stamp);
+        }
+    }
+
+    /**
      * Unmaps the whole region, committed pages included. Idempotent: later calls do
      * nothing. From the moment it is called, new commits and decommits throw
      * {@link IllegalStateException}; it waits for those already in progress on other
@@ -274,7 +301,7 @@ public final class VirtualRegion implements AutoCloseable {
         return call + "(offset=" + hex(offset) + ", length=" + hex(length) + ")";
     }
 
-    /** {@code value} in hex with a {@code 0x} prefix, and a minus sign when negative. */
+    /** {@code value} in hex with a {@code 0x} prefix, and a minus sign when negative (the native layer's one copy). */
     static String hex(long value) {
         // -Long.MIN_VALUE == Long.MIN_VALUE, whose unsigned hex is the right magnitude.
         return value < 0 ? "-0x" + Long.toHexString(-value) : "0x" + Long.toHexString(value);

@@ -38,7 +38,12 @@ class VirtualRegionContractTest {
     }
 
     private RangeCall call(String name) {
-        return "commit".equals(name) ? region::commit : region::decommit;
+        return switch (name) {
+            case "commit" -> region::commit;
+            case "decommit" -> region::decommit;
+            case "release" -> region::release;
+            default -> throw new IllegalArgumentException(name);
+        };
     }
 
     @Test
@@ -75,7 +80,7 @@ class VirtualRegionContractTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"commit", "decommit"})
+    @ValueSource(strings = {"commit", "decommit", "release"})
     void rejectsAnUnalignedOffset(String name) {
         String message = rejected(name, 1, page);
         assertTrue(message.startsWith(name + "(offset=0x1, length=" + VirtualRegion.hex(page) + ") on region "),
@@ -85,7 +90,7 @@ class VirtualRegionContractTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"commit", "decommit"})
+    @ValueSource(strings = {"commit", "decommit", "release"})
     void rejectsAnUnalignedLength(String name) {
         String message = rejected(name, page, page + 8);
         assertTrue(message.endsWith(": length " + VirtualRegion.hex(page + 8)
@@ -93,7 +98,7 @@ class VirtualRegionContractTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"commit", "decommit"})
+    @ValueSource(strings = {"commit", "decommit", "release"})
     void rejectsAnEmptyOrNegativeLength(String name) {
         assertTrue(rejected(name, 0, 0).endsWith(": length 0x0 must be > 0"));
         assertTrue(rejected(name, 0, -page).endsWith(": length " + VirtualRegion.hex(-page) + " must be > 0"));
@@ -101,7 +106,7 @@ class VirtualRegionContractTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"commit", "decommit"})
+    @ValueSource(strings = {"commit", "decommit", "release"})
     void rejectsANegativeOffset(String name) {
         String message = rejected(name, -page, page);
         assertTrue(message.startsWith(name + "(offset=" + VirtualRegion.hex(-page) + ", "), message);
@@ -109,7 +114,7 @@ class VirtualRegionContractTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"commit", "decommit"})
+    @ValueSource(strings = {"commit", "decommit", "release"})
     void rejectsARangeBeyondTheRegion(String name) {
         long size = region.size();
         long hugeAligned = Long.MAX_VALUE & -page;
@@ -131,7 +136,7 @@ class VirtualRegionContractTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"commit", "decommit"})
+    @ValueSource(strings = {"commit", "decommit", "release"})
     void acceptsTheWholeRegionAndItsLastPage(String name) {
         call(name).apply(0, region.size());
         call(name).apply(region.size() - page, page);
@@ -147,7 +152,7 @@ class VirtualRegionContractTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"commit", "decommit"})
+    @ValueSource(strings = {"commit", "decommit", "release"})
     void rejectsEveryCallAfterClose(String name) {
         region.close();
         assertFalse(region.isOpen());

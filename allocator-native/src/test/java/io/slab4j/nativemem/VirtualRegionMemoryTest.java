@@ -80,6 +80,39 @@ class VirtualRegionMemoryTest {
                 "the reservation is unmapped after close");
     }
 
+    /**
+     * release gives pages back like decommit (the resident set falls, the next touch reads
+     * zeros) but keeps the range accessible and splits no mapping: the committed range
+     * stays one rw-p mapping, which is what lets the arena free spans inside a commit chunk
+     * without raising the process's mapping count.
+     */
+    @Test
+    void releaseDropsThePagesButKeepsTheProtectionAndTheMapping() {
+        int pageSize = VirtualRegion.pageSize();
+        try (VirtualRegion region = VirtualRegion.reserve(64 * MIB)) {
+            long length = 8 * MIB;
+            region.commit(0, length);
+            long pages = length / pageSize;
+            for (long page = 0; page < pages; page++) {
+                RawMemory.putLong(region, page * pageSize, pattern(page));
+            }
+            assertEquals(length, ProcSelf.residentBytesWithin(region.address(), end(region)));
+            // every other page: 1024 holes, none of which may split the mapping
+            for (long page = 0; page < pages; page += 2) {
+                region.release(page * pageSize, pageSize);
+            }
+            assertEquals(length / 2, ProcSelf.residentBytesWithin(region.address(), end(region)),
+                    "release gave back exactly the released pages");
+            assertPermissions(region, 0, length, "rw-p");
+            assertEquals(2, ProcSelf.mappingsWithin(region.address(), end(region)).size(),
+                    "one committed and one reserved mapping: release split nothing");
+            for (long page = 0; page < pages; page++) {
+                long expected = page % 2 == 0 ? 0 : pattern(page);
+                assertEquals(expected, RawMemory.getLong(region, page * pageSize), "page " + page);
+            }
+        }
+    }
+
     @Test
     void reserveMapsOneInaccessibleRangeAndCloseUnmapsIt() {
         VirtualRegion region = VirtualRegion.reserve(GIB + 1);

@@ -5,8 +5,8 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.slab4j.arena.Arena;
+import io.slab4j.cache.PoolCache;
 import io.slab4j.pool.Pool;
-import io.slab4j.pool.PoolCache;
 import org.openjdk.jmh.infra.BenchmarkParams;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -23,6 +23,7 @@ import org.openjdk.jmh.annotations.Warmup;
 
 import java.nio.ByteBuffer;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One get and one put of a 4 KiB item (or allocate + release of a 4 KiB direct buffer)
@@ -38,6 +39,10 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@link #floorOneLookup}: the same stack, one {@code ThreadLocal.get()} for the
  *       pair: how much of the floor is the second lookup (a caller that keeps its cache
  *       handle between get and put would pay this).
+ *   <li>{@link #floorLeased}: {@link #floor} plus the lease {@code PoolCache} takes on each
+ *       call so that a reclaimer may take an idle thread's magazines (a CAS to enter, a
+ *       release store to leave): {@code floorLeased - floor} is the fast-path cost of the
+ *       reclaim mechanism, measured without the rest of the cache.
  *   <li>{@link #nettyAdaptive}: {@code new AdaptiveByteBufAllocator(true, true)}
  *       (preferDirect, useCacheForNonEventLoopThreads: JMH threads are not event-loop
  *       threads), {@code directBuffer(4096)} + {@code release()}.
@@ -55,8 +60,8 @@ import java.util.concurrent.TimeUnit;
  * {@link #poolCache}: {@code PoolCache.get()} + {@code put()} over the same kind of pool,
  * with its put checks OFF ({@code -Dslab4j.cache.checks=false}, set on that method's
  * fork): the magazine fast path the goals are about. {@link #poolCacheChecked}: the same
- * with the checks at their default (on: a ledger probe under a striped monitor on each
- * get and put). Each runs in its own fork since the property is read once per JVM; a
+ * with the checks at their default (on: the item's ownership record, found from the
+ * address by arithmetic, takes a plain store on each get and one CAS on each put). Each runs in its own fork since the property is read once per JVM; a
  * setup refuses to run if the fork's mode is not the one the method's name promises.
  */
 @BenchmarkMode(Mode.AverageTime)
@@ -118,13 +123,47 @@ public class PoolBench {
         public void check() {
             cache.checkInvariants();
             pool.checkInvariants();
-            cache.close(); // live benchmark threads keep their magazines until they exit; the pool is then dropped
+            cache.close(); // takes every benchmark thread's magazines back (they are idle now)
+            pool.close();
         }
     }
 
     @State(Scope.Benchmark)
     public static class FloorState {
         final ThreadLocal<LongStack> stacks = ThreadLocal.withInitial(() -> new LongStack(64));
+    }
+
+    /** {@link FloorState}'s stacks, each under a lease as {@code PoolCache}'s magazines are. */
+    @State(Scope.Benchmark)
+    public static class LeasedFloorState {
+        final ThreadLocal<LeasedStack> stacks = ThreadLocal.withInitial(() -> new LeasedStack(64));
+    }
+
+    /** A {@link LongStack} with {@code ThreadMagazines}' lease: 0 outside a call, 1 inside. */
+    static final class LeasedStack {
+        final LongStack stack;
+        final AtomicInteger lease = new AtomicInteger();
+
+        LeasedStack(int capacity) {
+            stack = new LongStack(capacity);
+        }
+
+        long pop() {
+            if (!lease.compareAndSet(0, 1)) {
+                throw new IllegalStateException("lease taken");
+            }
+            long item = stack.pop();
+            lease.lazySet(0);
+            return item;
+        }
+
+        void push(long item) {
+            if (!lease.compareAndSet(0, 1)) {
+                throw new IllegalStateException("lease taken");
+            }
+            stack.push(item);
+            lease.lazySet(0);
+        }
     }
 
     @State(Scope.Benchmark)
@@ -176,6 +215,13 @@ public class PoolBench {
 
     @Benchmark
     public long floor(FloorState s) {
+        long item = s.stacks.get().pop();
+        s.stacks.get().push(item);
+        return item;
+    }
+
+    @Benchmark
+    public long floorLeased(LeasedFloorState s) {
         long item = s.stacks.get().pop();
         s.stacks.get().push(item);
         return item;

@@ -218,7 +218,7 @@ public final class Waker implements AutoCloseable {
     private boolean registered() {
         return switch (path) {
             case PARK_UNPARK -> true;
-            case POOL_AT_LIMIT -> pool.waiters() == 2; // its put and its grow, both queued in the pool
+            case POOL_AT_LIMIT -> pool.waiters() == 1; // one get (its put and its grow queued in the pool count once)
             case POOL_PUT_OR_GROW -> pool.hasWaiters() && arena.waiters() == 1;
             case ARENA_FREE -> arena.waiters() == 1;
         };

@@ -79,6 +79,7 @@ class BenchSmokeTest {
         PoolBench.CacheState cache = new PoolBench.CacheState();
         cache.build();
         PoolBench.FloorState floor = new PoolBench.FloorState();
+        PoolBench.LeasedFloorState leased = new PoolBench.LeasedFloorState();
         PoolBench.NettyAdaptive adaptive = new PoolBench.NettyAdaptive();
         adaptive.setUp();
         PoolBench.NettyPooled pooled = new PoolBench.NettyPooled();
@@ -89,6 +90,7 @@ class BenchSmokeTest {
             assertNotEquals(0, bench.poolCacheChecked(cache)); // same op: the fork's property picks the mode
             assertNotEquals(0, bench.floor(floor));
             assertNotEquals(0, bench.floorOneLookup(floor));
+            assertNotEquals(0, bench.floorLeased(leased));
             assertNotEquals(0, bench.nettyAdaptive(adaptive));
             assertNotEquals(0, bench.nettyPooled(pooled));
             assertEquals(PoolBench.ITEM, bench.byteBufferAllocateDirect().capacity());
@@ -96,5 +98,22 @@ class BenchSmokeTest {
         }
         pool.check(); // invariants; close() refuses if an item leaked
         cache.check();
+    }
+
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(ints = {64, 4096, 65536, 1048576})
+    void bufferPoolBenchEveryContenderRuns(int size) throws InterruptedException {
+        BufferPoolBench bench = new BufferPoolBench();
+        bench.size = size;
+        bench.setUp();
+        for (int i = 0; i < 1_000; i++) {
+            assertNotEquals(0, bench.slab4j());
+            assertEquals(bench.slab4jByteBuffer() >= size, true);
+            assertNotEquals(0, bench.nettyAdaptive());
+            assertNotEquals(0, bench.nettyPooled());
+            assertNotEquals(0, bench.unsafeMalloc());
+        }
+        assertEquals(size, bench.byteBufferAllocateDirect().capacity());
+        bench.check(); // nothing left open, invariants, close
     }
 }

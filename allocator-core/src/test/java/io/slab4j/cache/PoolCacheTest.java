@@ -1,4 +1,8 @@
-package io.slab4j.pool;
+package io.slab4j.cache;
+
+import io.slab4j.pool.Pool;
+import io.slab4j.pool.PoolStats;
+
 
 import io.slab4j.testing.Await;
 import io.slab4j.testing.Background;
@@ -62,7 +66,7 @@ class PoolCacheTest {
         assertEquals(2000, stats.hits());
         assertEquals(8, stats.misses(), "only the warm-up went to the pool");
         assertEquals(2008, stats.puts());
-        assertEquals(0, stats.depotGets() + stats.depotPuts() + stats.poolPuts() + stats.waiterPuts());
+        assertEquals(0, stats.depotGets() + stats.depotPuts() + stats.bypasses() + stats.waiterPuts());
         assertEquals(1, stats.threads());
         assertEquals(8, pool.stats().itemsInUse(), "parked items count as in use for the pool");
         cache.checkInvariants();
@@ -109,7 +113,7 @@ class PoolCacheTest {
         cache.checkInvariants();
         cache.drain();
         assertEquals(0, pool.stats().itemsInUse());
-        assertEquals(1, cache.stats().reclaimedThreads());
+        assertEquals(1, cache.stats().exitedThreads());
         pool.checkInvariants();
     }
 
@@ -169,24 +173,18 @@ class PoolCacheTest {
     }
 
     @Test
-    void drainReturnsTheCallersTheDepotsAndExitedThreadsMagazinesButNotALiveThreads() throws Exception {
+    void drainReturnsEveryMagazineNoThreadIsUsingIncludingAnIdleLiveThreads() throws Exception {
         Pool pool = smallPool(arena(64));
         PoolCache cache = PoolCache.builder(pool).magazineSize(4).depotLimit(4).build();
         CountDownLatch parked = new CountDownLatch(1);
-        CountDownLatch drainOwn = new CountDownLatch(1);
-        CompletableFuture<Void> liveDone = new CompletableFuture<>();
-        Thread live = new Thread(() -> {
-            try {
-                churn(cache, 3);
-                parked.countDown();
-                drainOwn.await();
-                cache.drain();
-                liveDone.complete(null);
-            } catch (Throwable e) {
-                liveDone.completeExceptionally(e);
-            }
-        }, "live");
-        live.start();
+        CountDownLatch finish = new CountDownLatch(1);
+        CompletableFuture<Void> live = Background.start("live", () -> {
+            churn(cache, 3);
+            parked.countDown();
+            finish.await();
+            churn(cache, 2); // its magazines were taken while it idled: it starts again from empty ones
+            return null;
+        });
         assertTrue(parked.await(5, TimeUnit.SECONDS)); // 3 in its loaded magazine, from the pool
         List<Thread> exited = new ArrayList<>();
         for (int t = 0; t < 3; t++) {
@@ -201,20 +199,19 @@ class PoolCacheTest {
         assertTrue(pool.stats().itemsInUse() > 3);
 
         cache.drain();
-        assertEquals(3, pool.stats().itemsInUse(), "only the live thread's magazines are left");
+        assertEquals(0, pool.stats().itemsInUse(), "the idle live thread's magazines came back too");
         PoolCacheStats stats = cache.stats();
-        assertEquals(3, stats.reclaimedThreads());
+        assertEquals(3, stats.exitedThreads());
         assertEquals(2, stats.threads(), "the caller and the live thread");
         assertEquals(0, stats.fullMagazines());
         cache.checkInvariants();
 
-        drainOwn.countDown();
-        liveDone.get(5, TimeUnit.SECONDS);
+        finish.countDown();
+        live.get(5, TimeUnit.SECONDS);
+        cache.close();
         assertEquals(0, pool.stats().itemsInUse());
         assertEquals(pool.stats().requests(), pool.stats().releases(), "every item the pool handed out came back");
         pool.checkInvariants();
-        live.join();
-        cache.close();
         pool.close();
     }
 
@@ -239,35 +236,55 @@ class PoolCacheTest {
         for (int i = 0; i < all.length; i++) {
             all[i] = cache.tryGet();
         }
-        cache.put(all[1]); // parked: no get waits yet
-        cache.put(all[2]);
-        cache.put(all[3]); // both magazines full: all[1]'s goes to the depot
-        assertEquals(1, cache.stats().fullMagazines());
         assertEquals(4, pool.stats().itemsInUse(), "the pool is at its hard limit");
 
         CompletableFuture<Long> first = Background.start("waiter-1", pool::get);
-        // at the hard limit each get registers for a put and queues a grow for capacity
-        Await.until("the first get to wait in the pool", () -> pool.waiters() == 2 && pool.hasWaiters());
+        Await.until("the first get to wait in the pool", () -> pool.waiters() == 1 && pool.hasWaiters());
         CompletableFuture<Long> second = Background.start("waiter-2", pool::get);
-        Await.until("the second get to wait in the pool", () -> pool.waiters() == 4);
+        Await.until("the second get to wait in the pool", () -> pool.waiters() == 2);
 
-        CompletableFuture<Void> putter = CompletableFuture.runAsync(() -> cache.put(all[0]));
-        putter.get(1, TimeUnit.SECONDS);
-        assertEquals(all[0], first.get(1, TimeUnit.SECONDS), "the put went to the oldest waiter, not into a magazine");
-        assertEquals(all[1], second.get(1, TimeUnit.SECONDS),
-                "and, as gets still waited, the depot's parked item went to the next one");
+        cache.put(all[0]);
+        assertEquals(all[0], first.get(5, TimeUnit.SECONDS), "the put went to the oldest waiter, not into a magazine");
+        cache.put(all[1]);
+        assertEquals(all[1], second.get(5, TimeUnit.SECONDS));
         assertFalse(pool.hasWaiters());
         PoolCacheStats stats = cache.stats();
-        assertEquals(1, stats.waiterPuts());
+        assertEquals(2, stats.waiterPuts());
+        assertEquals(0, stats.puts());
         assertEquals(0, pool.waiters());
-
-        assertEquals(0, stats.fullMagazines());
         pool.put(first.get());
         pool.put(second.get());
+        cache.put(all[2]);
+        cache.put(all[3]);
         cache.drain();
         assertEquals(0, pool.stats().itemsInUse());
         pool.checkInvariants();
         assertEquals(0, arena.waiters());
+    }
+
+    @Test
+    void itemsParkedInTheDepotAndByTheCallerServeAGetBeforeItBlocks() throws Exception {
+        Arena arena = arena(64);
+        Pool pool = Pool.builder("limited", 1024).slabPages(1).hardLimit(4).build(arena);
+        PoolCache cache = PoolCache.builder(pool).magazineSize(1).build();
+        long[] all = new long[4];
+        for (int i = 0; i < all.length; i++) {
+            all[i] = cache.tryGet();
+        }
+        cache.put(all[1]);
+        cache.put(all[2]);
+        cache.put(all[3]); // both magazines full: one goes to the depot
+        assertEquals(1, cache.stats().fullMagazines());
+        long got = Background.start("getter", () -> pool.get(Duration.ofSeconds(20))).get(10, TimeUnit.SECONDS);
+        assertNotEquals(0, got, "the get reclaimed the parked items instead of blocking");
+        assertEquals(0, pool.stats().waits(), "it never waited");
+        assertEquals(0, cache.stats().fullMagazines());
+        assertTrue(cache.stats().reclaimedItems() >= 3);
+        pool.put(got);
+        cache.put(all[0]);
+        cache.close();
+        assertEquals(0, pool.stats().itemsInUse());
+        pool.checkInvariants();
     }
 
     @Test
@@ -284,42 +301,11 @@ class PoolCacheTest {
         cache.drain();
         assertEquals(0, pool.stats().itemsInUse());
         PoolCacheStats stats = cache.stats();
-        assertEquals(1, stats.reclaimedThreads());
+        assertEquals(1, stats.exitedThreads());
         assertEquals(10, stats.reclaimedItems());
         assertEquals(0, stats.threads(), "drain registers no holder for a caller that has none");
         assertEquals(10, stats.hits() + stats.misses(), "the exited thread's counters survive it");
         cache.checkInvariants();
-        pool.checkInvariants();
-    }
-
-    @Test
-    void anExitedThreadsMagazinesComeBackWhenALaterGetMissesTheDepot() throws Exception {
-        Pool pool = smallPool(arena(64));
-        PoolCache cache = PoolCache.builder(pool).magazineSize(8).build();
-        long mine = cache.get();
-        cache.put(mine); // the caller is registered before the other thread exits
-        Thread t = new Thread(() -> churn(cache, 10), "exits");
-        t.start();
-        t.join();
-        assertEquals(11, pool.stats().itemsInUse());
-
-        assertEquals(mine, cache.get(), "a hit: no depot visit, no sweep");
-        assertEquals(11, pool.stats().itemsInUse());
-        int registered = cache.stats().threads();
-        assertEquals(2, registered);
-        List<Long> held = new ArrayList<>(List.of(mine));
-        for (int misses = 0; misses < registered && cache.stats().reclaimedThreads() == 0; misses++) {
-            held.add(cache.get()); // a miss: sweeps once the misses since the last sweep reach the registered threads
-        }
-        assertEquals(1, cache.stats().reclaimedThreads(), "within " + registered + " misses");
-        assertEquals(held.size(), pool.stats().itemsInUse(), "the exited thread's 10 items went back to the pool");
-        assertEquals(1, cache.stats().threads());
-        for (long a : held) {
-            cache.put(a);
-        }
-        cache.checkInvariants();
-        cache.close();
-        assertEquals(0, pool.stats().itemsInUse());
         pool.checkInvariants();
     }
 
@@ -377,8 +363,9 @@ class PoolCacheTest {
         assertMessage(assertThrows(IllegalArgumentException.class, () -> cache.put(a)), "already free");
 
         long direct = pool.tryGet();
-        cache.put(direct); // an item the cache did not hand out: the pool validates it and takes it back
-        assertEquals(1, cache.stats().poolPuts());
+        cache.put(direct); // got from the pool directly: the shared record says it is out, so the cache may park it
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> pool.put(direct)), "parked in a cache");
+        cache.drain();
         assertEquals(0, pool.stats().itemsInUse());
         cache.checkInvariants();
         pool.checkInvariants();
@@ -412,9 +399,9 @@ class PoolCacheTest {
         two.put(b);
         long c = one.tryGet();
         assertEquals(a, c);
-        two.put(c); // the second cache did not hand c out: straight to the pool
-        assertEquals(1, two.stats().poolPuts());
-        assertEquals(1, pool.stats().itemsInUse(), "b, parked in the second cache");
+        two.put(c); // one ownership record for every layer: c is out, so the second cache may park it
+        assertMessage(assertThrows(IllegalArgumentException.class, () -> one.put(c)), "parked in a cache");
+        assertEquals(2, pool.stats().itemsInUse(), "b and c, parked in the second cache");
         one.checkInvariants();
         two.checkInvariants();
         two.close();
@@ -477,7 +464,7 @@ class PoolCacheTest {
     }
 
     @Test
-    void aLiveThreadReturnsItsMagazinesOnItsNextCallAfterClose() throws Exception {
+    void closeTakesALiveIdleThreadsMagazinesAndItsNextCallIsRefused() throws Exception {
         Pool pool = smallPool(arena(64));
         PoolCache cache = PoolCache.builder(pool).magazineSize(4).build();
         CountDownLatch parked = new CountDownLatch(1);
@@ -497,46 +484,12 @@ class PoolCacheTest {
         live.start();
         assertTrue(parked.await(5, TimeUnit.SECONDS));
         cache.close();
-        assertEquals(6, pool.stats().itemsInUse(), "close cannot take a live thread's magazines");
-        assertEquals(1, cache.stats().threads());
+        assertEquals(0, pool.stats().itemsInUse(), "close took the idle live thread's magazines");
+        assertEquals(0, cache.stats().threads());
         closed.countDown();
         assertMessage((Exception) afterClose.get(5, TimeUnit.SECONDS), "closed");
-        assertEquals(0, pool.stats().itemsInUse(), "its next call returned them");
-        assertEquals(0, cache.stats().threads());
         live.join();
-        pool.close();
-    }
-
-    @Test
-    void aLiveThreadThatExitsAfterCloseIsReclaimedByTheCleaner() throws Exception {
-        Pool pool = smallPool(arena(64));
-        PoolCache cache = PoolCache.builder(pool).magazineSize(4).build();
-        CountDownLatch parked = new CountDownLatch(1);
-        CountDownLatch exit = new CountDownLatch(1);
-        Thread live = new Thread(() -> {
-            churn(cache, 6);
-            parked.countDown();
-            try {
-                exit.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "exits-after-close");
-        live.start();
-        assertTrue(parked.await(5, TimeUnit.SECONDS));
-        cache.close();
-        assertEquals(6, pool.stats().itemsInUse());
-        exit.countDown();
-        live.join();
-        live = null; // the Cleaner watches the thread object: let it go
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (pool.stats().itemsInUse() > 0 && System.nanoTime() < deadline) {
-            System.gc();
-            Thread.sleep(10); // polling observable state under a deadline: the collector runs when it runs
-        }
-        assertEquals(0, pool.stats().itemsInUse(), "the Cleaner returned the exited thread's magazines");
-        assertEquals(1, cache.stats().reclaimedThreads());
-        assertEquals(6, cache.stats().reclaimedItems());
+        pool.checkInvariants();
         pool.close();
     }
 

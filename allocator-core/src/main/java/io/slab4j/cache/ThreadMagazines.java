@@ -1,0 +1,240 @@
+package io.slab4j.cache;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.lang.ref.WeakReference;
+
+/**
+ * One thread's magazines in one {@link PoolCache} (Bonwick's per-CPU cache, per thread
+ * here): a loaded magazine that gets pop from and puts push to, and a previous one that is
+ * always full or empty, so that a thread alternating around a magazine boundary swaps
+ * instead of going to the depot.
+ *
+ * <h2>The lease</h2>
+ * The magazines belong to whoever holds the lease, one state word:
+ * <pre>
+ *   OUTSIDE ──owner enters a call (CAS)──▶ INSIDE ──owner leaves (release store)──▶ OUTSIDE
+ *   OUTSIDE ──reclaimer (CAS)──▶ TAKEN ──empties the magazines, release store──▶ OUTSIDE
+ *   OUTSIDE ──close or sweep of an exited owner (CAS)──▶ RETIRED   (final)
+ * </pre>
+ * Only the owner thread moves OUTSIDE → INSIDE, and it touches {@code loaded},
+ * {@code previous} only while INSIDE; another thread touches them only while it holds
+ * TAKEN or after it set RETIRED. Why this is sound under the Java memory model: every
+ * transition out of OUTSIDE is a CAS (volatile read and write) that reads the value written
+ * by the release store that made it OUTSIDE, so the writes of the previous holder to the
+ * magazines happen-before the reads of the next (release/acquire, as the VarHandle
+ * specification gives it, and as the java.util.concurrent locks rely on); and the CAS lets
+ * exactly one of the owner and a reclaimer win, so they never touch the magazines at once.
+ * A thread that has exited is simply OUTSIDE forever, so its items are reclaimed like an
+ * idle thread's: nothing depends on the {@code Thread} or the {@code ThreadLocal} being
+ * collected (the weak reference only lets a sweep drop the holder from the registry).
+ *
+ * <p>The owner never waits for a reclaimer: when its CAS finds TAKEN it bypasses the
+ * magazines for that call and goes to the pool. A reclaimer never waits for the owner: it
+ * skips an INSIDE holder (the owner is in a short, non-blocking step; {@link PoolCache#close}
+ * alone waits for that step to end).
+ *
+ * <h2>Counters</h2>
+ * Written by the owner alone with {@code setOpaque} and read with {@code getOpaque}:
+ * each exact, not a consistent snapshot across counters.
+ */
+final class ThreadMagazines {
+    static final int OUTSIDE = 0;
+    static final int INSIDE = 1;
+    static final int TAKEN = 2;
+    static final int RETIRED = 3;
+
+    /** The owner, weakly: a registered holder must not keep an exited thread's object alive. */
+    private final WeakReference<Thread> owner;
+    /** The owner's name, for messages after the thread object is gone. */
+    final String ownerName;
+    /** Gets pop here, puts push here. Lease holder only. */
+    private Magazine loaded;
+    /** Full or empty, never partly loaded. Lease holder only. */
+    private Magazine previous;
+    /** OUTSIDE, INSIDE, TAKEN or RETIRED; see the class comment. */
+    private volatile int lease;
+
+    /** Counters, owner writes opaque. */
+    private long hits;
+    private long misses;
+    private long puts;
+    private long waiterPuts;
+    private long bypasses;
+
+    private static final VarHandle LEASE;
+    private static final VarHandle HITS;
+    private static final VarHandle MISSES;
+    private static final VarHandle PUTS;
+    private static final VarHandle WAITER_PUTS;
+    private static final VarHandle BYPASSES;
+
+    static {
+        try {
+            MethodHandles.Lookup lookup = MethodHandles.lookup();
+            LEASE = lookup.findVarHandle(ThreadMagazines.class, "lease", int.class);
+            HITS = lookup.findVarHandle(ThreadMagazines.class, "hits", long.class);
+            MISSES = lookup.findVarHandle(ThreadMagazines.class, "misses", long.class);
+            PUTS = lookup.findVarHandle(ThreadMagazines.class, "puts", long.class);
+            WAITER_PUTS = lookup.findVarHandle(ThreadMagazines.class, "waiterPuts", long.class);
+            BYPASSES = lookup.findVarHandle(ThreadMagazines.class, "bypasses", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    ThreadMagazines(Thread owner, int magazineSize) {
+        this.owner = new WeakReference<>(owner);
+        this.ownerName = owner.getName();
+        this.loaded = new Magazine(magazineSize);
+        this.previous = new Magazine(magazineSize);
+    }
+
+    // --------------------------------------------------------------- the lease
+
+    /** Owner: enters a call; false when a reclaimer holds the magazines now or the holder is retired. */
+    boolean enter() {
+        return LEASE.compareAndSet(this, OUTSIDE, INSIDE);
+    }
+
+    /** Owner: leaves the call (a release store: the call's writes are visible to the next holder). */
+    void exit() {
+        LEASE.setRelease(this, OUTSIDE);
+    }
+
+    int lease() {
+        return lease;
+    }
+
+    /**
+     * Reclaimer: when the owner is outside a call, takes every parked round out and returns
+     * them; null when the owner is inside (or the holder is retired); an empty array when
+     * there was nothing to take.
+     */
+    long[] takeIdle() {
+        if (!LEASE.compareAndSet(this, OUTSIDE, TAKEN)) {
+            return null;
+        }
+        try {
+            return drainAll();
+        } finally {
+            LEASE.setRelease(this, OUTSIDE);
+        }
+    }
+
+    /** Any thread: retires the holder once its owner is outside a call; its rounds, or null if it was not outside. */
+    long[] retireIfOutside() {
+        if (!LEASE.compareAndSet(this, OUTSIDE, RETIRED)) {
+            return null;
+        }
+        return drainAll();
+    }
+
+    private long[] drainAll() {
+        int n = loaded.count() + previous.count();
+        if (n == 0) {
+            return EMPTY;
+        }
+        long[] out = new long[n];
+        previous.drainTo(out, loaded.drainTo(out, 0));
+        return out;
+    }
+
+    private static final long[] EMPTY = new long[0];
+
+    /** True when the owner has terminated (or its thread object is gone, which implies that). */
+    boolean ownerExited() {
+        Thread t = owner.get();
+        return t == null || !t.isAlive();
+    }
+
+    // ------------------------------------------------ lease holder: the fast path
+
+    /** Get steps 1 and 2: pop from loaded, or swap in a full previous; 0 when both are empty. */
+    long take() {
+        Magazine m = loaded;
+        if (m.isEmpty()) {
+            Magazine p = previous;
+            if (p.isEmpty()) {
+                return 0;
+            }
+            loaded = p;
+            previous = m;
+            m = p;
+        }
+        return m.pop();
+    }
+
+    /** Put steps 3 and 4: push to loaded, or swap in an empty previous; false when both are full. */
+    boolean give(long address) {
+        Magazine m = loaded;
+        if (m.isFull()) {
+            Magazine p = previous;
+            if (!p.isEmpty()) {
+                return false;
+            }
+            loaded = p;
+            previous = m;
+            m = p;
+        }
+        m.push(address);
+        return true;
+    }
+
+    Magazine loaded() {
+        return loaded;
+    }
+
+    Magazine previous() {
+        return previous;
+    }
+
+    /** Loads {@code next} and keeps the old loaded as previous; returns the old previous (for the depot). */
+    Magazine rotate(Magazine next) {
+        Magazine old = previous;
+        previous = loaded;
+        loaded = next;
+        return old;
+    }
+
+    /** Racy estimate of the rounds parked here, for messages. */
+    int parkedEstimate() {
+        return loaded.count() + previous.count();
+    }
+
+    // ------------------------------------------------------------------ counters
+
+    void countHit() {
+        HITS.setOpaque(this, hits + 1);
+    }
+
+    void countMiss() {
+        MISSES.setOpaque(this, misses + 1);
+    }
+
+    void countPut() {
+        PUTS.setOpaque(this, puts + 1);
+    }
+
+    void countWaiterPut() {
+        WAITER_PUTS.setOpaque(this, waiterPuts + 1);
+    }
+
+    void countBypass() {
+        BYPASSES.setOpaque(this, bypasses + 1);
+    }
+
+    Counts counts() {
+        return new Counts((long) HITS.getOpaque(this), (long) MISSES.getOpaque(this), (long) PUTS.getOpaque(this),
+                (long) WAITER_PUTS.getOpaque(this), (long) BYPASSES.getOpaque(this));
+    }
+
+    /** One holder's counters, or a sum of several. */
+    record Counts(long hits, long misses, long puts, long waiterPuts, long bypasses) {
+        static final Counts ZERO = new Counts(0, 0, 0, 0, 0);
+
+        Counts plus(Counts o) {
+            return new Counts(hits + o.hits, misses + o.misses, puts + o.puts, waiterPuts + o.waiterPuts, bypasses + o.bypasses);
+        }
+    }
+}

@@ -1,0 +1,86 @@
+package io.slab4j.pool;
+
+import io.slab4j.event.WaitQueue;
+import io.slab4j.event.Waiter;
+
+/**
+ * The gets of a {@link Pool} waiting for a put, oldest first: a put hands its item to the
+ * oldest live one ({@link #claimOldest()}).
+ *
+ * <p>Guarded by the pool's lock, except {@link #any()}, a lock-free read of the count that
+ * the lock holder republishes (a volatile write, only when it changed) whenever the queue
+ * changes, for magazine layers that must not park items while a get waits.
+ */
+final class PutWaiters {
+    /** One get's registration for a put. */
+    static final class Node extends WaitQueue.Node<Long> {
+        /** The get's ticket (wait accounting), or null for a sync on {@link Pool#getEvent()}. */
+        final GrowTicket ticket;
+        /**
+         * Set by the put that claimed this registration, under the lock and before it
+         * completes the waiter; read by the syncing thread when it cancels, after it saw
+         * the offer DONE (which orders the write before the read). Nobody else writes it.
+         */
+        boolean served;
+
+        Node(Waiter<Long> waiter, GrowTicket ticket) {
+            super(waiter);
+            this.ticket = ticket;
+        }
+    }
+
+    private final WaitQueue<Node> queue = new WaitQueue<>();
+    private volatile int published;
+
+    void add(Node node) {
+        queue.addLast(node);
+        publish();
+    }
+
+    void remove(Node node) {
+        queue.remove(node);
+        publish();
+    }
+
+    /**
+     * Takes the oldest waiter whose claim succeeds off the queue, dropping stale ones; null
+     * when none is left. The caller hands it an item, then completes it after unlocking.
+     */
+    Waiter<Long> claimOldest() {
+        Node head;
+        Waiter<Long> claimed = null;
+        while (claimed == null && (head = queue.liveHead()) != null) {
+            queue.remove(head);
+            if (head.waiter().claim()) {
+                head.served = true;
+                claimed = head.waiter();
+            }
+        }
+        publish();
+        return claimed;
+    }
+
+    boolean hasLive() {
+        return queue.liveHead() != null;
+    }
+
+    int size() {
+        return queue.size();
+    }
+
+    /** Lock-free: true when some get waits for a put (may be momentarily stale). */
+    boolean any() {
+        return published > 0;
+    }
+
+    void check(String owner) {
+        queue.check(owner);
+    }
+
+    private void publish() {
+        int size = queue.size();
+        if (published != size) {
+            published = size;
+        }
+    }
+}

@@ -1,0 +1,182 @@
+package io.slab4j.arena;
+
+import io.slab4j.nativemem.NativeMemoryException;
+import io.slab4j.nativemem.VirtualRegion;
+import io.slab4j.testing.Await;
+import io.slab4j.testing.Background;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Commit and release failures injected under a region-backed arena ({@link FaultyPages}):
+ * issue 7's defects 5 (a served waiter whose commit fails spun) and 6 (a free that had
+ * accepted its span threw).
+ */
+class ArenaCommitFailureTest {
+    private static final long PAGE = VirtualRegion.pageSize();
+
+    /** One chunk a page, so every span's commit is a page call the test can fail. */
+    private static Arena arena(FaultyPages pages) {
+        return pages.arena().commitChunk(PAGE).build();
+    }
+
+    /**
+     * Defect 5: a free serves a waiter whose commit fails. The waiter must not spin
+     * (claim, commit, abandon, re-register...): it goes back to waiting, parked, after one
+     * attempt, and is served by the next free once commits work again.
+     */
+    @Test
+    void aServedWaiterWhoseCommitFailsWaitsInsteadOfSpinning() throws Exception {
+        try (VirtualRegion region = VirtualRegion.reserve(4 * PAGE)) {
+            FaultyPages pages = new FaultyPages(region);
+            Arena arena = arena(pages);
+            long three = arena.tryAlloc(3 * PAGE);
+            long one = arena.tryAlloc(PAGE);
+            AtomicReference<Thread> thread = new AtomicReference<>();
+            CompletableFuture<Long> waiting = Background.start("waiter", () -> {
+                thread.set(Thread.currentThread());
+                return arena.alloc(2 * PAGE);
+            });
+            Await.until("the alloc to wait", () -> arena.waiters() == 1);
+            pages.failCommits = true;
+            arena.free(three, 3 * PAGE);
+            Await.until("the served waiter's commit to fail", () -> pages.failedCommits.get() >= 1);
+            Await.until("the waiter to wait again", () -> arena.waiters() == 1);
+            Await.parked(thread.get()); // a spinning waiter is never parked for long: this times out
+            int attempts = pages.failedCommits.get();
+            assertTrue(attempts <= 2, attempts + " failed commits for one free: the waiter is retrying in a loop");
+            assertEquals(1, arena.waiters());
+            assertEquals(0, arena.stats().allocated() - PAGE, "the span the waiter could not take went back");
+            arena.checkInvariants();
+
+            pages.failCommits = false;
+            arena.free(one, PAGE); // the next free is the next try
+            long span = waiting.get(10, TimeUnit.SECONDS);
+            new UnsafeBuffer(span, (int) (2 * PAGE)).putLong((int) PAGE, 7); // faults unless committed
+            assertEquals(0, arena.waiters());
+            assertTrue(arena.stats().commitFailures() >= 1);
+            arena.free(span, 2 * PAGE);
+            arena.checkInvariants();
+        }
+    }
+
+    /** Defect 5 with a timeout: commits keep failing, and the waiter waits out its own timeout (0), without spinning. */
+    @Test
+    void aTimedWaiterWhoseCommitsKeepFailingTimesOut() throws Exception {
+        try (VirtualRegion region = VirtualRegion.reserve(4 * PAGE)) {
+            FaultyPages pages = new FaultyPages(region);
+            Arena arena = arena(pages);
+            long all = arena.tryAlloc(4 * PAGE);
+            CompletableFuture<Long> waiting = Background.start("waiter", () -> arena.alloc(PAGE, Duration.ofMillis(300)));
+            Await.until("the alloc to wait", () -> arena.waiters() == 1);
+            pages.failCommits = true;
+            arena.free(all, 4 * PAGE);
+            assertEquals(0L, waiting.get(10, TimeUnit.SECONDS), "the waiter timed out with the 0 sentinel");
+            assertTrue(pages.failedCommits.get() <= 2, pages.failedCommits.get() + " failed commits: a spin");
+            assertEquals(0, arena.waiters());
+            assertEquals(0, arena.stats().allocated());
+            arena.checkInvariants();
+            NativeMemoryException e = assertThrows(NativeMemoryException.class, () -> arena.tryAlloc(PAGE),
+                    "a non-waiting caller sees the failure");
+            assertEquals(12, e.errno());
+            assertEquals(0, arena.stats().allocated(), "and nothing was taken");
+            pages.failCommits = false;
+            long span = arena.tryAlloc(PAGE);
+            assertNotEquals(0, span);
+            arena.free(span, PAGE);
+            arena.checkInvariants();
+        }
+    }
+
+    /**
+     * Defect 6: a free whose decommit or release fails returns normally, counts the failure,
+     * keeps the pages committed (the span is reusable), and still serves its waiter.
+     */
+    @Test
+    void aFreeWhoseReleaseFailsReturnsNormallyAndStillServes() throws Exception {
+        try (VirtualRegion region = VirtualRegion.reserve(8 * PAGE)) {
+            FaultyPages pages = new FaultyPages(region);
+            Arena arena = arena(pages);
+            long all = arena.tryAlloc(8 * PAGE);
+            new UnsafeBuffer(all, (int) (8 * PAGE)).putLong(0, 42);
+            CompletableFuture<Long> waiting = Background.start("waiter", () -> arena.alloc(2 * PAGE));
+            Await.until("the alloc to wait", () -> arena.waiters() == 1);
+            pages.failDecommits = true;
+            pages.failReleases = true;
+            arena.free(all, 8 * PAGE); // must not throw
+            long served = waiting.get(10, TimeUnit.SECONDS);
+            new UnsafeBuffer(served, (int) (2 * PAGE)).putLong(8, 1); // handed over committed
+            ArenaStats stats = arena.stats();
+            assertEquals(1, stats.releaseFailures());
+            assertEquals(8 * PAGE, stats.accessible(), "the chunks whose decommit failed stay committed");
+            assertThrows(IllegalArgumentException.class, () -> arena.free(all + 6 * PAGE, PAGE),
+                    "the free was accepted: its span is free, not allocated");
+            arena.checkInvariants();
+
+            long reused = arena.tryAlloc(6 * PAGE); // reuse of chunks left committed needs no page call
+            assertNotEquals(0, reused);
+            new UnsafeBuffer(reused, (int) (6 * PAGE)).putLong((int) (5 * PAGE), 3);
+            pages.failDecommits = false;
+            pages.failReleases = false;
+            arena.free(reused, 6 * PAGE);
+            arena.free(served, 2 * PAGE);
+            assertEquals(0, arena.stats().accessible(), "decommitted later, with their next span");
+            assertEquals(1, arena.stats().releaseFailures());
+            arena.checkInvariants();
+        }
+    }
+
+    /**
+     * A commit that fails part-way through a span of several chunks undoes the chunks it
+     * made accessible (and decommits idle ones left over from a failed decommit).
+     */
+    @Test
+    void aFailedCommitLeavesNoChunkBehind() {
+        try (VirtualRegion region = VirtualRegion.reserve(8 * PAGE)) {
+            FaultyPages pages = new FaultyPages(region);
+            Arena arena = pages.arena().commitChunk(2 * PAGE).build(); // 4 chunks
+            long all = arena.tryAlloc(8 * PAGE);
+            pages.failDecommits = true;
+            arena.free(all, 8 * PAGE); // every chunk stays accessible, idle
+            pages.failDecommits = false;
+            assertEquals(8 * PAGE, arena.stats().accessible());
+            long[] c = new long[4];
+            for (int k = 0; k < 4; k++) {
+                c[k] = arena.tryAlloc(2 * PAGE); // one free segment: carved in address order, one chunk each
+                assertEquals(region.address() + 2 * k * PAGE, c[k]);
+            }
+            assertEquals(0, pages.commits.get() - 1, "reusing idle accessible chunks needs no page call");
+            arena.free(c[1], 2 * PAGE);
+            arena.free(c[3], 2 * PAGE); // decommits work again: chunks 1 and 3 go
+            pages.failDecommits = true;
+            arena.free(c[2], 2 * PAGE); // chunk 2 stays accessible, idle
+            pages.failDecommits = false;
+            assertEquals(4 * PAGE, arena.stats().accessible());
+            pages.commitsUntilFailure.set(1); // of the span's runs, chunk 1 commits, chunk 3 fails
+            assertThrows(NativeMemoryException.class, () -> arena.tryAlloc(6 * PAGE));
+            ArenaStats stats = arena.stats();
+            assertEquals(2 * PAGE, stats.allocated());
+            assertEquals(2 * PAGE, stats.accessible(), "only the live chunk is accessible after the undo");
+            assertEquals(1, stats.commitFailures());
+            arena.checkInvariants();
+            pages.commitsUntilFailure.set(-1);
+            long rest = arena.tryAlloc(6 * PAGE);
+            assertNotEquals(0, rest);
+            assertEquals(8 * PAGE, arena.stats().accessible());
+            arena.free(rest, 6 * PAGE);
+            arena.free(c[0], 2 * PAGE);
+            assertEquals(0, arena.stats().accessible());
+            arena.checkInvariants();
+        }
+    }
+}

@@ -1,0 +1,130 @@
+package io.slab4j.buffer;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Memory that shrinks, measured as the region's resident set ({@code /proc/self/smaps}):
+ * after a burst of about 80 MiB on three threads (two of which exit), {@code trim()} — or,
+ * without it, the idle decay on later operations — brings the region back within
+ * {@value #BOUND} bytes; and a repeated 1 MiB acquire + close reuses one committed span.
+ */
+@Timeout(120)
+class ResidentMemoryTest {
+    /** What may stay resident after trim or decay: a few slabs of the classes still in use (16 KiB each). */
+    static final long BOUND = 256 * 1024;
+    private static final long RESERVE = 512L << 20;
+
+    private static List<PooledBuffer> burst(BufferPool pool) throws InterruptedException {
+        List<PooledBuffer> held = new ArrayList<>();
+        int[][] plan = {{64, 20_000}, {4096, 4_000}, {65536, 400}, {1 << 20, 24}, {300, 10_000}};
+        for (int[] step : plan) {
+            for (int i = 0; i < step[1]; i++) {
+                PooledBuffer b = pool.acquire(step[0]);
+                ByteBuffer v = b.byteBuffer();
+                for (int at = 0; at < b.capacity(); at += 4096) {
+                    v.put(at, (byte) 1); // touch every page
+                }
+                v.put(b.capacity() - 1, (byte) 1);
+                held.add(b);
+            }
+        }
+        return held;
+    }
+
+    private static long resident(BufferPool pool) {
+        return Smaps.residentWithin(pool.regionAddress(), pool.regionAddress() + RESERVE);
+    }
+
+    private static void burstOnExitingThreads(BufferPool pool) throws InterruptedException {
+        List<Thread> ts = new ArrayList<>();
+        for (int t = 0; t < 2; t++) {
+            Thread th = new Thread(() -> {
+                try {
+                    burst(pool).forEach(PooledBuffer::close);
+                } catch (InterruptedException e) {
+                    throw new AssertionError(e);
+                }
+            });
+            th.start();
+            ts.add(th);
+        }
+        for (Thread th : ts) {
+            th.join();
+        }
+    }
+
+    @Test
+    void trimBringsResidentMemoryBackAfterABurst() throws InterruptedException {
+        try (BufferPool pool = BufferPool.builder().name("rss-trim").reserve(RESERVE).build()) {
+            long idle = resident(pool);
+            burstOnExitingThreads(pool);
+            List<PooledBuffer> held = burst(pool);
+            long peak = resident(pool);
+            held.forEach(PooledBuffer::close);
+            long closed = resident(pool);
+            pool.trim();
+            long trimmed = resident(pool);
+            System.out.printf("region resident: idle %d KiB, burst %d KiB, all closed %d KiB, after trim %d KiB (bound %d KiB)%n",
+                    idle >> 10, peak >> 10, closed >> 10, trimmed >> 10, BOUND >> 10);
+            assertTrue(peak > 60L << 20, "the burst was resident: " + peak);
+            assertTrue(trimmed <= BOUND, "after trim " + trimmed + " bytes resident");
+            assertEquals(0, pool.stats().buffersInUse());
+            assertTrue(pool.stats().committedBytes() <= BOUND, pool.stats()::toString);
+            pool.checkInvariants();
+        }
+    }
+
+    @Test
+    void idleMemoryDecaysOnItsOwnWhileThePoolIsUsed() throws InterruptedException {
+        try (BufferPool pool = BufferPool.builder().name("rss-decay").reserve(RESERVE).idleDecay(Duration.ofMillis(50)).build()) {
+            burst(pool).forEach(PooledBuffer::close);
+            long closed = resident(pool);
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            long ops = 0;
+            long now;
+            // keep using the pool (a class the burst did not touch) until the decay has run: no trim() call
+            while ((now = resident(pool)) > BOUND && System.nanoTime() < deadline) {
+                for (int i = 0; i < 1000; i++) {
+                    pool.acquire(16).close();
+                    ops++;
+                }
+            }
+            System.out.printf("region resident: all closed %d KiB, after decay %d KiB after %d small operations (bound %d KiB)%n",
+                    closed >> 10, now >> 10, ops, BOUND >> 10);
+            assertTrue(closed > BOUND, "the burst left idle memory to decay: " + closed);
+            assertTrue(now <= BOUND, "after decay " + now + " bytes resident");
+            pool.checkInvariants();
+        }
+    }
+
+    @Test
+    void aRepeatedLargeAcquireReusesOneCommittedSpan() throws InterruptedException {
+        try (BufferPool pool = BufferPool.builder().name("large-reuse").reserve(64L << 20).build()) {
+            PooledBuffer first = pool.acquire(1 << 20);
+            long address = first.address();
+            first.close();
+            long allocations = pool.arenaStats().allocations();
+            long frees = pool.arenaStats().frees();
+            for (int i = 0; i < 1000; i++) {
+                PooledBuffer b = pool.acquire(1 << 20);
+                assertEquals(address, b.address());
+                b.close();
+            }
+            assertEquals(allocations, pool.arenaStats().allocations(), "no arena allocation (no commit) per acquire");
+            assertEquals(frees, pool.arenaStats().frees(), "no arena free (no decommit) per close");
+            assertEquals(1 << 20, pool.stats().cachedLargeBytes());
+            pool.trim();
+            assertEquals(0, pool.stats().cachedLargeBytes());
+            assertEquals(0, pool.stats().committedBytes());
+        }
+    }
+}

@@ -1,0 +1,65 @@
+package io.slab4j.testing;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Test helper: this process's kernel mappings and resident memory from {@code /proc/self}
+ * ({@code proc(5)}), for arena tests that check the mapping count and resident set.
+ * Stateless; each call reads a fresh snapshot.
+ */
+public final class ProcMaps {
+    private ProcMaps() {
+    }
+
+    /** Lines of {@code /proc/self/maps}: the process's mapping count. */
+    public static long mappings() {
+        return read("/proc/self/maps").lines().filter(l -> !l.isBlank()).count();
+    }
+
+    /** Mappings overlapping {@code [start, end)}. */
+    public static long mappingsWithin(long start, long end) {
+        return read("/proc/self/maps").lines().filter(l -> !l.isBlank()).filter(l -> {
+            String[] range = l.substring(0, l.indexOf(' ')).split("-");
+            long s = Long.parseUnsignedLong(range[0], 16);
+            long e = Long.parseUnsignedLong(range[1], 16);
+            return Long.compareUnsigned(s, end) < 0 && Long.compareUnsigned(e, start) > 0;
+        }).count();
+    }
+
+    /** Resident bytes of the mappings inside {@code [start, end)}, from the Rss lines of {@code /proc/self/smaps}. */
+    public static long residentWithin(long start, long end) {
+        long total = 0;
+        boolean inside = false;
+        for (String line : read("/proc/self/smaps").split("\n")) {
+            int dash = line.indexOf('-');
+            int space = line.indexOf(' ');
+            if (dash > 0 && space > dash && line.substring(0, dash).chars().allMatch(c -> Character.digit(c, 16) >= 0)) {
+                long s = Long.parseUnsignedLong(line.substring(0, dash), 16);
+                long e = Long.parseUnsignedLong(line.substring(dash + 1, space), 16);
+                inside = Long.compareUnsigned(s, start) >= 0 && Long.compareUnsigned(e, end) <= 0;
+            } else if (inside && line.startsWith("Rss:")) {
+                String[] fields = line.trim().split("\\s+");
+                total += Long.parseLong(fields[1]) * 1024;
+            }
+        }
+        return total;
+    }
+
+    /** {@code /proc/sys/vm/max_map_count}. */
+    public static long maxMapCount() {
+        return Long.parseLong(read("/proc/sys/vm/max_map_count").trim());
+    }
+
+    private static String read(String path) {
+        try {
+            try (var in = Files.newInputStream(Path.of(path))) { // proc files report size 0: read to the end
+                return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
