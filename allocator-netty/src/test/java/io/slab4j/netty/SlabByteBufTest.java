@@ -156,11 +156,12 @@ class SlabByteBufTest {
         ByteBuf buf = alloc.directBuffer(1000);
         assertThat(alloc.metric().usedDirectMemory()).isEqualTo(pool.stats().usedBytes()).isGreaterThanOrEqualTo(1000);
         assertThat(alloc.isDirectBufferPooled()).isTrue();
-        assertThat(alloc.buffer().isDirect()).isTrue();
+        ByteBuf byDefault = alloc.buffer();
+        assertThat(byDefault.isDirect()).isTrue();
+        assertThat(byDefault.release()).isTrue();
         assertThat(alloc.ioBuffer().release()).isTrue();
         assertThat(alloc.toString()).contains("'slab-bytebuf'");
         assertThat(alloc.metric().toString()).contains("'slab-bytebuf'");
         buf.release();
-        alloc.buffer().release();
     }
 }
