@@ -51,16 +51,26 @@ final class LeakLog extends Handler implements AutoCloseable {
     List<String> flush(ByteBufAllocator alloc) {
         String hint = "leak-canary-" + UUID.randomUUID();
         leakCanary(alloc, hint);
+        awaitReport(alloc, hint);
+        return reports.stream().filter(r -> !r.contains(hint)).collect(Collectors.toList());
+    }
+
+    /** Waits (GC, one tracked allocation, repeat) until a report mentions {@code hint}; returns it. */
+    String awaitReport(ByteBufAllocator alloc, String hint) {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (reports.stream().noneMatch(r -> r.contains(hint))) {
+        while (true) {
+            for (String r : reports) {
+                if (r.contains(hint)) {
+                    return r;
+                }
+            }
             if (System.nanoTime() > deadline) {
-                fail("the leak detector never reported the canary " + hint + ": the capture does not work");
+                fail("the leak detector never reported " + hint + ": the capture does not work");
             }
             System.gc();
             alloc.heapBuffer(1).release(); // the detector reports while it tracks a new buffer
             LockSupport.parkNanos(Duration.ofMillis(10).toNanos());
         }
-        return reports.stream().filter(r -> !r.contains(hint)).collect(Collectors.toList());
     }
 
     private static void leakCanary(ByteBufAllocator alloc, String hint) {
