@@ -67,10 +67,10 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <h2>Failed commits</h2>
  * A served waiter whose commit fails gets nothing and is not spun on: the span goes back,
- * its claim is abandoned, and until the next free or the next successful commit the arena
- * queues registrations instead of serving them, so the waiter keeps waiting (until its own
- * timeout, if it has one) and retries once per free. A non-waiting caller sees the
- * exception. Over a closed region every call but {@code free} fails with
+ * its claim is abandoned, and until the next free, the next non-waiting call or the next
+ * successful commit the arena queues registrations instead of serving them, so the waiter
+ * keeps waiting (until its own timeout, if it has one) and is retried once per such event,
+ * never in a loop of its own. A non-waiting caller sees the exception. Over a closed region every call but {@code free} fails with
  * {@link IllegalStateException}, waiters included.
  *
  * <h2>Concurrency</h2>
@@ -83,6 +83,7 @@ public final class Arena {
     private static final System.Logger LOG = System.getLogger(Arena.class.getName());
     private static final int NONE = SegmentTable.NONE;
 
+    private final ArenaGeometry geometry;
     private final long base;
     private final long size;
     private final long quantum;
@@ -112,16 +113,17 @@ public final class Arena {
     private long commitFailures;
     private long releaseFailures;
 
-    private Arena(Builder b, Backing backing, long maxQuanta) {
-        this.base = b.base;
-        this.size = b.size;
-        this.quantum = b.quantum;
-        this.quantumShift = Long.numberOfTrailingZeros(b.quantum);
-        this.fit = b.fit;
-        this.backing = backing;
-        this.pageSize = b.pages != null ? b.osPageSize : Math.max(4096, b.quantum);
-        this.maxQuanta = maxQuanta;
-        this.capped = b.maxCommitted != 0;
+    private Arena(ArenaGeometry g) {
+        this.geometry = g;
+        this.base = g.base();
+        this.size = g.size();
+        this.quantum = g.quantum();
+        this.quantumShift = Long.numberOfTrailingZeros(g.quantum());
+        this.fit = g.fit();
+        this.backing = g.backing();
+        this.pageSize = g.pageSize();
+        this.maxQuanta = g.maxQuanta();
+        this.capped = g.capped();
         this.segments = new SegmentTable((int) (size >>> quantumShift), base >>> quantumShift);
         this.order = new WaitingOrder(segments, fit, maxQuanta, capped, this::describe);
     }
@@ -171,6 +173,9 @@ public final class Arena {
     /** The non-waiting path of {@code tryAlloc} and of an {@link AllocEvent}'s poll: a committed span, or 0. */
     long allocateNow(int n, long alignQ) {
         checkOpen();
+        if (commitsFailing) {
+            resumeServing(); // each call is one more try for waiters a failed commit left queued
+        }
         int at;
         lock.lock();
         try {
@@ -233,16 +238,21 @@ public final class Arena {
     private void committed() {
         inFlight.decrementAndGet();
         if (commitsFailing) {
-            List<SpanRequest> served;
-            lock.lock();
-            try {
-                commitsFailing = false;
-                served = serveLocked();
-            } finally {
-                lock.unlock();
-            }
-            handOver(served);
+            resumeServing();
         }
+    }
+
+    /** Lifts the pause a failed commit put on serving, and serves; a failing commit pauses it again. */
+    private void resumeServing() {
+        List<SpanRequest> served;
+        lock.lock();
+        try {
+            commitsFailing = false;
+            served = serveLocked();
+        } finally {
+            lock.unlock();
+        }
+        handOver(served);
     }
 
     // ---------------------------------------------------------------------- free
@@ -251,7 +261,8 @@ public final class Arena {
      * Returns a span: {@code address} and {@code size} as allocated (size rounds up to the
      * quantum as it did then). Coalesces it with free neighbours and serves waiters. Once
      * the span is accepted this returns normally: a failure to release its memory is
-     * counted in {@link ArenaStats#releaseFailures} and logged.
+     * counted in {@link ArenaStats#releaseFailures} and logged, and its pages stay
+     * committed (a span reused from them then reads old bytes rather than zeros).
      *
      * @throws IllegalArgumentException the address is not the start of an allocated span
      *                                  (outside the arena, interior, never allocated, or
@@ -298,7 +309,9 @@ public final class Arena {
             frees++;
             inFlight.decrementAndGet();
             logIt = failure != null && Long.bitCount(++releaseFailures) == 1;
-            commitsFailing = false; // each free is one more try for waiters a failed commit left queued
+            if (commitsFailing) {
+                commitsFailing = false; // each free is one more try for waiters a failed commit left queued
+            }
             served = serveLocked();
         } finally {
             lock.unlock();
@@ -516,28 +529,10 @@ public final class Arena {
         try {
             segments.check();
             order.check();
-            backing.check(inFlight.get() == 0 ? liveSpansPerChunk() : null);
+            backing.check(inFlight.get() == 0 ? segments : null, quantumShift);
         } finally {
             lock.unlock();
         }
-    }
-
-    /** Under the lock: how many allocated spans overlap each commit chunk; null for a plain range. */
-    private int[] liveSpansPerChunk() {
-        long chunk = backing.chunkBytes();
-        if (chunk == 0) {
-            return null;
-        }
-        int shift = Long.numberOfTrailingZeros(chunk);
-        int[] perChunk = new int[(int) ((size + chunk - 1) >>> shift)];
-        segments.forEachSpan((start, length) -> {
-            long from = (long) start << quantumShift;
-            long to = (long) (start + length) << quantumShift;
-            for (long k = from >>> shift; k <= (to - 1) >>> shift; k++) {
-                perChunk[(int) k]++;
-            }
-        });
-        return perChunk;
     }
 
     @Override
@@ -549,29 +544,11 @@ public final class Arena {
     // ------------------------------------------------------------------ plumbing
 
     private int quantaFor(long bytes, String call) {
-        if (bytes <= 0 || bytes > size) {
-            throw new IllegalArgumentException(call + ": size " + bytes + " is not in [1, " + size + "], the arena's size");
-        }
-        if (capped && bytes > maxCommitted()) {
-            throw new IllegalArgumentException(call + ": size " + bytes + " exceeds maxCommitted " + maxCommitted()
-                    + " of " + this + "; it could never be met");
-        }
-        return (int) ((bytes + quantum - 1) >>> quantumShift);
+        return geometry.quantaFor(bytes, call, this);
     }
 
-    /** The alignment in quanta; rejects one that is malformed or that no aligned address of the range has room for. */
     private long alignQuanta(long align, int n, String call) {
-        if (align < quantum || Long.bitCount(align) != 1) {
-            throw new IllegalArgumentException(call + ": alignment " + align
-                    + " is not a power of two at least the quantum (" + quantum + ")");
-        }
-        long alignQ = align >>> quantumShift;
-        if (alignQ > 1 && segments.firstAligned(alignQ) + n > size >>> quantumShift) {
-            throw new IllegalArgumentException(call + ": alignment " + align + " leaves no room for "
-                    + ((long) n << quantumShift) + " bytes: no address of " + this
-                    + " that is a multiple of it has that much of the range after it; it could never be met");
-        }
-        return alignQ;
+        return geometry.alignQuanta(align, n, call, this);
     }
 
     private long addressOf(int quantumIndex) {
@@ -592,10 +569,6 @@ public final class Arena {
      * {@link #build()} does not change the builder.
      */
     public static final class Builder {
-        /** Default commit chunks: at least this big, and at most this many over the range. */
-        private static final long MIN_DEFAULT_CHUNK = 64 << 10;
-        private static final long MAX_DEFAULT_CHUNKS = 8192;
-
         private final Pages pages;
         private final long base;
         private final long size;
@@ -652,56 +625,9 @@ public final class Arena {
             return this;
         }
 
+        /** Validates the configuration (bad values name themselves) and builds the arena. */
         public Arena build() {
-            if (quantum <= 0 || Long.bitCount(quantum) != 1) {
-                throw new IllegalArgumentException("quantum " + quantum + " is not a power of two");
-            }
-            if (pages != null && quantum % osPageSize != 0) {
-                throw new IllegalArgumentException("quantum " + quantum + " over a region must be a multiple of the page size "
-                        + osPageSize + " (spans are committed page by page)");
-            }
-            if (base <= 0 || (base & (quantum - 1)) != 0) {
-                throw new IllegalArgumentException("base " + Hex.of(base) + " is not a positive multiple of the quantum "
-                        + quantum + " (0 is the 'no fit' sentinel)");
-            }
-            if (size <= 0 || (size & (quantum - 1)) != 0) {
-                throw new IllegalArgumentException("size " + size + " is not a positive multiple of the quantum " + quantum);
-            }
-            if (base + size < base) {
-                throw new IllegalArgumentException("range " + Hex.of(base) + " + " + size + " overflows the address space");
-            }
-            if (size / quantum > Integer.MAX_VALUE) {
-                throw new IllegalArgumentException("size " + size + " holds " + size / quantum + " quanta of " + quantum
-                        + "; at most " + Integer.MAX_VALUE + " are supported: use a larger quantum");
-            }
-            if (maxCommitted != 0 && (maxCommitted < quantum || maxCommitted > size)) {
-                throw new IllegalArgumentException("maxCommitted " + maxCommitted + " is not in [" + quantum + ", " + size
-                        + "]: at least one quantum, at most the arena's size");
-            }
-            long maxQuanta = (maxCommitted != 0 ? maxCommitted : size) / quantum;
-            return new Arena(this, backing(), maxQuanta);
-        }
-
-        private Backing backing() {
-            if (pages == null) {
-                if (commitChunk != 0) {
-                    throw new IllegalArgumentException("commitChunk " + commitChunk
-                            + ": a plain range commits nothing; commit chunks apply over a region only");
-                }
-                return Backing.PLAIN;
-            }
-            long chunk = commitChunk;
-            if (chunk == 0) {
-                long spread = Long.highestOneBit(Math.max(1, (size + MAX_DEFAULT_CHUNKS - 1) / MAX_DEFAULT_CHUNKS - 1)) << 1;
-                chunk = Math.max(Math.max(MIN_DEFAULT_CHUNK, osPageSize), spread);
-            } else if (chunk % osPageSize != 0) {
-                throw new IllegalArgumentException("commitChunk " + chunk + " is not a multiple of the page size " + osPageSize);
-            }
-            if (size / chunk >= Integer.MAX_VALUE) {
-                throw new IllegalArgumentException("commitChunk " + chunk + " makes " + size / chunk + " chunks of "
-                        + size + " bytes; use a larger chunk");
-            }
-            return new CommitChunks(pages, size, chunk);
+            return new Arena(ArenaGeometry.of(pages, base, size, osPageSize, quantum, fit, maxCommitted, commitChunk));
         }
     }
 }

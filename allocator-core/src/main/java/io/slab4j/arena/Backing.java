@@ -31,10 +31,11 @@ interface Backing {
     long chunkBytes();
 
     /**
-     * Checks the backing's bookkeeping; when {@code liveSpansPerChunk} is not null (the
-     * arena is quiescent), also that it agrees with the arena's spans.
+     * Checks the backing's bookkeeping; when {@code spans} is not null (the arena is
+     * quiescent: no span being committed or released), also that it agrees with them.
+     * Called under the arena lock.
      */
-    void check(int[] liveSpansPerChunk);
+    void check(SegmentTable spans, int quantumShift);
 
     /** The plain range: no OS calls, nothing to check. */
     Backing PLAIN = new Backing() {
@@ -67,7 +68,7 @@ interface Backing {
         }
 
         @Override
-        public void check(int[] liveSpansPerChunk) {
+        public void check(SegmentTable spans, int quantumShift) {
         }
 
         @Override

@@ -222,7 +222,8 @@ final class CommitChunks implements Backing {
     }
 
     @Override
-    public void check(int[] liveSpansPerChunk) {
+    public void check(SegmentTable segments, int quantumShift) {
+        int[] liveSpansPerChunk = segments == null ? null : liveSpansPerChunk(segments, quantumShift);
         lock.lock();
         try {
             long bytes = 0;
@@ -246,6 +247,19 @@ final class CommitChunks implements Backing {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** How many allocated spans of {@code segments} overlap each chunk. */
+    private int[] liveSpansPerChunk(SegmentTable segments, int quantumShift) {
+        int[] perChunk = new int[spans.length];
+        segments.forEachSpan((start, length) -> {
+            long from = (long) start << quantumShift;
+            long to = (long) (start + length) << quantumShift;
+            for (long k = from >>> shift; k <= (to - 1) >>> shift; k++) {
+                perChunk[(int) k]++;
+            }
+        });
+        return perChunk;
     }
 
     @Override

@@ -340,12 +340,6 @@ final class SegmentTable {
         return allocatedBefore[seg] + (isAllocated ? pos - starts[seg] : 0);
     }
 
-    /** The first quantum index whose address is a multiple of alignQ quanta (it may lie beyond the range). */
-    long firstAligned(long alignQ) {
-        long misalignment = baseQuanta & (alignQ - 1);
-        return misalignment == 0 ? 0 : alignQ - misalignment;
-    }
-
     /** The largest aligned quantum index at or below offset (may be negative). */
     private long alignedDown(long offset, long alignQ) {
         return offset - ((baseQuanta + offset) & (alignQ - 1));

@@ -41,8 +41,9 @@ import java.util.concurrent.atomic.LongAdder;
  * starves a waiter of another class.
  *
  * <h2>Memory that shrinks</h2>
- * {@link #trim()} returns idle memory now: the calling thread's magazines, the depot and
- * exited threads' magazines, idle slabs of every class, every cached large span. Without
+ * {@link #trim()} returns idle memory now: the magazines of every thread outside a pool call
+ * (the caller's, idle and exited threads'; see {@code PoolCache.drain()}), the depot, idle
+ * slabs of every class, every cached large span. Without
  * calls to {@code trim()}, the same happens on its own once per {@code idleDecay} (default
  * {@link #DEFAULT_IDLE_DECAY}): one acquire in {@value #DECAY_CHECK_INTERVAL} looks at the
  * clock, and the first to find the period over runs the pass (one CAS elects it); large spans
@@ -79,6 +80,8 @@ public final class BufferPool implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final AtomicInteger waiting = new AtomicInteger();
     private final LongAdder leaks = new LongAdder();
+    /** Acquires handed to the leak detector (for tests and the effective-configuration check). */
+    private final LongAdder watched = new LongAdder();
     private final AtomicLong lastDecay;
 
     private BufferPool(Builder b, VirtualRegion region) {
@@ -197,6 +200,9 @@ public final class BufferPool implements AutoCloseable {
         int r = ThreadLocalRandom.current().nextInt();
         boolean watch = leakDetection == LeakDetection.ALL
                 || (leakDetection == LeakDetection.SAMPLED && (r & (LEAK_SAMPLE_INTERVAL - 1)) == 0);
+        if (watch) {
+            watched.increment();
+        }
         if (((r >>> 16) & (DECAY_CHECK_INTERVAL - 1)) == 0) {
             maybeDecay();
         }
@@ -236,7 +242,7 @@ public final class BufferPool implements AutoCloseable {
 
     // ------------------------------------------------------------------ shrink
 
-    /** Returns idle memory now: this thread's magazines, the depot's, exited threads', idle slabs, cached large spans. */
+    /** Returns idle memory now: magazines of threads outside a pool call, the depot, idle slabs, cached large spans. */
     public void trim() {
         checkOpen("trim");
         for (SizeClass k : classes) {
@@ -251,10 +257,16 @@ public final class BufferPool implements AutoCloseable {
         if (now - last < decayNanos || !lastDecay.compareAndSet(last, now) || closed.get()) {
             return;
         }
-        for (SizeClass k : classes) {
-            k.trim();
+        try {
+            for (SizeClass k : classes) {
+                k.trim();
+            }
+            large.decay(now - decayNanos);
+        } catch (IllegalStateException e) {
+            if (!closed.get()) {
+                throw e;
+            } // else the pool closed under the pass: nothing left to decay
         }
-        large.decay(now - decayNanos);
     }
 
     // ------------------------------------------------------------- bookkeeping
@@ -266,6 +278,10 @@ public final class BufferPool implements AutoCloseable {
 
     void leaked(int capacity) {
         leaks.increment();
+    }
+
+    long watched() {
+        return watched.sum();
     }
 
     public String name() {

@@ -88,7 +88,7 @@ final class SizeClass extends Supply {
         }
     }
 
-    /** Returns this thread's parked items, the depot's and exited threads' to the pool, then idle slabs to the arena. */
+    /** Returns items parked by threads outside a cache call (this one, idle and exited ones) and the depot's to the pool, then idle slabs to the arena. */
     void trim() {
         if (cache != null) {
             cache.drain();

@@ -305,11 +305,11 @@ final class Depot {
     }
 
     /**
-     * Checks the depot, and the magazines of the calling thread and of exited threads (other
-     * live threads' magazines are theirs to change and are not read): shapes, no magazine in
-     * two places, no address parked twice. Exact only while no other thread uses the cache.
+     * Checks the depot and the magazines of every thread that is outside a cache call (each
+     * held still through its lease while it is read): shapes, no magazine in two places, no
+     * address parked twice. A thread inside a call is skipped.
      */
-    void check(ThreadMagazines caller) {
+    void check() {
         lock.lock();
         try {
             Set<Magazine> seen = Collections.newSetFromMap(new IdentityHashMap<>());
@@ -332,26 +332,40 @@ final class Depot {
                     throw broken("a magazine on the empty stack holds " + empty[i].count());
                 }
             }
-            for (ThreadMagazines holder : threads) {
-                if (holder.lease() == ThreadMagazines.RETIRED) {
-                    throw broken("registered holder of thread '" + holder.ownerName + "' is retired");
+            // hold every readable holder still at once, so no item moves between two of them mid-check
+            List<ThreadMagazines> held = new ArrayList<>();
+            try {
+                for (ThreadMagazines holder : threads) {
+                    if (holder.lease() == ThreadMagazines.RETIRED) {
+                        throw broken("registered holder of thread '" + holder.ownerName + "' is retired");
+                    }
+                    if (holder.holdForCheck()) { // else its owner is inside a call: not ours to read now
+                        held.add(holder);
+                    }
                 }
-                if (holder != caller && !holder.ownerExited()) {
-                    continue;
+                for (ThreadMagazines holder : held) {
+                    checkHolder(holder, seen, rounds);
                 }
-                String whose = "thread '" + holder.ownerName + "'";
-                if (holder.loaded() == holder.previous()) {
-                    throw broken(whose + " has one magazine as both loaded and previous");
-                }
-                checkMagazine(holder.loaded(), whose + "'s loaded magazine", seen, rounds);
-                checkMagazine(holder.previous(), whose + "'s previous magazine", seen, rounds);
-                if (!holder.previous().isEmpty() && !holder.previous().isFull()) {
-                    throw broken(whose + "'s previous magazine holds " + holder.previous().count() + " of " + magazineSize
-                            + "; it must be full or empty");
+            } finally {
+                for (ThreadMagazines holder : held) {
+                    holder.endCheck();
                 }
             }
         } finally {
             lock.unlock();
+        }
+    }
+
+    private void checkHolder(ThreadMagazines holder, Set<Magazine> seen, LongHashSet rounds) {
+        String whose = "thread '" + holder.ownerName + "'";
+        if (holder.loaded() == holder.previous()) {
+            throw broken(whose + " has one magazine as both loaded and previous");
+        }
+        checkMagazine(holder.loaded(), whose + "'s loaded magazine", seen, rounds);
+        checkMagazine(holder.previous(), whose + "'s previous magazine", seen, rounds);
+        if (!holder.previous().isEmpty() && !holder.previous().isFull()) {
+            throw broken(whose + "'s previous magazine holds " + holder.previous().count() + " of " + magazineSize
+                    + "; it must be full or empty");
         }
     }
 

@@ -496,12 +496,13 @@ public final class PoolCache implements AutoCloseable {
     }
 
     /**
-     * Checks the depot, the calling thread's magazines and exited threads' magazines;
-     * throws {@code IllegalStateException} on the first broken invariant. Exact while no other
-     * thread uses the cache; other live threads' magazines are not read (they are theirs).
+     * Checks the depot and the magazines of every thread outside a cache call (the caller's
+     * included), holding each still through its lease while reading it; throws
+     * {@code IllegalStateException} on the first broken invariant. Safe while other threads
+     * use the cache; threads inside a call at that instant are skipped.
      */
     public void checkInvariants() {
-        depot.check(local.get());
+        depot.check();
     }
 
     @Override

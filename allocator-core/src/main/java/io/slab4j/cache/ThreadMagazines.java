@@ -122,6 +122,16 @@ final class ThreadMagazines {
         }
     }
 
+    /** Any thread: holds the magazines still for a check, when the owner is outside a call; false when it is not. */
+    boolean holdForCheck() {
+        return LEASE.compareAndSet(this, OUTSIDE, TAKEN);
+    }
+
+    /** Ends {@link #holdForCheck()}. */
+    void endCheck() {
+        LEASE.setRelease(this, OUTSIDE);
+    }
+
     /** Any thread: retires the holder once its owner is outside a call; its rounds, or null if it was not outside. */
     long[] retireIfOutside() {
         if (!LEASE.compareAndSet(this, OUTSIDE, RETIRED)) {

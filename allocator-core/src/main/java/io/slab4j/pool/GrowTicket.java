@@ -20,6 +20,8 @@ final class GrowTicket {
     private State state = State.NEW;
     /** System.nanoTime() when the get's wait began (before its sync). Syncing thread. */
     private long startedAt;
+    /** True for a get's own ticket, whose wait is counted; false for a sync on {@code getEvent()}. */
+    private boolean timed;
     /** True once the get queued on the pool: a real wait. Syncing thread, under the lock. */
     private boolean queued;
     /** True once the wait has been added to the pool's statistics. */
@@ -56,6 +58,7 @@ final class GrowTicket {
     /** The get is about to sync; its wait, if it queues, counts from now. */
     void startClock(long now) {
         startedAt = now;
+        timed = true;
     }
 
     /** The get queued on the pool: a real wait. */
@@ -65,7 +68,7 @@ final class GrowTicket {
 
     /** How long the get has waited, once: nanoseconds since its clock started, or -1 when it never queued or was counted already. */
     long takeWait(long now) {
-        if (!queued || counted) {
+        if (!timed || !queued || counted) {
             return -1;
         }
         counted = true;

@@ -9,7 +9,6 @@ import io.slab4j.event.Waiter;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
@@ -70,7 +69,6 @@ public final class Pool implements AutoCloseable {
     public static final long RECLAIM_INTERVAL_MILLIS = readInterval();
 
     private static final System.Logger LOG = System.getLogger(Pool.class.getName());
-    private static final Reclaimer[] NO_RECLAIMERS = new Reclaimer[0];
 
     final String name;
     private final Geometry g;
@@ -82,11 +80,10 @@ public final class Pool implements AutoCloseable {
 
     final CountingLock lock = new CountingLock();
     private final SlabSet slabs;
+    private final ItemRecords records;
     private final PutWaiters putWaiters = new PutWaiters();
     private final GrowSupply supply;
-    /** Copy on write under the lock; read without it before a get blocks. */
-    private volatile Reclaimer[] reclaimers = NO_RECLAIMERS;
-    private ReclaimTicker ticker;
+    private final Reclaimers reclaimers = new Reclaimers(this);
     private long inUse;
     private int idleSlabs;
     private boolean closed;
@@ -100,16 +97,17 @@ public final class Pool implements AutoCloseable {
     private long waitNanos;
     private long slabReturnFailures;
 
-    private Pool(String name, Geometry g, long hardLimit, int lowWater, int highWater, WaitStrategy strategy, Arena arena) {
+    private Pool(String name, Geometry g, Marks marks, WaitStrategy strategy, Arena arena) {
         this.name = name;
         this.g = g;
-        this.lowWater = lowWater;
-        this.highWater = highWater;
+        this.lowWater = marks.lowWater();
+        this.highWater = marks.highWater();
         this.strategy = strategy;
         this.arena = arena;
         BaseEvent<Long> slabSpace = arena.allocEvent(g.slabBytes(), g.slabAlign());
-        this.supply = new GrowSupply(g.itemsPerSlab(), hardLimit, slabSpace);
+        this.supply = new GrowSupply(g.itemsPerSlab(), marks.hardLimit(), slabSpace);
         this.slabs = new SlabSet(g.itemsPerSlab(), g.slabBytes(), arena.base(), arena.size());
+        this.records = new ItemRecords(name, g, slabs);
     }
 
     public static Builder builder(String name, long itemSize) {
@@ -187,7 +185,7 @@ public final class Pool implements AutoCloseable {
 
     /** Get steps 2 and 3: reclaim idle parked items, then wait without polling again. */
     private long await(Duration timeout) throws InterruptedException {
-        if (reclaimers.length > 0 && runReclaimers() > 0) {
+        if (reclaimers.any() && reclaimers.reclaimIdle() > 0) {
             long address = getNow(false);
             if (address != 0) {
                 return address;
@@ -258,10 +256,10 @@ public final class Pool implements AutoCloseable {
         try {
             checkOpen(call);
             Slab slab = slabs.find(address);
-            int index = indexIn(slab, address, call);
+            int index = records.indexIn(slab, address, call);
             byte was = held ? slab.releaseHeld(index) : slab.release(index);
             if (held ? was == Slab.FREE : was != Slab.OUT) {
-                throw rejected(call, address, was);
+                throw records.rejected(call, address, was);
             }
             releases++;
             receiver = putWaiters.claimOldest();
@@ -311,21 +309,12 @@ public final class Pool implements AutoCloseable {
      *                                  parked; nothing changes
      */
     public void park(long address) {
-        Slab slab = slabs.find(address);
-        int index = indexIn(slab, address, "put");
-        byte was = slab.park(index);
-        if (was != Slab.OUT) {
-            throw rejected("put", address, was);
-        }
+        records.park(address);
     }
 
     /** For a layer handing out an item it parked: PARKED → OUT (a plain release store, no lock, no CAS). */
     public void unpark(long address) {
-        Slab slab = slabs.find(address);
-        if (slab == null) {
-            throw new IllegalStateException("pool '" + name + "' invariant broken: parked item " + hex(address) + " has no slab");
-        }
-        slab.unpark(g.indexOf(address - slab.base));
+        records.unpark(address);
     }
 
     /**
@@ -334,9 +323,7 @@ public final class Pool implements AutoCloseable {
      * rejected. The caller vouches the address is an item of this pool that is out.
      */
     public void parkOwned(long address) {
-        Slab slab = slabs.find(address);
-        int index = indexIn(slab, address, "put");
-        slab.parkOwned(index);
+        records.parkOwned(address);
     }
 
     /**
@@ -363,7 +350,7 @@ public final class Pool implements AutoCloseable {
                 int index = slab == null ? -1 : g.indexOf(address - slab.base);
                 byte was = index < 0 ? Slab.FREE : slab.releaseHeld(index);
                 if (was == Slab.FREE) {
-                    bad = merge(bad, index < 0 ? notAnItem("putAll", address, slab) : rejected("putAll", address, Slab.FREE));
+                    bad = merge(bad, index < 0 ? records.notAnItem("putAll", address, slab) : records.rejected("putAll", address, Slab.FREE));
                     continue;
                 }
                 releases++;
@@ -407,12 +394,7 @@ public final class Pool implements AutoCloseable {
         lock.lock();
         try {
             checkOpen("addReclaimer");
-            Reclaimer[] now = Arrays.copyOf(reclaimers, reclaimers.length + 1);
-            now[now.length - 1] = reclaimer;
-            reclaimers = now;
-            if (ticker == null) {
-                ticker = ReclaimTicker.start(this, RECLAIM_INTERVAL_MILLIS);
-            }
+            reclaimers.add(reclaimer);
         } finally {
             lock.unlock();
         }
@@ -422,14 +404,7 @@ public final class Pool implements AutoCloseable {
     public void removeReclaimer(Reclaimer reclaimer) {
         lock.lock();
         try {
-            List<Reclaimer> now = new ArrayList<>(Arrays.asList(reclaimers));
-            if (now.remove(reclaimer)) {
-                reclaimers = now.isEmpty() ? NO_RECLAIMERS : now.toArray(NO_RECLAIMERS);
-            }
-            if (now.isEmpty() && ticker != null) {
-                ticker.stop();
-                ticker = null;
-            }
+            reclaimers.remove(reclaimer);
         } finally {
             lock.unlock();
         }
@@ -437,23 +412,7 @@ public final class Pool implements AutoCloseable {
 
     /** Has every layer return its idle parked items now (no lock held); returns how many came back. */
     long runReclaimers() {
-        long back = 0;
-        for (Reclaimer r : reclaimers) {
-            try {
-                back += r.reclaimIdle();
-            } catch (RuntimeException e) {
-                LOG.log(System.Logger.Level.WARNING, "pool '" + name + "': reclaiming parked items from " + r + " failed", e);
-            }
-        }
-        return back;
-    }
-
-    private long parkedInLayers() {
-        long parked = 0;
-        for (Reclaimer r : reclaimers) {
-            parked += r.parked();
-        }
-        return parked;
+        return reclaimers.reclaimIdle();
     }
 
     // --------------------------------------------------------------- slab supply
@@ -743,30 +702,6 @@ public final class Pool implements AutoCloseable {
         }
     }
 
-    /** The item index of {@code address} in {@code slab}; throws naming the address when it is not the start of an item. */
-    private int indexIn(Slab slab, long address, String call) {
-        int index = slab == null ? -1 : g.indexOf(address - slab.base);
-        if (index < 0) {
-            throw notAnItem(call, address, slab);
-        }
-        return index;
-    }
-
-    private IllegalArgumentException notAnItem(String call, long address, Slab slab) {
-        if (slab == null) {
-            return new IllegalArgumentException(call + "(" + hex(address) + "): address is not an item of pool '" + name + "'");
-        }
-        return new IllegalArgumentException(call + "(" + hex(address) + "): address is not the start of an item of pool '"
-                + name + "' (item size " + g.itemSize() + ", stride " + g.stride() + ")");
-    }
-
-    private IllegalArgumentException rejected(String call, long address, byte state) {
-        String why = state == Slab.PARKED
-                ? "is already parked in a cache over it (double put, or a put past the cache that holds it)"
-                : "is already free (double free?)";
-        return new IllegalArgumentException(call + "(" + hex(address) + "): item of pool '" + name + "' " + why);
-    }
-
     private static IllegalArgumentException merge(IllegalArgumentException first, IllegalArgumentException next) {
         if (first == null) {
             return next;
@@ -786,7 +721,7 @@ public final class Pool implements AutoCloseable {
      */
     @Override
     public void close() {
-        long parked = parkedInLayers();
+        long parked = reclaimers.parked();
         List<Slab> all;
         lock.lock();
         try {
@@ -806,10 +741,7 @@ public final class Pool implements AutoCloseable {
             }
             supply.dropAll();
             idleSlabs = 0;
-            if (ticker != null) {
-                ticker.stop();
-                ticker = null;
-            }
+            reclaimers.stop();
         } finally {
             lock.unlock();
         }
@@ -931,16 +863,6 @@ public final class Pool implements AutoCloseable {
         }
     }
 
-    /** Items whose record says PARKED now (held by layers with checks on); consistent only while no layer call runs. */
-    long parkedRecords() {
-        lock.lock();
-        try {
-            return slabs.parked(name);
-        } finally {
-            lock.unlock();
-        }
-    }
-
     @Override
     public String toString() {
         return "Pool['" + name + "', item " + g.itemSize() + " B, " + g.itemsPerSlab() + " a slab of " + g.slabBytes() + " B, "
@@ -1042,28 +964,9 @@ public final class Pool implements AutoCloseable {
                 throw new IllegalArgumentException("pool name is empty");
             }
             Geometry g = Geometry.of(name, itemSize, align, slabPages, arena);
-            long perSlab = g.itemsPerSlab();
-            if (hardLimit < perSlab) {
-                throw new IllegalArgumentException("pool '" + name + "': hard limit " + hardLimit
-                        + " is below one slab of " + perSlab + " items");
-            }
-            if (lowWater < 0 || (long) lowWater * perSlab > hardLimit) {
-                throw new IllegalArgumentException("pool '" + name + "': low water " + lowWater + " slabs of " + perSlab
-                        + " items is not in [0, hard limit " + hardLimit + "]");
-            }
-            int high = highWater >= 0 ? highWater : Math.max(1, lowWater);
-            if (high < lowWater) {
-                throw new IllegalArgumentException("pool '" + name + "': high water " + high + " is below low water " + lowWater);
-            }
-            long want = lowWater * perSlab;
-            if (strategy == WaitStrategy.LOW_WATER_PRIME) {
-                if (hardLimit == Long.MAX_VALUE) {
-                    throw new IllegalArgumentException("pool '" + name + "': LOW_WATER_PRIME primes to the hard limit; set one");
-                }
-                want = hardLimit / perSlab * perSlab;
-                high = Integer.MAX_VALUE; // keep everything primed: no put returns a slab
-            }
-            Pool pool = new Pool(name, g, hardLimit, lowWater, high, strategy, arena);
+            Marks marks = Marks.of(name, g, hardLimit, lowWater, highWater, strategy);
+            Pool pool = new Pool(name, g, marks, strategy, arena);
+            long want = marks.primeItems();
             long have = pool.prime(want);
             if (have < want) {
                 pool.close();

@@ -71,17 +71,6 @@ final class SlabSet {
         return slabs;
     }
 
-    /** Items whose record says PARKED (a layer holds them), counted slab by slab. */
-    long parked(String pool) {
-        long parked = 0;
-        for (Slab head : buckets) {
-            for (Slab s = head; s != null; s = s.next) {
-                parked += s.check(pool);
-            }
-        }
-        return parked;
-    }
-
     int idle() {
         int idle = 0;
         for (Slab s = buckets[capacity]; s != null; s = s.next) {

@@ -70,6 +70,34 @@ class ArenaCommitFailureTest {
         }
     }
 
+    /**
+     * A waiter left queued by a failed commit is not stranded when no span is ever freed
+     * again: the next non-waiting call is one more try, and serves it first.
+     */
+    @Test
+    void aNewcomerRetriesAWaiterAFailedCommitLeftQueued() throws Exception {
+        try (VirtualRegion region = VirtualRegion.reserve(4 * PAGE)) {
+            FaultyPages pages = new FaultyPages(region);
+            Arena arena = arena(pages);
+            long all = arena.tryAlloc(4 * PAGE);
+            CompletableFuture<Long> waiting = Background.start("waiter", () -> arena.alloc(2 * PAGE));
+            Await.until("the alloc to wait", () -> arena.waiters() == 1);
+            pages.failCommits = true;
+            arena.free(all, 4 * PAGE); // the last free there will be
+            Await.until("the served waiter's commit to fail", () -> pages.failedCommits.get() >= 1);
+            Await.until("the waiter to wait again", () -> arena.waiters() == 1);
+            pages.failCommits = false;
+            long newcomer = arena.tryAlloc(PAGE);
+            long span = waiting.get(10, TimeUnit.SECONDS);
+            assertNotEquals(0, span);
+            assertNotEquals(0, newcomer, "with the waiter served, the newcomer fits too");
+            new UnsafeBuffer(span, (int) (2 * PAGE)).putLong(0, 1);
+            arena.free(span, 2 * PAGE);
+            arena.free(newcomer, PAGE);
+            arena.checkInvariants();
+        }
+    }
+
     /** Defect 5 with a timeout: commits keep failing, and the waiter waits out its own timeout (0), without spinning. */
     @Test
     void aTimedWaiterWhoseCommitsKeepFailingTimesOut() throws Exception {

@@ -232,4 +232,35 @@ class BufferSafetyTest {
     private static ByteBuffer viewOfDroppedHandle(BufferPool pool) throws InterruptedException {
         return pool.acquire(4096).byteBuffer();
     }
+
+    /** SAMPLED watches about one acquire in LEAK_SAMPLE_INTERVAL; OFF watches none. */
+    @Test
+    void sampledWatchesAFractionAndOffWatchesNone() throws InterruptedException {
+        int n = 40 * BufferPool.LEAK_SAMPLE_INTERVAL; // expect ~40 watched (Poisson: below 10 or above 90 is < 1e-9)
+        try (BufferPool sampled = BufferPool.builder().name("leak-sampled").reserve(64L << 20).sizeClasses(16).build();
+             BufferPool off = BufferPool.builder().name("leak-off").reserve(64L << 20).sizeClasses(16)
+                     .leakDetection(LeakDetection.OFF).build()) {
+            leakMany(sampled, n);
+            leakMany(off, 2000);
+            long watched = sampled.watched();
+            assertTrue(watched >= 10 && watched <= 90, "watched " + watched + " of " + n);
+            assertEquals(0, off.watched());
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (sampled.stats().leaksDetected() < watched && System.nanoTime() < deadline) {
+                System.gc();
+                Thread.onSpinWait();
+            }
+            System.out.printf("SAMPLED: %d of %d leaked buffers watched, %d reported%n", watched, n,
+                    sampled.stats().leaksDetected());
+            assertEquals(watched, sampled.stats().leaksDetected(), "every watched leak is reported");
+            System.gc();
+            assertEquals(0, off.stats().leaksDetected());
+        }
+    }
+
+    private static void leakMany(BufferPool pool, int n) throws InterruptedException {
+        for (int i = 0; i < n; i++) {
+            pool.acquire(16);
+        }
+    }
 }

@@ -127,4 +127,33 @@ class ResidentMemoryTest {
             assertEquals(0, pool.stats().committedBytes());
         }
     }
+
+    /** A thread that made a burst and then sits idle (alive, outside any pool call) does not pin its magazines against trim(). */
+    @Test
+    void trimReclaimsTheMagazinesOfAnIdleLiveThread() throws InterruptedException {
+        try (BufferPool pool = BufferPool.builder().name("rss-idle-thread").reserve(RESERVE).build()) {
+            java.util.concurrent.CountDownLatch burstDone = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+            Thread idle = new Thread(() -> {
+                try {
+                    burst(pool).forEach(PooledBuffer::close);
+                    burstDone.countDown();
+                    release.await(); // alive and idle while the main thread trims
+                } catch (InterruptedException e) {
+                    throw new AssertionError(e);
+                }
+            });
+            idle.start();
+            burstDone.await();
+            long closed = resident(pool);
+            pool.trim();
+            long trimmed = resident(pool);
+            release.countDown();
+            idle.join();
+            System.out.printf("region resident: idle thread's burst closed %d KiB, after trim from another thread %d KiB%n",
+                    closed >> 10, trimmed >> 10);
+            assertTrue(trimmed <= BOUND, "after trim " + trimmed + " bytes resident");
+            pool.checkInvariants();
+        }
+    }
 }

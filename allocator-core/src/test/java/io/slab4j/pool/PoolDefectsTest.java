@@ -65,6 +65,20 @@ class PoolDefectsTest {
         pool.checkInvariants();
     }
 
+    @Test
+    void aWaitOnGetEventIsTheCallersAndAddsNothingToTheWaitStatistics() throws Exception {
+        Pool pool = Pool.builder("event", PAGE).slabPages(1).hardLimit(1).build(arena(8));
+        long a = pool.tryGet();
+        CompletableFuture<Long> waiting = Background.start("event-waiter", () -> pool.getEvent().sync());
+        Await.until("the sync to wait", pool::hasWaiters);
+        pool.put(a);
+        assertEquals(a, waiting.get(10, TimeUnit.SECONDS));
+        assertEquals(0, pool.stats().waits());
+        assertEquals(0, pool.stats().waitNanos());
+        pool.put(a);
+        pool.checkInvariants();
+    }
+
     // defects 8, 9, 10 and the builder's messages
 
     @Test

@@ -29,6 +29,24 @@ public final class ProcMaps {
         }).count();
     }
 
+    /** Bytes of the mappings inside {@code [start, end)} that are readable and writable ({@code rw} permissions). */
+    public static long readWriteBytesWithin(long start, long end) {
+        long total = 0;
+        for (String line : read("/proc/self/maps").split("\n")) {
+            if (line.isBlank()) {
+                continue;
+            }
+            String[] fields = line.trim().split("\\s+");
+            String[] range = fields[0].split("-");
+            long s = Long.parseUnsignedLong(range[0], 16);
+            long e = Long.parseUnsignedLong(range[1], 16);
+            if (Long.compareUnsigned(s, start) >= 0 && Long.compareUnsigned(e, end) <= 0 && fields[1].startsWith("rw")) {
+                total += e - s;
+            }
+        }
+        return total;
+    }
+
     /** Resident bytes of the mappings inside {@code [start, end)}, from the Rss lines of {@code /proc/self/smaps}. */
     public static long residentWithin(long start, long end) {
         long total = 0;
