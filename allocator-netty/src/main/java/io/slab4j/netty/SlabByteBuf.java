@@ -27,7 +27,8 @@ import java.nio.channels.ScatteringByteChannel;
  *   <li><b>memory</b>: the {@code PooledBuffer} this buffer owns now; {@code address} is its
  *       first byte and {@code room} its capacity (the size class, or the page-rounded span).
  *   <li><b>capacity</b>: Netty's capacity, {@code 0 <= capacity <= room}, exactly what was
- *       asked for (a pool rounds up; Netty's contract does not).
+ *       asked for (a pool rounds up; Netty's contract does not). A buffer of capacity 0 still
+ *       owns the pool's smallest item, so that every live buffer has memory to grow from.
  * </ul>
  *
  * <h2>Invariants</h2>
@@ -206,7 +207,8 @@ final class SlabByteBuf extends AbstractByteBuf {
      * thread fails at once with {@link BufferPoolExhaustedException} when the pool is at its
      * cap, other threads wait up to the configured timeout), and on failure this buffer is
      * unchanged. A shrink to half of {@code room} or less moves to a smaller buffer when the
-     * pool has one now and stays in place otherwise: a shrink never fails.
+     * pool has one now (and its room is smaller) and stays in place otherwise: a shrink never
+     * fails.
      */
     @Override
     public ByteBuf capacity(int newCapacity) {
@@ -216,8 +218,10 @@ final class SlabByteBuf extends AbstractByteBuf {
             move(alloc.acquireForGrowth(newCapacity), old);
         } else if (newCapacity < old && newCapacity <= room / 2) {
             PooledBuffer smaller = alloc.tryAcquire(newCapacity);
-            if (smaller != null) {
+            if (smaller != null && smaller.capacity() < room) {
                 move(smaller, newCapacity);
+            } else if (smaller != null) {
+                smaller.close(); // the pool has nothing smaller for this size (one roomy class): stay
             }
         }
         if (newCapacity < old) {
