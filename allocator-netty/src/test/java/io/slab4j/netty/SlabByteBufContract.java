@@ -18,15 +18,16 @@ import static org.assertj.core.api.Assertions.assertThat;
  * from {@code netty-buffer}'s test jar) over the adapter's direct buffers. Each subclass is
  * one pool configuration, so the suite's capacities (mostly 1 B to 4 KiB, growing to
  * hundreds of KiB) land in different places: the default size classes, one roomy class, or
- * page spans only. Every test of the suite runs; {@link #EXCLUDED} names the few that cannot
- * apply, with the reason.
+ * page spans only. Every test of the suite runs. {@link #EXCLUDED} would name a test that cannot
+ * apply, with the reason (none does); one test is replaced by name instead,
+ * {@link #testMaxFastWritableBytes()}, exactly as Netty's own pooled suite replaces it.
  *
  * <p>One instance per class ({@code PER_CLASS}): the pool lives as long as the class's tests.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @ExtendWith(ExcludedByName.class)
 abstract class SlabByteBufContract extends AbstractByteBufTest implements ExcludedByName.Exclusions {
-    /** Test name → why it cannot apply to a pooled off-heap buffer. */
+    /** Test name → why it cannot apply to a pooled off-heap buffer. Empty: every inherited test applies. */
     static final Map<String, String> EXCLUDED = Map.of();
 
     private BufferPool pool;
