@@ -1,0 +1,615 @@
+package io.slab4j.netty;
+
+import io.netty.buffer.AbstractByteBuf;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.util.IllegalReferenceCountException;
+import io.slab4j.buffer.PooledBuffer;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.GatheringByteChannel;
+import java.nio.channels.ScatteringByteChannel;
+
+/**
+ * A direct {@link ByteBuf} over one slab4j {@link PooledBuffer} at a time: bytes
+ * {@code [address, address + capacity)} of the buffer's {@code room} bytes.
+ *
+ * <h2>Terms</h2>
+ * <ul>
+ *   <li><b>memory</b>: the {@code PooledBuffer} this buffer owns now; {@code address} is its
+ *       first byte and {@code room} its capacity (the size class, or the page-rounded span).
+ *   <li><b>capacity</b>: Netty's capacity, {@code 0 <= capacity <= room}, exactly what was
+ *       asked for (a pool rounds up; Netty's contract does not). A buffer of capacity 0 still
+ *       owns the pool's smallest item, so that every live buffer has memory to grow from.
+ * </ul>
+ *
+ * <h2>Invariants</h2>
+ * <ol>
+ *   <li>While {@code refCnt > 0} this buffer owns {@code memory} alone; no other
+ *       {@code SlabByteBuf} and no pool layer holds its address.
+ *   <li>Capacity changes stay inside slab4j ({@link #capacity(int)}): growth beyond
+ *       {@code room}, or a shrink to half of it or less, acquires a new {@code PooledBuffer}
+ *       from the same pool, copies {@code min(old, new capacity)} bytes and closes the old one.
+ *       No byte is ever copied into memory that Netty allocates.
+ *   <li>{@code refCnt} goes from 1 to 0 once; that transition alone calls
+ *       {@link #deallocate()}, which closes {@code memory}: the memory goes back exactly once.
+ * </ol>
+ *
+ * <h2>Reference count</h2>
+ * Kept here in a {@code volatile int} changed by CAS, rather than by extending Netty's
+ * {@code AbstractReferenceCountedByteBuf}: in Netty 4.2 that base allocates a separate
+ * counter object for every buffer, 16 bytes more than the per-allocation heap budget allows.
+ * The semantics are Netty's: {@code retain} of a released buffer or past
+ * {@code Integer.MAX_VALUE}, and {@code release} of more than the count, throw
+ * {@link IllegalReferenceCountException} and change nothing.
+ *
+ * <h2>Concurrency</h2>
+ * As for Netty's buffers: the reference count is thread-safe; the {@code get*} methods may run
+ * on several threads at once (they read fields and memory only, and derive fresh NIO buffers);
+ * everything that moves an index, writes, changes capacity or uses
+ * {@link #internalNioBuffer} belongs to one thread at a time. {@code memory}, {@code address},
+ * {@code capacity}, {@code room} and {@code tmpNioBuf} are plain fields written only by
+ * {@link #capacity(int)} and {@link #deallocate()}; handing the buffer to another thread
+ * (a channel write, a queue) publishes them. After release every accessor throws
+ * {@code IllegalReferenceCountException} (Netty's {@code ensureAccessible}) unless the user
+ * switched Netty's checks off ({@code io.netty.buffer.checkAccessible=false}), in which case, as
+ * with Netty's own pooled buffers, a stale access reads whatever the memory holds now.
+ */
+final class SlabByteBuf extends AbstractByteBuf {
+    private static final VarHandle REF_CNT;
+
+    static {
+        try {
+            REF_CNT = MethodHandles.lookup().findVarHandle(SlabByteBuf.class, "refCnt", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final SlabByteBufAllocator alloc;
+    /** References held; 1 at birth, 0 once released. Changed by CAS through {@link #REF_CNT}. */
+    @SuppressWarnings("FieldMayBeFinal")
+    private volatile int refCnt = 1;
+    /** The slab4j buffer owned now; replaced by {@link #capacity(int)}, closed by {@link #deallocate()}. */
+    private PooledBuffer memory;
+    /** {@code memory.address()}, cached: the accessors must not pay the handle's volatile checks. */
+    private long address;
+    /** {@code memory.capacity()}, cached. */
+    private int room;
+    private int capacity;
+    /** The buffer {@link #internalNioBuffer} hands out: a duplicate of memory's view, made on first use. */
+    private ByteBuffer tmpNioBuf;
+
+    SlabByteBuf(SlabByteBufAllocator alloc, PooledBuffer memory, int capacity, int maxCapacity) {
+        super(maxCapacity);
+        this.alloc = alloc;
+        adopt(memory);
+        this.capacity = capacity;
+    }
+
+    private void adopt(PooledBuffer next) {
+        memory = next;
+        address = next.address();
+        room = next.capacity();
+        tmpNioBuf = null;
+    }
+
+    // ------------------------------------------------------------ reference count
+
+    @Override
+    public int refCnt() {
+        return refCnt;
+    }
+
+    @Override
+    public ByteBuf retain() {
+        return retain0(1);
+    }
+
+    @Override
+    public ByteBuf retain(int increment) {
+        if (increment <= 0) {
+            throw new IllegalArgumentException("increment: " + increment + " (expected: > 0)");
+        }
+        return retain0(increment);
+    }
+
+    private ByteBuf retain0(int increment) {
+        int seen = refCnt;
+        while (true) {
+            if (seen <= 0 || seen > Integer.MAX_VALUE - increment) {
+                throw new IllegalReferenceCountException(seen, increment);
+            }
+            int witness = (int) REF_CNT.compareAndExchange(this, seen, seen + increment);
+            if (witness == seen) {
+                return this;
+            }
+            seen = witness;
+        }
+    }
+
+    @Override
+    public boolean release() {
+        return release0(1);
+    }
+
+    @Override
+    public boolean release(int decrement) {
+        if (decrement <= 0) {
+            throw new IllegalArgumentException("decrement: " + decrement + " (expected: > 0)");
+        }
+        return release0(decrement);
+    }
+
+    private boolean release0(int decrement) {
+        int seen = refCnt;
+        while (true) {
+            if (seen < decrement) {
+                throw new IllegalReferenceCountException(seen, -decrement);
+            }
+            int witness = (int) REF_CNT.compareAndExchange(this, seen, seen - decrement);
+            if (witness == seen) {
+                if (seen == decrement) {
+                    deallocate();
+                    return true;
+                }
+                return false;
+            }
+            seen = witness;
+        }
+    }
+
+    /** Runs once, on the thread whose release took the count to 0. */
+    private void deallocate() {
+        PooledBuffer m = memory;
+        tmpNioBuf = null;
+        m.close();
+    }
+
+    @Override
+    public ByteBuf touch() {
+        return this;
+    }
+
+    @Override
+    public ByteBuf touch(Object hint) {
+        return this;
+    }
+
+    // ------------------------------------------------------------------ capacity
+
+    @Override
+    public int capacity() {
+        return capacity;
+    }
+
+    /** The capacity of the memory owned now (for tests). */
+    int room() {
+        return room;
+    }
+
+    @Override
+    public int maxFastWritableBytes() {
+        return Math.min(room, maxCapacity()) - writerIndex();
+    }
+
+    /**
+     * Sets the capacity. Within {@code room} growth is in place; beyond it the bytes move to a
+     * new buffer of the pool (acquired as {@link SlabByteBufAllocator} acquires: an event-loop
+     * thread fails at once with {@link BufferPoolExhaustedException} when the pool is at its
+     * cap, other threads wait up to the configured timeout), and on failure this buffer is
+     * unchanged. A shrink to half of {@code room} or less moves to a smaller buffer when the
+     * pool has one now (and its room is smaller) and stays in place otherwise: a shrink never
+     * fails.
+     */
+    @Override
+    public ByteBuf capacity(int newCapacity) {
+        checkNewCapacity(newCapacity);
+        int old = capacity;
+        if (newCapacity > room) {
+            move(alloc.acquireForGrowth(newCapacity), old);
+        } else if (newCapacity < old && newCapacity <= room / 2) {
+            PooledBuffer smaller = alloc.tryAcquire(newCapacity);
+            if (smaller != null && smaller.capacity() < room) {
+                move(smaller, newCapacity);
+            } else if (smaller != null) {
+                smaller.close(); // the pool has nothing smaller for this size (one roomy class): stay
+            }
+        }
+        if (newCapacity < old) {
+            trimIndicesToCapacity(newCapacity);
+        }
+        capacity = newCapacity;
+        return this;
+    }
+
+    private void move(PooledBuffer next, int bytes) {
+        PooledBuffer old = memory;
+        NativeMemory.copy(address, next.address(), bytes);
+        adopt(next);
+        old.close();
+    }
+
+    @Override
+    public ByteBufAllocator alloc() {
+        return alloc;
+    }
+
+    @Override
+    @Deprecated
+    public ByteOrder order() {
+        return ByteOrder.BIG_ENDIAN;
+    }
+
+    @Override
+    public ByteBuf unwrap() {
+        return null;
+    }
+
+    @Override
+    public boolean isDirect() {
+        return true;
+    }
+
+    @Override
+    public boolean isContiguous() {
+        return true;
+    }
+
+    @Override
+    public boolean hasArray() {
+        return false;
+    }
+
+    @Override
+    public byte[] array() {
+        throw new UnsupportedOperationException("a direct buffer has no backing array");
+    }
+
+    @Override
+    public int arrayOffset() {
+        throw new UnsupportedOperationException("a direct buffer has no backing array");
+    }
+
+    @Override
+    public boolean hasMemoryAddress() {
+        return true;
+    }
+
+    @Override
+    public long memoryAddress() {
+        ensureAccessible();
+        return address;
+    }
+
+    // ------------------------------------------------------------ primitives
+
+    @Override
+    protected byte _getByte(int index) {
+        return NativeMemory.getByte(address + index);
+    }
+
+    @Override
+    protected short _getShort(int index) {
+        return NativeMemory.getShortBE(address + index);
+    }
+
+    @Override
+    protected short _getShortLE(int index) {
+        return NativeMemory.getShortLE(address + index);
+    }
+
+    @Override
+    protected int _getUnsignedMedium(int index) {
+        long a = address + index;
+        return (NativeMemory.getByte(a) & 0xff) << 16 | (NativeMemory.getByte(a + 1) & 0xff) << 8
+                | NativeMemory.getByte(a + 2) & 0xff;
+    }
+
+    @Override
+    protected int _getUnsignedMediumLE(int index) {
+        long a = address + index;
+        return NativeMemory.getByte(a) & 0xff | (NativeMemory.getByte(a + 1) & 0xff) << 8
+                | (NativeMemory.getByte(a + 2) & 0xff) << 16;
+    }
+
+    @Override
+    protected int _getInt(int index) {
+        return NativeMemory.getIntBE(address + index);
+    }
+
+    @Override
+    protected int _getIntLE(int index) {
+        return NativeMemory.getIntLE(address + index);
+    }
+
+    @Override
+    protected long _getLong(int index) {
+        return NativeMemory.getLongBE(address + index);
+    }
+
+    @Override
+    protected long _getLongLE(int index) {
+        return NativeMemory.getLongLE(address + index);
+    }
+
+    @Override
+    protected void _setByte(int index, int value) {
+        NativeMemory.putByte(address + index, (byte) value);
+    }
+
+    @Override
+    protected void _setShort(int index, int value) {
+        NativeMemory.putShortBE(address + index, (short) value);
+    }
+
+    @Override
+    protected void _setShortLE(int index, int value) {
+        NativeMemory.putShortLE(address + index, (short) value);
+    }
+
+    @Override
+    protected void _setMedium(int index, int value) {
+        long a = address + index;
+        NativeMemory.putByte(a, (byte) (value >>> 16));
+        NativeMemory.putByte(a + 1, (byte) (value >>> 8));
+        NativeMemory.putByte(a + 2, (byte) value);
+    }
+
+    @Override
+    protected void _setMediumLE(int index, int value) {
+        long a = address + index;
+        NativeMemory.putByte(a, (byte) value);
+        NativeMemory.putByte(a + 1, (byte) (value >>> 8));
+        NativeMemory.putByte(a + 2, (byte) (value >>> 16));
+    }
+
+    @Override
+    protected void _setInt(int index, int value) {
+        NativeMemory.putIntBE(address + index, value);
+    }
+
+    @Override
+    protected void _setIntLE(int index, int value) {
+        NativeMemory.putIntLE(address + index, value);
+    }
+
+    @Override
+    protected void _setLong(int index, long value) {
+        NativeMemory.putLongBE(address + index, value);
+    }
+
+    @Override
+    protected void _setLongLE(int index, long value) {
+        NativeMemory.putLongLE(address + index, value);
+    }
+
+    // ------------------------------------------------------------- bulk reads
+
+    @Override
+    public ByteBuf getBytes(int index, ByteBuf dst, int dstIndex, int length) {
+        checkDstIndex(index, length, dstIndex, dst.capacity());
+        if (length == 0) {
+            return this;
+        }
+        if (dst.hasMemoryAddress()) {
+            NativeMemory.copy(address + index, dst.memoryAddress() + dstIndex, length);
+        } else if (dst.hasArray()) {
+            NativeMemory.copyToArray(address + index, dst.array(), dst.arrayOffset() + dstIndex, length);
+        } else if (dst.nioBufferCount() > 0) {
+            for (ByteBuffer part : dst.nioBuffers(dstIndex, length)) {
+                int n = part.remaining();
+                getBytes(index, part);
+                index += n;
+            }
+        } else {
+            dst.setBytes(dstIndex, this, index, length);
+        }
+        return this;
+    }
+
+    @Override
+    public ByteBuf getBytes(int index, byte[] dst, int dstIndex, int length) {
+        checkDstIndex(index, length, dstIndex, dst.length);
+        NativeMemory.copyToArray(address + index, dst, dstIndex, length);
+        return this;
+    }
+
+    @Override
+    public ByteBuf getBytes(int index, ByteBuffer dst) {
+        int length = dst.remaining();
+        checkIndex(index, length);
+        int at = dst.position();
+        if (dst.hasArray()) {
+            NativeMemory.copyToArray(address + index, dst.array(), dst.arrayOffset() + at, length);
+        } else if (length > 0) {
+            dst.put(at, view(), index, length);
+        }
+        dst.position(at + length);
+        return this;
+    }
+
+    @Override
+    public ByteBuf getBytes(int index, OutputStream out, int length) throws IOException {
+        checkIndex(index, length);
+        byte[] chunk = new byte[Math.min(length, 8192)];
+        int done = 0;
+        while (done < length) {
+            int n = Math.min(chunk.length, length - done);
+            NativeMemory.copyToArray(address + index + done, chunk, 0, n);
+            out.write(chunk, 0, n);
+            done += n;
+        }
+        return this;
+    }
+
+    @Override
+    public int getBytes(int index, GatheringByteChannel out, int length) throws IOException {
+        checkIndex(index, length);
+        if (length == 0) {
+            return 0;
+        }
+        return out.write(view().slice(index, length));
+    }
+
+    @Override
+    public int getBytes(int index, FileChannel out, long position, int length) throws IOException {
+        checkIndex(index, length);
+        if (length == 0) {
+            return 0;
+        }
+        return out.write(view().slice(index, length), position);
+    }
+
+    @Override
+    public ByteBuf copy(int index, int length) {
+        checkIndex(index, length);
+        ByteBuf copy = alloc.directBuffer(length, maxCapacity());
+        try {
+            copy.writeBytes(this, index, length);
+        } catch (RuntimeException | Error e) {
+            copy.release();
+            throw e;
+        }
+        return copy;
+    }
+
+    // ------------------------------------------------------------ bulk writes
+
+    @Override
+    public ByteBuf setBytes(int index, ByteBuf src, int srcIndex, int length) {
+        checkSrcIndex(index, length, srcIndex, src.capacity());
+        if (length == 0) {
+            return this;
+        }
+        if (src.hasMemoryAddress()) {
+            NativeMemory.copy(src.memoryAddress() + srcIndex, address + index, length);
+        } else if (src.hasArray()) {
+            NativeMemory.copyFromArray(src.array(), src.arrayOffset() + srcIndex, address + index, length);
+        } else if (src.nioBufferCount() > 0) {
+            for (ByteBuffer part : src.nioBuffers(srcIndex, length)) {
+                int n = part.remaining();
+                setBytes(index, part);
+                index += n;
+            }
+        } else {
+            src.getBytes(srcIndex, this, index, length);
+        }
+        return this;
+    }
+
+    @Override
+    public ByteBuf setBytes(int index, byte[] src, int srcIndex, int length) {
+        checkSrcIndex(index, length, srcIndex, src.length);
+        NativeMemory.copyFromArray(src, srcIndex, address + index, length);
+        return this;
+    }
+
+    @Override
+    public ByteBuf setBytes(int index, ByteBuffer src) {
+        int length = src.remaining();
+        checkIndex(index, length);
+        int at = src.position();
+        if (src.hasArray()) {
+            NativeMemory.copyFromArray(src.array(), src.arrayOffset() + at, address + index, length);
+        } else if (length > 0) {
+            view().put(index, src, at, length);
+        }
+        src.position(at + length);
+        return this;
+    }
+
+    @Override
+    public int setBytes(int index, InputStream in, int length) throws IOException {
+        checkIndex(index, length);
+        byte[] chunk = new byte[Math.min(length, 8192)];
+        int done = 0;
+        do { // at least one read, also for length 0: Netty's contract returns -1 for a stream at its end
+            int want = Math.min(chunk.length, length - done);
+            int n = in.read(chunk, 0, want);
+            if (n < 0) {
+                return done == 0 ? -1 : done;
+            }
+            NativeMemory.copyFromArray(chunk, 0, address + index + done, n);
+            done += n;
+            if (n < want) {
+                break; // the stream has no more now; a further read could block
+            }
+        } while (done < length);
+        return done;
+    }
+
+    @Override
+    public int setBytes(int index, ScatteringByteChannel in, int length) throws IOException {
+        ByteBuffer target = internalNioBuffer(index, length);
+        try {
+            return in.read(target);
+        } catch (ClosedChannelException e) {
+            return -1;
+        }
+    }
+
+    @Override
+    public int setBytes(int index, FileChannel in, long position, int length) throws IOException {
+        ByteBuffer target = internalNioBuffer(index, length);
+        try {
+            return in.read(target, position);
+        } catch (ClosedChannelException e) {
+            return -1;
+        }
+    }
+
+    @Override
+    public ByteBuf setZero(int index, int length) {
+        checkIndex(index, length);
+        NativeMemory.zero(address + index, length);
+        return this;
+    }
+
+    // --------------------------------------------------------------------- NIO
+
+    @Override
+    public int nioBufferCount() {
+        return 1;
+    }
+
+    @Override
+    public ByteBuffer nioBuffer(int index, int length) {
+        checkIndex(index, length);
+        return view().slice(index, length);
+    }
+
+    @Override
+    public ByteBuffer[] nioBuffers(int index, int length) {
+        return new ByteBuffer[] {nioBuffer(index, length)};
+    }
+
+    @Override
+    public ByteBuffer internalNioBuffer(int index, int length) {
+        checkIndex(index, length);
+        ByteBuffer t = tmpNioBuf;
+        if (t == null) {
+            t = view().duplicate();
+            tmpNioBuf = t;
+        }
+        t.clear().limit(index + length).position(index);
+        return t;
+    }
+
+    /**
+     * The pool's view of {@code memory}: {@code room} bytes, position 0 and limit {@code room}
+     * for its whole life (only absolute operations and {@code slice}/{@code duplicate} are used
+     * on it, so several threads may share it). Detached by the pool when {@code memory} closes.
+     */
+    private ByteBuffer view() {
+        return memory.byteBuffer();
+    }
+}

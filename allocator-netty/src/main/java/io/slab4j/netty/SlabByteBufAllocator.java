@@ -1,0 +1,281 @@
+package io.slab4j.netty;
+
+import io.netty.buffer.AbstractByteBufAllocator;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocatorMetricProvider;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.UnpooledDirectByteBuf;
+import io.netty.util.concurrent.FastThreadLocalThread;
+import io.slab4j.buffer.BufferPool;
+import io.slab4j.buffer.BufferPoolStats;
+import io.slab4j.buffer.PooledBuffer;
+
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Predicate;
+
+/**
+ * Netty's {@code ByteBufAllocator} over a slab4j {@link BufferPool}:
+ * {@code bootstrap.childOption(ChannelOption.ALLOCATOR, new SlabByteBufAllocator(pool))}.
+ *
+ * <h2>What it hands out</h2>
+ * <ul>
+ *   <li>Direct buffers: a {@link SlabByteBuf} over one {@link PooledBuffer} of the pool, wrapped
+ *       for Netty's {@code ResourceLeakDetector} as Netty's own allocators do
+ *       ({@code toLeakAwareBuffer}, at whatever level is set). The memory goes back to the pool
+ *       when the reference count reaches 0; growth and shrinking move to another buffer of the
+ *       same pool and never into memory Netty allocates (see {@link SlabByteBuf}).
+ *   <li>Heap buffers: Netty's unpooled heap buffers, counted in {@link #metric()}.
+ *   <li>{@code buffer()}, {@code ioBuffer()} and {@code compositeBuffer()}: direct unless the
+ *       builder said {@code preferDirect(false)} ({@code ioBuffer()} is always direct).
+ * </ul>
+ *
+ * <h2>Back-pressure</h2>
+ * A request first tries the pool without waiting ({@link BufferPool#tryAcquire}). When that
+ * finds the pool at its cap:
+ * <ol>
+ *   <li>on an event-loop thread ({@link #isEventLoopThread}, or the builder's own test), the
+ *       allocation never waits: {@link BufferPoolExhaustedException} at once, or with
+ *       {@link EventLoopPolicy#FALLBACK_UNPOOLED} one of Netty's unpooled direct buffers;
+ *   <li>on any other thread it waits up to the builder's {@code waitTimeout} (default zero:
+ *       fail at once) for a buffer to come back, then throws the same exception. An interrupt
+ *       ends the wait with that exception too, the interrupt flag set again.
+ * </ol>
+ * Growth of an existing buffer acquires the same way, except that it never falls back.
+ *
+ * <h2>Pool lifetime</h2>
+ * The allocator does not own the pool: close the pool after the channels that use the
+ * allocator are closed. A {@code SlabByteBuf} reaches its memory by address, so one still open
+ * when its pool unmaps would fault on its next access.
+ *
+ * <h2>Concurrency</h2>
+ * Thread-safe: every field is final; the counters are {@link LongAdder}s; the pool is
+ * thread-safe. The buffers follow Netty's rules (see {@link SlabByteBuf}).
+ */
+public final class SlabByteBufAllocator extends AbstractByteBufAllocator implements ByteBufAllocatorMetricProvider {
+    private final BufferPool pool;
+    private final EventLoopPolicy eventLoopPolicy;
+    private final Duration waitTimeout;
+    private final Predicate<Thread> eventLoopThreads;
+    private final boolean preferDirect;
+    private final SlabByteBufAllocatorMetric metric = new SlabByteBufAllocatorMetric(this);
+    private final LongAdder heapBytes = new LongAdder();
+    private final LongAdder exhausted = new LongAdder();
+    private final LongAdder fallbacks = new LongAdder();
+
+    /** An allocator over {@code pool} with the defaults of {@link Builder}. */
+    public SlabByteBufAllocator(BufferPool pool) {
+        this(builder(pool));
+    }
+
+    private SlabByteBufAllocator(Builder b) {
+        super(b.preferDirect);
+        this.pool = b.pool;
+        this.eventLoopPolicy = b.eventLoopPolicy;
+        this.waitTimeout = b.waitTimeout;
+        this.eventLoopThreads = b.eventLoopThreads;
+        this.preferDirect = b.preferDirect;
+    }
+
+    public static Builder builder(BufferPool pool) {
+        return new Builder(pool);
+    }
+
+    /**
+     * The default event-loop test: a {@link FastThreadLocalThread} that does not permit
+     * blocking calls. Netty's event loops run on such threads (its {@code DefaultThreadFactory}
+     * makes them, and {@code permitBlockingCalls()} is false unless a subclass says otherwise).
+     */
+    public static boolean isEventLoopThread(Thread thread) {
+        return thread instanceof FastThreadLocalThread && !((FastThreadLocalThread) thread).permitBlockingCalls();
+    }
+
+    public BufferPool pool() {
+        return pool;
+    }
+
+    public EventLoopPolicy eventLoopPolicy() {
+        return eventLoopPolicy;
+    }
+
+    /** How long an allocation on a thread that is not an event loop waits at the cap (zero: not at all). */
+    public Duration waitTimeout() {
+        return waitTimeout;
+    }
+
+    // ---------------------------------------------------------------- Netty's SPI
+
+    @Override
+    protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
+        int size = Math.max(1, initialCapacity);
+        PooledBuffer memory = pool.tryAcquire(size);
+        if (memory == null) {
+            Thread self = Thread.currentThread();
+            if (eventLoopThreads.test(self) && eventLoopPolicy == EventLoopPolicy.FALLBACK_UNPOOLED) {
+                fallbacks.increment();
+                return toLeakAwareBuffer(new UnpooledDirectByteBuf(this, initialCapacity, maxCapacity));
+            }
+            memory = acquireSlow(size, self);
+        }
+        return toLeakAwareBuffer(new SlabByteBuf(this, memory, initialCapacity, maxCapacity));
+    }
+
+    @Override
+    protected ByteBuf newHeapBuffer(int initialCapacity, int maxCapacity) {
+        return toLeakAwareBuffer(new CountedHeapByteBuf(this, heapBytes, initialCapacity, maxCapacity));
+    }
+
+    @Override
+    public boolean isDirectBufferPooled() {
+        return true;
+    }
+
+    @Override
+    public ByteBuf buffer() {
+        return preferDirect ? directBuffer() : heapBuffer();
+    }
+
+    @Override
+    public ByteBuf buffer(int initialCapacity) {
+        return preferDirect ? directBuffer(initialCapacity) : heapBuffer(initialCapacity);
+    }
+
+    @Override
+    public ByteBuf buffer(int initialCapacity, int maxCapacity) {
+        return preferDirect ? directBuffer(initialCapacity, maxCapacity) : heapBuffer(initialCapacity, maxCapacity);
+    }
+
+    @Override
+    public CompositeByteBuf compositeBuffer() {
+        return preferDirect ? compositeDirectBuffer() : compositeHeapBuffer();
+    }
+
+    @Override
+    public CompositeByteBuf compositeBuffer(int maxNumComponents) {
+        return preferDirect ? compositeDirectBuffer(maxNumComponents) : compositeHeapBuffer(maxNumComponents);
+    }
+
+    @Override
+    public SlabByteBufAllocatorMetric metric() {
+        return metric;
+    }
+
+    @Override
+    public String toString() {
+        return "SlabByteBufAllocator(pool: '" + pool.name() + "', eventLoopPolicy: " + eventLoopPolicy + ", waitTimeout: "
+                + waitTimeout + ", preferDirect: " + preferDirect + ')';
+    }
+
+    // --------------------------------------------------------------- acquiring
+
+    /** A buffer for a growing {@link SlabByteBuf}: as a new one, but never unpooled. */
+    PooledBuffer acquireForGrowth(int size) {
+        PooledBuffer memory = pool.tryAcquire(size);
+        return memory != null ? memory : acquireSlow(size, Thread.currentThread());
+    }
+
+    /** A buffer if the pool has one now, else null; never waits, never throws for a full pool. */
+    PooledBuffer tryAcquire(int size) {
+        return pool.tryAcquire(Math.max(1, size));
+    }
+
+    /** The pool had nothing now: wait if this thread may, else throw. */
+    private PooledBuffer acquireSlow(int size, Thread self) {
+        boolean loop = eventLoopThreads.test(self);
+        Duration limit = loop ? Duration.ZERO : waitTimeout;
+        PooledBuffer memory = null;
+        Throwable cause = null;
+        if (!limit.isZero()) {
+            try {
+                memory = pool.acquire(size, limit);
+            } catch (InterruptedException e) {
+                self.interrupt();
+                cause = e;
+            }
+        }
+        if (memory != null) {
+            return memory;
+        }
+        exhausted.increment();
+        String how = loop ? "on event-loop thread '" + self.getName() + "', which never waits (EventLoopPolicy." + eventLoopPolicy + ")"
+                : cause != null ? "interrupted while waiting on thread '" + self.getName() + "'"
+                : limit.isZero() ? "on thread '" + self.getName() + "', with no wait configured (waitTimeout 0)"
+                : "on thread '" + self.getName() + "' after waiting " + limit;
+        BufferPoolStats s = pool.stats();
+        throw new BufferPoolExhaustedException("buffer pool '" + pool.name() + "' has no buffer of " + size + " bytes free " + how
+                + " (" + s.buffersInUse() + " buffers, " + s.usedBytes() + " bytes in use of " + s.reservedBytes() + " reserved)",
+                pool.name(), size, loop, limit, cause);
+    }
+
+    long heapBytes() {
+        return heapBytes.sum();
+    }
+
+    long exhaustedCount() {
+        return exhausted.sum();
+    }
+
+    long fallbackCount() {
+        return fallbacks.sum();
+    }
+
+    /**
+     * Configures a {@link SlabByteBufAllocator}. Defaults: {@link EventLoopPolicy#FAIL}, no wait
+     * on other threads ({@code waitTimeout} zero), {@link #isEventLoopThread} as the event-loop
+     * test, direct buffers preferred. Setters reject bad values at once
+     * ({@code IllegalArgumentException} naming them) and leave the builder unchanged.
+     */
+    public static final class Builder {
+        private final BufferPool pool;
+        private EventLoopPolicy eventLoopPolicy = EventLoopPolicy.FAIL;
+        private Duration waitTimeout = Duration.ZERO;
+        private Predicate<Thread> eventLoopThreads = SlabByteBufAllocator::isEventLoopThread;
+        private boolean preferDirect = true;
+
+        private Builder(BufferPool pool) {
+            this.pool = Objects.requireNonNull(pool, "builder(null): a SlabByteBufAllocator needs a BufferPool");
+        }
+
+        /** What an event-loop allocation does at the cap (default {@link EventLoopPolicy#FAIL}). */
+        public Builder eventLoopPolicy(EventLoopPolicy policy) {
+            if (policy == null) {
+                throw new IllegalArgumentException("eventLoopPolicy(null): choose FAIL or FALLBACK_UNPOOLED");
+            }
+            this.eventLoopPolicy = policy;
+            return this;
+        }
+
+        /** How long an allocation on a thread that is not an event loop waits at the cap; zero (the default) fails at once. */
+        public Builder waitTimeout(Duration timeout) {
+            if (timeout == null || timeout.isNegative()) {
+                throw new IllegalArgumentException("waitTimeout(" + timeout + "): the timeout must be zero or positive");
+            }
+            this.waitTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * Which threads count as event loops (never wait). The default,
+         * {@link SlabByteBufAllocator#isEventLoopThread}, knows Netty's own threads; a server
+         * whose event loops run on threads of its own factory says so here.
+         */
+        public Builder eventLoopThreads(Predicate<Thread> test) {
+            if (test == null) {
+                throw new IllegalArgumentException("eventLoopThreads(null): a test is needed");
+            }
+            this.eventLoopThreads = test;
+            return this;
+        }
+
+        /** Whether {@code buffer()} and {@code compositeBuffer()} are direct (default true). */
+        public Builder preferDirect(boolean direct) {
+            this.preferDirect = direct;
+            return this;
+        }
+
+        public SlabByteBufAllocator build() {
+            return new SlabByteBufAllocator(this);
+        }
+    }
+}
