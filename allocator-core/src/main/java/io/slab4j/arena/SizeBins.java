@@ -10,15 +10,16 @@ import java.util.Arrays;
  *
  * <h2>Classes</h2>
  * <pre>
- *   length 1..15:   class = length                        (one length a class)
- *   length &gt;= 16:   f = floor(log2 length), s = the 3 bits below the top one
- *                   class = 8 (f - 2) + s,   lengths [(8 + s) 2^(f-3), (9 + s) 2^(f-3))
- *   e.g. 16-17 -&gt; 16, 18-19 -&gt; 17, ..., 30-31 -&gt; 23, 32-35 -&gt; 24, ...; 2^31 - 1 -&gt; 231
+ *   length 1..127:  class = length                          (one length a class: 127 classes)
+ *   length &gt;= 128:  f = floor(log2 length), s = the 3 bits below the top one
+ *                   class = 128 + 8 (f - 7) + s,  lengths [(8 + s) 2^(f-3), (9 + s) 2^(f-3))
+ *   e.g. 128-143 -&gt; 128, 144-159 -&gt; 129, ..., 240-255 -&gt; 135, 256-287 -&gt; 136, ...; 2^31 - 1 -&gt; 319
  *   groups[g]: bit s set  iff  class 8g + s holds a free segment;  groupMask: bit g iff groups[g] != 0
  * </pre>
  * Every member of a class above {@code classOf(n)} holds n quanta, so the first
  * non-empty class from {@link #goodClass(long)} is a good fit, found with two
- * count-trailing-zeros and no search.
+ * count-trailing-zeros and no search. Below 128 quanta a class is one length, so a best
+ * fit there is any member: the common sizes never need a bin searched.
  *
  * <h2>Lazy deletion</h2>
  * A bin is a stack of starts. A segment that stops being free (carved, or merged into a
@@ -26,8 +27,8 @@ import java.util.Arrays;
  * is valid while the tag at its start is a free head whose length is of the bin's class;
  * stale ones are skipped and dropped when met, the whole bin is emptied when its live
  * count reaches 0, and a bin that grows past twice its live count (plus a slack) is
- * compacted and deduplicated. So removing a segment touches no other segment, and a
- * bin holds at most {@code 2 live + SLACK} entries.
+ * compacted and deduplicated. So removing a segment touches no other segment, and after
+ * an add a bin holds at most {@code 2 live + SLACK} entries.
  *
  * <p>Invariants ({@link TagTable#check}): {@code live[c]} is the number of free segments
  * of class c; class c's bitmap bit is set iff {@code live[c] > 0}; every free segment has
@@ -36,7 +37,9 @@ import java.util.Arrays;
  * <p>Not thread-safe: owned by one {@link TagTable}, called under the arena's lock.
  */
 final class SizeBins {
-    static final int CLASSES = 232;
+    static final int CLASSES = 320;
+    /** Lengths below this have a class each. */
+    private static final int EXACT = 128;
     static final int NONE = -1;
     private static final int SLACK = 16;
 
@@ -45,7 +48,7 @@ final class SizeBins {
     private final int[] size = new int[CLASSES];
     private final int[] live = new int[CLASSES];
     private final int[] groups = new int[(CLASSES + 7) >>> 3];
-    private int groupMask;
+    private long groupMask;
 
     SizeBins(Tags tags) {
         this.tags = tags;
@@ -53,20 +56,20 @@ final class SizeBins {
     }
 
     static int classOf(int length) {
-        if (length < 16) {
+        if (length < EXACT) {
             return length;
         }
         int f = 31 - Integer.numberOfLeadingZeros(length);
-        return ((f - 2) << 3) | ((length >>> (f - 3)) & 7);
+        return EXACT + ((f - 7) << 3) + ((length >>> (f - 3)) & 7);
     }
 
     /** The smallest length of class c. */
     static long minOf(int c) {
-        if (c < 16) {
+        if (c < EXACT) {
             return c;
         }
-        int f = (c >>> 3) + 2;
-        return (long) (8 + (c & 7)) << (f - 3);
+        int f = ((c - EXACT) >>> 3) + 7;
+        return (long) (8 + ((c - EXACT) & 7)) << (f - 3);
     }
 
     /** The first class every member of which holds {@code n} quanta; {@link #CLASSES} when none can. */
@@ -86,11 +89,11 @@ final class SizeBins {
         int g = c >>> 3;
         int bits = groups[g] & (-1 << (c & 7));
         if (bits == 0) {
-            int above = g + 1 < 32 ? groupMask & (-1 << (g + 1)) : 0;
+            long above = g + 1 < 64 ? groupMask & (-1L << (g + 1)) : 0;
             if (above == 0) {
                 return NONE;
             }
-            g = Integer.numberOfTrailingZeros(above);
+            g = Long.numberOfTrailingZeros(above);
             bits = groups[g];
         }
         return (g << 3) + Integer.numberOfTrailingZeros(bits);
@@ -101,7 +104,7 @@ final class SizeBins {
         if (groupMask == 0) {
             return NONE;
         }
-        int g = 31 - Integer.numberOfLeadingZeros(groupMask);
+        int g = 63 - Long.numberOfLeadingZeros(groupMask);
         return (g << 3) + 31 - Integer.numberOfLeadingZeros(groups[g]);
     }
 
@@ -118,7 +121,7 @@ final class SizeBins {
         size[c] = top + 1;
         if (live[c]++ == 0) {
             groups[c >>> 3] |= 1 << (c & 7);
-            groupMask |= 1 << (c >>> 3);
+            groupMask |= 1L << (c >>> 3);
         } else if (top + 1 > 2 * live[c] + SLACK) {
             compact(c);
         }
@@ -131,7 +134,7 @@ final class SizeBins {
             size[c] = 0;
             groups[c >>> 3] &= ~(1 << (c & 7));
             if (groups[c >>> 3] == 0) {
-                groupMask &= ~(1 << (c >>> 3));
+                groupMask &= ~(1L << (c >>> 3));
             }
         }
     }
@@ -150,6 +153,13 @@ final class SizeBins {
                 return start;
             }
         }
+    }
+
+    /** As {@link #top}, and pops the entry: the caller carves that segment now. */
+    int take(int c) {
+        int start = top(c);
+        size[c]--;
+        return start;
     }
 
     /** Entries of class c, newest first, for a search; {@link #size} says how many are valid now. */
@@ -204,12 +214,12 @@ final class SizeBins {
     }
 
     boolean marked(int c) {
-        return (groups[c >>> 3] & (1 << (c & 7))) != 0 && (groupMask & (1 << (c >>> 3))) != 0;
+        return (groups[c >>> 3] & (1 << (c & 7))) != 0 && (groupMask & (1L << (c >>> 3))) != 0;
     }
 
     boolean groupMaskAgrees() {
         for (int g = 0; g < groups.length; g++) {
-            if ((groups[g] != 0) != ((groupMask & (1 << g)) != 0)) {
+            if ((groups[g] != 0) != ((groupMask & (1L << g)) != 0)) {
                 return false;
             }
         }

@@ -41,12 +41,12 @@ final class TagSearch {
         this.bins = bins;
     }
 
-    /** The start of a free segment that holds n quanta at the alignment, or NONE. */
-    int goodFit(int n, long alignQ) {
+    /** The start of a free segment that holds n quanta at the alignment, or NONE; {@code take}: its entry is popped for carving. */
+    int goodFit(int n, long alignQ, boolean take) {
         int sure = SizeBins.goodClass(alignQ == 1 ? n : n + alignQ - 1);
         int c = bins.nonEmptyFrom(sure);
         if (c != NONE) {
-            return bins.top(c);
+            return take ? bins.take(c) : bins.top(c);
         }
         for (c = bins.nonEmptyFrom(SizeBins.classOf(n)); c != NONE && c < sure; c = bins.nonEmptyFrom(c + 1)) {
             int[] entries = bins.entries(c);

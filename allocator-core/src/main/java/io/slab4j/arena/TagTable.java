@@ -113,7 +113,7 @@ final class TagTable {
         if (fit == Fit.NEXT) {
             return search.nextFit(n, alignQ);
         }
-        int seg = fit == Fit.BEST ? search.bestFit(n, alignQ) : search.goodFit(n, alignQ);
+        int seg = fit == Fit.BEST ? search.bestFit(n, alignQ) : search.goodFit(n, alignQ, true);
         if (seg == NONE) {
             return NONE;
         }
@@ -124,7 +124,7 @@ final class TagTable {
 
     /** True when a request of n quanta at the alignment would be satisfied now (every fit policy finds one iff any fits). */
     boolean canFit(int n, long alignQ) {
-        return search.goodFit(n, alignQ) != NONE;
+        return search.goodFit(n, alignQ, false) != NONE;
     }
 
     int alignedStart(int offset, long alignQ) {

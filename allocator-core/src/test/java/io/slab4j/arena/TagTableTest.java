@@ -15,11 +15,11 @@ class TagTableTest {
     @Test
     void sizeClassesTileTheLengths() {
         assertEquals(1, SizeBins.classOf(1));
-        assertEquals(15, SizeBins.classOf(15));
-        assertEquals(16, SizeBins.classOf(16));
-        assertEquals(16, SizeBins.classOf(17));
-        assertEquals(17, SizeBins.classOf(18));
-        assertEquals(24, SizeBins.classOf(32));
+        assertEquals(127, SizeBins.classOf(127));
+        assertEquals(128, SizeBins.classOf(128));
+        assertEquals(128, SizeBins.classOf(143));
+        assertEquals(129, SizeBins.classOf(144));
+        assertEquals(136, SizeBins.classOf(256));
         assertEquals(SizeBins.CLASSES - 1, SizeBins.classOf(Integer.MAX_VALUE));
         for (int c = 1; c < SizeBins.CLASSES - 1; c++) {
             long min = SizeBins.minOf(c);
@@ -28,8 +28,9 @@ class TagTableTest {
             assertEquals(c, SizeBins.classOf((int) min), "smallest length of class " + c);
             assertEquals(c, SizeBins.classOf((int) (next - 1)), "largest length of class " + c);
         }
-        assertEquals(24, SizeBins.goodClass(32));
-        assertEquals(25, SizeBins.goodClass(33));
+        assertEquals(33, SizeBins.goodClass(33));
+        assertEquals(128, SizeBins.goodClass(128));
+        assertEquals(129, SizeBins.goodClass(129));
         assertEquals(SizeBins.CLASSES, SizeBins.goodClass(1L << 40));
     }
 
