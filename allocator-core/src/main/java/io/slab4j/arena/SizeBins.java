@@ -162,25 +162,22 @@ final class SizeBins {
         return start;
     }
 
-    /** Entries of class c, newest first, for a search; {@link #size} says how many are valid now. */
+    /** Entries of class c, {@code [0, size(c))}, newest last, for a search with {@link #keep}. */
     int[] entries(int c) {
         return bins[c];
     }
 
     /**
-     * Drops stale entries of class c, keeping the order of the rest, and returns how many
-     * remain (entries {@code [0, n)} of {@link #entries}); duplicates may remain.
+     * True when entry i of class c is valid; otherwise drops it (the newest entry takes its
+     * place, so a search going down from the top has seen that one already) and returns false.
      */
-    int sweep(int c) {
+    boolean keep(int c, int i) {
         int[] bin = bins[c];
-        int kept = 0;
-        for (int i = 0, n = size[c]; i < n; i++) {
-            if (valid(bin[i], c)) {
-                bin[kept++] = bin[i];
-            }
+        if (valid(bin[i], c)) {
+            return true;
         }
-        size[c] = kept;
-        return kept;
+        bin[i] = bin[--size[c]];
+        return false;
     }
 
     /** Drops stale and duplicate entries of class c (a duplicate is marked through its tag while the pass runs). */

@@ -50,9 +50,9 @@ final class TagSearch {
         }
         for (c = bins.nonEmptyFrom(SizeBins.classOf(n)); c != NONE && c < sure; c = bins.nonEmptyFrom(c + 1)) {
             int[] entries = bins.entries(c);
-            for (int i = bins.sweep(c) - 1; i >= 0; i--) {
+            for (int i = bins.size(c) - 1; i >= 0; i--) {
                 int s = entries[i];
-                if (table.fits(s, length(s), s, n, alignQ)) {
+                if (bins.keep(c, i) && table.fits(s, length(s), s, n, alignQ)) {
                     return s;
                 }
             }
@@ -67,8 +67,11 @@ final class TagSearch {
             int best = NONE;
             int bestLength = Integer.MAX_VALUE;
             int[] entries = bins.entries(c);
-            for (int i = bins.sweep(c) - 1; i >= 0; i--) {
+            for (int i = bins.size(c) - 1; i >= 0; i--) {
                 int s = entries[i];
+                if (!bins.keep(c, i)) {
+                    continue;
+                }
                 int length = length(s);
                 if (length < bestLength && table.fits(s, length, s, n, alignQ)) {
                     best = s;
@@ -124,8 +127,11 @@ final class TagSearch {
         }
         int largest = 0;
         int[] entries = bins.entries(c);
-        for (int i = bins.sweep(c) - 1; i >= 0; i--) {
-            largest = Math.max(largest, length(entries[i]));
+        for (int i = bins.size(c) - 1; i >= 0; i--) {
+            int s = entries[i];
+            if (bins.keep(c, i)) {
+                largest = Math.max(largest, length(s));
+            }
         }
         return largest;
     }
