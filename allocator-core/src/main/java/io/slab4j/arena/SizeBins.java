@@ -127,8 +127,12 @@ final class SizeBins {
         }
     }
 
-    /** Records that a free segment of {@code length} quanta stopped being free; its entry goes stale. */
-    void remove(int length) {
+    /**
+     * Records that the free segment at {@code start} of {@code length} quanta stopped being
+     * free. Its entry goes stale, unless it is the newest of its bin (the top is one hot
+     * line): then it is dropped now, so LIFO reuse does not meet it again.
+     */
+    void remove(int start, int length) {
         int c = classOf(length);
         if (--live[c] == 0) {
             size[c] = 0;
@@ -136,6 +140,8 @@ final class SizeBins {
             if (groups[c >>> 3] == 0) {
                 groupMask &= ~(1L << (c >>> 3));
             }
+        } else if (bins[c][size[c] - 1] == start) {
+            size[c]--;
         }
     }
 

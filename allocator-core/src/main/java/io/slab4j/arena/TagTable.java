@@ -144,7 +144,7 @@ final class TagTable {
      * allocated span: left remainder, span, right remainder.
      */
     void carve(int seg, int length, int at, int n) {
-        bins.remove(length);
+        bins.remove(seg, length);
         freeSegments--;
         int end = seg + length;
         int spanEnd = at + n;
@@ -211,7 +211,7 @@ final class TagTable {
             int left = tags.word(at - 1);
             if (Tags.isFree(left)) {
                 int leftLength = tags.length(at - 1, left);
-                bins.remove(leftLength);
+                bins.remove(at - leftLength, leftLength);
                 freeSegments--;
                 tags.clear(at - 1);
                 tags.clear(at);
@@ -223,7 +223,7 @@ final class TagTable {
             int right = tags.word(end);
             if (Tags.kind(right) == Tags.FREE_HEAD) {
                 int rightLength = tags.length(end, right);
-                bins.remove(rightLength);
+                bins.remove(end, rightLength);
                 freeSegments--;
                 tags.clear(end);
                 search.absorbed(end, start);

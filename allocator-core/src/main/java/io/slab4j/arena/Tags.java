@@ -29,8 +29,8 @@ package io.slab4j.arena;
  *
  * <h2>Leaves</h2>
  * <pre>
- *   leaves[q &gt;&gt;&gt; 14]  -&gt;  int[16384] (64 KiB, 64 MiB of range at 4 KiB quanta)  or null
- *   word(q) = leaves[q &gt;&gt;&gt; 14][q &amp; 16383], or 0 when the leaf is null
+ *   leaves[q &gt;&gt;&gt; 16]  -&gt;  int[65536] (256 KiB, 256 MiB of range at 4 KiB quanta)  or null
+ *   word(q) = leaves[q &gt;&gt;&gt; 16][q &amp; 65535], or 0 when the leaf is null
  * </pre>
  * A leaf is allocated the first time a nonzero word is written into it and then kept:
  * metadata is at most 4 bytes a quantum of the range that has ever held a tag.
@@ -49,8 +49,8 @@ final class Tags {
     static final int HUGE = 1 << (32 - KIND_BITS);
     static final int HUGE_MAX = 4;
 
-    /** Leaves of 2^14 words; tests pass smaller ones to cross leaf boundaries in small ranges. */
-    static final int LEAF_SHIFT = 14;
+    /** Leaves of 2^16 words (few enough that their headers, read by every bounds check, stay cached); tests pass smaller ones to cross leaf boundaries in small ranges. */
+    static final int LEAF_SHIFT = 16;
 
     private final int quanta;
     private final int leafShift;
