@@ -91,11 +91,13 @@ final class TagSearch {
     /** First fit from the rotor in address order, wrapping once; carves it and moves the rotor past it. */
     int nextFit(int n, long alignQ) {
         int s = rotor;
-        int at = fitFrom(s, Math.max(rotorPosition, s), n, alignQ);
+        int w = tags.word(s);
+        int at = fitFrom(s, w, Math.max(rotorPosition, s), n, alignQ);
         while (at == NONE) {
-            int next = s + length(s);
+            int next = s + tags.length(s, w);
             s = next >= table.quanta() ? 0 : next;
-            at = fitFrom(s, s, n, alignQ);
+            w = tags.word(s);
+            at = fitFrom(s, w, s, n, alignQ);
             if (s == rotor) {
                 break; // wrapped once: the rotor's segment was tried whole
             }
@@ -103,20 +105,18 @@ final class TagSearch {
         if (at == NONE) {
             return NONE;
         }
-        table.carve(s, length(s), at, n);
+        table.carve(s, tags.length(s, w), at, n);
         rotor = at;
         rotorPosition = at + n;
         return at;
     }
 
-    /** Where n quanta fit in the segment at s from {@code from} on; NONE if it is not free or too small. */
-    private int fitFrom(int s, int from, int n, long alignQ) {
-        int w = tags.word(s);
+    /** Where n quanta fit in the segment at s (whose word is w) from {@code from} on; NONE if it is not free or too small. */
+    private int fitFrom(int s, int w, int from, int n, long alignQ) {
         if (Tags.kind(w) != Tags.FREE_HEAD) {
             return NONE;
         }
-        int length = tags.length(s, w);
-        return table.fits(s, length, from, n, alignQ) ? table.alignedStart(from, alignQ) : NONE;
+        return table.fits(s, tags.length(s, w), from, n, alignQ) ? table.alignedStart(from, alignQ) : NONE;
     }
 
     /** The largest free segment's length: the longest in the highest non-empty class. */

@@ -26,11 +26,21 @@ package io.slab4j.arena;
  *                  right neighbour's head is tag[8 + 1] = H3.  Result: H9 at 3, F9 at 11.
  *   bins:     class 5 = {3}, class 3 = {9}; bitmap bits 3 and 5 set
  * </pre>
- * A churn pair touches the freed span's head line (its left neighbour's foot is the word
- * before it, mostly on the same 64-byte line; its right neighbour's head is {@code n}
- * words on), the far end of each free neighbour it absorbs, and on allocation the head
- * (and, when split, the end) of the segment a bin hands out; bins' tops and bitmaps are
- * a few hot lines. No record lies elsewhere.
+ * <h2>Cache lines</h2>
+ * Sixteen tags share a 64-byte line, and all a pair needs is found by arithmetic, so a
+ * churn pair (free a random span, allocate another) touches only these tag lines:
+ * <ol>
+ *   <li>the freed span's head: cold, the one miss a random free must pay; its left
+ *       neighbour's foot {@code tag[at - 1]} is on the same line 15 times in 16;
+ *   <li>its right neighbour's head {@code tag[at + n]}: the same line for short spans,
+ *       else the next one (an independent load: it overlaps the first miss);
+ *   <li>for each free neighbour absorbed, its far end (the merged head or foot);
+ *   <li>on allocation, the head of the segment its bin hands out (LIFO: often a segment
+ *       freed a moment ago, still cached) and, when split, the remainder's head and foot.
+ * </ol>
+ * Bitmaps, live counts and bin tops are a few hot lines; the leaf directory and the
+ * leaves' headers (read by bounds checks) are one line per 2^16 quanta, and stay cached.
+ * There is no map probe, no record elsewhere and no list neighbour to unlink.
  *
  * <h2>Allocate ({@link #allocate})</h2>
  * <ol>
@@ -44,7 +54,8 @@ package io.slab4j.arena;
  *       once, exactly as {@link SegmentTable} does.
  *   <li>Carve: rewrite the free segment's tags as left remainder (alignment), span,
  *       right remainder; clear its old foot if it now lies inside the span; add the
- *       remainders to their bins; the carved segment's bin entry goes stale.
+ *       remainders to their bins; the carved segment's bin entry is popped (INSTANT)
+ *       or goes stale.
  * </ol>
  * <h2>Free ({@link #beginRelease}, {@link #finishRelease}, {@link #free})</h2>
  * <ol>
@@ -64,9 +75,11 @@ package io.slab4j.arena;
  * the NEXT rotor is a head.
  *
  * <h2>Memory</h2>
- * 4 bytes a quantum of the range that has held a tag (leaves of 64 KiB, allocated on
- * first write), a directory of 4 bytes per 16384 quanta, and bins of at most
- * {@code 2 free + 16} ints a class. No per-span object, no map.
+ * 4 bytes a quantum of the range that has held a tag (leaves of 256 KiB, allocated on
+ * first write), a directory of 4 bytes per 65536 quanta, and bins of at most
+ * {@code 2 free + 16} ints a class after an add. No per-span object, no map. A 1 GiB range
+ * at 4 KiB quanta needs at most 1 MiB; an empty 64 GiB one two leaves (512 KiB), growing
+ * to at most 64 MiB only as far as tags are written.
  *
  * <p>Not thread-safe: the owning {@link Arena} calls it under its lock. Sources: TLSF
  * (Masmano et al. 2004) for classes and tags; vmem (Bonwick &amp; Adams 2001) for the
