@@ -1,0 +1,240 @@
+package io.slab4j.arena;
+
+import java.util.Arrays;
+
+/**
+ * The free segments of a {@link TagTable} by size class, after TLSF (Masmano et al.,
+ * "TLSF: a New Dynamic Memory Allocator for Real-Time Systems", ECRTS 2004): eight classes
+ * per power of two, a two-level bitmap of the classes that hold a free segment, and one
+ * LIFO bin of segment starts per class.
+ *
+ * <h2>Classes</h2>
+ * <pre>
+ *   length 1..127:  class = length                          (one length a class: 127 classes)
+ *   length &gt;= 128:  f = floor(log2 length), s = the 3 bits below the top one
+ *                   class = 128 + 8 (f - 7) + s,  lengths [(8 + s) 2^(f-3), (9 + s) 2^(f-3))
+ *   e.g. 128-143 -&gt; 128, 144-159 -&gt; 129, ..., 240-255 -&gt; 135, 256-287 -&gt; 136, ...; 2^31 - 1 -&gt; 319
+ *   groups[g]: bit s set  iff  class 8g + s holds a free segment;  groupMask: bit g iff groups[g] != 0
+ * </pre>
+ * Every member of a class above {@code classOf(n)} holds n quanta, so the first
+ * non-empty class from {@link #goodClass(long)} is a good fit, found with two
+ * count-trailing-zeros and no search. Below 128 quanta a class is one length, so a best
+ * fit there is any member: the common sizes never need a bin searched.
+ *
+ * <h2>Lazy deletion</h2>
+ * A bin is a stack of starts. A segment that stops being free (carved, or merged into a
+ * neighbour) is not searched for in its bin: only its class's live count drops. An entry
+ * is valid while the tag at its start is a free head whose length is of the bin's class;
+ * stale ones are skipped and dropped when met, the whole bin is emptied when its live
+ * count reaches 0, and a bin that grows past twice its live count (plus a slack) is
+ * compacted and deduplicated. So removing a segment touches no other segment, and after
+ * an add a bin holds at most {@code 2 live + SLACK} entries.
+ *
+ * <p>Invariants ({@link TagTable#check}): {@code live[c]} is the number of free segments
+ * of class c; class c's bitmap bit is set iff {@code live[c] > 0}; every free segment has
+ * an entry in the bin of its class; an empty class has an empty bin.
+ *
+ * <p>Not thread-safe: owned by one {@link TagTable}, called under the arena's lock.
+ */
+final class SizeBins {
+    static final int CLASSES = 320;
+    /** Lengths below this have a class each. */
+    private static final int EXACT = 128;
+    static final int NONE = -1;
+    private static final int SLACK = 16;
+
+    private final Tags tags;
+    private final int[][] bins = new int[CLASSES][];
+    private final int[] size = new int[CLASSES];
+    private final int[] live = new int[CLASSES];
+    private final int[] groups = new int[(CLASSES + 7) >>> 3];
+    private long groupMask;
+
+    SizeBins(Tags tags) {
+        this.tags = tags;
+        Arrays.fill(bins, new int[0]);
+    }
+
+    static int classOf(int length) {
+        if (length < EXACT) {
+            return length;
+        }
+        int f = 31 - Integer.numberOfLeadingZeros(length);
+        return EXACT + ((f - 7) << 3) + ((length >>> (f - 3)) & 7);
+    }
+
+    /** The smallest length of class c. */
+    static long minOf(int c) {
+        if (c < EXACT) {
+            return c;
+        }
+        int f = ((c - EXACT) >>> 3) + 7;
+        return (long) (8 + ((c - EXACT) & 7)) << (f - 3);
+    }
+
+    /** The first class every member of which holds {@code n} quanta; {@link #CLASSES} when none can. */
+    static int goodClass(long n) {
+        if (n > Integer.MAX_VALUE) {
+            return CLASSES;
+        }
+        int c = classOf((int) n);
+        return minOf(c) == n ? c : c + 1;
+    }
+
+    /** The first class at or above c that holds a free segment, or {@link #NONE}. */
+    int nonEmptyFrom(int c) {
+        if (c >= CLASSES) {
+            return NONE;
+        }
+        int g = c >>> 3;
+        int bits = groups[g] & (-1 << (c & 7));
+        if (bits == 0) {
+            long above = g + 1 < 64 ? groupMask & (-1L << (g + 1)) : 0;
+            if (above == 0) {
+                return NONE;
+            }
+            g = Long.numberOfTrailingZeros(above);
+            bits = groups[g];
+        }
+        return (g << 3) + Integer.numberOfTrailingZeros(bits);
+    }
+
+    /** The highest class that holds a free segment, or {@link #NONE}. */
+    int highest() {
+        if (groupMask == 0) {
+            return NONE;
+        }
+        int g = 63 - Long.numberOfLeadingZeros(groupMask);
+        return (g << 3) + 31 - Integer.numberOfLeadingZeros(groups[g]);
+    }
+
+    /** Records a new free segment at {@code start} of {@code length} quanta. */
+    void add(int start, int length) {
+        int c = classOf(length);
+        int[] bin = bins[c];
+        int top = size[c];
+        if (top == bin.length) {
+            bin = Arrays.copyOf(bin, Math.max(8, top * 2));
+            bins[c] = bin;
+        }
+        bin[top] = start;
+        size[c] = top + 1;
+        if (live[c]++ == 0) {
+            groups[c >>> 3] |= 1 << (c & 7);
+            groupMask |= 1L << (c >>> 3);
+        } else if (top + 1 > 2 * live[c] + SLACK) {
+            compact(c);
+        }
+    }
+
+    /**
+     * Records that the free segment at {@code start} of {@code length} quanta stopped being
+     * free. Its entry goes stale, unless it is the newest of its bin (the top is one hot
+     * line): then it is dropped now, so LIFO reuse does not meet it again.
+     */
+    void remove(int start, int length) {
+        int c = classOf(length);
+        if (--live[c] == 0) {
+            size[c] = 0;
+            groups[c >>> 3] &= ~(1 << (c & 7));
+            if (groups[c >>> 3] == 0) {
+                groupMask &= ~(1L << (c >>> 3));
+            }
+        } else if (bins[c][size[c] - 1] == start) {
+            size[c]--;
+        }
+    }
+
+    /**
+     * The newest valid entry of non-empty class c, dropping the stale ones above it. The
+     * entry stays: the caller carves the segment, which makes it stale.
+     */
+    int top(int c) {
+        int[] bin = bins[c];
+        int i = size[c];
+        while (true) {
+            int start = bin[--i]; // live[c] > 0, so a valid entry lies below
+            if (valid(start, c)) {
+                size[c] = i + 1;
+                return start;
+            }
+        }
+    }
+
+    /** As {@link #top}, and pops the entry: the caller carves that segment now. */
+    int take(int c) {
+        int start = top(c);
+        size[c]--;
+        return start;
+    }
+
+    /** Entries of class c, {@code [0, size(c))}, newest last, for a search with {@link #keep}. */
+    int[] entries(int c) {
+        return bins[c];
+    }
+
+    /**
+     * True when entry i of class c is valid; otherwise drops it (the newest entry takes its
+     * place, so a search going down from the top has seen that one already) and returns false.
+     */
+    boolean keep(int c, int i) {
+        int[] bin = bins[c];
+        if (valid(bin[i], c)) {
+            return true;
+        }
+        bin[i] = bin[--size[c]];
+        return false;
+    }
+
+    /** Drops stale and duplicate entries of class c (a duplicate is marked through its tag while the pass runs). */
+    private void compact(int c) {
+        int[] bin = bins[c];
+        int kept = 0;
+        for (int i = 0, n = size[c]; i < n; i++) {
+            int start = bin[i];
+            if (valid(start, c)) {
+                tags.retag(start, Tags.RELEASING); // marks "seen"; restored below
+                bin[kept++] = start;
+            }
+        }
+        for (int i = 0; i < kept; i++) {
+            tags.retag(bin[i], Tags.FREE_HEAD);
+        }
+        size[c] = kept;
+    }
+
+    private boolean valid(int start, int c) {
+        int w = tags.word(start);
+        return Tags.kind(w) == Tags.FREE_HEAD && classOf(tags.length(start, w)) == c;
+    }
+
+    int live(int c) {
+        return live[c];
+    }
+
+    int size(int c) {
+        return size[c];
+    }
+
+    boolean marked(int c) {
+        return (groups[c >>> 3] & (1 << (c & 7))) != 0 && (groupMask & (1L << (c >>> 3))) != 0;
+    }
+
+    boolean groupMaskAgrees() {
+        for (int g = 0; g < groups.length; g++) {
+            if ((groups[g] != 0) != ((groupMask & (1L << g)) != 0)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Bytes of bin storage now allocated (entries and the per-class arrays). */
+    long bytes() {
+        long b = 4L * (size.length + live.length + groups.length) + 4L * bins.length;
+        for (int[] bin : bins) {
+            b += 4L * bin.length;
+        }
+        return b;
+    }
+}

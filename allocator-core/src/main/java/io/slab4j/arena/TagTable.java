@@ -1,0 +1,308 @@
+package io.slab4j.arena;
+
+/**
+ * The boundary tags of an {@link Arena} as one tag word per quantum: segments that tile
+ * {@code [0, quanta)}, each free, allocated or releasing, whose neighbours are found by
+ * arithmetic on the position, not by a map. A drop-in for {@link SegmentTable} (same
+ * package-private methods, exceptions and messages). Positions and lengths are in quanta.
+ *
+ * <h2>Terms</h2>
+ * <ul>
+ *   <li><b>tag</b>: the word of a quantum ({@link Tags}): a segment's head holds its kind
+ *       and length; a free segment's foot holds its length too; every other word is 0.
+ *   <li><b>segment</b>: a maximal run between tags: free, allocated (a live span) or
+ *       releasing (a span being decommitted outside the lock: not freeable, not reusable).
+ *   <li><b>class, bin</b>: TLSF size classes of free segments and their LIFO bins of starts
+ *       ({@link SizeBins}).
+ * </ul>
+ *
+ * <h2>Layout</h2>
+ * <pre>
+ *   quantum:  0    1    2    3    4    5    6    7    8    9    10   11
+ *   segment:  [ alloc 0..2  ][ free 3..7              ][a 8][ free 9..11 ]
+ *   tag:      A3   0    0    H5   0    0    0    F5   A1   H3   0    F3
+ *             A = ALLOCATED head, H = FREE_HEAD, F = FREE_FOOT, digit = length
+ *   free of 8..8:  left neighbour's foot is tag[8 - 1] = F5 -&gt; it starts at 7 - 5 + 1 = 3;
+ *                  right neighbour's head is tag[8 + 1] = H3.  Result: H9 at 3, F9 at 11.
+ *   bins:     class 5 = {3}, class 3 = {9}; bitmap bits 3 and 5 set
+ * </pre>
+ * <h2>Cache lines</h2>
+ * Sixteen tags share a 64-byte line, and all a pair needs is found by arithmetic, so a
+ * churn pair (free a random span, allocate another) touches only these tag lines:
+ * <ol>
+ *   <li>the freed span's head: cold, the one miss a random free must pay; its left
+ *       neighbour's foot {@code tag[at - 1]} is on the same line 15 times in 16;
+ *   <li>its right neighbour's head {@code tag[at + n]}: the same line for short spans,
+ *       else the next one (an independent load: it overlaps the first miss);
+ *   <li>for each free neighbour absorbed, its far end (the merged head or foot);
+ *   <li>on allocation, the head of the segment its bin hands out (LIFO: often a segment
+ *       freed a moment ago, still cached) and, when split, the remainder's head and foot.
+ * </ol>
+ * Bitmaps, live counts and bin tops are a few hot lines; the leaf directory and the
+ * leaves' headers (read by bounds checks) are one line per 2^16 quanta, and stay cached.
+ * There is no map probe, no record elsewhere and no list neighbour to unlink.
+ *
+ * <h2>Allocate ({@link #allocate})</h2>
+ * <ol>
+ *   <li>{@code INSTANT}: the first non-empty class from {@code goodClass(n + align - 1)}
+ *       (two bitmap scans) gives a segment that surely fits; take its bin's newest valid
+ *       entry. Only if there is none, search the classes below it for a fit, newest first.
+ *   <li>{@code BEST}: from {@code classOf(n)} up, the first class holding a fit holds the
+ *       best; search its bin for the smallest fit (stopping at the class's minimum).
+ *   <li>{@code NEXT}: walk segments in address order from the rotor (head to head by
+ *       length), first fit at or after the end of the previous NEXT allocation, wrapping
+ *       once, exactly as {@link SegmentTable} does.
+ *   <li>Carve: rewrite the free segment's tags as left remainder (alignment), span,
+ *       right remainder; clear its old foot if it now lies inside the span; add the
+ *       remainders to their bins; the carved segment's bin entry is popped (INSTANT)
+ *       or goes stale.
+ * </ol>
+ * <h2>Free ({@link #beginRelease}, {@link #finishRelease}, {@link #free})</h2>
+ * <ol>
+ *   <li>Read the tag at the start: it must be an ALLOCATED head of the given length
+ *       (else throw, changing nothing); retag it RELEASING.
+ *   <li>Finish: if {@code tag[at - 1]} is free, absorb the left neighbour (its start from
+ *       its foot); if {@code tag[at + n]} is a free head, absorb the right one; clear the
+ *       tags that became interior; write the head and foot of the result and add it to
+ *       its bin. An absorbed neighbour only lowers its class's live count.
+ * </ol>
+ *
+ * <h2>Invariants ({@link #check})</h2>
+ * Heads tile the range (each head's length leads to the next head); every non-tag word
+ * is 0; a free segment of two or more quanta has a foot equal to its head; no two
+ * adjacent segments are free; the bins' invariants hold and every free segment is in its
+ * class's bin; counters (free segments, spans, allocated quanta) agree with the tags;
+ * the NEXT rotor is a head.
+ *
+ * <h2>Memory</h2>
+ * 4 bytes a quantum of the range that has held a tag (leaves of 256 KiB, allocated on
+ * first write), a directory of 4 bytes per 65536 quanta, and bins of at most
+ * {@code 2 free + 16} ints a class after an add. No per-span object, no map. A 1 GiB range
+ * at 4 KiB quanta needs at most 1 MiB; an empty 64 GiB one two leaves (512 KiB), growing
+ * to at most 64 MiB only as far as tags are written.
+ *
+ * <p>Not thread-safe: the owning {@link Arena} calls it under its lock. Sources: TLSF
+ * (Masmano et al. 2004) for classes and tags; vmem (Bonwick &amp; Adams 2001) for the
+ * fits and the arena; jemalloc's extent radix tree for neighbours by page arithmetic.
+ */
+final class TagTable {
+    static final int NONE = -1;
+
+    private final int quanta;
+    /** Absolute address of quantum 0 divided by the quantum: alignment is of addresses, not offsets. */
+    private final long baseQuanta;
+    private final Tags tags;
+    private final SizeBins bins;
+    private final TagSearch search;
+
+    private int freeSegments;
+    private int spans;
+    private long allocatedQuanta;
+
+    TagTable(int quanta, long baseQuanta) {
+        this(quanta, baseQuanta, Tags.LEAF_SHIFT);
+    }
+
+    /** With leaves of 2^leafShift quanta: tests use small ones so small ranges cross leaves. */
+    TagTable(int quanta, long baseQuanta, int leafShift) {
+        if (quanta <= 0) {
+            throw new IllegalArgumentException("quanta " + quanta + " is not positive");
+        }
+        this.quanta = quanta;
+        this.baseQuanta = baseQuanta;
+        this.tags = new Tags(quanta, leafShift);
+        this.bins = new SizeBins(tags);
+        this.search = new TagSearch(this, tags, bins);
+        writeFree(0, quanta);
+    }
+
+    // ---------------------------------------------------------------- allocation
+
+    /**
+     * Allocates {@code n} quanta whose absolute address is a multiple of {@code alignQ}
+     * quanta (a power of two). Returns the start, or {@link #NONE} when nothing fits.
+     */
+    int allocate(int n, long alignQ, Fit fit) {
+        if (fit == Fit.NEXT) {
+            return search.nextFit(n, alignQ);
+        }
+        int seg = fit == Fit.BEST ? search.bestFit(n, alignQ) : search.goodFit(n, alignQ, true);
+        if (seg == NONE) {
+            return NONE;
+        }
+        int at = alignedStart(seg, alignQ);
+        carve(seg, tags.length(seg, tags.word(seg)), at, n);
+        return at;
+    }
+
+    /** True when a request of n quanta at the alignment would be satisfied now (every fit policy finds one iff any fits). */
+    boolean canFit(int n, long alignQ) {
+        return search.goodFit(n, alignQ, false) != NONE;
+    }
+
+    int alignedStart(int offset, long alignQ) {
+        long misalignment = (baseQuanta + offset) & (alignQ - 1);
+        long at = misalignment == 0 ? offset : offset + alignQ - misalignment;
+        return (int) Math.min(at, Integer.MAX_VALUE);
+    }
+
+    /** Whether free segment {@code [start, start + length)} holds n quanta at the alignment, from {@code from} on. */
+    boolean fits(int start, int length, int from, int n, long alignQ) {
+        long at = alignedStart(from, alignQ);
+        return at + n <= (long) start + length;
+    }
+
+    /**
+     * Turns {@code [at, at + n)} of free segment {@code [seg, seg + length)} into an
+     * allocated span: left remainder, span, right remainder.
+     */
+    void carve(int seg, int length, int at, int n) {
+        bins.remove(seg, length);
+        freeSegments--;
+        int end = seg + length;
+        int spanEnd = at + n;
+        if (spanEnd == end && n > 1) {
+            tags.clear(end - 1); // the old foot is now inside the span
+        }
+        if (at > seg) {
+            writeFree(seg, at - seg);
+        }
+        tags.head(at, Tags.ALLOCATED, n);
+        if (spanEnd < end) {
+            writeFree(spanEnd, end - spanEnd);
+        }
+        search.carved(seg, at);
+        allocatedQuanta += n;
+        spans++;
+    }
+
+    /** Writes the head and foot of a new free segment and adds it to its bin. */
+    private void writeFree(int start, int length) {
+        tags.head(start, Tags.FREE_HEAD, length);
+        if (length > 1) {
+            tags.foot(start + length - 1, length);
+        }
+        bins.add(start, length);
+        freeSegments++;
+    }
+
+    // ---------------------------------------------------------------------- free
+
+    /**
+     * Checks that an allocated span of {@code n} quanta starts at {@code at} and marks it
+     * releasing: no longer freeable, not yet reusable. Returns the handle for
+     * {@link #finishRelease} (the start). Throws without changing anything when there is
+     * no such span.
+     */
+    int beginRelease(int at, int n, LongToString describe) {
+        int w = at < 0 || at >= quanta ? 0 : tags.word(at);
+        if (Tags.kind(w) != Tags.ALLOCATED) {
+            throw new IllegalArgumentException(describeNotAllocated(at, w, describe));
+        }
+        int length = tags.length(at, w);
+        if (length != n) {
+            throw new IllegalArgumentException("free(" + describe.apply(at) + ", " + n
+                    + " quanta): the span at that address has " + length
+                    + " quanta; free with the size it was allocated with");
+        }
+        tags.retag(at, Tags.RELEASING);
+        spans--;
+        return at;
+    }
+
+    /** Returns a released span to the free set, absorbing free neighbours. */
+    void finishRelease(int at) {
+        int w = tags.word(at);
+        if (Tags.kind(w) != Tags.RELEASING) {
+            throw new IllegalStateException("arena invariant broken: finishRelease(" + at + ") of a span that is not releasing");
+        }
+        int n = tags.length(at, w);
+        allocatedQuanta -= n;
+        int start = at;
+        int end = at + n;
+        if (at > 0) {
+            int left = tags.word(at - 1);
+            if (Tags.isFree(left)) {
+                int leftLength = tags.length(at - 1, left);
+                bins.remove(at - leftLength, leftLength);
+                freeSegments--;
+                tags.clear(at - 1);
+                tags.clear(at);
+                start = at - leftLength;
+                search.absorbed(at, start);
+            }
+        }
+        if (end < quanta) {
+            int right = tags.word(end);
+            if (Tags.kind(right) == Tags.FREE_HEAD) {
+                int rightLength = tags.length(end, right);
+                bins.remove(end, rightLength);
+                freeSegments--;
+                tags.clear(end);
+                search.absorbed(end, start);
+                end += rightLength;
+            }
+        }
+        writeFree(start, end - start);
+    }
+
+    /** Frees the span starting at {@code at} of {@code n} quanta in one step. */
+    void free(int at, int n, LongToString describe) {
+        finishRelease(beginRelease(at, n, describe));
+    }
+
+    private String describeNotAllocated(int at, int w, LongToString describe) {
+        String what = "free(" + describe.apply(at) + "): ";
+        if (at < 0 || at >= quanta) {
+            return what + "address is outside the arena";
+        }
+        int head = Tags.isHead(w) ? at : tags.previousTagged(at); // interior words are 0: the head is the nearest tag
+        int kind = Tags.kind(w) == Tags.FREE_FOOT ? Tags.FREE_FOOT : head < 0 ? Tags.NONE : Tags.kind(tags.word(head));
+        return switch (kind) {
+            case Tags.FREE_HEAD, Tags.FREE_FOOT -> what + "address is not allocated (it lies in a free segment: double free?)";
+            case Tags.RELEASING -> what + "span is already being freed (double free?)";
+            case Tags.ALLOCATED -> what + "address is inside the span allocated at " + describe.apply(head) + ", not at its start";
+            default -> what + "address is not allocated";
+        };
+    }
+
+    // ------------------------------------------------------------------- queries
+
+    long allocatedQuanta() {
+        return allocatedQuanta;
+    }
+
+    int spans() {
+        return spans;
+    }
+
+    int freeSegments() {
+        return freeSegments;
+    }
+
+    int largestFree() {
+        return search.largestFree();
+    }
+
+    int quanta() {
+        return quanta;
+    }
+
+    /** Bytes of metadata now allocated: tag leaves and directory, bins (not object headers). */
+    long metadataBytes() {
+        return tags.bytes() + bins.bytes();
+    }
+
+    // ----------------------------------------------------------------- invariants
+
+    /** Checks every invariant in the class comment; throws IllegalStateException naming the first broken one. */
+    void check() {
+        new TagCheck(tags, bins, quanta).run(freeSegments, spans, allocatedQuanta, search.rotor());
+    }
+
+    /** Renders a quantum index as an address for messages. */
+    @FunctionalInterface
+    interface LongToString {
+        String apply(long quantumIndex);
+    }
+}

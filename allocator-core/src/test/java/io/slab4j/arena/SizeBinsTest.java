@@ -1,0 +1,67 @@
+package io.slab4j.arena;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Lazy deletion in {@link SizeBins}: stale entries are skipped, compacted away and deduplicated. */
+class SizeBinsTest {
+    private final Tags tags = new Tags(1000, 6);
+    private final SizeBins bins = new SizeBins(tags);
+    private final int c = SizeBins.classOf(1);
+
+    private void makeFree(int q) {
+        tags.head(q, Tags.FREE_HEAD, 1);
+        bins.add(q, 1);
+    }
+
+    private void makeAllocated(int q) {
+        tags.head(q, Tags.ALLOCATED, 1);
+        bins.remove(q, 1);
+    }
+
+    @Test
+    void staleAndDuplicateEntriesAreCompactedAway() {
+        makeFree(999);
+        for (int q = 0; q < 20; q += 2) {
+            makeFree(q);
+        }
+        makeFree(998); // on top: the ones below go stale, not dropped
+        for (int q = 0; q < 20; q += 2) {
+            makeAllocated(q);
+        }
+        assertEquals(12, bins.size(c), "stale entries stay until met");
+        for (int q = 0; q < 20; q += 2) {
+            makeFree(q); // the stale entry is valid again: now entered twice
+        }
+        assertEquals(12, bins.live(c));
+        assertEquals(22, bins.size(c));
+        makeAllocated(18); // the newest entry is dropped at once
+        assertEquals(21, bins.size(c));
+        makeFree(18);
+        for (int q = 100; q < 300; q += 2) { // segments that come and go under a newer one: stale entries
+            makeFree(q);
+            makeFree(q + 1);
+            makeAllocated(q);
+            makeAllocated(q + 1);
+            assertTrue(bins.size(c) <= 2 * (bins.live(c) + 1) + 16, "bin of " + bins.size(c) + " entries for " + bins.live(c) + " live");
+        }
+        assertEquals(12, bins.live(c));
+        for (int q = 0; q < 20; q += 2) {
+            assertEquals(Tags.FREE_HEAD, Tags.kind(tags.word(q)), "compaction restores the tags it marks");
+        }
+        for (int i = bins.size(c) - 1; i >= 0; i--) {
+            bins.keep(c, i);
+        }
+        assertEquals(12, bins.size(c), "compaction removed the duplicates, a search the stale entries");
+        for (int i = 0; i < 12; i++) { // take each live segment once; stale copies are never handed out
+            int s = bins.take(c);
+            assertEquals(Tags.FREE_HEAD, Tags.kind(tags.word(s)));
+            makeAllocated(s);
+        }
+        assertEquals(0, bins.live(c));
+        assertEquals(0, bins.size(c), "an empty class drops its stale entries at once");
+        assertEquals(SizeBins.NONE, bins.nonEmptyFrom(0));
+    }
+}
