@@ -2,6 +2,7 @@ package io.slab4j.bench.tool;
 
 import io.slab4j.bench.tool.fragment.FragmentCommand;
 import io.slab4j.bench.tool.scarcity.ScarcityCommand;
+import io.slab4j.bench.tool.server.ServerCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -16,9 +17,9 @@ import java.io.PrintWriter;
  * <ul>
  *   <li>{@link #OK} 0: the scenario ran to the end (whatever it measured: a hang that the
  *       watchdog caught is a measurement, not a failure of the tool);
- *   <li>{@link #FAILED} 1: the run broke (an invariant check failed, a thread did not stop);
- *   <li>{@link #USAGE} 2: bad arguments — one line naming the problem, then the usage, no stack trace;
- *   <li>{@link #UNAVAILABLE} 3: the scenario needs a module this build does not have ({@code server}).
+ *   <li>{@link #FAILED} 1: the run broke (an invariant check failed, a thread did not stop, a server
+ *       answered wrong bytes or kept slab4j buffers open);
+ *   <li>{@link #USAGE} 2: bad arguments — one line naming the problem, then the usage, no stack trace.
  * </ul>
  *
  * <h2>Concurrency</h2>
@@ -38,14 +39,12 @@ import java.io.PrintWriter;
         exitCodeList = {
                 "0:the scenario ran to the end (what it measured is in the table)",
                 "1:the run broke: an invariant check failed or a thread did not stop",
-                "2:bad arguments",
-                "3:the scenario needs a module this build does not have"},
+                "2:bad arguments"},
         footer = {"", "Example: java -jar bench/target/slab4j-bench.jar scarcity --json scarcity.json --charts charts/"})
 public final class BenchTool implements Runnable {
     public static final int OK = 0;
     public static final int FAILED = 1;
     public static final int USAGE = 2;
-    public static final int UNAVAILABLE = 3;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -25,7 +25,7 @@ import java.time.Instant;
  */
 public final class JsonReport {
     public static final String SCHEMA_RESOURCE = "/io/slab4j/bench/tool/slab4j-bench.schema.json";
-    public static final int SCHEMA_VERSION = 1;
+    public static final int SCHEMA_VERSION = 2;
     private static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private JsonReport() {

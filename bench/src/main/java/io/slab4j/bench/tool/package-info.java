@@ -1,6 +1,7 @@
 /**
  * {@code slab4j-bench}, the command-line tool of the bench module ({@code bench/target/slab4j-bench.jar}):
- * scenarios that show how slab4j behaves when memory is scarce or fragmented.
+ * scenarios that show how slab4j behaves when memory is scarce or fragmented, and how a Netty
+ * server on it compares with Netty's own allocators.
  *
  * <h2>Layout</h2>
  * <ul>
@@ -12,14 +13,15 @@
  *       a {@code *Charts} class. {@code scarcity}: {@code Scene}, {@code Getter},
  *       {@code Fragmenter}, {@code Watchdog}, {@code Sampler}, {@code Verdicts}.
  *       {@code fragment}: {@code TraceReader}, {@code Distribution}, {@code Replay},
- *       {@code PageCommits}, {@code AddressMap}.
+ *       {@code PageCommits}, {@code AddressMap}. {@code server}: {@code ServerChild} (the Netty
+ *       server, main class of a child JVM per allocator), {@code ChildProcess} (its launch, stdin/stdout
+ *       control and /proc sampling, always killed), {@code LoadGenerator} / {@code WrkLoad},
+ *       {@code Payload}, {@code ServerRun}.
  *   <li>Shared by every scenario: {@link io.slab4j.bench.tool.OutputOptions} (--json,
  *       --charts, --progress, --seed), {@link io.slab4j.bench.tool.Progress},
  *       {@link io.slab4j.bench.tool.Table}, {@link io.slab4j.bench.tool.JsonReport},
  *       {@link io.slab4j.bench.tool.ChartFiles}, {@link io.slab4j.bench.tool.Units},
  *       {@link io.slab4j.bench.tool.Checks}.
- *   <li>{@link io.slab4j.bench.tool.ServerCommand}: the hook for the Netty scenario; its
- *       header says how to add it.
  * </ul>
  *
  * <h2>Output</h2>
@@ -34,7 +36,8 @@
  *
  * <h2>Concurrency</h2>
  * A command runs on the caller's thread. Scenario workers (scarcity's getters and
- * fragmenters) are threads the run starts, stops (flag and interrupt) and joins before it
- * reports; each class header says which fields cross threads and how.
+ * fragmenters, server's load workers and sampler) are threads the run starts, stops (flag and
+ * interrupt) and joins before it reports; each class header says which fields cross threads and
+ * how. The server scenario's child JVMs are processes the run starts and always kills.
  */
 package io.slab4j.bench.tool;

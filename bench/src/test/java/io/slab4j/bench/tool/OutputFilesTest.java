@@ -87,6 +87,55 @@ class OutputFilesTest {
         assertChartsReadBack(charts, 3 + 3);
     }
 
+    /**
+     * The server scenario end to end at a tiny size: three child JVMs, 300 requests each (so the
+     * server's four long-lived slots are all filled: one request in 64 fills one), every response
+     * checked byte for byte by the built-in load (after a 100 ms warm-up, not counted).
+     */
+    @Test
+    void serverRunsEveryAllocatorAndWritesValidJsonAndCharts(@TempDir Path dir) throws IOException {
+        Path json = dir.resolve("server.json");
+        Path charts = dir.resolve("charts");
+        Cli cli = Cli.run("server", "--requests", "300", "--duration", "60s", "--idle", "300ms", "--sample-every", "50ms",
+                "--warmup", "100ms", "--connections", "3", "--max-size", "64K", "--held", "4", "--child-heap", "64M", "--progress", "none",
+                "--json", json.toString(), "--charts", charts.toString());
+        assertEquals(BenchTool.OK, cli.status(), cli.toString());
+        assertTrue(cli.out().contains("slab4j") && cli.out().contains("adaptive") && cli.out().contains("pooled")
+                && cli.out().contains("RSS after idle"), cli.out());
+        assertValid(json);
+        JsonNode doc = JSON.readTree(json.toFile());
+        assertEquals("server", doc.get("scenario").asText());
+        JsonNode results = doc.get("results").get("allocators");
+        assertEquals(3, results.size());
+        for (JsonNode r : results) {
+            String a = r.get("allocator").asText();
+            assertEquals(300, r.get("requests").asLong(), a + " served every request");
+            assertEquals(0, r.get("errors").asLong(), a + ": " + r.get("firstError"));
+            assertEquals(0, r.get("mismatches").asLong(), a + " answered byte-exact: " + r.get("firstError"));
+            assertEquals(0, r.get("serverErrors").asLong(), a);
+            assertEquals(300, r.get("latency").get("count").asLong(), a);
+            assertEquals(4, r.get("heldBuffers").asLong(), a + " holds its long-lived buffers");
+            JsonNode samples = r.get("samples");
+            assertTrue(samples.size() >= 2, a + " was sampled: " + samples);
+            boolean idle = false;
+            for (JsonNode sample : samples) {
+                assertTrue(sample.get("rss").asLong() > 0, a + " RSS sampled from /proc: " + sample);
+                idle |= sample.get("phase").asText().equals("idle");
+            }
+            assertTrue(idle, a + " was sampled while idle");
+            assertTrue(r.get("rssAfterIdle").asLong() > 0 && r.get("rssAtLoadEnd").asLong() > 0, a);
+            if (a.equals("slab4j")) {
+                assertEquals(4, r.get("slabBuffersInUseIdle").asLong(), "only the held buffers are open while idle");
+                assertEquals(0, r.get("slabBuffersInUseAtEnd").asLong(), "nothing open after the server stopped");
+                assertEquals("BufferPool.trim()", r.get("trim").asText());
+                assertTrue(r.get("peakDirect").asLong() > 0, "slab4j committed memory");
+            } else {
+                assertTrue(r.get("slabBuffersInUseAtEnd").isNull(), a);
+            }
+        }
+        assertChartsReadBack(charts, 3);
+    }
+
     @Test
     void theValidatorRejectsWhatTheSchemaForbids(@TempDir Path dir) throws IOException {
         Path json = dir.resolve("fragment.json");
