@@ -23,7 +23,7 @@ import java.util.concurrent.Callable;
  * and this jar.
  */
 @Command(name = "server", mixinStandardHelpOptions = true,
-        description = {"REQUIRES allocator-netty (not in this build yet): a Netty HTTP server on 127.0.0.1 with buffers "
+        description = {"REQUIRES allocator-netty and is not built yet: a Netty HTTP server on 127.0.0.1 with buffers "
                 + "from slab4j's SlabByteBufAllocator, beside the same server on Netty's adaptive and pooled "
                 + "allocators, under the same load.",
                 "Needs io.slab4j.netty.SlabByteBufAllocator from the allocator-netty module; without it the command "
@@ -41,8 +41,8 @@ public final class ServerCommand implements Callable<Integer> {
                     + "), which is not in this build; scenarios available now: scarcity, fragment");
             return BenchTool.UNAVAILABLE;
         }
-        spec.commandLine().getErr().println("slab4j-bench server: " + ADAPTER
-                + " is on the class path but this build of the tool has no server scenario yet");
+        spec.commandLine().getErr().println("slab4j-bench server: the allocator-netty adapter (" + ADAPTER
+                + ") is on the class path, but this build of the tool has no server scenario yet");
         return BenchTool.UNAVAILABLE;
     }
 
