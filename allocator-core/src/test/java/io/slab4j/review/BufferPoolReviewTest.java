@@ -101,4 +101,30 @@ class BufferPoolReviewTest {
             big.close();
         }
     }
+
+    /**
+     * DESIGN.md: "bad values → IllegalArgumentException naming them (at the setter or at
+     * build())". reserve(Long.MAX_VALUE) is accepted by the setter; build() then overflows
+     * rounding it up to pages and blames a maxCommitted(0) that was never set, quoting a
+     * negative reservation.
+     */
+    @Test
+    void reserveThatOverflowsWhenRoundedIsRejectedNamingIt() {
+        IllegalArgumentException x = assertThrows(IllegalArgumentException.class,
+                () -> BufferPool.builder().name(name()).reserve(Long.MAX_VALUE).build());
+        R.namesValue(x, Long.MAX_VALUE);
+        assertFalse(x.getMessage().contains("maxCommitted"), "blames a cap that was never set: " + x.getMessage());
+        assertFalse(x.getMessage().contains("-9223372036854771712"), "quotes a negative reservation: " + x.getMessage());
+    }
+
+    /** "committedBytes: bytes committed in the region now"; close() unmaps the region. */
+    @Test
+    void statsAfterCloseReportNothingCommitted() throws Exception {
+        BufferPool p = small().build();
+        PooledBuffer b = p.acquire(100);
+        p.close(); // b still open: reported, detached, and its memory unmapped with the region
+        b.close();
+        BufferPoolStats s = p.stats();
+        assertEquals(0, s.committedBytes(), "the region is unmapped, yet: " + s);
+    }
 }
