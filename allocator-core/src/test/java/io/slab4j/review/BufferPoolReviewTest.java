@@ -127,4 +127,23 @@ class BufferPoolReviewTest {
         BufferPoolStats s = p.stats();
         assertEquals(0, s.committedBytes(), "the region is unmapped, yet: " + s);
     }
+
+    /**
+     * Builder.idleDecay: "positive"; bad values get IllegalArgumentException naming them, at
+     * the setter or at build(). A huge positive period is accepted by the setter and then
+     * build() fails with an ArithmeticException from Duration.toNanos.
+     */
+    @Test
+    void hugeIdleDecayIsAcceptedOrRejectedCleanly() throws Exception {
+        Duration huge = Duration.ofSeconds(Long.MAX_VALUE);
+        BufferPool.Builder b = BufferPool.builder().name(name()).reserve(16L << 20).sizeClasses(64, 4096);
+        try {
+            b.idleDecay(huge);
+        } catch (IllegalArgumentException rejectedAtTheSetter) {
+            return;
+        }
+        BufferPool p = assertDoesNotThrow(b::build, "a positive idleDecay accepted by the setter must build");
+        p.acquire(64).close();
+        p.close();
+    }
 }
