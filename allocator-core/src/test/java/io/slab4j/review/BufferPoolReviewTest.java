@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -145,5 +146,89 @@ class BufferPoolReviewTest {
         BufferPool p = assertDoesNotThrow(b::build, "a positive idleDecay accepted by the setter must build");
         p.acquire(64).close();
         p.close();
+    }
+
+    /*
+     * DESIGN.md (io.slab4j.cache): "Parked memory never starves a waiter"; BufferPool: "While anyone
+     * waits, ... parked memory never starves a waiter of another class". In the three tests below
+     * all of the committed cap is idle 4 KiB items parked in magazines (the caller's, or an idle
+     * live thread's); an acquire of another class, or a large one, still times out.
+     */
+
+    @Test
+    @Timeout(60)
+    void smallWaiterNotStarvedByOtherClassParkedInCallersMagazines() throws Exception {
+        try (BufferPool p = BufferPool.builder().name(name()).reserve(16 << 20).maxCommitted(1 << 20)
+                .sizeClasses(64, 4096).build()) {
+            List<PooledBuffer> held = new ArrayList<>();
+            PooledBuffer b;
+            while ((b = p.tryAcquire(4096)) != null) {
+                held.add(b);
+            }
+            for (PooledBuffer h : held) {
+                h.close();
+            }
+            PooledBuffer s = p.acquire(64, Duration.ofSeconds(5));
+            assertNotNull(s, "64 B acquire starved by idle parked 4 KiB items: " + p.stats());
+            s.close();
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void smallWaiterNotStarvedByOtherClassParkedInIdleThread() throws Exception {
+        try (BufferPool p = BufferPool.builder().name(name()).reserve(16 << 20).maxCommitted(1 << 20)
+                .sizeClasses(64, 4096).build()) {
+            CountDownLatch parked = new CountDownLatch(1);
+            CountDownLatch done = new CountDownLatch(1);
+            CompletableFuture<Object> idle = R.start("idle", () -> {
+                List<PooledBuffer> held = new ArrayList<>();
+                PooledBuffer b;
+                while ((b = p.tryAcquire(4096)) != null) {
+                    held.add(b);
+                }
+                for (PooledBuffer h : held) {
+                    h.close();
+                }
+                parked.countDown();
+                done.await();
+                return null;
+            });
+            assertTrue(parked.await(20, TimeUnit.SECONDS));
+            PooledBuffer s = p.acquire(64, Duration.ofSeconds(5));
+            assertNotNull(s, "64 B acquire starved by 4 KiB items parked by an idle thread: " + p.stats());
+            s.close();
+            done.countDown();
+            idle.get(20, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void largeWaiterNotStarvedByItemsParkedInIdleThread() throws Exception {
+        try (BufferPool p = BufferPool.builder().name(name()).reserve(16 << 20).maxCommitted(1 << 20)
+                .sizeClasses(64, 4096).build()) {
+            CountDownLatch parked = new CountDownLatch(1);
+            CountDownLatch done = new CountDownLatch(1);
+            CompletableFuture<Object> idle = R.start("idle", () -> {
+                List<PooledBuffer> held = new ArrayList<>();
+                PooledBuffer b;
+                while ((b = p.tryAcquire(4096)) != null) {
+                    held.add(b);
+                }
+                for (PooledBuffer h : held) {
+                    h.close();
+                }
+                parked.countDown();
+                done.await();
+                return null;
+            });
+            assertTrue(parked.await(20, TimeUnit.SECONDS));
+            PooledBuffer s = p.acquire(1 << 19, Duration.ofSeconds(5));
+            assertNotNull(s, "512 KiB acquire starved by 4 KiB items parked by an idle thread: " + p.stats());
+            s.close();
+            done.countDown();
+            idle.get(20, TimeUnit.SECONDS);
+        }
     }
 }
