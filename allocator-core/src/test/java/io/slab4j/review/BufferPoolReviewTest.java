@@ -2,24 +2,17 @@ package io.slab4j.review;
 
 import io.slab4j.buffer.BufferPool;
 import io.slab4j.buffer.BufferPoolStats;
-import io.slab4j.buffer.LeakDetection;
 import io.slab4j.buffer.PooledBuffer;
 import org.agrona.MutableDirectBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import javax.management.MBeanServer;
-import javax.management.ObjectName;
-import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -35,32 +28,6 @@ class BufferPoolReviewTest {
     private static BufferPool.Builder small() {
         return BufferPool.builder().name(name()).reserve(16L << 20);
     }
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
     @Test
     @Timeout(60)
@@ -82,7 +49,6 @@ class BufferPoolReviewTest {
             big.close();
         }
     }
-
 
     @Test
     @Timeout(60)
