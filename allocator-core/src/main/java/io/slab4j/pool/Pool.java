@@ -724,6 +724,9 @@ public final class Pool implements AutoCloseable {
 
         /** Arena quanta (pages) in a slab: the contiguous run one grow takes from the arena. */
         public Builder slabPages(int pages) {
+            if (pages <= 0) { // 0 inside the builder means "not set": one slab holds at least one item
+                throw new IllegalArgumentException("slabPages(" + pages + "): a slab is a positive number of pages");
+            }
             this.slabPages = pages;
             return this;
         }
