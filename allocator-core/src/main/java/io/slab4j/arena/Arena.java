@@ -7,9 +7,7 @@ import io.slab4j.event.Waiter;
 import io.slab4j.nativemem.VirtualRegion;
 
 import java.time.Duration;
-import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -75,12 +73,12 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <h2>Concurrency</h2>
  * All methods are thread-safe. One {@link ReentrantLock} guards the segment table, the
- * waiter queue, the head's window and the counters; commits and releases run outside it,
- * on spans the calling thread alone holds. {@link #stats()} and {@link #checkInvariants()}
- * take the lock and see a consistent state.
+ * waiter queue, the head's window and the counters ({@link ArenaCounts}); commits and
+ * releases run outside it, on spans the calling thread alone holds ({@link Handover}: the
+ * serve and hand-over path, the undo of a failed commit, the release of a freed span).
+ * {@link #stats()} and {@link #checkInvariants()} take the lock and see a consistent state.
  */
 public final class Arena {
-    private static final System.Logger LOG = System.getLogger(Arena.class.getName());
     private static final int NONE = SegmentTable.NONE;
 
     private final ArenaGeometry geometry;
@@ -94,24 +92,15 @@ public final class Arena {
     /** The cap in quanta, and whether one was set (without one the cap is the range and never binds). */
     private final long maxQuanta;
     private final boolean capped;
-    /** Spans between carve and commit, or between begin and finish of a release; checks cross-check chunks only at 0. */
-    private final AtomicInteger inFlight = new AtomicInteger();
     /**
-     * Set under the lock when a commit fails; cleared by a free and by a successful commit
-     * (a plain volatile write, racing harmlessly). While set, registrations queue instead of
-     * being served.
+     * Guards the segment table, the waiting order and the counts below, for this class and
+     * for {@link Handover}'s locked steps. Not fair: the waiter queue gives fairness where it matters.
      */
-    private volatile boolean commitsFailing;
-
-    /** Guards every field below. Not fair: the waiter queue gives fairness where it matters. */
     private final ReentrantLock lock = new ReentrantLock();
     private final SegmentTable segments;
     private final WaitingOrder order;
-    private long allocations;
-    private long frees;
-    private long failures;
-    private long commitFailures;
-    private long releaseFailures;
+    private final ArenaCounts counts = new ArenaCounts();
+    private final Handover handover;
 
     private Arena(ArenaGeometry g) {
         this.geometry = g;
@@ -126,6 +115,7 @@ public final class Arena {
         this.capped = g.capped();
         this.segments = new SegmentTable((int) (size >>> quantumShift), base >>> quantumShift);
         this.order = new WaitingOrder(segments, fit, maxQuanta, capped, this::describe);
+        this.handover = new Handover(this, lock, segments, order, backing, counts, base, quantumShift);
     }
 
     /** An arena over the whole of {@code region}; spans are committed when allocated and released when freed. */
@@ -173,86 +163,24 @@ public final class Arena {
     /** The non-waiting path of {@code tryAlloc} and of an {@link AllocEvent}'s poll: a committed span, or 0. */
     long allocateNow(int n, long alignQ) {
         checkOpen();
-        if (commitsFailing) {
-            resumeServing(); // each call is one more try for waiters a failed commit left queued
+        if (handover.commitsFailing()) {
+            handover.resumeServing(); // each call is one more try for waiters a failed commit left queued
         }
         int at;
         lock.lock();
         try {
             at = order.placeNewcomer(n, alignQ);
             if (at == NONE) {
-                failures++;
+                counts.failed();
                 return 0;
             }
-            carvedLocked(at);
+            handover.carvedLocked(at);
         } finally {
             lock.unlock();
         }
         long address = addressOf(at);
-        commit(address, n);
+        handover.commit(address, n);
         return address;
-    }
-
-    /** Under the lock, after a successful carve that stands: counts it; returns its address. */
-    private long carvedLocked(int at) {
-        allocations++;
-        if (backing.touchesMemory()) {
-            inFlight.incrementAndGet();
-        }
-        return addressOf(at);
-    }
-
-    /** Outside the lock: commits a carved span; on failure gives it back and rethrows. */
-    private void commit(long address, int n) {
-        if (!backing.touchesMemory()) {
-            return;
-        }
-        try {
-            backing.commit(address - base, (long) n << quantumShift);
-        } catch (RuntimeException e) {
-            giveBack(address, n);
-            throw e;
-        }
-        committed();
-    }
-
-    /**
-     * The one undo path of a failed commit: the span goes back, and serving pauses until a
-     * free or a commit succeeds. Returns whether to log this failure (the 1st, 2nd, 4th...).
-     */
-    private boolean giveBack(long address, int n) {
-        lock.lock();
-        try {
-            allocations--;
-            boolean logIt = Long.bitCount(++commitFailures) == 1;
-            commitsFailing = true; // before the span is free: nobody is served from it while commits fail
-            segments.free(quantumIndex(address), n, this::describe);
-            inFlight.decrementAndGet();
-            return logIt;
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** After a commit succeeded: if serving was paused by a failure, it resumes now. */
-    private void committed() {
-        inFlight.decrementAndGet();
-        if (commitsFailing) {
-            resumeServing();
-        }
-    }
-
-    /** Lifts the pause a failed commit put on serving, and serves; a failing commit pauses it again. */
-    private void resumeServing() {
-        List<SpanRequest> served;
-        lock.lock();
-        try {
-            commitsFailing = false;
-            served = serveLocked();
-        } finally {
-            lock.unlock();
-        }
-        handOver(served);
     }
 
     // ---------------------------------------------------------------------- free
@@ -274,54 +202,7 @@ public final class Arena {
             throw new IllegalArgumentException("free(" + Hex.of(address) + ", " + size
                     + "): address is not a quantum-aligned address of " + this);
         }
-        int at = quantumIndex(address);
-        List<SpanRequest> served;
-        if (!backing.touchesMemory()) {
-            lock.lock();
-            try {
-                segments.free(at, n, this::describe);
-                frees++;
-                served = serveLocked();
-            } finally {
-                lock.unlock();
-            }
-            handOver(served);
-            return;
-        }
-        int seg;
-        lock.lock();
-        try {
-            seg = segments.beginRelease(at, n, this::describe);
-            inFlight.incrementAndGet();
-        } finally {
-            lock.unlock();
-        }
-        RuntimeException failure = null;
-        boolean logIt;
-        try {
-            backing.release(address - base, (long) n << quantumShift);
-        } catch (RuntimeException e) {
-            failure = e; // accepted spans are freed all the same; waiters served from it are still handed over
-        }
-        lock.lock();
-        try {
-            segments.finishRelease(seg);
-            frees++;
-            inFlight.decrementAndGet();
-            logIt = failure != null && Long.bitCount(++releaseFailures) == 1;
-            if (commitsFailing) {
-                commitsFailing = false; // each free is one more try for waiters a failed commit left queued
-            }
-            served = serveLocked();
-        } finally {
-            lock.unlock();
-        }
-        if (logIt) { // the 1st, 2nd, 4th, 8th... failure: a lasting one must not flood the log
-            LOG.log(System.Logger.Level.WARNING, "free(" + Hex.of(address) + ", " + size + ") on " + this
-                    + ": releasing the span's memory failed (failure " + stats().releaseFailures() + "; counted in"
-                    + " ArenaStats.releaseFailures); its pages stay committed until reused or released later", failure);
-        }
-        handOver(served);
+        handover.free(address, size, quantumIndex(address), n);
     }
 
     // --------------------------------------------------------------------- waits
@@ -374,92 +255,10 @@ public final class Arena {
         }
     }
 
-    /**
-     * The registration of an {@link AllocEvent}: under the lock, carves when the waiting
-     * order allows it and the claim succeeds; else queues. While commits fail it queues
-     * (see the class comment), so a waiter re-registering after a failed commit waits.
-     */
+    /** The registration of an {@link AllocEvent} ({@link Handover#registerFor}). */
     Registration registerFor(Waiter<Long> waiter, int n, long alignQ) {
         checkOpen(); // a sync re-registers after a failed commit: over a closed region it must fail, not wait
-        SpanRequest node = new SpanRequest(waiter, n, alignQ);
-        lock.lock();
-        try {
-            int at = commitsFailing ? NONE : order.placeNewcomer(n, alignQ);
-            if (at == NONE) {
-                order.add(node);
-                return () -> cancel(node);
-            }
-            if (!waiter.claim()) {
-                segments.free(at, n, this::describe);
-                return Registration.NONE;
-            }
-            node.address = carvedLocked(at);
-        } finally {
-            lock.unlock();
-        }
-        return handOver(node) ? Registration.NONE : () -> cancel(node);
-    }
-
-    private void cancel(SpanRequest node) {
-        List<SpanRequest> served;
-        lock.lock();
-        try {
-            order.remove(node);
-            // The one who left may have been the head, or blocking it. Serve even when the
-            // node is already unlinked: another thread may have dropped it as stale
-            // (liveHead) on a path that does not serve, leaving a fitting waiter behind it.
-            served = serveLocked();
-        } finally {
-            lock.unlock();
-        }
-        handOver(served);
-    }
-
-    /** Under the lock: serves the queue by the waiting order (none while commits fail); counts and addresses each span. */
-    private List<SpanRequest> serveLocked() {
-        if (commitsFailing) {
-            return null;
-        }
-        List<SpanRequest> served = order.serve();
-        if (served != null) {
-            for (SpanRequest r : served) {
-                r.address = carvedLocked(r.at);
-            }
-        }
-        return served;
-    }
-
-    /** Outside the lock: hands each served request its span. */
-    private void handOver(List<SpanRequest> served) {
-        if (served != null) {
-            for (SpanRequest r : served) {
-                handOver(r);
-            }
-        }
-    }
-
-    /**
-     * Outside the lock: commits a carved span and completes its waiter; returns true. When
-     * the commit fails the span goes back, serving pauses (the class comment's failed
-     * commits) and the claim is abandoned, in that order, so the waiter's sync
-     * re-registers into the queue instead of being served again at once; returns false.
-     */
-    private boolean handOver(SpanRequest r) {
-        if (backing.touchesMemory()) {
-            try {
-                backing.commit(r.address - base, (long) r.quanta << quantumShift);
-            } catch (RuntimeException e) {
-                if (giveBack(r.address, r.quanta)) {
-                    LOG.log(System.Logger.Level.WARNING, "a commit for a waiter of " + this + " failed (failure "
-                            + stats().commitFailures() + "; counted in ArenaStats.commitFailures); it keeps waiting", e);
-                }
-                r.waiter.abandon();
-                return false;
-            }
-            committed();
-        }
-        r.waiter.complete(r.address);
-        return true;
+        return handover.registerFor(waiter, n, alignQ);
     }
 
     private void checkOpen() {
@@ -509,11 +308,7 @@ public final class Arena {
     public ArenaStats stats() {
         lock.lock();
         try {
-            long allocated = segments.allocatedQuanta() << quantumShift;
-            return new ArenaStats(size, allocated, backing.touchesMemory() ? allocated : 0, size - allocated,
-                    (long) segments.largestFree() << quantumShift, segments.spans(), segments.freeSegments(),
-                    order.size(), allocations, frees, failures, backing.accessibleBytes(), maxCommitted(),
-                    commitFailures, releaseFailures);
+            return counts.snapshot(size, segments, order, backing, quantumShift, maxCommitted());
         } finally {
             lock.unlock();
         }
@@ -529,7 +324,7 @@ public final class Arena {
         try {
             segments.check();
             order.check();
-            backing.check(inFlight.get() == 0 ? segments : null, quantumShift);
+            backing.check(handover.inFlight() == 0 ? segments : null, quantumShift);
         } finally {
             lock.unlock();
         }
@@ -559,7 +354,8 @@ public final class Arena {
         return (int) ((address - base) >>> quantumShift);
     }
 
-    private String describe(long quantumIndex) {
+    /** A quantum index as its address, for messages. */
+    String describe(long quantumIndex) {
         return Hex.of(base + (quantumIndex << quantumShift));
     }
 

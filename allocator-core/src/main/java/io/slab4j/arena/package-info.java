@@ -13,6 +13,9 @@
  *   <li>{@code Backing}: what happens to the memory, nothing for a plain range, or
  *       {@code CommitChunks} over a region's {@code Pages} (mprotect(2) in aligned chunks,
  *       madvise(2) {@code MADV_DONTNEED} for spans freed inside a live chunk).
+ *   <li>{@code Handover}: a span between the lock and the OS (carve, commit, hand over;
+ *       the undo of a failed commit; release and serve on free); {@code ArenaCounts}: the
+ *       counters and the stats.
  *   <li>{@code AllocEvent}: the arena as an event source.
  * </ul>
  *

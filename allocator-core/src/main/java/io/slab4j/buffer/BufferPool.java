@@ -61,6 +61,8 @@ public final class BufferPool implements AutoCloseable {
     public static final int LEAK_SAMPLE_INTERVAL = 1024;
     public static final Duration DEFAULT_IDLE_DECAY = Duration.ofSeconds(10);
     public static final long DEFAULT_RESERVE = 1L << 30;
+    /** The largest reservation {@link Builder#reserve} accepts: 64 TiB. */
+    public static final long MAX_RESERVE = 1L << 46;
     /** One acquire in this many reads the clock for the decay pass. */
     static final int DECAY_CHECK_INTERVAL = 64;
 
@@ -104,8 +106,17 @@ public final class BufferPool implements AutoCloseable {
         this.maxBuffer = Math.min(cap, Integer.MAX_VALUE / page * page);
         this.zero = b.zeroOnAcquire;
         this.leakDetection = b.leakDetection;
-        this.decayNanos = b.idleDecay.toNanos();
+        this.decayNanos = saturatedNanos(b.idleDecay);
         this.lastDecay = new AtomicLong(System.nanoTime());
+    }
+
+    /** {@code d} in nanoseconds, or {@code Long.MAX_VALUE} (never, in practice) when it does not fit a long. */
+    private static long saturatedNanos(Duration d) {
+        try {
+            return d.toNanos();
+        } catch (ArithmeticException tooLong) {
+            return Long.MAX_VALUE;
+        }
     }
 
     public static Builder builder() {
@@ -171,6 +182,12 @@ public final class BufferPool implements AutoCloseable {
         long address;
         waiting.incrementAndGet();
         try {
+            // Closes park nothing from here on (they see a waiter); what was parked between the
+            // caller's first try and now goes back by this second try's makeRoom.
+            PooledBuffer now = tryTake(size, "acquire");
+            if (now != null) {
+                return now;
+            }
             address = event.sync();
         } finally {
             waiting.decrementAndGet();
@@ -232,11 +249,16 @@ public final class BufferPool implements AutoCloseable {
         return (size + page - 1) / page * page;
     }
 
-    /** An acquire found no space: give the arena what is idle (cached large spans, idle slabs). */
+    /**
+     * An acquire found no space: give the arena what is idle — cached large spans, the items
+     * parked in magazines of every class (the caller's, and those of threads outside a pool
+     * call), and then every idle slab — so memory parked in one class never starves another
+     * class or a large request (DESIGN.md: parked memory never starves a waiter).
+     */
     private void makeRoom() {
         large.trim();
         for (SizeClass k : classes) {
-            k.reclaimSlabs();
+            k.trim();
         }
     }
 
@@ -316,7 +338,8 @@ public final class BufferPool implements AutoCloseable {
             used += s.buffersInUse() * s.size();
             count += s.buffersInUse();
         }
-        return new BufferPoolStats(name, region.size(), arena.stats().committed(), maxCommitted, used, count, waiting.get(),
+        long committed = closed.get() ? 0 : arena.stats().committed(); // closed: the region is unmapped
+        return new BufferPoolStats(name, region.size(), committed, maxCommitted, used, count, waiting.get(),
                 leaks.sum(), large.buffersInUse(), large.cachedBytes(), perClass);
     }
 
@@ -412,8 +435,9 @@ public final class BufferPool implements AutoCloseable {
 
         /** Address space to reserve, rounded up to pages: the hard cap on everything the pool hands out. */
         public Builder reserve(long bytes) {
-            if (bytes <= 0) {
-                throw new IllegalArgumentException("reserve(" + bytes + "): the reservation must be positive");
+            if (bytes <= 0 || bytes > MAX_RESERVE) {
+                throw new IllegalArgumentException("reserve(" + bytes + "): the reservation must be in [1, " + MAX_RESERVE
+                        + "] bytes (2^46, half of x86-64's user address space)");
             }
             this.reserve = bytes;
             return this;

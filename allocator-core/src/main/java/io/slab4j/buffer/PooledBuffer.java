@@ -99,6 +99,7 @@ public final class PooledBuffer implements AutoCloseable {
                 open("byteBuffer");
                 x.bytes = DirectViews.view(address, capacity, this);
                 x.register(supply.owner);
+                afterRegister(x, "byteBuffer");
             }
             return x.bytes;
         }
@@ -117,6 +118,7 @@ public final class PooledBuffer implements AutoCloseable {
                 open("buffer");
                 x.agrona = AgronaViews.view(address, capacity, this);
                 x.register(supply.owner);
+                afterRegister(x, "buffer");
             }
             return x.agrona;
         }
@@ -146,6 +148,21 @@ public final class PooledBuffer implements AutoCloseable {
                 return;
             }
             capacity = seen;
+        }
+    }
+
+    /**
+     * A view was just registered (under {@code x}'s monitor). If the pool closed meanwhile, its
+     * close may have walked the registry before this entry was there: detach here and refuse.
+     * Either the close's walk sees the entry (and detaches once this monitor is free) or this
+     * read sees {@code closed}: the registry add and the flag are both sequentially consistent
+     * (a concurrent set's CAS and a volatile read here; a CAS on {@code closed} and the
+     * registry walk there), so both cannot miss each other.
+     */
+    private void afterRegister(Extras x, String what) {
+        if (supply.owner.isClosed()) {
+            x.detach();
+            open(what); // throws: the pool is closed
         }
     }
 

@@ -73,6 +73,12 @@ import java.util.concurrent.locks.LockSupport;
  * thread's alone.
  */
 final class Sync extends Offer {
+    /**
+     * The start time a plain {@link Event#poll} passes down: a timeout leaf is then ready only
+     * when its duration is zero ({@link TimeoutEvent#pollPlain}).
+     */
+    static final long POLL_ONLY = Long.MIN_VALUE;
+
     /** {@code System.nanoTime()} when sync started: timeouts count from here (CML timeOutEvt); unused (0) without one. */
     private final long startNanos;
     /**
@@ -116,14 +122,13 @@ final class Sync extends Offer {
     static Optional<Object> poll(Event<?> event) {
         int n = event.plainBranches();
         if (n >= 0) {
-            long start = event.plainHasTimeout() ? System.nanoTime() : 0L;
-            return Optional.ofNullable(pollPlain(event, n, rotation(n), start));
+            return Optional.ofNullable(pollPlain(event, n, rotation(n), POLL_ONLY));
         }
         Sync s = new Sync(System.nanoTime());
         s.instantiate(event);
         Throwable failure = null;
         try {
-            s.pollAll();
+            s.pollAll(true);
         } catch (Throwable t) {
             failure = t;
         }
@@ -225,7 +230,7 @@ final class Sync extends Offer {
         boolean reassertInterrupt = false;
         Throwable failure = null;
         try {
-            if (!(pollFirst && pollAll())) {
+            if (!(pollFirst && pollAll(false))) {
                 reassertInterrupt = waitForCommit();
             }
         } catch (Throwable t) {
@@ -247,7 +252,7 @@ final class Sync extends Offer {
     }
 
     /** Step 2. True if a branch committed (then the offer is DONE, by {@link #completeByPoll}). */
-    private boolean pollAll() {
+    private boolean pollAll(boolean pollOnly) {
         int n = size();
         if (n == 0) {
             return false;
@@ -256,8 +261,11 @@ final class Sync extends Offer {
         long now = timeout != null ? System.nanoTime() : 0L;
         Branch<?> b = branchAt(rotation);
         for (int k = 0; k < n; k++, b = after(b)) {
+            // Event.poll: timeout(d) is ready only for d <= 0 (deadline == start), however long
+            // instantiating the event (guards, withNack functions) took.
+            boolean due = pollOnly ? b.deadline == startNanos : now - b.deadline >= 0;
             Object v = b.isTimeout()
-                    ? (now - b.deadline >= 0 ? Timeout.TIMEOUT : null)
+                    ? (due ? Timeout.TIMEOUT : null)
                     : b.base.tryNow();
             if (v != null) {
                 completeByPoll(b.branch, v);

@@ -27,10 +27,14 @@ final class TimeoutEvent extends Event<Timeout> {
         return true;
     }
 
-    /** Ready once {@code nanos} have passed since the sync started, as in the sync's own poll step. */
+    /**
+     * Ready once {@code nanos} have passed since the sync started, as in the sync's own poll
+     * step; for {@link Event#poll} ({@code start == Sync.POLL_ONLY}) only when {@code nanos} is 0.
+     */
     @Override
     Object pollPlain(int from, int to, int first, long start) {
-        boolean ready = from <= first && first < to && (nanos == 0 || System.nanoTime() - start - nanos >= 0);
+        boolean ready = from <= first && first < to
+                && (nanos == 0 || start != Sync.POLL_ONLY && System.nanoTime() - start - nanos >= 0);
         return ready ? Timeout.TIMEOUT : null;
     }
 

@@ -16,28 +16,28 @@ import io.slab4j.event.Waiter;
  * queue in the pool until capacity returns, then do the same ({@link GrowSupply}).
  */
 final class GrowEvent extends BaseEvent<Long> {
-    private final Pool pool;
+    private final GetWaits waits;
     private final GrowTicket ticket;
     private final boolean poll;
 
-    GrowEvent(Pool pool, GrowTicket ticket, boolean poll) {
-        this.pool = pool;
+    GrowEvent(GetWaits waits, GrowTicket ticket, boolean poll) {
+        this.waits = waits;
         this.ticket = ticket;
         this.poll = poll;
     }
 
     @Override
     protected Long tryNow() {
-        return poll ? pool.tryGrowNow(ticket) : null;
+        return poll ? waits.tryGrowNow(ticket) : null;
     }
 
     @Override
     protected Registration register(Waiter<Long> waiter) {
-        return pool.registerForGrow(new GrowSupply.Request(waiter, ticket));
+        return waits.registerForGrow(new GrowSupply.Request(waiter, ticket));
     }
 
     @Override
     public String toString() {
-        return "grow(" + pool.name + ", " + ticket + ")";
+        return "grow(" + waits.poolName() + ", " + ticket + ")";
     }
 }

@@ -3,15 +3,12 @@ package io.slab4j.pool;
 import io.slab4j.arena.Arena;
 import io.slab4j.event.BaseEvent;
 import io.slab4j.event.Event;
-import io.slab4j.event.Events;
-import io.slab4j.event.Registration;
 import io.slab4j.event.Waiter;
 
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A pool of fixed-size items carved from slabs of contiguous arena pages (after NetBSD
@@ -56,8 +53,9 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <h2>Concurrency</h2>
  * Thread-safe. One lock guards the slabs, both wait queues ({@link PutWaiters},
- * {@link GrowSupply}), the counts and the statistics; the steps that complete waiters or
- * call the arena run after unlocking. The layer methods ({@link #park}, {@link #unpark},
+ * {@link GrowSupply}), the counts and the statistics ({@link PoolCounts}); the steps that
+ * complete waiters or call the arena run after unlocking. The get's waiting side (its
+ * events, registrations and nacks) is {@link GetWaits}, under the same lock. The layer methods ({@link #park}, {@link #unpark},
  * {@link #parkOwned}) take no lock: they find the record through {@link SlabDirectory}.
  */
 public final class Pool implements AutoCloseable {
@@ -76,7 +74,6 @@ public final class Pool implements AutoCloseable {
     private final int highWater;
     private final WaitStrategy strategy;
     private final Arena arena;
-    private final PutEvent putEvent = new PutEvent(this, null);
 
     final CountingLock lock = new CountingLock();
     private final SlabSet slabs;
@@ -84,18 +81,11 @@ public final class Pool implements AutoCloseable {
     private final PutWaiters putWaiters = new PutWaiters();
     private final GrowSupply supply;
     private final Reclaimers reclaimers = new Reclaimers(this);
+    private final GetWaits waits;
     private long inUse;
     private int idleSlabs;
     private boolean closed;
-    private long requests;
-    private long failures;
-    private long releases;
-    private long grows;
-    private long shrinks;
-    private long highMark;
-    private long waits;
-    private long waitNanos;
-    private long slabReturnFailures;
+    private final PoolCounts counts = new PoolCounts();
 
     private Pool(String name, Geometry g, Marks marks, WaitStrategy strategy, Arena arena) {
         this.name = name;
@@ -108,6 +98,7 @@ public final class Pool implements AutoCloseable {
         this.supply = new GrowSupply(g.itemsPerSlab(), marks.hardLimit(), slabSpace);
         this.slabs = new SlabSet(g.itemsPerSlab(), g.slabBytes(), arena.base(), arena.size());
         this.records = new ItemRecords(name, g, slabs);
+        this.waits = new GetWaits(this, strategy, slabs, putWaiters, supply, reclaimers, counts);
     }
 
     public static Builder builder(String name, long itemSize) {
@@ -119,7 +110,7 @@ public final class Pool implements AutoCloseable {
     /** Takes an item, waiting as long as it takes for a put or for arena space to grow. */
     public long get() throws InterruptedException {
         long address = getNow(false);
-        return address != 0 ? address : await(null);
+        return address != 0 ? address : waits.await(null);
     }
 
     /**
@@ -133,7 +124,7 @@ public final class Pool implements AutoCloseable {
         if (address != 0 || !mayWait) {
             return address;
         }
-        long got = await(timeout);
+        long got = waits.await(timeout);
         if (got == 0) {
             countFailure();
         }
@@ -151,15 +142,11 @@ public final class Pool implements AutoCloseable {
      * sync is in progress, and are withdrawn when the sync ends.
      */
     public Event<Long> getEvent() {
-        return switch (strategy) {
-            case NACK -> Events.choose(putEvent, growBranch(null, true));
-            case LOW_WATER_PRIME -> putEvent;
-            case NAIVE, PENDING_GROW_COUNT -> Events.guard(() -> mayGrowNow() ? growBranch(null, true) : putEvent);
-        };
+        return waits.event();
     }
 
     /** The poll, under the lock once: a free item, or one from a slab the arena gives now; 0 when neither. */
-    private long getNow(boolean countFailure) {
+    long getNow(boolean countFailure) {
         GrowTicket ticket;
         lock.lock();
         try {
@@ -170,7 +157,7 @@ public final class Pool implements AutoCloseable {
             }
             if (strategy == WaitStrategy.LOW_WATER_PRIME || !supply.mayGrow()) {
                 if (countFailure) {
-                    failures++;
+                    counts.failed();
                 }
                 return 0;
             }
@@ -181,48 +168,6 @@ public final class Pool implements AutoCloseable {
         }
         long address = allocSlabOrRelease(ticket, countFailure);
         return address == 0 ? 0 : addSlab(ticket, address, true);
-    }
-
-    /** Get steps 2 and 3: reclaim idle parked items, then wait without polling again. */
-    private long await(Duration timeout) throws InterruptedException {
-        if (reclaimers.any() && reclaimers.reclaimIdle() > 0) {
-            long address = getNow(false);
-            if (address != 0) {
-                return address;
-            }
-        }
-        GrowTicket ticket = new GrowTicket();
-        Event<Long> wait = switch (strategy) {
-            case NACK -> Events.choose(new PutEvent(this, ticket), growBranch(ticket, false));
-            case LOW_WATER_PRIME -> new PutEvent(this, ticket);
-            case NAIVE, PENDING_GROW_COUNT -> Events.guard(() -> mayGrowNow() ? growBranch(ticket, false) : new PutEvent(this, ticket));
-        };
-        if (timeout != null) {
-            wait = Events.choose(wait, Events.timeout(timeout).wrap(signal -> 0L));
-        }
-        ticket.startClock(System.nanoTime());
-        try {
-            return wait.sync();
-        } finally {
-            long waited = ticket.takeWait(System.nanoTime());
-            if (waited >= 0) {
-                lock.lock();
-                try {
-                    countWait(waited);
-                } finally {
-                    lock.unlock();
-                }
-            }
-        }
-    }
-
-    /** A grow under {@code given} (null: a fresh ticket for each sync), whose nack releases the ticket's reservation. */
-    private Event<Long> growBranch(GrowTicket given, boolean poll) {
-        return Events.withNack(nack -> {
-            GrowTicket ticket = given != null ? given : new GrowTicket();
-            nack.onNack(() -> release(ticket));
-            return new GrowEvent(this, ticket, poll).wrap(address -> addSlab(ticket, address, true));
-        });
     }
 
     // ---------------------------------------------------------------------- put
@@ -261,11 +206,11 @@ public final class Pool implements AutoCloseable {
             if (held ? was == Slab.FREE : was != Slab.OUT) {
                 throw records.rejected(call, address, was);
             }
-            releases++;
+            counts.released();
             receiver = putWaiters.claimOldest();
             if (receiver != null) {
                 slab.handOut(index);
-                requests++;
+                counts.handedOver();
             } else {
                 toArena = giveBack(slab, index);
             }
@@ -353,11 +298,11 @@ public final class Pool implements AutoCloseable {
                     bad = merge(bad, index < 0 ? records.notAnItem("putAll", address, slab) : records.rejected("putAll", address, Slab.FREE));
                     continue;
                 }
-                releases++;
+                counts.released();
                 Waiter<Long> receiver = putWaiters.claimOldest();
                 if (receiver != null) {
                     slab.handOut(index);
-                    requests++;
+                    counts.handedOver();
                     if (receivers == null) {
                         receivers = new ArrayList<>();
                         handed = new ArrayList<>();
@@ -471,7 +416,7 @@ public final class Pool implements AutoCloseable {
     private void detach(Slab slab) {
         slabs.remove(slab);
         idleSlabs--;
-        shrinks++;
+        counts.shrank();
         supply.shrunk();
     }
 
@@ -482,7 +427,7 @@ public final class Pool implements AutoCloseable {
         } catch (RuntimeException e) {
             lock.lock();
             try {
-                slabReturnFailures++;
+                counts.slabReturnFailed();
             } finally {
                 lock.unlock();
             }
@@ -494,7 +439,7 @@ public final class Pool implements AutoCloseable {
     // ------------------------------------------------------------- event plumbing
 
     /** Under the lock: takes an item from the fullest slab with one free; 0 when none. */
-    private long take() {
+    long take() {
         Slab slab = slabs.fullestWithFree();
         if (slab == null) {
             return 0;
@@ -506,125 +451,19 @@ public final class Pool implements AutoCloseable {
         int index = slab.take();
         slabs.moved(slab, old);
         inUse++;
-        requests++;
-        highMark = Math.max(highMark, inUse);
+        counts.handedOut(inUse);
         return slab.base + index * g.stride();
     }
 
-    /** {@link PutEvent}'s poll (the shared instance only). */
-    Long pollItem() {
-        lock.lock();
-        try {
-            checkOpen("get");
-            long address = take();
-            return address == 0 ? null : address;
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** {@link PutEvent}'s registration: claim and take a free item, or queue for a put. */
-    Registration registerForPut(Waiter<Long> waiter, GrowTicket ticket) {
-        long address;
-        lock.lock();
-        try {
-            checkOpen("get");
-            if (slabs.fullestWithFree() == null) {
-                PutWaiters.Node node = new PutWaiters.Node(waiter, ticket);
-                putWaiters.add(node);
-                if (ticket != null) {
-                    ticket.queued();
-                }
-                return () -> cancelPut(node);
-            }
-            if (!waiter.claim()) {
-                return Registration.NONE;
-            }
-            address = take();
-        } finally {
-            lock.unlock();
-        }
-        waiter.complete(address);
-        return Registration.NONE;
-    }
-
-    private void cancelPut(PutWaiters.Node node) {
-        if (node.served) {
-            return; // the put that served it already took it off the queue (see PutWaiters.Node.served)
-        }
-        lock.lock();
-        try {
-            putWaiters.remove(node);
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /**
-     * {@link GrowEvent}'s poll: when the pool is empty, may grow, and the arena has a slab
-     * now, reserve and take it; the caller (the wrap) turns it into a slab.
-     */
-    Long tryGrowNow(GrowTicket ticket) {
-        lock.lock();
-        try {
-            checkOpen("get");
-            if (slabs.fullestWithFree() != null || !supply.mayGrow()) {
-                return null;
-            }
-            supply.reserve(ticket);
-        } finally {
-            lock.unlock();
-        }
-        long address = allocSlabOrRelease(ticket, false);
-        return address == 0 ? null : address;
-    }
-
-    /** {@link GrowEvent}'s registration: reserve and forward to the arena now, or queue for capacity. */
-    Registration registerForGrow(GrowSupply.Request request) {
-        lock.lock();
-        try {
-            checkOpen("get");
-            supply.register(request);
-            request.ticket.queued();
-        } finally {
-            lock.unlock();
-        }
-        return () -> cancelGrow(request);
-    }
-
-    private void cancelGrow(GrowSupply.Request request) {
-        Registration inArena;
-        lock.lock();
-        try {
-            inArena = supply.withdraw(request);
-        } finally {
-            lock.unlock();
-        }
-        if (inArena != null) {
-            inArena.cancel();
-        }
-    }
-
-    /** The nack of a grow branch: gives back its reservation, if it still holds one, and counts the wait. */
-    private void release(GrowTicket ticket) {
-        lock.lock();
-        try {
-            supply.release(ticket);
-            countWait(ticket.takeWait(System.nanoTime()));
-        } finally {
-            lock.unlock();
-        }
-    }
-
     /** Makes a slab of a reserved grow; with {@code takeOne}, takes an item for the caller and serves other waiters from it. */
-    private long addSlab(GrowTicket ticket, long address, boolean takeOne) {
+    long addSlab(GrowTicket ticket, long address, boolean takeOne) {
         List<Waiter<Long>> receivers = null;
         List<Long> items = null;
         long mine = 0;
         lock.lock();
         try {
             supply.consume(ticket, name);
-            grows++;
+            counts.grew();
             slabs.add(new Slab(address, g.itemsPerSlab()));
             idleSlabs++;
             if (takeOne) {
@@ -639,7 +478,7 @@ public final class Pool implements AutoCloseable {
                 receivers.add(receiver);
                 items.add(take());
             }
-            countWait(ticket.takeWait(System.nanoTime()));
+            counts.waited(ticket.takeWait(System.nanoTime()));
         } finally {
             lock.unlock();
         }
@@ -650,7 +489,7 @@ public final class Pool implements AutoCloseable {
     }
 
     /** Asks the arena for a slab without waiting: the slab (not yet added), or 0 after releasing the reservation. */
-    private long allocSlabOrRelease(GrowTicket ticket, boolean countFailure) {
+    long allocSlabOrRelease(GrowTicket ticket, boolean countFailure) {
         long address = 0;
         try {
             address = arena.tryAlloc(g.slabBytes(), g.slabAlign());
@@ -660,7 +499,7 @@ public final class Pool implements AutoCloseable {
                 try {
                     supply.release(ticket);
                     if (countFailure) {
-                        failures++;
+                        counts.failed();
                     }
                 } finally {
                     lock.unlock();
@@ -670,33 +509,16 @@ public final class Pool implements AutoCloseable {
         return address;
     }
 
-    private boolean mayGrowNow() {
-        lock.lock();
-        try {
-            return slabs.fullestWithFree() == null && supply.canReserve();
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** Under the lock: adds one real wait ({@code nanos >= 0}) to the statistics. */
-    private void countWait(long nanos) {
-        if (nanos >= 0) {
-            waits++;
-            waitNanos += nanos;
-        }
-    }
-
     private void countFailure() {
         lock.lock();
         try {
-            failures++;
+            counts.failed();
         } finally {
             lock.unlock();
         }
     }
 
-    private void checkOpen(String call) {
+    void checkOpen(String call) {
         if (closed) {
             throw new IllegalStateException(call + ": pool '" + name + "' is closed");
         }
@@ -823,9 +645,7 @@ public final class Pool implements AutoCloseable {
     public PoolStats stats() {
         lock.lock();
         try {
-            return new PoolStats(name, g.itemSize(), g.itemsPerSlab(), requests, failures, releases, grows, shrinks,
-                    slabs.slabs(), idleSlabs, inUse, supply.pending(), highMark, waits, waitNanos, waitingGets(),
-                    slabReturnFailures);
+            return counts.snapshot(name, g, slabs.slabs(), idleSlabs, inUse, supply.pending(), waitingGets());
         } finally {
             lock.unlock();
         }
@@ -882,17 +702,6 @@ public final class Pool implements AutoCloseable {
         }
     }
 
-    /** The pool's lock, counting its acquisitions (under itself) so tests can see the lock traffic of a call. */
-    static final class CountingLock extends ReentrantLock {
-        long acquisitions;
-
-        @Override
-        public void lock() {
-            super.lock();
-            acquisitions++;
-        }
-    }
-
     /**
      * Configures a {@link Pool}. Defaults: alignment 16, the fewest arena quanta that hold
      * one item, no hard limit, low water 0, high water the larger of 1 and low water,
@@ -915,6 +724,9 @@ public final class Pool implements AutoCloseable {
 
         /** Arena quanta (pages) in a slab: the contiguous run one grow takes from the arena. */
         public Builder slabPages(int pages) {
+            if (pages <= 0) { // 0 inside the builder means "not set": one slab holds at least one item
+                throw new IllegalArgumentException("slabPages(" + pages + "): a slab is a positive number of pages");
+            }
             this.slabPages = pages;
             return this;
         }

@@ -16,26 +16,26 @@ import io.slab4j.event.Waiter;
  * is what makes skipping the poll safe, and it records when the get began to wait.
  */
 final class PutEvent extends BaseEvent<Long> {
-    private final Pool pool;
+    private final GetWaits waits;
     private final GrowTicket ticket;
 
-    PutEvent(Pool pool, GrowTicket ticket) {
-        this.pool = pool;
+    PutEvent(GetWaits waits, GrowTicket ticket) {
+        this.waits = waits;
         this.ticket = ticket;
     }
 
     @Override
     protected Long tryNow() {
-        return ticket == null ? pool.pollItem() : null;
+        return ticket == null ? waits.pollItem() : null;
     }
 
     @Override
     protected Registration register(Waiter<Long> waiter) {
-        return pool.registerForPut(waiter, ticket);
+        return waits.registerForPut(waiter, ticket);
     }
 
     @Override
     public String toString() {
-        return "put-to(" + pool.name + ")";
+        return "put-to(" + waits.poolName() + ")";
     }
 }

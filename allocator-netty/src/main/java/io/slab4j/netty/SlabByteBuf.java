@@ -59,7 +59,9 @@ import java.nio.channels.ScatteringByteChannel;
  * {@code capacity}, {@code room} and {@code tmpNioBuf} are plain fields written only by
  * {@link #capacity(int)} and {@link #deallocate()}; handing the buffer to another thread
  * (a channel write, a queue) publishes them. After release every accessor throws
- * {@code IllegalReferenceCountException} (Netty's {@code ensureAccessible}) unless the user
+ * {@code IllegalReferenceCountException} (Netty's {@code ensureAccessible}), and so does every
+ * accessor of a buffer whose {@link io.slab4j.buffer.BufferPool} was closed under it
+ * ({@link #refCnt()} reads 0: the region is unmapped), unless the user
  * switched Netty's checks off ({@code io.netty.buffer.checkAccessible=false}), in which case, as
  * with Netty's own pooled buffers, a stale access reads whatever the memory holds now.
  */
@@ -106,7 +108,10 @@ final class SlabByteBuf extends AbstractByteBuf {
 
     @Override
     public int refCnt() {
-        return refCnt;
+        // 0 once the pool is closed too: its region is unmapped, so Netty's ensureAccessible
+        // (which asks refCnt() != 0) must refuse every access rather than touch it.
+        int n = refCnt;
+        return n != 0 && memory.isClosed() ? 0 : n;
     }
 
     @Override

@@ -44,7 +44,10 @@ class ScarcityRunTest {
         assertTrue(r.hungThreads() > 0);
         assertEquals(0, r.lostItems(), "interrupting the hung gets loses nothing");
         assertEquals(0, r.leakedBytes());
-        assertTrue(r.smallRefused() > 0, "a grow stuck at the arena's head also refuses the small allocations");
+        // The arena keeps a window for its blocked head and serves others outside it, so a grow
+        // that can never fit no longer refuses every other allocation in the program.
+        assertTrue(r.smallAttempts() > 0 && r.smallRefused() < r.smallAttempts(),
+                "a grow stuck at the arena's head must not refuse every small allocation: " + r);
     }
 
     @ParameterizedTest

@@ -1,0 +1,286 @@
+package io.slab4j.arena;
+
+import io.slab4j.event.Registration;
+import io.slab4j.event.Waiter;
+
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The path of a span of an {@link Arena} between the arena lock and the OS: a carve is
+ * counted under the lock ({@link #carvedLocked}), committed outside it and handed to its
+ * caller or waiter; a commit that fails takes the one undo path ({@link #giveBack}) and
+ * pauses serving; a free releases the span's memory outside the lock, then coalesces it
+ * and serves the waiting order. The offer protocol, the ownership of a span in flight and
+ * the lock order are in {@code package-info.java}; the policy is in {@link Arena}'s header.
+ *
+ * <h2>Terms</h2>
+ * <ul>
+ *   <li><b>in flight</b>: a span between carve and commit, or between the begin and the
+ *       finish of its release; the calling thread alone holds it.
+ *   <li><b>serving paused</b>: a commit failed; until the next free, the next non-waiting
+ *       call or the next successful commit, registrations queue instead of being served.
+ * </ul>
+ *
+ * <h2>Invariants</h2>
+ * Every carved span is committed and handed over, or given back (and counted so); a served
+ * waiter is claimed before its span is carved and completed or abandoned exactly once.
+ *
+ * <h2>Concurrency</h2>
+ * The arena's lock (shared, not owned here) guards the segment table, the waiting order and
+ * the counts; methods named {@code ...Locked} run under it, the others take it themselves
+ * and call the backing and complete waiters with it released. {@link #inFlight} is an
+ * atomic counter; {@link #commitsFailing} a volatile flag that races harmlessly.
+ */
+final class Handover {
+    private static final System.Logger LOG = System.getLogger(Arena.class.getName());
+    private static final int NONE = SegmentTable.NONE;
+
+    private final Arena arena;
+    private final ReentrantLock lock;
+    private final SegmentTable segments;
+    private final WaitingOrder order;
+    private final Backing backing;
+    private final ArenaCounts counts;
+    private final long base;
+    private final int quantumShift;
+    /** Spans between carve and commit, or between begin and finish of a release; checks cross-check chunks only at 0. */
+    private final AtomicInteger inFlight = new AtomicInteger();
+    /**
+     * Set under the lock when a commit fails; cleared by a free and by a successful commit
+     * (a plain volatile write, racing harmlessly). While set, registrations queue instead of
+     * being served.
+     */
+    private volatile boolean commitsFailing;
+
+    Handover(Arena arena, ReentrantLock lock, SegmentTable segments, WaitingOrder order, Backing backing,
+             ArenaCounts counts, long base, int quantumShift) {
+        this.arena = arena;
+        this.lock = lock;
+        this.segments = segments;
+        this.order = order;
+        this.backing = backing;
+        this.counts = counts;
+        this.base = base;
+        this.quantumShift = quantumShift;
+    }
+
+    /** Spans in flight now (a volatile read). */
+    int inFlight() {
+        return inFlight.get();
+    }
+
+    /** Whether serving is paused by a failed commit (a volatile read). */
+    boolean commitsFailing() {
+        return commitsFailing;
+    }
+
+    /** Under the lock, after a successful carve that stands: counts it; returns its address. */
+    long carvedLocked(int at) {
+        counts.carved();
+        if (backing.touchesMemory()) {
+            inFlight.incrementAndGet();
+        }
+        return addressOf(at);
+    }
+
+    /** Outside the lock: commits a carved span; on failure gives it back and rethrows. */
+    void commit(long address, int n) {
+        if (!backing.touchesMemory()) {
+            return;
+        }
+        try {
+            backing.commit(address - base, (long) n << quantumShift);
+        } catch (RuntimeException e) {
+            giveBack(address, n);
+            throw e;
+        }
+        committed();
+    }
+
+    /**
+     * The one undo path of a failed commit: the span goes back, and serving pauses until a
+     * free or a commit succeeds. Returns whether to log this failure (the 1st, 2nd, 4th...).
+     */
+    private boolean giveBack(long address, int n) {
+        lock.lock();
+        try {
+            counts.uncarved();
+            boolean logIt = Long.bitCount(counts.commitFailed()) == 1;
+            commitsFailing = true; // before the span is free: nobody is served from it while commits fail
+            segments.free(quantumIndex(address), n, arena::describe);
+            inFlight.decrementAndGet();
+            return logIt;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** After a commit succeeded: if serving was paused by a failure, it resumes now. */
+    private void committed() {
+        inFlight.decrementAndGet();
+        if (commitsFailing) {
+            resumeServing();
+        }
+    }
+
+    /** Lifts the pause a failed commit put on serving, and serves; a failing commit pauses it again. */
+    void resumeServing() {
+        List<SpanRequest> served;
+        lock.lock();
+        try {
+            commitsFailing = false;
+            served = serveLocked();
+        } finally {
+            lock.unlock();
+        }
+        handOver(served);
+    }
+
+    /** {@link Arena#free} after validating its arguments: steps 1 to 3 of the free in {@link Arena}'s header. */
+    void free(long address, long size, int at, int n) {
+        List<SpanRequest> served;
+        if (!backing.touchesMemory()) {
+            lock.lock();
+            try {
+                segments.free(at, n, arena::describe);
+                counts.freed();
+                served = serveLocked();
+            } finally {
+                lock.unlock();
+            }
+            handOver(served);
+            return;
+        }
+        int seg;
+        lock.lock();
+        try {
+            seg = segments.beginRelease(at, n, arena::describe);
+            inFlight.incrementAndGet();
+        } finally {
+            lock.unlock();
+        }
+        RuntimeException failure = null;
+        boolean logIt;
+        try {
+            backing.release(address - base, (long) n << quantumShift);
+        } catch (RuntimeException e) {
+            failure = e; // accepted spans are freed all the same; waiters served from it are still handed over
+        }
+        lock.lock();
+        try {
+            segments.finishRelease(seg);
+            counts.freed();
+            inFlight.decrementAndGet();
+            logIt = failure != null && Long.bitCount(counts.releaseFailed()) == 1;
+            if (commitsFailing) {
+                commitsFailing = false; // each free is one more try for waiters a failed commit left queued
+            }
+            served = serveLocked();
+        } finally {
+            lock.unlock();
+        }
+        if (logIt) { // the 1st, 2nd, 4th, 8th... failure: a lasting one must not flood the log
+            LOG.log(System.Logger.Level.WARNING, "free(" + Hex.of(address) + ", " + size + ") on " + arena
+                    + ": releasing the span's memory failed (failure " + arena.stats().releaseFailures() + "; counted in"
+                    + " ArenaStats.releaseFailures); its pages stay committed until reused or released later", failure);
+        }
+        handOver(served);
+    }
+
+    /**
+     * The registration of an {@link AllocEvent}: under the lock, carves when the waiting
+     * order allows it and the claim succeeds; else queues. While commits fail it queues
+     * (see {@link Arena}'s header), so a waiter re-registering after a failed commit waits.
+     */
+    Registration registerFor(Waiter<Long> waiter, int n, long alignQ) {
+        SpanRequest node = new SpanRequest(waiter, n, alignQ);
+        lock.lock();
+        try {
+            int at = commitsFailing ? NONE : order.placeNewcomer(n, alignQ);
+            if (at == NONE) {
+                order.add(node);
+                return () -> cancel(node);
+            }
+            if (!waiter.claim()) {
+                segments.free(at, n, arena::describe);
+                return Registration.NONE;
+            }
+            node.address = carvedLocked(at);
+        } finally {
+            lock.unlock();
+        }
+        return handOver(node) ? Registration.NONE : () -> cancel(node);
+    }
+
+    private void cancel(SpanRequest node) {
+        List<SpanRequest> served;
+        lock.lock();
+        try {
+            order.remove(node);
+            // The one who left may have been the head, or blocking it. Serve even when the
+            // node is already unlinked: another thread may have dropped it as stale
+            // (liveHead) on a path that does not serve, leaving a fitting waiter behind it.
+            served = serveLocked();
+        } finally {
+            lock.unlock();
+        }
+        handOver(served);
+    }
+
+    /** Under the lock: serves the queue by the waiting order (none while commits fail); counts and addresses each span. */
+    private List<SpanRequest> serveLocked() {
+        if (commitsFailing) {
+            return null;
+        }
+        List<SpanRequest> served = order.serve();
+        if (served != null) {
+            for (SpanRequest r : served) {
+                r.address = carvedLocked(r.at);
+            }
+        }
+        return served;
+    }
+
+    /** Outside the lock: hands each served request its span. */
+    private void handOver(List<SpanRequest> served) {
+        if (served != null) {
+            for (SpanRequest r : served) {
+                handOver(r);
+            }
+        }
+    }
+
+    /**
+     * Outside the lock: commits a carved span and completes its waiter; returns true. When
+     * the commit fails the span goes back, serving pauses ({@link Arena}'s failed commits)
+     * and the claim is abandoned, in that order, so the waiter's sync re-registers into the
+     * queue instead of being served again at once; returns false.
+     */
+    private boolean handOver(SpanRequest r) {
+        if (backing.touchesMemory()) {
+            try {
+                backing.commit(r.address - base, (long) r.quanta << quantumShift);
+            } catch (RuntimeException e) {
+                if (giveBack(r.address, r.quanta)) {
+                    LOG.log(System.Logger.Level.WARNING, "a commit for a waiter of " + arena + " failed (failure "
+                            + arena.stats().commitFailures() + "; counted in ArenaStats.commitFailures); it keeps waiting", e);
+                }
+                r.waiter.abandon();
+                return false;
+            }
+            committed();
+        }
+        r.waiter.complete(r.address);
+        return true;
+    }
+
+    private long addressOf(int quantumIndex) {
+        return base + ((long) quantumIndex << quantumShift);
+    }
+
+    private int quantumIndex(long address) {
+        return (int) ((address - base) >>> quantumShift);
+    }
+}
