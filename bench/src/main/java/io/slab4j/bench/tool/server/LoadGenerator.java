@@ -2,6 +2,7 @@ package io.slab4j.bench.tool.server;
 
 import org.HdrHistogram.Histogram;
 
+import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -20,7 +21,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * keep-alive), N log-uniform in [minSize, maxSize] from the seed. It stops at the deadline or
  * when {@code maxRequests} were sent, whichever first. A warm-up load of the same kind runs
  * first against each server (JIT of the server and of this client), not counted. Every response is checked: status 200,
- * exactly N bytes, each the pattern's ({@link Payload}); anything else counts as an error (an
+ * exactly N bytes, each the pattern's ({@link Payload}), compared as they stream in (the client
+ * keeps no response); anything else counts as an error (an
  * exception, a timeout, another status) or a mismatch (wrong bytes or length).
  *
  * <h2>Concurrency</h2>
@@ -107,18 +109,24 @@ final class LoadGenerator {
 
     private void loop(HttpClient client, int port, long deadline, SplittableRandom random, Histogram latency) {
         String base = "http://127.0.0.1:" + port + "/bytes/";
+        byte[] chunk = new byte[64 << 10];
         while (System.nanoTime() < deadline && tickets.incrementAndGet() <= maxRequests) {
             int size = Payload.size(random, config.minSize(), config.maxSize());
             HttpRequest request = HttpRequest.newBuilder(URI.create(base + size)).timeout(REQUEST_TIMEOUT).GET().build();
             long t0 = System.nanoTime();
             try {
-                HttpResponse<byte[]> r = client.send(request, HttpResponse.BodyHandlers.ofByteArray());
+                HttpResponse<InputStream> r = client.send(request, HttpResponse.BodyHandlers.ofInputStream());
+                long read;
+                try (InputStream body = r.body()) {
+                    read = Payload.check(body, chunk); // -1: a byte differs from the pattern's
+                }
                 latency.recordValue(Math.max(0, System.nanoTime() - t0));
                 completed.incrementAndGet();
                 if (r.statusCode() != 200) {
                     fail(errors, "GET " + size + ": status " + r.statusCode());
-                } else if (!Payload.matches(r.body(), size)) {
-                    fail(mismatches, "GET " + size + ": " + r.body().length + " bytes, not the pattern's " + size);
+                } else if (read != size) {
+                    fail(mismatches, "GET " + size + ": " + (read < 0 ? "a byte differs from the pattern"
+                            : read + " bytes, not " + size));
                 } else {
                     bytes.addAndGet(size);
                 }

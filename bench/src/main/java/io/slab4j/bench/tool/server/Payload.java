@@ -1,5 +1,8 @@
 package io.slab4j.bench.tool.server;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.util.SplittableRandom;
 
 /**
@@ -24,9 +27,23 @@ public final class Payload {
         return PATTERN;
     }
 
-    /** Whether {@code body} is exactly the first {@code size} bytes of the pattern. */
-    static boolean matches(byte[] body, int size) {
-        return body.length == size && java.util.Arrays.equals(body, 0, size, PATTERN, 0, size);
+    /**
+     * Reads {@code body} to its end through {@code chunk}, comparing it with the pattern's first
+     * bytes; returns how many bytes it had, or -1 as soon as one differs (or it is longer than
+     * the pattern).
+     */
+    static long check(InputStream body, byte[] chunk) throws IOException {
+        long at = 0;
+        int n;
+        while ((n = body.read(chunk)) >= 0) {
+            if (at + n > PATTERN.length
+                    || !java.util.Arrays.equals(chunk, 0, n, PATTERN, (int) at, (int) at + n)) {
+                body.transferTo(OutputStream.nullOutputStream());
+                return -1;
+            }
+            at += n;
+        }
+        return at;
     }
 
     /** A log-uniform size in [min, max]. */

@@ -30,7 +30,8 @@ import java.util.concurrent.Callable;
  * {@code slab4j-bench server}: a Netty HTTP/1.1 server on 127.0.0.1 on each allocator in turn,
  * each in its own child JVM ({@link ServerChild}, {@link ChildProcess}) so that its resident
  * memory is its own, under the same load ({@link LoadGenerator}, or {@link WrkLoad} with
- * {@code --load wrk}), then idle ({@link ServerRun}). Parses and checks the options into a
+ * {@code --load wrk}), then idle ({@link ServerRun}). All children start and are warmed up
+ * before the first is measured; each is measured alone while the others wait idle. Parses and checks the options into a
  * {@link ServerConfig}, prints the tables, writes JSON and charts when asked. Runs on the
  * caller's thread.
  *
@@ -52,6 +53,10 @@ import java.util.concurrent.Callable;
                         + "memory goes back. Per allocator: requests/s, latency percentiles (HdrHistogram), VmRSS "
                         + "before, at peak, when the load stops and after the idle period, the bytes the allocator "
                         + "holds from the OS, and slab4j's used bytes and open buffers.",
+                "All servers start and are warmed up (--warmup) before the first is measured; they are measured one "
+                        + "after the other, in the order of --allocators. Throughput still drifts upward over a run (the "
+                        + "load generator shares the machine): compare allocators in two orders before reading a "
+                        + "difference in requests/s.",
                 ""})
 public final class ServerCommand implements Callable<Integer> {
     /** Where the load comes from. */
@@ -142,16 +147,29 @@ public final class ServerCommand implements Callable<Integer> {
         out.println(describe(config));
         out.flush();
         List<ServerResult> results = new ArrayList<>();
+        List<ServerRun> runs = new ArrayList<>();
         long each = config.durationMs() + config.idleMs();
-        try (Progress progress = Progress.start(output.progress, "server", each * allocators.size(), "ms",
+        long warmups = config.warmupMs() * allocators.size();
+        try (Progress progress = Progress.start(output.progress, "server", warmups + each * allocators.size(), "ms",
                 spec.commandLine().getErr())) {
-            for (int i = 0; i < allocators.size(); i++) {
-                AllocatorKind k = allocators.get(i);
-                long offset = i * each;
-                progress.setExtra(k.label());
-                results.add(new ServerRun(config, k, wrk).run(ms -> progress.stepTo(offset + ms)));
+            for (AllocatorKind k : allocators) {
+                ServerRun run = new ServerRun(config, k, wrk);
+                runs.add(run);
+                run.start();
+            }
+            for (int i = 0; i < runs.size(); i++) {
+                progress.setExtra(allocators.get(i).label() + " warm-up");
+                runs.get(i).warmUp();
+                progress.stepTo((i + 1) * config.warmupMs());
+            }
+            for (int i = 0; i < runs.size(); i++) {
+                long offset = warmups + i * each;
+                progress.setExtra(allocators.get(i).label());
+                results.add(runs.get(i).measure(ms -> progress.stepTo(offset + ms)));
                 progress.stepTo(offset + each);
             }
+        } finally {
+            runs.forEach(ServerRun::close);
         }
         print(out, results);
         if (output.json != null) {

@@ -8,18 +8,20 @@ import java.util.Map;
 import java.util.function.LongConsumer;
 
 /**
- * One allocator's part of the scenario: start its {@link ServerChild}, warm it up, sample it while the load
- * runs and while it idles afterwards (starting the idle period with a trim when configured),
- * then ask it to quit and collect its last figures. The child is killed in every case
- * ({@link ChildProcess#close}).
+ * One allocator's part of the scenario, in three steps the command calls for every allocator
+ * in turn: {@link #start} its {@link ServerChild}; {@link #warmUp} (every server is warmed up
+ * before the first is measured, so the load generator's own JIT warm-up does not fall on the
+ * first allocator's measurement); {@link #measure}: sample it while the load runs and while it
+ * idles afterwards (starting the idle period with a trim when configured), then ask it to quit
+ * and collect its last figures. {@link #close} kills the child in every case.
  *
  * <h2>Concurrency</h2>
- * {@link #run} runs on the caller's thread; a sampler thread reads the child (its
+ * The steps run on the caller's thread; during {@link #measure} a sampler thread reads the child (its
  * {@code /proc} status and a {@code stats} command) every {@code sampleMs} into
  * {@code samples}, guarded by its own monitor; {@code phase} and {@code load} are volatile.
  * The sampler is stopped (flag and interrupt) and joined before the results are built.
  */
-final class ServerRun {
+final class ServerRun implements AutoCloseable {
     private final ServerConfig config;
     private final AllocatorKind kind;
     private final Path wrk;
@@ -28,6 +30,8 @@ final class ServerRun {
     private volatile LoadGenerator load;
     private volatile boolean sampling = true;
     private volatile IOException samplerFailure;
+    private ChildProcess child;
+    private long rssBefore;
 
     ServerRun(ServerConfig config, AllocatorKind kind, Path wrk) {
         this.config = config;
@@ -35,58 +39,71 @@ final class ServerRun {
         this.wrk = wrk;
     }
 
-    /** Runs it; {@code progress} gets the milliseconds since the load started. */
-    ServerResult run(LongConsumer progress) throws IOException, InterruptedException {
-        try (ChildProcess child = ChildProcess.start(kind, config)) {
-            long rssBefore = child.rssBytes();
-            Thread sampler = null;
-            long sampleStart = System.nanoTime();
-            LoadGenerator.Outcome outcome;
-            Map<String, String> atLoadEnd;
-            long rssAtLoadEnd;
-            String trim = "none";
-            Map<String, String> afterIdle;
-            long rssAfterIdle;
-            try {
-                if (wrk == null) {
-                    load = new LoadGenerator(config);
-                }
-                if (config.warmupMs() > 0) {
-                    LoadGenerator.Outcome w = LoadGenerator.warmup(config).run(child.port());
-                    if (w.errors() + w.mismatches() > 0) {
-                        throw new IOException(kind + ": the warm-up failed: " + w.firstError());
-                    }
-                }
-                long loadStart = System.nanoTime();
-                sampleStart = loadStart;
-                sample(child, loadStart, 0);
-                sampler = new Thread(() -> sample(child, loadStart, progress), "slab4j-bench-sampler");
-                sampler.setDaemon(true);
-                sampler.start();
-                outcome = wrk == null ? load.run(child.port()) : WrkLoad.run(wrk, config, child.port());
-                phase = "idle";
-                atLoadEnd = child.command("stats", "stats");
-                rssAtLoadEnd = child.rssBytes();
-                if (config.trim()) {
-                    trim = child.command("trim", "trimmed").get("how");
-                }
-                Thread.sleep(config.idleMs()); // the idle period is part of the measurement
-                afterIdle = child.command("stats", "stats");
-                rssAfterIdle = child.rssBytes();
-            } finally {
-                sampling = false;
-                if (sampler != null) {
-                    sampler.interrupt();
-                    sampler.join();
-                }
+    /** Starts the child and reads its resident memory before any request. */
+    void start() throws IOException {
+        child = ChildProcess.start(kind, config);
+        rssBefore = child.rssBytes();
+    }
+
+    /** The warm-up load (not measured): the JIT of the server and of the client. */
+    void warmUp() throws IOException, InterruptedException {
+        if (config.warmupMs() > 0) {
+            LoadGenerator.Outcome w = LoadGenerator.warmup(config).run(child.port());
+            if (w.errors() + w.mismatches() > 0) {
+                throw new IOException(kind + ": the warm-up failed: " + w.firstError());
             }
-            if (samplerFailure != null) {
-                throw samplerFailure;
+        }
+    }
+
+    /** The measured load, the idle period, the quit; {@code progress} gets the milliseconds since the load started. */
+    ServerResult measure(LongConsumer progress) throws IOException, InterruptedException {
+        Thread sampler = null;
+        long loadStart = System.nanoTime();
+        LoadGenerator.Outcome outcome;
+        Map<String, String> atLoadEnd;
+        long rssAtLoadEnd;
+        String trim = "none";
+        Map<String, String> afterIdle;
+        long rssAfterIdle;
+        try {
+            if (wrk == null) {
+                load = new LoadGenerator(config);
             }
-            LoadGenerator l = load;
-            sample(child, sampleStart, l == null ? 0 : l.completed()); // the end of the idle period
-            Map<String, String> bye = child.quit();
-            return result(outcome, rssBefore, atLoadEnd, rssAtLoadEnd, afterIdle, rssAfterIdle, trim, bye);
+            sample(loadStart, 0);
+            sampler = new Thread(() -> sample(loadStart, progress), "slab4j-bench-sampler");
+            sampler.setDaemon(true);
+            sampler.start();
+            outcome = wrk == null ? load.run(child.port()) : WrkLoad.run(wrk, config, child.port());
+            phase = "idle";
+            atLoadEnd = child.command("stats", "stats");
+            rssAtLoadEnd = child.rssBytes();
+            if (config.trim()) {
+                trim = child.command("trim", "trimmed").get("how");
+            }
+            Thread.sleep(config.idleMs()); // the idle period is part of the measurement
+            afterIdle = child.command("stats", "stats");
+            rssAfterIdle = child.rssBytes();
+        } finally {
+            sampling = false;
+            if (sampler != null) {
+                sampler.interrupt();
+                sampler.join();
+            }
+        }
+        if (samplerFailure != null) {
+            throw samplerFailure;
+        }
+        LoadGenerator l = load;
+        sample(loadStart, l == null ? 0 : l.completed()); // the end of the idle period
+        Map<String, String> bye = child.quit();
+        return result(outcome, rssBefore, atLoadEnd, rssAtLoadEnd, afterIdle, rssAfterIdle, trim, bye);
+    }
+
+    /** Kills the child, whatever happened (a no-op after a quit). */
+    @Override
+    public void close() {
+        if (child != null) {
+            child.close();
         }
     }
 
@@ -121,14 +138,14 @@ final class ServerRun {
         return Long.parseLong(v);
     }
 
-    private void sample(ChildProcess child, long start, LongConsumer progress) {
+    private void sample(long start, LongConsumer progress) {
         long previous = 0;
         long total = config.durationMs() + config.idleMs();
         try {
             while (sampling) {
                 Thread.sleep(config.sampleMs());
                 long sinceStart = (System.nanoTime() - start) / 1_000_000;
-                previous = sample(child, start, previous);
+                previous = sample(start, previous);
                 if (progress != null) {
                     progress.accept(Math.min(total, sinceStart));
                 }
@@ -143,7 +160,7 @@ final class ServerRun {
     }
 
     /** Takes one sample; returns the load's completed count, from which the next sample's rate is computed. */
-    private long sample(ChildProcess child, long start, long previousCompleted) throws IOException {
+    private long sample(long start, long previousCompleted) throws IOException {
         long now = System.nanoTime();
         long rss = child.rssBytes();
         Map<String, String> stats = child.command("stats", "stats");
