@@ -29,7 +29,8 @@ import java.util.concurrent.atomic.LongAdder;
  *       size rounded up to pages.
  *   <li>Try now: magazines / pool / a grow the arena can give now; large: a cached span of the
  *       same page count, else arena space now. When that fails, make room (evict cached large
- *       spans, return idle slabs of every class) and try once more.
+ *       spans, drain every class's magazines, return idle slabs of every class) and try once
+ *       more; a blocked acquire tries once more after it counts as a waiter.
  *   <li>Else ({@code acquire} with time left) sync on {@code choose(class pool's getEvent(),
  *       pool closing, timeout)}; large: {@code choose(arena.allocEvent(bytes), closing,
  *       timeout)}. The class pool's event is itself {@code choose(put, withNack(grow))}: a

@@ -96,11 +96,6 @@ final class SizeClass extends Supply {
         pool.reclaim();
     }
 
-    /** Idle slabs back to the arena (no magazine is touched): for an acquire that found no space. */
-    void reclaimSlabs() {
-        pool.reclaim();
-    }
-
     long buffersInUse() {
         return inUse.sum();
     }
