@@ -34,7 +34,10 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@link #harness}: the random index, table reads and array writes of
  *       {@code churn} without the table: this benchmark's own bookkeeping.
  * </ol>
- * Sizes in quanta are "log-uniform" up to 64, as in {@code ArenaBench} (mean about 20).
+ * Sizes in quanta are "log-uniform" up to 64, as in {@code ArenaBench} (mean about 20): the
+ * same distribution, seeds and steps, but drawn with {@code int} bounds where ArenaBench
+ * draws {@code long}s, so the two replay different sequences of sizes. Figures of the two
+ * benchmarks compare as distributions, not draw for draw.
  * Seeds are fixed, so every fork replays the same layout. Setup prints the table's
  * metadata (measured heap growth; for {@code TAGS} also its own count).
  *
