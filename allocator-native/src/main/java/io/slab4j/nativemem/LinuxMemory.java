@@ -4,6 +4,10 @@ import com.sun.jna.Native;
 import com.sun.jna.NativeLibrary;
 import com.sun.jna.Platform;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
 /**
  * The libc memory calls slab4j makes, bound with JNA <em>direct mapping</em>, and the one
  * class in the project that imports {@code com.sun.jna}.
@@ -25,12 +29,18 @@ import com.sun.jna.Platform;
  * {@link SupportedPlatform} before touching this class, so it is never loaded (and JNA
  * never initialised) on a platform where those values would be wrong.
  *
- * <p>Invariants: nothing here keeps state beyond the page size read once at class
- * initialisation; every method either succeeds or throws {@link NativeMemoryException}
- * naming the call, its arguments and the errno.
+ * <p>Optional advice ({@link Advice}: prefault, huge pages) may be unknown to the kernel
+ * (prefault before Linux 5.14, huge-page advice without {@code CONFIG_TRANSPARENT_HUGEPAGE}).
+ * That is not an error here: the call returns false, the answer is remembered (later calls
+ * return false without a syscall) and logged once, at INFO, through {@link System.Logger}.
  *
- * <p>Concurrency: stateless and thread-safe; the kernel serialises changes to the
- * address space. Keeping callers from using a range after it is unmapped is
+ * <p>Invariants: nothing here keeps state beyond the page size and huge-page size read
+ * once at class initialisation and whether each {@link Advice} is known (found once);
+ * every method either succeeds, returns false for an advice the kernel does not know, or
+ * throws {@link NativeMemoryException} naming the call, its arguments and the errno.
+ *
+ * <p>Concurrency: thread-safe, and stateless but for those answers; the kernel serialises
+ * changes to the address space. Keeping callers from using a range after it is unmapped is
  * {@link VirtualRegion}'s job.
  */
 final class LinuxMemory {
@@ -44,6 +54,10 @@ final class LinuxMemory {
     static final int MAP_NORESERVE = 0x4000;
 
     static final int MADV_DONTNEED = 4;
+    static final int MADV_HUGEPAGE = 14;
+    static final int MADV_NOHUGEPAGE = 15;
+    /** Linux 5.14+: fault every page of the range in, writable, as a write would (madvise(2)). */
+    static final int MADV_POPULATE_WRITE = 23;
 
     /** errno: out of memory, address space or mappings. */
     static final int ENOMEM = 12;
@@ -60,6 +74,91 @@ final class LinuxMemory {
 
     /** The kernel page size, from {@code getpagesize()}; a power of two. */
     private static final int PAGE_SIZE;
+
+    /** Where the kernel says how big a transparent huge page (one PMD) is. */
+    private static final Path THP_SIZE = Path.of("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size");
+    /** The THP policy: {@code always [madvise] never}, the bracketed word being in force. */
+    private static final Path THP_ENABLED = Path.of("/sys/kernel/mm/transparent_hugepage/enabled");
+
+    /** The transparent huge page size, or 0 when THP is absent or set to {@code never}; read once. */
+    private static final long HUGE_PAGE_SIZE = readHugePageSize();
+
+    private static final System.Logger LOG = System.getLogger(VirtualRegion.class.getName());
+
+    /** Prefault: populate writable. Unknown before Linux 5.14. */
+    static final Advice POPULATE_WRITE = new Advice(MADV_POPULATE_WRITE, "MADV_POPULATE_WRITE",
+            "pages will fill on first touch instead (the kernel is probably older than 5.14)");
+    /** Huge-page advice; unknown to a kernel built without transparent huge pages. */
+    static final Advice HUGEPAGE = new Advice(MADV_HUGEPAGE, "MADV_HUGEPAGE",
+            "no transparent huge pages (kernel built without CONFIG_TRANSPARENT_HUGEPAGE)");
+    static final Advice NOHUGEPAGE = new Advice(MADV_NOHUGEPAGE, "MADV_NOHUGEPAGE",
+            "no transparent huge pages (kernel built without CONFIG_TRANSPARENT_HUGEPAGE)");
+
+    /**
+     * An optional {@code madvise} advice value that a kernel may not know. Whether it does is
+     * asked once, on first use, by a probe of length 0: madvise(2) checks the advice value
+     * before anything else and, for a valid one, returns 0 at once for an empty range, so the
+     * probe's EINVAL means "unknown advice" and nothing else (an EINVAL on a real range may
+     * also mean the range does not suit the advice, e.g. a prefault of inaccessible pages).
+     * Thread-safe: {@code state} is volatile and goes from unknown to known once (two racing
+     * first calls both probe, with the same answer).
+     */
+    static final class Advice {
+        private static final int UNKNOWN = 0;
+        private static final int SUPPORTED = 1;
+        private static final int REFUSED = -1;
+
+        final int value;
+        final String name;
+        private final String consequence;
+        /** UNKNOWN until the first call's probe, then SUPPORTED or REFUSED for good. */
+        private volatile int state = UNKNOWN;
+
+        Advice(int value, String name, String consequence) {
+            this.value = value;
+            this.name = name;
+            this.consequence = consequence;
+        }
+
+        /** Whether the kernel has been found not to know this advice. */
+        boolean refused() {
+            return state == REFUSED;
+        }
+
+        /**
+         * {@code madvise(address, length, value)}: true when applied, false when the kernel
+         * does not know the advice (found now or before; logged once).
+         *
+         * @throws NativeMemoryException when the kernel knows the advice but refuses it for
+         *                               this range (EINVAL, EFAULT, ENOMEM, ...)
+         */
+        boolean apply(long address, long length) {
+            int known = state;
+            if (known == UNKNOWN) {
+                known = madviseErrno(0L, 0L, value) == 0 ? SUPPORTED : REFUSED;
+                state = known;
+                if (known == REFUSED) {
+                    LOG.log(System.Logger.Level.INFO, "madvise(" + name + ") is unknown to this kernel (EINVAL): "
+                            + consequence + "; not asked again in this process");
+                }
+            }
+            if (known == REFUSED) {
+                return false;
+            }
+            int errno = madviseErrno(address, length, value);
+            if (errno != 0) {
+                throw new NativeMemoryException("madvise", "addr=" + VirtualRegion.hex(address)
+                        + ", length=" + VirtualRegion.hex(length) + ", advice=" + name,
+                        errno, errno == ENOMEM ? ENOMEM_HINT : null);
+            }
+            return true;
+        }
+    }
+
+    /** {@code madvise}, answering 0 on success or the errno (kept here: only this class touches JNA). */
+    private static int madviseErrno(long address, long length, int advice) {
+        return madvise(address, length, advice) == 0 ? 0 : Native.getLastError();
+    }
 
     static {
         Native.register(LinuxMemory.class, NativeLibrary.getInstance(Platform.C_LIBRARY_NAME));
@@ -92,6 +191,24 @@ final class LinuxMemory {
     /** The kernel page size in bytes. */
     static int pageSize() {
         return PAGE_SIZE;
+    }
+
+    /** The transparent huge page size in bytes, 0 when there are none (absent, or {@code never}). */
+    static long hugePageSize() {
+        return HUGE_PAGE_SIZE;
+    }
+
+    private static long readHugePageSize() {
+        try {
+            String enabled = Files.readString(THP_ENABLED);
+            if (enabled.contains("[never]")) {
+                return 0;
+            }
+            long size = Long.parseLong(Files.readString(THP_SIZE).trim());
+            return size > 0 && Long.bitCount(size) == 1 ? size : 0;
+        } catch (IOException | NumberFormatException | SecurityException e) {
+            return 0; // no sysfs entry: a kernel without THP, or a sandbox hiding it
+        }
     }
 
     /**

@@ -45,8 +45,8 @@ import java.util.concurrent.locks.StampedLock;
  *       commits and decommits are legal and idempotent. The arena above keeps count.</li>
  * </ul>
  *
- * <p>Concurrency: all methods are thread-safe. {@code commit} and {@code decommit} hold
- * the read lock of a {@link StampedLock} around their OS calls (shared, so they run in
+ * <p>Concurrency: all methods are thread-safe. {@code commit}, {@code decommit} and the
+ * other range calls ({@code release}, {@code prefault}, the huge-page advice) hold the read lock of a {@link StampedLock} around their OS calls (shared, so they run in
  * parallel); {@code close} first sets the volatile {@code closed} flag, then takes the
  * write lock, which waits for the calls already in progress, and unmaps. A commit or
  * decommit checks {@code closed} before taking the read lock and again while holding it,
@@ -140,6 +140,20 @@ public final class VirtualRegion implements AutoCloseable {
         return LinuxMemory.pageSize();
     }
 
+    /**
+     * The size of a transparent huge page in bytes (2 MiB on x86-64 and on aarch64 with 4 KiB
+     * pages), or 0 when the kernel offers none: built without THP support, or THP set to
+     * {@code never} in {@code /sys/kernel/mm/transparent_hugepage/enabled}. Read once per
+     * process. With THP set to {@code madvise} (the usual default) only ranges given
+     * {@link #adviseHugePages} get huge pages; with {@code always}, any range may.
+     *
+     * @throws UnsupportedOperationException on an OS/CPU other than Linux x86-64 or aarch64
+     */
+    public static long hugePageSize() {
+        SupportedPlatform.require("VirtualRegion.hugePageSize()");
+        return LinuxMemory.hugePageSize();
+    }
+
     /** The start of the region; page aligned. Still returned after close, for messages. */
     public long address() {
         return address;
@@ -211,6 +225,76 @@ public final class VirtualRegion implements AutoCloseable {
         long stamp = enter("release", offset, length);
         try {
             LinuxMemory.release(address + offset, length);
+        } finally {
+            lock.unlockRead(stamp);
+        }
+    }
+
+    /**
+     * Faults in every page of {@code [address() + offset, address() + offset + length)} now,
+     * writable and zero-filled, as a write to each would ({@code madvise(MADV_POPULATE_WRITE)},
+     * Linux 5.14+): one syscall instead of one page fault per page on first touch. Pages
+     * already present are left as they are. The range must be committed. A later
+     * {@link #release} or {@link #decommit} drops the pages as usual.
+     *
+     * <p>On a kernel that does not know the advice (before 5.14; found once by an empty
+     * probe call, so an EINVAL for a bad range is not mistaken for it) this does nothing
+     * and returns false; the pages then fill on first touch as without it. The refusal is
+     * logged once and remembered: later calls return false at once, without a syscall.
+     *
+     * @param offset page-aligned offset from {@link #address()}, in {@code [0, size())}
+     * @param length page-aligned length, &gt; 0, with {@code offset + length <= size()}
+     * @return true when the pages are resident now, false when the kernel cannot prefault
+     * @throws IllegalArgumentException if the range is unaligned, empty or out of the region
+     * @throws IllegalStateException    if the region is closed
+     * @throws NativeMemoryException    if {@code madvise} fails otherwise: ENOMEM when memory
+     *                                  runs out; EINVAL (on Linux 6.x; EFAULT or ENOMEM on
+     *                                  some kernels) when part of the range is not committed
+     */
+    public boolean prefault(long offset, long length) {
+        long stamp = enter("prefault", offset, length);
+        try {
+            return LinuxMemory.POPULATE_WRITE.apply(address + offset, length);
+        } finally {
+            lock.unlockRead(stamp);
+        }
+    }
+
+    /**
+     * Lets transparent huge pages back {@code [address() + offset, address() + offset +
+     * length)} ({@code madvise(MADV_HUGEPAGE)}): a fault (or {@link #prefault}) in a
+     * {@link #hugePageSize()}-aligned run that lies wholly in the range, and is committed,
+     * may then map one huge page for the whole run. Committed or not, the advice stays with
+     * the range until {@link #adviseNoHugePages} or close; it splits the kernel mapping at the
+     * range's ends (see the class comment). Touches no page and changes no protection.
+     *
+     * @param offset page-aligned offset from {@link #address()}, in {@code [0, size())}
+     * @param length page-aligned length, &gt; 0, with {@code offset + length <= size()}
+     * @return true when the advice was taken, false when the kernel has no transparent huge
+     *         pages (EINVAL; logged once, and later calls return false without a syscall)
+     * @throws IllegalArgumentException if the range is unaligned, empty or out of the region
+     * @throws IllegalStateException    if the region is closed
+     * @throws NativeMemoryException    if {@code madvise} fails otherwise (ENOMEM: too many mappings)
+     */
+    public boolean adviseHugePages(long offset, long length) {
+        long stamp = enter("adviseHugePages", offset, length);
+        try {
+            return LinuxMemory.HUGEPAGE.apply(address + offset, length);
+        } finally {
+            lock.unlockRead(stamp);
+        }
+    }
+
+    /**
+     * Keeps transparent huge pages out of {@code [address() + offset, address() + offset +
+     * length)} ({@code madvise(MADV_NOHUGEPAGE)}), even where THP is {@code always}; undoes
+     * {@link #adviseHugePages}. Huge pages already mapped stay until the pages are released.
+     * Same arguments, results and exceptions as {@link #adviseHugePages}.
+     */
+    public boolean adviseNoHugePages(long offset, long length) {
+        long stamp = enter("adviseNoHugePages", offset, length);
+        try {
+            return LinuxMemory.NOHUGEPAGE.apply(address + offset, length);
         } finally {
             lock.unlockRead(stamp);
         }

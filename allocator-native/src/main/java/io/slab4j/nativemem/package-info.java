@@ -11,8 +11,15 @@
  *   <li>decommit: {@code madvise(MADV_DONTNEED)} then {@code mprotect(PROT_NONE)};
  *   <li>release: {@code madvise(MADV_DONTNEED)} alone, madvise(2): pages go back, the
  *       protection stays, and no mapping is split;
+ *   <li>prefault: {@code madvise(MADV_POPULATE_WRITE)} (Linux 5.14+): a committed range's
+ *       pages are faulted in by one call;
+ *   <li>huge-page advice: {@code madvise(MADV_HUGEPAGE)} / {@code madvise(MADV_NOHUGEPAGE)}:
+ *       whether transparent huge pages may back a range (a mapping flag: advice on part of
+ *       a mapping splits it, as a protection change does);
  *   <li>close: {@code munmap}.
  * </ul>
+ * Optional advice a kernel does not know (EINVAL) is not an error: the call returns false,
+ * and the refusal is logged once and remembered.
  * Every protection boundary splits a kernel mapping and a process may hold only
  * {@code vm.max_map_count} of them; callers that change protections often (the arena)
  * do it in coarse chunks and release pages inside them.
@@ -23,7 +30,7 @@
  * points throw {@link java.lang.UnsupportedOperationException} before JNA is loaded.
  *
  * <h2>Locks</h2>
- * One per region: commit, decommit and release hold the read lock of its
+ * One per region: commit, decommit, release, prefault and the advice hold the read lock of its
  * {@code StampedLock} around the OS call; close sets a volatile flag, then takes the write
  * lock and unmaps, so no call ever runs on an unmapped range. This is the innermost lock of
  * slab4j: nothing is called while holding it but the OS.

@@ -9,7 +9,8 @@ import java.util.List;
 
 /**
  * Test-only readings of this process's memory from {@code /proc/self} ({@code proc(5)}):
- * the resident set, the mappings, and the resident bytes inside one address range.
+ * the resident set, the mappings, and the resident (or huge-page) bytes and mapping flags
+ * inside one address range.
  *
  * <p>Concurrency: stateless; each call reads a fresh snapshot, which other threads of the
  * JVM may change at any time, so callers compare with margins, except for ranges only the
@@ -66,13 +67,23 @@ final class ProcSelf {
 
     /** Resident bytes of the mappings inside {@code [start, end)}, from {@code /proc/self/smaps} Rss lines. */
     static long residentBytesWithin(long start, long end) {
+        return smapsBytesWithin(start, end, "Rss:");
+    }
+
+    /** Bytes mapped by transparent huge pages inside {@code [start, end)}: smaps AnonHugePages lines. */
+    static long hugePageBytesWithin(long start, long end) {
+        return smapsBytesWithin(start, end, "AnonHugePages:");
+    }
+
+    /** The sum of one smaps field (in kB, e.g. {@code "Rss:"}) over the mappings inside {@code [start, end)}, in bytes. */
+    static long smapsBytesWithin(long start, long end, String field) {
         long total = 0;
         boolean inside = false;
         for (String line : read("/proc/self/smaps").split("\n")) {
             if (isHeader(line)) {
                 Mapping m = parseHeader(line);
                 inside = Long.compareUnsigned(m.start(), start) >= 0 && Long.compareUnsigned(m.end(), end) <= 0;
-            } else if (inside && line.startsWith("Rss:")) {
+            } else if (inside && line.startsWith(field)) {
                 String[] fields = line.trim().split("\\s+");
                 if (!"kB".equals(fields[2])) {
                     throw new IllegalStateException("unexpected smaps unit: " + line);
@@ -81,6 +92,25 @@ final class ProcSelf {
             }
         }
         return total;
+    }
+
+    /**
+     * The smaps {@code VmFlags} of each mapping overlapping {@code [start, end)}, in address
+     * order (e.g. {@code "rd wr mr mw me ac hg"}: {@code hg} is MADV_HUGEPAGE, {@code nh}
+     * MADV_NOHUGEPAGE).
+     */
+    static List<String> vmFlagsWithin(long start, long end) {
+        List<String> result = new ArrayList<>();
+        boolean inside = false;
+        for (String line : read("/proc/self/smaps").split("\n")) {
+            if (isHeader(line)) {
+                Mapping m = parseHeader(line);
+                inside = Long.compareUnsigned(m.start(), end) < 0 && Long.compareUnsigned(m.end(), start) > 0;
+            } else if (inside && line.startsWith("VmFlags:")) {
+                result.add(line.substring("VmFlags:".length()).trim());
+            }
+        }
+        return result;
     }
 
     private static boolean isHeader(String line) {

@@ -42,6 +42,9 @@ class VirtualRegionContractTest {
             case "commit" -> region::commit;
             case "decommit" -> region::decommit;
             case "release" -> region::release;
+            case "prefault" -> region::prefault;
+            case "adviseHugePages" -> region::adviseHugePages;
+            case "adviseNoHugePages" -> region::adviseNoHugePages;
             default -> throw new IllegalArgumentException(name);
         };
     }
@@ -80,7 +83,7 @@ class VirtualRegionContractTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"commit", "decommit", "release"})
+    @ValueSource(strings = {"commit", "decommit", "release", "prefault", "adviseHugePages", "adviseNoHugePages"})
     void rejectsAnUnalignedOffset(String name) {
         String message = rejected(name, 1, page);
         assertTrue(message.startsWith(name + "(offset=0x1, length=" + VirtualRegion.hex(page) + ") on region "),
@@ -90,7 +93,7 @@ class VirtualRegionContractTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"commit", "decommit", "release"})
+    @ValueSource(strings = {"commit", "decommit", "release", "prefault", "adviseHugePages", "adviseNoHugePages"})
     void rejectsAnUnalignedLength(String name) {
         String message = rejected(name, page, page + 8);
         assertTrue(message.endsWith(": length " + VirtualRegion.hex(page + 8)
@@ -98,7 +101,7 @@ class VirtualRegionContractTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"commit", "decommit", "release"})
+    @ValueSource(strings = {"commit", "decommit", "release", "prefault", "adviseHugePages", "adviseNoHugePages"})
     void rejectsAnEmptyOrNegativeLength(String name) {
         assertTrue(rejected(name, 0, 0).endsWith(": length 0x0 must be > 0"));
         assertTrue(rejected(name, 0, -page).endsWith(": length " + VirtualRegion.hex(-page) + " must be > 0"));
@@ -106,7 +109,7 @@ class VirtualRegionContractTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"commit", "decommit", "release"})
+    @ValueSource(strings = {"commit", "decommit", "release", "prefault", "adviseHugePages", "adviseNoHugePages"})
     void rejectsANegativeOffset(String name) {
         String message = rejected(name, -page, page);
         assertTrue(message.startsWith(name + "(offset=" + VirtualRegion.hex(-page) + ", "), message);
@@ -114,7 +117,7 @@ class VirtualRegionContractTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"commit", "decommit", "release"})
+    @ValueSource(strings = {"commit", "decommit", "release", "prefault", "adviseHugePages", "adviseNoHugePages"})
     void rejectsARangeBeyondTheRegion(String name) {
         long size = region.size();
         long hugeAligned = Long.MAX_VALUE & -page;
@@ -136,7 +139,7 @@ class VirtualRegionContractTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"commit", "decommit", "release"})
+    @ValueSource(strings = {"commit", "decommit", "release", "adviseHugePages", "adviseNoHugePages"})
     void acceptsTheWholeRegionAndItsLastPage(String name) {
         call(name).apply(0, region.size());
         call(name).apply(region.size() - page, page);
@@ -152,7 +155,7 @@ class VirtualRegionContractTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"commit", "decommit", "release"})
+    @ValueSource(strings = {"commit", "decommit", "release", "prefault", "adviseHugePages", "adviseNoHugePages"})
     void rejectsEveryCallAfterClose(String name) {
         region.close();
         assertFalse(region.isOpen());
