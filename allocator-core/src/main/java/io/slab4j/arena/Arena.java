@@ -373,6 +373,8 @@ public final class Arena {
         private Fit fit = Fit.INSTANT;
         private long maxCommitted;
         private long commitChunk;
+        private boolean prefault;
+        private boolean hugePages;
 
         private Builder(Pages pages, long base, long size, int osPageSize) {
             this.pages = pages;
@@ -421,9 +423,47 @@ public final class Arena {
             return this;
         }
 
+        /**
+         * Over a region, whether each span is faulted in when it is committed, so its first
+         * writes take no page faults: one {@code madvise(MADV_POPULATE_WRITE)} call (Linux
+         * 5.14+) per allocation, before the span is handed out, in place of one fault per page
+         * at first touch; the span is then resident even where it is never written. Resident
+         * memory still falls when spans are freed. Where the kernel lacks the call it does
+         * nothing (pages fill on first touch, as without; logged once); a prefault that fails
+         * never fails the allocation. Default: false. Over a plain range, true is rejected at
+         * {@link #build()}.
+         */
+        public Builder prefault(boolean enabled) {
+            this.prefault = enabled;
+            return this;
+        }
+
+        /**
+         * Over a region, whether spans of at least a transparent huge page
+         * ({@link VirtualRegion#hugePageSize()}: 2 MiB on x86-64) are backed by huge pages:
+         * every whole, {@code hugePageSize()}-aligned run inside such a span is advised
+         * {@code MADV_HUGEPAGE} when the span is committed and {@code MADV_NOHUGEPAGE} when it
+         * is freed, and the rest of the range is advised {@code MADV_NOHUGEPAGE} at build, so no
+         * smaller span ever gets (and bloats into) a huge page, even with THP set to
+         * {@code always}. A span has such a run only if it holds an aligned one: allocate a
+         * 2 MiB span at 2 MiB alignment ({@code tryAlloc(size, VirtualRegion.hugePageSize())})
+         * for it to be one huge page. Combine with {@link #prefault} to take the whole span
+         * in one go; alone, a huge page is taken at the first touch of its run. Huge pages
+         * still go back on free. Where the kernel has none (THP absent or {@code never}) it
+         * does nothing; advice that fails never fails an allocation or a free. Default:
+         * false. Over a plain range, true is rejected at {@link #build()}.
+         */
+        public Builder hugePages(boolean enabled) {
+            this.hugePages = enabled;
+            return this;
+        }
+
         /** Validates the configuration (bad values name themselves) and builds the arena. */
         public Arena build() {
-            return new Arena(ArenaGeometry.of(pages, base, size, osPageSize, quantum, fit, maxCommitted, commitChunk));
+            CommitChunks.Advice advice = new CommitChunks.Advice(prefault, hugePages,
+                    hugePages && pages != null ? VirtualRegion.hugePageSize() : 0, base);
+            return new Arena(ArenaGeometry.of(pages, base, size, osPageSize, quantum, fit, maxCommitted, commitChunk,
+                    advice));
         }
     }
 }

@@ -18,9 +18,10 @@ record ArenaGeometry(long base, long size, long quantum, Fit fit, long pageSize,
      * @param pages        the region's page calls, or null for a plain range
      * @param maxCommitted the cap in bytes, 0 for none
      * @param commitChunk  the chunk in bytes, 0 for the default
+     * @param advice       what a commit does beyond protection (prefault, huge pages)
      */
     static ArenaGeometry of(Pages pages, long base, long size, int osPageSize, long quantum, Fit fit,
-                            long maxCommitted, long commitChunk) {
+                            long maxCommitted, long commitChunk, CommitChunks.Advice advice) {
         if (quantum <= 0 || Long.bitCount(quantum) != 1) {
             throw new IllegalArgumentException("quantum " + quantum + " is not a power of two");
         }
@@ -49,14 +50,18 @@ record ArenaGeometry(long base, long size, long quantum, Fit fit, long pageSize,
         long maxQuanta = (maxCommitted != 0 ? maxCommitted : size) / quantum;
         long pageSize = pages != null ? osPageSize : Math.max(4096, quantum);
         return new ArenaGeometry(base, size, quantum, fit, pageSize, maxQuanta, maxCommitted != 0,
-                backing(pages, size, osPageSize, commitChunk));
+                backing(pages, size, osPageSize, commitChunk, advice));
     }
 
-    private static Backing backing(Pages pages, long size, int osPageSize, long commitChunk) {
+    private static Backing backing(Pages pages, long size, int osPageSize, long commitChunk, CommitChunks.Advice advice) {
         if (pages == null) {
             if (commitChunk != 0) {
                 throw new IllegalArgumentException("commitChunk " + commitChunk
                         + ": a plain range commits nothing; commit chunks apply over a region only");
+            }
+            if (advice.requested()) {
+                throw new IllegalArgumentException(advice + ": a plain range commits nothing; prefault and huge"
+                        + " pages apply over a region only");
             }
             return Backing.PLAIN;
         }
@@ -71,7 +76,7 @@ record ArenaGeometry(long base, long size, long quantum, Fit fit, long pageSize,
             throw new IllegalArgumentException("commitChunk " + chunk + " makes " + size / chunk + " chunks of "
                     + size + " bytes; use a larger chunk");
         }
-        return new CommitChunks(pages, size, chunk);
+        return new CommitChunks(pages, size, chunk, advice);
     }
 
     /** The size in quanta; rejects a size that is not positive, beyond the range, or beyond the cap. */

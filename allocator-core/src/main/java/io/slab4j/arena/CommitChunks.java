@@ -1,5 +1,7 @@
 package io.slab4j.arena;
 
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -25,13 +27,67 @@ import java.util.concurrent.locks.ReentrantLock;
  * A chunk with no spans is normally inaccessible; it stays accessible only after its
  * decommit failed, and is then reused as it is or decommitted when its next span goes.
  *
+ * <h2>Grow advice ({@link Advice}, chosen in {@link Arena.Builder#prefault} and
+ * {@link Arena.Builder#hugePages})</h2>
+ * Best effort on top of a commit that has already succeeded: whatever the kernel answers,
+ * the commit stands (a refusal is counted, the first one per arena logged, never thrown).
+ * <ul>
+ *   <li><b>prefault</b>: after its chunks are accessible, the span itself (not the whole
+ *       chunk: its other pages may belong to nobody) is populated in one call, {@code
+ *       madvise(MADV_POPULATE_WRITE)}. Every span, every commit, also a span carved inside a
+ *       chunk that was already accessible (its pages were released with the last span there).
+ *       Where the kernel lacks it (before Linux 5.14) pages fill on first touch, as without.
+ *   <li><b>huge pages</b>: a <em>frame</em> is a {@code hugePageSize}-aligned run of
+ *       addresses (absolute, not offsets: the base need not be aligned). At build the whole
+ *       range is advised {@code MADV_NOHUGEPAGE}; a committed span's whole frames are advised
+ *       {@code MADV_HUGEPAGE} before the prefault, and {@code MADV_NOHUGEPAGE} again when it
+ *       is freed, after its pages are dropped. So only spans holding a whole frame (at least
+ *       2 MiB on x86-64, and aligned: allocate them at {@code hugePageSize} alignment) get huge
+ *       pages, never a small span (THP {@code always} included), and a frame's advice is
+ *       changed only by the one live span that holds it. Advice is a mapping flag, so it
+ *       splits mappings like a protection change, and only at frame boundaries. With the
+ *       baseline flag equal everywhere else the kernel may merge them back on free, but it
+ *       keeps two neighbours apart once both have been touched (each has its own anon_vma),
+ *       so count each frame boundary as a possible split for good: the region holds at most
+ *       {@code chunks + size / hugePageSize} mappings (for 1 GiB at the default chunk:
+ *       8192 + 512). Where the base is frame aligned and the chunk at most a frame, frame
+ *       boundaries are chunk boundaries and the bound stays {@code chunks}.
+ * </ul>
+ *
  * <p>Concurrency: thread-safe. One lock guards the counts and is held across the page
  * calls, so a chunk's count and its protection change together: a commit that revives a
  * chunk cannot be overtaken by the decommit of the free that emptied it. The arena calls
  * in without its own lock; {@link #check} runs under the arena lock (lock order: arena,
- * then chunks). Protection changes are serialised anyway by the kernel's mmap lock.
+ * then chunks). Protection changes are serialised anyway by the kernel's mmap lock. The
+ * grow advice of a commit runs after the lock is released (a prefault of 2 MiB takes tens of
+ * microseconds, which other commits and frees need not wait for): it touches only the span,
+ * which the calling thread alone holds and whose chunks its count keeps accessible. The
+ * advice counters are atomics, read racily by tests and {@link #toString}.
  */
 final class CommitChunks implements Backing {
+    private static final System.Logger LOG = System.getLogger(Arena.class.getName());
+
+    /**
+     * What a commit does beyond making the span accessible. Immutable.
+     *
+     * @param prefault      populate each committed span at once
+     * @param hugePages     give spans' whole huge-page frames huge-page advice
+     * @param hugePageSize  the kernel's transparent huge page size, 0 when it has none
+     * @param base          the arena's base address, which frames are aligned against
+     */
+    record Advice(boolean prefault, boolean hugePages, long hugePageSize, long base) {
+        static final Advice NONE = new Advice(false, false, 0, 0);
+
+        boolean requested() {
+            return prefault || hugePages;
+        }
+
+        @Override
+        public String toString() {
+            return "prefault=" + prefault + ", hugePages=" + hugePages;
+        }
+    }
+
     private final Pages pages;
     private final long size;
     private final long chunk;
@@ -44,7 +100,25 @@ final class CommitChunks implements Backing {
     /** Total size of the accessible chunks; guarded by {@link #lock}, read racily by stats. */
     private volatile long accessibleBytes;
 
+    /** Whether commits prefault their span; never changes. */
+    private final boolean prefault;
+    /** The frame size when spans get huge-page advice, else 0 (also when the baseline advice was refused); never changes. */
+    private final long frame;
+    /** The arena's base address: frames are aligned in addresses, not offsets. */
+    private final long base;
+    /** Spans prefaulted; advice calls the kernel could not take (it lacks the advice); advice calls that threw. */
+    private final AtomicLong prefaults = new AtomicLong();
+    private final AtomicLong adviceSkipped = new AtomicLong();
+    private final AtomicLong adviceFailures = new AtomicLong();
+    /** Set by the first advice failure, which alone is logged. */
+    private final AtomicBoolean failureLogged = new AtomicBoolean();
+
     CommitChunks(Pages pages, long size, long chunk) {
+        this(pages, size, chunk, Advice.NONE);
+    }
+
+    /** Over {@code pages}; with huge-page advice, advises the whole range {@code MADV_NOHUGEPAGE} (the baseline) now. */
+    CommitChunks(Pages pages, long size, long chunk, Advice advice) {
         this.pages = pages;
         this.size = size;
         this.chunk = chunk;
@@ -52,6 +126,13 @@ final class CommitChunks implements Backing {
         int chunks = (int) ((size + chunk - 1) >>> shift);
         this.spans = new int[chunks];
         this.accessible = new boolean[chunks];
+        this.prefault = advice.prefault();
+        this.base = advice.base();
+        long hugePage = advice.hugePages() ? advice.hugePageSize() : 0;
+        if (hugePage > 0 && !advise(0, size, false)) {
+            hugePage = 0; // without the baseline, frame advice would leave mappings split: no huge pages at all
+        }
+        this.frame = hugePage;
     }
 
     /**
@@ -95,6 +176,65 @@ final class CommitChunks implements Backing {
         } finally {
             lock.unlock();
         }
+        if (frame != 0 || prefault) {
+            grow(offset, length);
+        }
+    }
+
+    /**
+     * The grow advice of a committed span (class comment): huge-page advice on its whole
+     * frames, then the prefault. Never throws: the commit has succeeded whatever happens here.
+     */
+    private void grow(long offset, long length) {
+        if (frame != 0) {
+            long from = framesFrom(offset);
+            long to = framesTo(offset + length);
+            if (to > from) {
+                advise(from, to - from, true);
+            }
+        }
+        if (prefault) {
+            try {
+                if (pages.prefault(offset, length)) {
+                    prefaults.incrementAndGet();
+                } else {
+                    adviceSkipped.incrementAndGet();
+                }
+            } catch (RuntimeException e) {
+                adviceFailed("prefault", offset, length, e);
+            }
+        }
+    }
+
+    /** Huge-page advice on [offset, offset + length); true when taken. Never throws. */
+    private boolean advise(long offset, long length, boolean huge) {
+        try {
+            if (pages.adviseHugePages(offset, length, huge)) {
+                return true;
+            }
+            adviceSkipped.incrementAndGet();
+        } catch (RuntimeException e) {
+            adviceFailed(huge ? "huge-page advice" : "no-huge-page advice", offset, length, e);
+        }
+        return false;
+    }
+
+    private void adviceFailed(String what, long offset, long length, RuntimeException e) {
+        adviceFailures.incrementAndGet();
+        if (failureLogged.compareAndSet(false, true)) {
+            LOG.log(System.Logger.Level.WARNING, what + " of offset " + Hex.of(offset) + ", length " + Hex.of(length)
+                    + " on " + this + " failed; the memory works without it (counted from now on, not logged again)", e);
+        }
+    }
+
+    /** Offset of the first frame boundary at or after {@code offset}. */
+    private long framesFrom(long offset) {
+        return ((base + offset + frame - 1) & -frame) - base;
+    }
+
+    /** Offset of the last frame boundary at or before {@code offset}. */
+    private long framesTo(long offset) {
+        return ((base + offset) & -frame) - base;
     }
 
     /**
@@ -138,6 +278,13 @@ final class CommitChunks implements Backing {
                     failure = addFailure(failure, e);
                 }
                 k = end + 1;
+            }
+            if (frame != 0) { // under the lock, before the span can be carved again: its frames go back to the baseline
+                long from = framesFrom(offset);
+                long to = framesTo(offset + length);
+                if (to > from) {
+                    advise(from, to - from, false);
+                }
             }
         } finally {
             lock.unlock();
@@ -221,6 +368,26 @@ final class CommitChunks implements Backing {
         return spans.length;
     }
 
+    /** Spans prefaulted so far. */
+    long prefaults() {
+        return prefaults.get();
+    }
+
+    /** Prefaults and huge-page advice the kernel could not take (it lacks the advice). */
+    long adviceSkipped() {
+        return adviceSkipped.get();
+    }
+
+    /** Prefaults and huge-page advice that failed (and were swallowed: the commit or free stood). */
+    long adviceFailures() {
+        return adviceFailures.get();
+    }
+
+    /** The frame size spans are advised in, 0 when they get no huge-page advice. */
+    long hugePageFrame() {
+        return frame;
+    }
+
     @Override
     public void check(SegmentTable segments, int quantumShift) {
         int[] liveSpansPerChunk = segments == null ? null : liveSpansPerChunk(segments, quantumShift);
@@ -264,6 +431,7 @@ final class CommitChunks implements Backing {
 
     @Override
     public String toString() {
-        return "commit chunks of " + chunk + " bytes over " + pages;
+        return "commit chunks of " + chunk + " bytes" + (prefault ? ", prefault" : "")
+                + (frame != 0 ? ", huge pages of " + frame + " bytes" : "") + " over " + pages;
     }
 }

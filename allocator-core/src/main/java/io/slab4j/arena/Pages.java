@@ -22,6 +22,23 @@ interface Pages {
 
     boolean isOpen();
 
+    /**
+     * Faults the range's pages in now ({@link VirtualRegion#prefault}); false when the
+     * kernel cannot (and for memory that has no such call: the default).
+     */
+    default boolean prefault(long offset, long length) {
+        return false;
+    }
+
+    /**
+     * Lets ({@code huge}) or keeps ({@code !huge}) transparent huge pages back the range
+     * ({@link VirtualRegion#adviseHugePages}, {@link VirtualRegion#adviseNoHugePages}); false
+     * when the kernel has none (and for memory that has no such call: the default).
+     */
+    default boolean adviseHugePages(long offset, long length, boolean huge) {
+        return false;
+    }
+
     /** The calls of {@code region}. */
     static Pages of(VirtualRegion region) {
         return new Pages() {
@@ -43,6 +60,16 @@ interface Pages {
             @Override
             public boolean isOpen() {
                 return region.isOpen();
+            }
+
+            @Override
+            public boolean prefault(long offset, long length) {
+                return region.prefault(offset, length);
+            }
+
+            @Override
+            public boolean adviseHugePages(long offset, long length, boolean huge) {
+                return huge ? region.adviseHugePages(offset, length) : region.adviseNoHugePages(offset, length);
             }
 
             @Override
