@@ -34,9 +34,10 @@ import java.util.concurrent.locks.StampedLock;
  * <ul>
  *   <li>{@code address()} and {@code size()} are page aligned, {@code size() > 0}, and
  *       neither changes, not even after close (they stay readable for messages).</li>
- *   <li>Every commit and decommit lies within {@code [0, size())}, page aligned, and is
- *       made only while the region is open: nothing outside the reservation, and nothing
- *       after {@code munmap}, is ever passed to the OS.</li>
+ *   <li>Every range call (commit, decommit, release, prefault, advice) lies within
+ *       {@code [0, size())}, page aligned, and is made only while the region is open:
+ *       nothing outside the reservation, and nothing after {@code munmap}, is ever passed
+ *       to the OS.</li>
  *   <li>A rejected call ({@link IllegalArgumentException},
  *       {@link IllegalStateException}) changes nothing. A {@link NativeMemoryException}
  *       from decommit may leave the range zeroed but still accessible (madvise succeeded,
@@ -46,7 +47,8 @@ import java.util.concurrent.locks.StampedLock;
  * </ul>
  *
  * <p>Concurrency: all methods are thread-safe. {@code commit}, {@code decommit} and the
- * other range calls ({@code release}, {@code prefault}, the huge-page advice) hold the read lock of a {@link StampedLock} around their OS calls (shared, so they run in
+ * other range calls ({@code release}, {@code prefault}, the huge-page advice) hold the
+ * read lock of a {@link StampedLock} around their OS calls (shared, so they run in
  * parallel); {@code close} first sets the volatile {@code closed} flag, then takes the
  * write lock, which waits for the calls already in progress, and unmaps. A commit or
  * decommit checks {@code closed} before taking the read lock and again while holding it,
