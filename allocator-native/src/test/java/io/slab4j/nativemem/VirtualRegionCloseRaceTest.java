@@ -12,8 +12,9 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@code close} racing commits and decommits on other threads: each call either completes
- * on the mapped range or fails with {@link IllegalStateException}; nothing else happens
+ * {@code close} racing commits, prefaults, huge-page advice and decommits on other threads:
+ * each call either completes on the mapped range or fails with
+ * {@link IllegalStateException}; nothing else happens
  * (a call on an unmapped range would surface as a {@link NativeMemoryException} EINVAL/
  * ENOMEM, or worse, silently touch a range someone else mapped there). And close is not
  * starved: StampedLock lets readers barge past a waiting writer, and before close raised
@@ -39,8 +40,11 @@ class VirtualRegionCloseRaceTest {
                     for (long i = 0; ; i++) {
                         long offset = base + (i % PAGES_PER_THREAD) * page;
                         region.commit(offset, page);
+                        region.adviseHugePages(offset, page);
+                        region.prefault(offset, page);
+                        region.adviseNoHugePages(offset, page);
                         region.decommit(offset, page);
-                        calls.addAndGet(2);
+                        calls.addAndGet(5);
                     }
                 } catch (IllegalStateException expected) {
                     if (expected.getMessage().endsWith(" is closed")) {
