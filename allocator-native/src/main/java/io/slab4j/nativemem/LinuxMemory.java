@@ -230,6 +230,39 @@ final class LinuxMemory {
         return address;
     }
 
+    /**
+     * Reserves {@code length} bytes as {@link #reserve(long)} does, starting at a multiple of
+     * {@code alignment}: reserves {@code length + alignment - pageSize} and unmaps the head and
+     * tail around the aligned part. If trimming fails, the whole over-reservation is unmapped
+     * and the failure thrown, so nothing is left behind.
+     *
+     * @param length    a positive multiple of {@link #pageSize()}
+     * @param alignment a power of two, greater than {@link #pageSize()}, with {@code length + alignment} not overflowing
+     */
+    static long reserveAligned(long length, long alignment) {
+        long slack = alignment - PAGE_SIZE;
+        long raw = reserve(length + slack);
+        long aligned = (raw + alignment - 1) & -alignment;
+        long head = aligned - raw;
+        long tail = slack - head;
+        try {
+            if (head > 0) {
+                unmap(raw, head);
+            }
+            if (tail > 0) {
+                unmap(aligned + length, tail);
+            }
+        } catch (NativeMemoryException e) {
+            try {
+                unmap(raw, length + slack); // munmap of already unmapped parts is not an error
+            } catch (NativeMemoryException again) {
+                e.addSuppressed(again);
+            }
+            throw e;
+        }
+        return aligned;
+    }
+
     /** Makes {@code [address, address + length)} readable and writable; pages fill on first touch. */
     static void commit(long address, long length) {
         protect(address, length, PROT_READ | PROT_WRITE, "PROT_READ|PROT_WRITE");

@@ -16,7 +16,8 @@ import java.util.concurrent.locks.StampedLock;
  * <ol>
  *   <li>{@link #reserve(long)}: {@code mmap(NULL, size, PROT_NONE,
  *       MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE, -1, 0)}. Takes address space only: no
- *       page, no swap, no overcommit charge.</li>
+ *       page, no swap, no overcommit charge. {@link #reserve(long, long)} does the same at an
+ *       aligned address (it reserves the alignment more and unmaps the excess).</li>
  *   <li>{@link #commit(long, long)}: {@code mprotect(READ|WRITE)}. The range becomes
  *       usable; each page is filled with zeros by the kernel on first touch, so the
  *       resident set grows only as pages are written (or read).</li>
@@ -129,6 +130,45 @@ public final class VirtualRegion implements AutoCloseable {
         }
         long size = (bytes + mask) & ~mask;
         return new VirtualRegion(LinuxMemory.reserve(size), size, pageSize);
+    }
+
+    /**
+     * Reserves at least {@code bytes} of address space, rounded up to whole pages, at an
+     * address that is a multiple of {@code alignment}, committing nothing. For huge pages: a
+     * region aligned to {@link #hugePageSize()} has its commit chunks (whose boundaries are
+     * offsets from {@link #address()}) on huge-page boundaries too, so huge-page advice adds
+     * no mapping boundary of its own. Costs one {@code mmap} of {@code alignment} more and
+     * one or two {@code munmap}s of the excess.
+     *
+     * @param bytes     the least size wanted, &gt; 0
+     * @param alignment a power of two, at least {@link #pageSize()} (which is what
+     *                  {@link #reserve(long)} gives)
+     * @return an open region of {@code bytes} rounded up to a multiple of {@link #pageSize()},
+     *         whose {@link #address()} is a multiple of {@code alignment}
+     * @throws IllegalArgumentException      if {@code bytes <= 0}, {@code alignment} is not a power of
+     *                                       two at least the page size, or the sizes overflow
+     * @throws NativeMemoryException         if {@code mmap} or {@code munmap} fails (nothing stays reserved)
+     * @throws UnsupportedOperationException on an OS/CPU other than Linux x86-64 or aarch64
+     */
+    public static VirtualRegion reserve(long bytes, long alignment) {
+        if (bytes <= 0) {
+            throw new IllegalArgumentException("reserve(" + bytes + ", " + alignment + "): bytes must be > 0");
+        }
+        SupportedPlatform.require("VirtualRegion.reserve(" + bytes + ", " + alignment + ")");
+        int pageSize = LinuxMemory.pageSize();
+        if (alignment < pageSize || Long.bitCount(alignment) != 1) {
+            throw new IllegalArgumentException("reserve(" + bytes + ", " + alignment + "): alignment " + alignment
+                    + " must be a power of two at least the page size " + pageSize);
+        }
+        long mask = pageSize - 1L;
+        if (bytes > Long.MAX_VALUE - mask - alignment) {
+            throw new IllegalArgumentException("reserve(" + bytes + ", " + alignment + "): bytes must be at most "
+                    + (Long.MAX_VALUE - mask - alignment) + " to round up to the page size " + pageSize
+                    + " and leave room for the alignment");
+        }
+        long size = (bytes + mask) & ~mask;
+        long address = alignment == pageSize ? LinuxMemory.reserve(size) : LinuxMemory.reserveAligned(size, alignment);
+        return new VirtualRegion(address, size, pageSize);
     }
 
     /**
