@@ -449,7 +449,9 @@ public final class Arena {
          * smaller span ever gets (and bloats into) a huge page, even with THP set to
          * {@code always}. A span has such a run only if it holds an aligned one: allocate a
          * 2 MiB span at 2 MiB alignment ({@code tryAlloc(size, VirtualRegion.hugePageSize())})
-         * for it to be one huge page. Combine with {@link #prefault} to take the whole span
+         * for it to be one huge page; reserve the region with
+         * {@code VirtualRegion.reserve(bytes, VirtualRegion.hugePageSize())} so that commit
+         * chunks end on huge-page boundaries too. Combine with {@link #prefault} to take the whole span
          * in one go; alone, a huge page is taken at the first touch of its run. Huge pages
          * still go back on free. Where the kernel has none (THP absent or {@code never}) it
          * does nothing; advice that fails never fails an allocation or a free. Default:

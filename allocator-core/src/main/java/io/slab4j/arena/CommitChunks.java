@@ -50,8 +50,9 @@ import java.util.concurrent.locks.ReentrantLock;
  *       keeps two neighbours apart once both have been touched (each has its own anon_vma),
  *       so count each frame boundary as a possible split for good: the region holds at most
  *       {@code chunks + size / hugePageSize} mappings (for 1 GiB at the default chunk:
- *       8192 + 512). Where the base is frame aligned and the chunk at most a frame, frame
- *       boundaries are chunk boundaries and the bound stays {@code chunks}.
+ *       8192 + 512). Where the base is frame aligned ({@code VirtualRegion.reserve(bytes,
+ *       alignment)}) and the chunk at most a frame, frame boundaries are chunk boundaries
+ *       and the bound stays {@code chunks}.
  * </ul>
  *
  * <p>Concurrency: thread-safe. One lock guards the counts and is held across the page

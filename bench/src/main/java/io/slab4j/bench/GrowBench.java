@@ -30,7 +30,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <h2>Workload ({@link #growAndWrite})</h2>
  * <ol>
- *   <li>Over a 64 MiB region (default commit chunks), allocate a slab of 2 MiB at 2 MiB
+ *   <li>Over a 64 MiB region reserved at huge-page alignment (default commit chunks), allocate a slab of 2 MiB at 2 MiB
  *       alignment: its chunks are committed ({@code mprotect}), and with the advice on its
  *       frame is advised huge and/or its pages are prefaulted.
  *   <li>Write one {@code long} per 4 KiB page of it: the first touch, which without
@@ -86,7 +86,7 @@ public class GrowBench {
 
         @Setup(Level.Trial)
         public void setUp() {
-            region = VirtualRegion.reserve(REGION);
+            region = VirtualRegion.reserve(REGION, Math.max(VirtualRegion.pageSize(), VirtualRegion.hugePageSize()));
             arena = Arena.builder(region).prefault(advice.prefault).hugePages(advice.hugePages).build();
             for (int round = 0; round < 3; round++) {
                 long slab = arena.tryAlloc(SLAB, SLAB);
