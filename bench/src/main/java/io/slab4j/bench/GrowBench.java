@@ -41,7 +41,10 @@ import java.util.concurrent.TimeUnit;
  *       region falls to 0 after a free, and a re-allocated slab reads zeros), and every
  *       iteration's teardown checks the region holds no resident page.
  * </ol>
- * {@link #writeOnly} writes a slab that stays resident: the floor of the writes alone.
+ * {@link #growAndWriteUntimedFree} times the first two steps alone (the free runs untimed,
+ * after each call), since with 4 KiB pages the free costs a good part of the round too and
+ * no advice changes it much. {@link #writeOnly} writes a slab that stays resident: the
+ * floor of the writes alone.
  *
  * <p>{@link Advice}: {@code OFF} (today's arena), {@code PREFAULT}, {@code HUGE} (huge-page
  * advice alone: one fault maps the frame), {@code PREFAULT_HUGE}. Where the machine has no
@@ -167,6 +170,21 @@ public class GrowBench {
         }
     }
 
+    /** {@link Grow}, whose slab is freed after each call, outside the timing, for {@link #growAndWriteUntimedFree}. */
+    @State(Scope.Thread)
+    public static class GrowUntimedFree extends Grow {
+        /** The slab the last call allocated, 0 once freed. */
+        long held;
+
+        @TearDown(Level.Invocation)
+        public void freeHeld() {
+            if (held != 0) {
+                arena.free(held, SLAB);
+                held = 0;
+            }
+        }
+    }
+
     /** A slab that stays allocated and resident, for {@link #writeOnly}. */
     @State(Scope.Thread)
     public static class Resident {
@@ -194,6 +212,20 @@ public class GrowBench {
         g.view.wrap(slab, (int) SLAB);
         writePages(g.view, slab);
         g.arena.free(slab, SLAB);
+        return slab;
+    }
+
+    /**
+     * {@link #growAndWrite} without the free in the timing: allocate and write only; the free
+     * (decommit) runs in an invocation teardown. Per-call fixtures add a timestamp pair per
+     * call, negligible at this call's millisecond scale.
+     */
+    @Benchmark
+    public long growAndWriteUntimedFree(GrowUntimedFree g) {
+        long slab = g.arena.tryAlloc(SLAB, SLAB);
+        g.view.wrap(slab, (int) SLAB);
+        writePages(g.view, slab);
+        g.held = slab;
         return slab;
     }
 
