@@ -24,7 +24,7 @@ import java.time.Duration;
  * <h2>Invariants</h2>
  * A registration either takes a free item (after claiming its waiter) or queues; it never
  * queues for a put while an item is free. Every reservation a branch makes is consumed by a
- * slab ({@link Pool#addSlab}) or released by its nack or by a failed arena try.
+ * slab ({@link ArenaTraffic#addSlab}) or released by its nack or by a failed arena try.
  *
  * <h2>Concurrency</h2>
  * Thread-safe. Holds no state of its own: the pool's lock guards the slabs, queues, supply
@@ -34,9 +34,10 @@ import java.time.Duration;
  */
 final class GetWaits {
     private final Pool pool;
+    private final ArenaTraffic traffic;
     private final WaitStrategy strategy;
     private final CountingLock lock;
-    private final SlabSet slabs;
+    private final SlabStock stock;
     private final PutWaiters putWaiters;
     private final GrowSupply supply;
     private final Reclaimers reclaimers;
@@ -44,12 +45,13 @@ final class GetWaits {
     /** The put branch of {@link Pool#getEvent()}: one shared instance, which polls like any event. */
     private final PutEvent putEvent;
 
-    GetWaits(Pool pool, WaitStrategy strategy, SlabSet slabs, PutWaiters putWaiters, GrowSupply supply,
+    GetWaits(Pool pool, ArenaTraffic traffic, WaitStrategy strategy, SlabStock stock, PutWaiters putWaiters, GrowSupply supply,
              Reclaimers reclaimers, PoolCounts counts) {
         this.pool = pool;
+        this.traffic = traffic;
         this.strategy = strategy;
         this.lock = pool.lock;
-        this.slabs = slabs;
+        this.stock = stock;
         this.putWaiters = putWaiters;
         this.supply = supply;
         this.reclaimers = reclaimers;
@@ -74,7 +76,7 @@ final class GetWaits {
     /** Get steps 2 and 3: reclaim idle parked items, then wait without polling again. */
     long await(Duration timeout) throws InterruptedException {
         if (reclaimers.any() && reclaimers.reclaimIdle() > 0) {
-            long address = pool.getNow(false);
+            long address = traffic.getNow(false);
             if (address != 0) {
                 return address;
             }
@@ -109,7 +111,7 @@ final class GetWaits {
         return Events.withNack(nack -> {
             GrowTicket ticket = given != null ? given : new GrowTicket();
             nack.onNack(() -> release(ticket));
-            return new GrowEvent(this, ticket, poll).wrap(address -> pool.addSlab(ticket, address, true));
+            return new GrowEvent(this, ticket, poll).wrap(address -> traffic.addSlab(ticket, address, true));
         });
     }
 
@@ -118,7 +120,7 @@ final class GetWaits {
         lock.lock();
         try {
             pool.checkOpen("get");
-            long address = pool.take();
+            long address = stock.take();
             return address == 0 ? null : address;
         } finally {
             lock.unlock();
@@ -131,7 +133,7 @@ final class GetWaits {
         lock.lock();
         try {
             pool.checkOpen("get");
-            if (slabs.fullestWithFree() == null) {
+            if (!stock.hasFree()) {
                 PutWaiters.Node node = new PutWaiters.Node(waiter, ticket);
                 putWaiters.add(node);
                 if (ticket != null) {
@@ -142,7 +144,7 @@ final class GetWaits {
             if (!waiter.claim()) {
                 return Registration.NONE;
             }
-            address = pool.take();
+            address = stock.take();
         } finally {
             lock.unlock();
         }
@@ -170,14 +172,14 @@ final class GetWaits {
         lock.lock();
         try {
             pool.checkOpen("get");
-            if (slabs.fullestWithFree() != null || !supply.mayGrow()) {
+            if (stock.hasFree() || !supply.mayGrow()) {
                 return null;
             }
             supply.reserve(ticket);
         } finally {
             lock.unlock();
         }
-        long address = pool.allocSlabOrRelease(ticket, false);
+        long address = traffic.allocSlabOrRelease(ticket, false);
         return address == 0 ? null : address;
     }
 
@@ -221,7 +223,7 @@ final class GetWaits {
     private boolean mayGrowNow() {
         lock.lock();
         try {
-            return slabs.fullestWithFree() == null && supply.canReserve();
+            return !stock.hasFree() && supply.canReserve();
         } finally {
             lock.unlock();
         }

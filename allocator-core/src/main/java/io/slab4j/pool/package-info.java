@@ -17,6 +17,11 @@
  * while items came back to the pool.
  *
  * <h2>Lock order</h2>
+ * Each pool has one lock (a {@code CountingLock}). It guards everything of that pool but the
+ * ownership records' lock-free moves: {@code SlabStock} and its {@code SlabSet},
+ * {@code GrowSupply}, {@code PutWaiters}, {@code PoolCounts}, {@code GrowTicket}s and the
+ * reclaimer list's writes. {@code Pool}, {@code ArenaTraffic} and {@code GetWaits} are the
+ * only classes that take it.
  * Pool, then arena (a grow is forwarded to the arena under the pool lock); the arena never
  * calls back into the pool under its own lock. Waiters are completed (unparked) and slabs
  * returned to the arena after the pool lock is released. A layer's locks (a cache's depot)
