@@ -45,7 +45,6 @@ final class ArenaTraffic {
 
     /** The poll, under the lock once: a free item, or one from a slab the arena gives now; 0 when neither. */
     long getNow(boolean countFailure) {
-        GrowTicket ticket;
         lock.lock();
         try {
             pool.checkOpen("get");
@@ -59,30 +58,28 @@ final class ArenaTraffic {
                 }
                 return 0;
             }
-            ticket = new GrowTicket();
-            supply.reserve(ticket);
+            supply.reserve(null);
         } finally {
             lock.unlock();
         }
-        long address = allocSlabOrRelease(ticket, countFailure);
-        return address == 0 ? 0 : addSlab(ticket, address, true);
+        long address = allocSlabOrRelease(null, countFailure);
+        return address == 0 ? 0 : addSlab(null, address, true);
     }
 
     /** {@link Pool#prime}: grows without waiting until {@code items} are made or the limit or the arena stops it. */
     long prime(long items) {
         while (true) {
-            GrowTicket ticket = new GrowTicket();
             lock.lock();
             try {
                 pool.checkOpen("prime");
                 if (supply.made() >= items || !supply.canReserve()) {
                     return supply.made();
                 }
-                supply.reserve(ticket);
+                supply.reserve(null);
             } finally {
                 lock.unlock();
             }
-            long address = allocSlabOrRelease(ticket, false);
+            long address = allocSlabOrRelease(null, false);
             if (address == 0) {
                 lock.lock();
                 try {
@@ -91,11 +88,15 @@ final class ArenaTraffic {
                     lock.unlock();
                 }
             }
-            addSlab(ticket, address, false);
+            addSlab(null, address, false);
         }
     }
 
-    /** Makes a slab of a reserved grow; with {@code takeOne}, takes an item for the caller; serves waiting gets from the rest. */
+    /**
+     * Makes a slab of a reserved grow ({@code ticket}, or null for the caller's own reservation,
+     * see {@link GrowSupply#reserve}); with {@code takeOne}, takes an item for the caller;
+     * serves waiting gets from the rest.
+     */
     long addSlab(GrowTicket ticket, long address, boolean takeOne) {
         Handoffs handoffs = null;
         long mine = 0;
@@ -109,7 +110,9 @@ final class ArenaTraffic {
             while (stock.hasFree() && (receiver = putWaiters.claimOldest()) != null) {
                 handoffs = Handoffs.add(handoffs, receiver, stock.take());
             }
-            counts.waited(ticket.takeWait(System.nanoTime()));
+            if (ticket != null) {
+                counts.waited(ticket.takeWait(System.nanoTime()));
+            }
         } finally {
             lock.unlock();
         }

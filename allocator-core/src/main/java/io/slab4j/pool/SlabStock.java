@@ -125,7 +125,7 @@ final class SlabStock {
         return null;
     }
 
-    /** The slab of a reserved grow arrived: it is made and joins the buckets idle. */
+    /** The slab of a reserved grow arrived ({@code ticket} null: the caller's own reservation): it is made and joins the buckets idle. */
     void added(GrowTicket ticket, long address) {
         supply.consume(ticket, name);
         counts.grew();
