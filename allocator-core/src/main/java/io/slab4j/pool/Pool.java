@@ -38,10 +38,14 @@ import java.util.Objects;
  *       when the pool may grow, reserve a slab and try the arena without waiting.
  *   <li>Before blocking: ask the {@link Reclaimer}s (magazine layers) to return idle
  *       parked items.
- *   <li>Wait ({@link WaitStrategy#NACK}) on {@code choose(put, withNack(grow))}, whose base
- *       events do not poll again (the registration re-checks under the lock). Whichever
- *       fires first wins; if the put won, the grow's nack releases its reservation.
+ *   <li>Wait ({@link WaitStrategy#NACK}) on one base event, a {@link GetWait}, that does not
+ *       poll again: its registration re-checks under the lock, then queues on puts and
+ *       registers a grow (reserved and forwarded to the arena, or queued at the limit) in
+ *       the same acquisition. Whichever source claims the get first delivers; then the get
+ *       adds the slab that came, or releases its reservation.
  * </ol>
+ * {@link #getEvent()} is the same choice as a composable event:
+ * {@code choose(put, withNack(grow))}, whose nack releases the reservation of a grow that lost.
  * <h2>Put</h2>
  * Validate, and CAS the item's record OUT → FREE (foreign, interior, already free or
  * parked in a layer: rejected, nothing changes); hand the item to the oldest live put
