@@ -1,6 +1,5 @@
 package io.slab4j.pool;
 
-import io.slab4j.event.BaseEvent;
 import io.slab4j.event.Registration;
 import io.slab4j.event.Waiter;
 
@@ -16,14 +15,15 @@ import io.slab4j.event.Waiter;
  *   <li><b>put side</b>: a {@link PutWaiters.Node} in the pool's FIFO of put waiters
  *       (for {@link WaitStrategy#LOW_WATER_PRIME}, and for the other strategies when the
  *       pool may not grow, the only side).
- *   <li><b>grow side</b>: a {@link GrowSupply.Request} for {@link #ticket}, forwarded into the
+ *   <li><b>grow side</b>: a {@link GrowSupply.Request} for this ticket, forwarded into the
  *       arena's queue, or queued in the pool until the hard limit leaves room.
  * </ul>
  *
  * <h2>Invariants</h2>
  * Made after the get polled the pool itself, so {@link #tryNow()} does not poll again (its
  * registration re-checks under the lock). {@link #byPut} is true once the sync has been given
- * an item, by a put or by its registration; the get settles {@link #ticket} after its sync
+ * an item, by a put or by its registration; the get settles its ticket (this object's
+ * {@link GrowTicket} part: its claim on the hard limit and its wait clock) after its sync
  * ends ({@link GetWaits#await}): a slab that came is added, a reservation left is released.
  *
  * <h2>Concurrency</h2>
@@ -32,10 +32,7 @@ import io.slab4j.event.Waiter;
  * nodes' {@code served} flags are written by a put under the lock before it completes the
  * waiter and read here after the offer is DONE (see {@link PutWaiters.Node#served}).
  */
-final class GetWait extends BaseEvent<Long> implements Registration {
-    final GetWaits waits;
-    /** The get's claim on the hard limit and its wait clock. */
-    final GrowTicket ticket;
+final class GetWait extends GrowTicket implements Registration {
     /** True: register on puts; {@link #grows}: register a grow (at least one of the two). */
     final boolean puts;
     final boolean grows;
@@ -45,9 +42,8 @@ final class GetWait extends BaseEvent<Long> implements Registration {
     /** The sync was given an item (not a slab). Syncing thread, after the offer is DONE. */
     boolean byPut;
 
-    GetWait(GetWaits waits, GrowTicket ticket, boolean puts, boolean grows) {
-        this.waits = waits;
-        this.ticket = ticket;
+    GetWait(GetWaits waits, boolean puts, boolean grows) {
+        super(waits);
         this.puts = puts;
         this.grows = grows;
     }
@@ -70,6 +66,6 @@ final class GetWait extends BaseEvent<Long> implements Registration {
 
     @Override
     public String toString() {
-        return "get(" + waits.poolName() + (puts ? ", put" : "") + (grows ? ", grow " + ticket : "") + ")";
+        return "get(" + waits.poolName() + (puts ? ", put" : "") + (grows ? ", grow " + stateName() : "") + ")";
     }
 }

@@ -78,10 +78,10 @@ final class GetWaits {
         return event;
     }
 
-    /** The withNack function of {@code getEvent()}'s grow branch: a fresh ticket and grow event per sync. */
+    /** The withNack function of {@code getEvent()}'s grow branch: a fresh grow event (and ticket) per sync. */
     private Function<NackEvent, Event<Long>> growBranch() {
         return nack -> {
-            GrowEvent grow = new GrowEvent(this, new GrowTicket());
+            GrowEvent grow = new GrowEvent(this);
             nack.onNack(grow);
             return grow.wrap(grow);
         };
@@ -99,22 +99,21 @@ final class GetWaits {
                 return address;
             }
         }
-        GrowTicket ticket = new GrowTicket();
         boolean grows = switch (strategy) {
             case NACK -> true;
             case LOW_WATER_PRIME -> false;
             case NAIVE, PENDING_GROW_COUNT -> mayGrowNow();
         };
-        GetWait wait = new GetWait(this, ticket, !grows || strategy == WaitStrategy.NACK, grows);
-        ticket.startClock(System.nanoTime());
+        GetWait wait = new GetWait(this, !grows || strategy == WaitStrategy.NACK, grows);
+        wait.startClock(System.nanoTime());
         long got = 0;
         try {
             got = timeout == null ? wait.sync() : Events.choose(wait, Events.timeout(timeout).wrap(signal -> 0L)).sync();
         } finally {
             if (got != 0 && !wait.byPut) {
-                got = traffic.addSlab(ticket, got, true); // the grow won: its slab, and the wait counted
+                got = traffic.addSlab(wait, got, true); // the grow won: its slab, and the wait counted
             } else {
-                release(ticket);
+                release(wait);
             }
         }
         return got;
@@ -188,7 +187,7 @@ final class GetWaits {
 
     /** {@link GrowEvent}'s registration: reserve and forward to the arena now, or queue for capacity. */
     Registration registerForGrow(Waiter<Long> waiter, GrowTicket ticket) {
-        GrowSupply.Request request = new GrowSupply.Request(waiter, ticket, this);
+        GrowSupply.Request request = new GrowSupply.Request(waiter, ticket);
         lock.lock();
         try {
             pool.checkOpen("get");
@@ -229,10 +228,10 @@ final class GetWaits {
                     putWaiters.add(wait.node);
                 }
                 if (wait.grows) {
-                    wait.request = new GrowSupply.Request(waiter, wait.ticket, this);
+                    wait.request = new GrowSupply.Request(waiter, wait);
                     supply.register(wait.request);
                 }
-                wait.ticket.queued();
+                wait.queued();
                 return wait;
             }
             if (!waiter.claim()) {

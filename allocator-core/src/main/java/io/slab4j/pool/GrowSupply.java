@@ -27,19 +27,17 @@ final class GrowSupply {
      */
     static final class Request extends WaitQueue.Node<Long> implements Registration {
         final GrowTicket ticket;
-        private final GetWaits waits;
         /** Set under the pool lock when forwarded; cancelled when the branch loses. */
         Registration inArena;
 
-        Request(Waiter<Long> waiter, GrowTicket ticket, GetWaits waits) {
+        Request(Waiter<Long> waiter, GrowTicket ticket) {
             super(waiter);
             this.ticket = ticket;
-            this.waits = waits;
         }
 
         @Override
         public void cancel() {
-            waits.cancelGrow(this);
+            ticket.waits.cancelGrow(this);
         }
     }
 
