@@ -19,8 +19,8 @@ import java.util.function.Function;
  * <ul>
  *   <li><b>put branch</b> of {@code getEvent()}: the pool's one {@link PutEvent}, queued in
  *       {@link PutWaiters} until a put claims it; <b>grow branch</b>: a {@link GrowEvent}
- *       under {@code withNack}, one per sync, whose {@link GrowTicket} holds a reservation
- *       against the hard limit ({@link GrowSupply}).
+ *       under {@code withNack}, one per sync, which as a {@link GrowTicket} holds a
+ *       reservation against the hard limit ({@link GrowSupply}).
  *   <li><b>nack</b>: a grow branch that lost gives its reservation back ({@link #release}).
  * </ul>
  *
