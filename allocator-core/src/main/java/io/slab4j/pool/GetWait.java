@@ -21,8 +21,9 @@ import io.slab4j.event.Waiter;
  *
  * <h2>Invariants</h2>
  * Made after the get polled the pool itself, so {@link #tryNow()} does not poll again (its
- * registration re-checks under the lock). {@link #byPut} is true once the sync has been given
- * an item, by a put or by its registration; the get settles its ticket (this object's
+ * registration re-checks under the lock). {@link #servedByPut()} tells, once the sync has
+ * returned, whether it was given an item (by a put or by its registration) or a slab; the get
+ * settles its ticket (this object's
  * {@link GrowTicket} part: its claim on the hard limit and its wait clock) after its sync
  * ends ({@link GetWaits#await}): a slab that came is added, a reservation left is released.
  *
@@ -36,10 +37,15 @@ final class GetWait extends GrowTicket implements Registration {
     /** True: register on puts; {@link #grows}: register a grow (at least one of the two). */
     final boolean puts;
     final boolean grows;
-    /** The current registration's put node / grow request, or null. Pool lock. */
+    /**
+     * The latest registration's put node (kept after it is withdrawn), or null. Only the latest
+     * can have been served: an older one left the queue before a newer one was made, and a
+     * put that claims the offer never gives it back. Set under the pool lock by the syncing thread.
+     */
     PutWaiters.Node node;
+    /** The current registration's grow request, or null once withdrawn. Pool lock. */
     GrowSupply.Request request;
-    /** The sync was given an item (not a slab). Syncing thread, after the offer is DONE. */
+    /** The registration itself took a free item for the sync. Syncing thread. */
     boolean byPut;
 
     GetWait(GetWaits waits, boolean puts, boolean grows) {
@@ -56,6 +62,16 @@ final class GetWait extends GrowTicket implements Registration {
     @Override
     protected Registration register(Waiter<Long> waiter) {
         return waits.register(this, waiter);
+    }
+
+    /**
+     * After the sync has returned a value: true when it is an item (taken by the registration or
+     * handed over by a put), false when it is a slab from the arena. The put sets its node's
+     * {@code served} under the lock before it completes the offer, and the syncing thread read
+     * the offer DONE with acquire, so the flag is visible here however the clean-up raced.
+     */
+    boolean servedByPut() {
+        return byPut || node != null && node.served;
     }
 
     /** Withdraws both sides; idempotent. */

@@ -110,7 +110,7 @@ final class GetWaits {
         try {
             got = timeout == null ? wait.sync() : Events.choose(wait, Events.timeout(timeout).wrap(signal -> 0L)).sync();
         } finally {
-            if (got != 0 && !wait.byPut) {
+            if (got != 0 && !wait.servedByPut()) {
                 got = traffic.addSlab(wait, got, true); // the grow won: its slab, and the wait counted
             } else {
                 release(wait);
@@ -248,13 +248,11 @@ final class GetWaits {
 
     /** {@link GetWait}'s cancellation: both sides out of the pool's queues, then the grow out of the arena's. */
     void cancel(GetWait wait) {
-        PutWaiters.Node node = wait.node;
+        PutWaiters.Node node = wait.node; // kept: the get reads its served flag when its sync ends
         GrowSupply.Request request = wait.request;
-        wait.node = null;
         wait.request = null;
         if (node != null && node.served) {
-            wait.byPut = true; // the put took the node off the queue itself
-            node = null;
+            node = null; // the put took it off the queue itself
         }
         if (node == null && request == null) {
             return;

@@ -18,8 +18,9 @@ final class PutWaiters {
         private final GetWaits waits;
         /**
          * Set by the put that claimed this registration, under the lock and before it
-         * completes the waiter; read by the syncing thread when it cancels, after it saw
-         * the offer DONE (which orders the write before the read). Nobody else writes it.
+         * completes the waiter; read by the syncing thread when it cancels (where a false
+         * read only costs a redundant removal) and, for a blocking get, after it saw the
+         * offer DONE (which orders the write before the read). Nobody else writes it.
          */
         boolean served;
 
