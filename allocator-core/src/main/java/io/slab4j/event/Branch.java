@@ -8,7 +8,9 @@ import java.util.function.Function;
  * event's source, so a branch costs one object whether or not it ever registers.
  * Produced by {@link Event#instantiate} once per waiting sync.
  *
- * <p>Invariants: exactly one of {@link #base} and "timeout" ({@code base == null}) holds;
+ * <p>Invariants: exactly one of {@link #base} and "timeout" ({@code base == null}, a
+ * {@link Timed} branch, which alone carries a deadline, so a base event's branch is 8 bytes
+ * smaller) holds;
  * {@link #wraps} lists the wrap functions from innermost (applied first) outwards;
  * {@link #nacks} is the innermost withNack scope this branch is inside, the rest reached
  * through {@link NackEvent#enclosing}: if this branch wins, every other nack of the sync
@@ -18,11 +20,9 @@ import java.util.function.Function;
  * only (sources see only the {@code Waiter} methods); the final ones are set before the
  * waiter is handed to any source.
  */
-final class Branch<T> extends Waiter<T> {
+sealed class Branch<T> extends Waiter<T> permits Branch.Timed {
     /** The source's event, or null for a timeout branch. */
     final BaseEvent<T> base;
-    /** For a timeout branch: the {@code System.nanoTime()} deadline. */
-    final long deadline;
     final Wraps wraps;
     /** Innermost enclosing withNack scope, or null. */
     final NackEvent nacks;
@@ -31,20 +31,30 @@ final class Branch<T> extends Waiter<T> {
     /** The next branch of the same sync, in instantiation order, or null. Syncing thread only. */
     Branch<?> next;
 
-    private Branch(Offer offer, int index, BaseEvent<T> base, long deadline, Wraps wraps, NackEvent nacks) {
+    private Branch(Offer offer, int index, BaseEvent<T> base, Wraps wraps, NackEvent nacks) {
         super(offer, index);
         this.base = base;
-        this.deadline = deadline;
         this.wraps = wraps;
         this.nacks = nacks;
     }
 
     static <T> Branch<T> of(Offer offer, int index, BaseEvent<T> base, Wraps wraps, NackEvent nacks) {
-        return new Branch<>(offer, index, base, 0, wraps, nacks);
+        return new Branch<>(offer, index, base, wraps, nacks);
     }
 
-    static Branch<Timeout> timeout(Offer offer, int index, long deadline, Wraps wraps, NackEvent nacks) {
-        return new Branch<>(offer, index, null, deadline, wraps, nacks);
+    static Timed timeout(Offer offer, int index, long deadline, Wraps wraps, NackEvent nacks) {
+        return new Timed(offer, index, deadline, wraps, nacks);
+    }
+
+    /** A timeout branch: its source is the syncing thread's clock. */
+    static final class Timed extends Branch<Timeout> {
+        /** The {@code System.nanoTime()} deadline. */
+        final long deadline;
+
+        private Timed(Offer offer, int index, long deadline, Wraps wraps, NackEvent nacks) {
+            super(offer, index, null, wraps, nacks);
+            this.deadline = deadline;
+        }
     }
 
     boolean isTimeout() {

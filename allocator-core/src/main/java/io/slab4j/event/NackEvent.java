@@ -1,5 +1,7 @@
 package io.slab4j.event;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.lang.reflect.UndeclaredThrowableException;
 import java.util.ArrayList;
 import java.util.Objects;
@@ -21,24 +23,41 @@ import java.util.Objects;
  *       this way).</li>
  * </ul>
  *
- * <p>Concurrency contract: all public methods are thread-safe. The private {@code source}
- * object is the lock; it guards {@code fired}, {@code action}, {@code moreActions} and
- * {@code waiters}; no user code runs under it. A new instance is made by every
- * instantiation of a withNack (every waiting sync, and every poll, of an event holding
- * one), so keeping one after its sync is fine but it never fires again. The two
- * package-private links are written only by the sync that made the nack.
+ * <p>Concurrency contract: all public methods are thread-safe. The common use (one
+ * {@code onNack} action, nobody syncing on the nack) takes no lock and allocates nothing
+ * beyond the nack: one word, {@code state}, moves by CAS
+ * <pre>
+ *   null ──onNack(a)──▶ a ──fire──▶ FIRED          (fire runs a; an onNack after it runs its action at once)
+ *    └──────fire──────────────────▶ FIRED
+ *   any of them ──a second action, or a sync on the nack──▶ a Source (final: never replaced)
+ * </pre>
+ * and from then on the {@code Source}'s monitor guards its {@code fired}, actions and waiting
+ * syncs, as every call goes through it. Its fields are set before the CAS that publishes it,
+ * and every read of {@code state} is an acquire, so a thread that sees it sees them. No user
+ * code runs under the monitor. A new instance is made by every instantiation of a withNack
+ * (every waiting sync, and every poll, of an event holding one), so keeping one after its
+ * sync is fine but it never fires again. The two package-private links are written only by
+ * the sync that made the nack.
  */
 public final class NackEvent extends Event<Nack> {
-    /** This nack as a base event; also the lock (private, so no caller can hold it). */
-    private final Source source = new Source();
-    /** Guarded by source; false → true once. */
-    private boolean fired;
-    /** Guarded by source; the first action waiting for the fire (the common case: one), null after firing. */
-    private Runnable action;
-    /** Guarded by source; further actions in registration order, null when none or after firing. */
-    private ArrayList<Runnable> moreActions;
-    /** Guarded by source; syncs waiting on this nack, null when none or after firing. */
-    private ArrayList<Waiter<Nack>> waiters;
+    private static final VarHandle STATE;
+    /** The state after a fire that nobody needed a {@code Source} for. */
+    private static final Object FIRED = new Object();
+
+    static {
+        try {
+            STATE = MethodHandles.lookup().findVarHandle(NackEvent.class, "state", Object.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /**
+     * null, the one action (a {@link Runnable}), {@link #FIRED}, or the {@link Source} that
+     * holds the full state. Accessed only through {@link #STATE}: CAS, acquire reads.
+     */
+    @SuppressWarnings("unused")
+    private Object state;
 
     /**
      * The innermost withNack scope that encloses this one in the event tree, or null: the
@@ -67,55 +86,59 @@ public final class NackEvent extends Event<Nack> {
      */
     public void onNack(Runnable action) {
         Objects.requireNonNull(action, "NackEvent.onNack(null): the action is null");
-        synchronized (source) {
-            if (!fired) {
-                if (this.action == null) {
-                    this.action = action;
-                } else {
-                    if (moreActions == null) {
-                        moreActions = new ArrayList<>(2);
-                    }
-                    moreActions.add(action);
+        for (;;) {
+            Object now = STATE.getAcquire(this);
+            if (now == null) {
+                if (STATE.compareAndSet(this, null, action)) {
+                    return;
+                }
+            } else if (now == FIRED) {
+                action.run();
+                return;
+            } else {
+                if (!source().add(action)) {
+                    action.run();
                 }
                 return;
             }
         }
-        action.run();
     }
 
     /** Fires, once: runs the actions, then completes every waiting sync. Syncing thread only. */
     void fire() {
-        Runnable first;
-        ArrayList<Runnable> more;
-        ArrayList<Waiter<Nack>> toWake;
-        synchronized (source) {
-            if (fired) {
+        for (;;) {
+            Object now = STATE.getAcquire(this);
+            if (now instanceof Source) {
+                ((Source) now).fire();
                 return;
             }
-            fired = true;
-            first = action;
-            more = moreActions;
-            toWake = waiters;
-            action = null;
-            moreActions = null;
-            waiters = null;
-        }
-        Throwable failure = null;
-        if (first != null) {
-            failure = run(first, failure);
-        }
-        if (more != null) {
-            for (Runnable a : more) {
-                failure = run(a, failure);
+            if (now == FIRED) {
+                return;
             }
-        }
-        if (toWake != null) {
-            for (Waiter<Nack> w : toWake) {
-                if (w.claim()) {
-                    w.complete(Nack.NACK);
+            if (STATE.compareAndSet(this, now, FIRED)) {
+                if (now != null) {
+                    throwIfFailed(run((Runnable) now, null));
                 }
+                return;
             }
         }
+    }
+
+    /** The full state, made (from what {@link #state} holds now) the first time it is needed. */
+    private Source source() {
+        for (;;) {
+            Object now = STATE.getAcquire(this);
+            if (now instanceof Source) {
+                return (Source) now;
+            }
+            Source made = new Source(now == FIRED, now == FIRED ? null : (Runnable) now);
+            if (STATE.compareAndSet(this, now, made)) {
+                return made;
+            }
+        }
+    }
+
+    private static void throwIfFailed(Throwable failure) {
         if (failure instanceof RuntimeException) {
             throw (RuntimeException) failure;
         } else if (failure instanceof Error) {
@@ -139,7 +162,7 @@ public final class NackEvent extends Event<Nack> {
 
     @Override
     void instantiate(Sync sync, Branch.Wraps wraps, NackEvent nacks) {
-        sync.addBranch(source, wraps, nacks);
+        sync.addBranch(source(), wraps, nacks);
     }
 
     @Override
@@ -149,20 +172,95 @@ public final class NackEvent extends Event<Nack> {
 
     @Override
     Object pollPlain(int from, int to, int first, long start) {
-        return from <= first && first < to ? source.tryNow() : null;
+        return from <= first && first < to && isFired() ? Nack.NACK : null;
+    }
+
+    private boolean isFired() {
+        Object now = STATE.getAcquire(this);
+        return now == FIRED || now instanceof Source && ((Source) now).isFired();
     }
 
     @Override
     public String toString() {
-        boolean f;
-        synchronized (source) {
-            f = fired;
-        }
-        return f ? "NackEvent[fired]" : "NackEvent[not fired]";
+        return isFired() ? "NackEvent[fired]" : "NackEvent[not fired]";
     }
 
-    /** This nack as a source: ready once fired. Its monitor is the nack's lock. */
+    /**
+     * This nack as a source (ready once fired) and its full state; its monitor is the nack's
+     * lock. Made only when a nack gets a second action or a sync on it.
+     */
     private final class Source extends BaseEvent<Nack> {
+        /** Guarded by this; false → true once. */
+        private boolean fired;
+        /** Guarded by this; the first action waiting for the fire, null after firing. */
+        private Runnable action;
+        /** Guarded by this; further actions in registration order, null when none or after firing. */
+        private ArrayList<Runnable> moreActions;
+        /** Guarded by this; syncs waiting on this nack, null when none or after firing. */
+        private ArrayList<Waiter<Nack>> waiters;
+
+        Source(boolean fired, Runnable action) {
+            this.fired = fired;
+            this.action = action;
+        }
+
+        synchronized boolean isFired() {
+            return fired;
+        }
+
+        /** Adds an action to run at the fire; false (and nothing added) when it has fired already. */
+        boolean add(Runnable a) {
+            synchronized (this) {
+                if (fired) {
+                    return false;
+                }
+                if (action == null) {
+                    action = a;
+                } else {
+                    if (moreActions == null) {
+                        moreActions = new ArrayList<>(2);
+                    }
+                    moreActions.add(a);
+                }
+                return true;
+            }
+        }
+
+        void fire() {
+            Runnable first;
+            ArrayList<Runnable> more;
+            ArrayList<Waiter<Nack>> toWake;
+            synchronized (this) {
+                if (fired) {
+                    return;
+                }
+                fired = true;
+                first = action;
+                more = moreActions;
+                toWake = waiters;
+                action = null;
+                moreActions = null;
+                waiters = null;
+            }
+            Throwable failure = null;
+            if (first != null) {
+                failure = run(first, failure);
+            }
+            if (more != null) {
+                for (Runnable a : more) {
+                    failure = run(a, failure);
+                }
+            }
+            if (toWake != null) {
+                for (Waiter<Nack> w : toWake) {
+                    if (w.claim()) {
+                        w.complete(Nack.NACK);
+                    }
+                }
+            }
+            throwIfFailed(failure);
+        }
+
         @Override
         protected Nack tryNow() {
             synchronized (this) {

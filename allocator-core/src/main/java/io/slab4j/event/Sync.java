@@ -88,11 +88,13 @@ final class Sync extends Offer {
      */
     private Branch<?> first;
     private Branch<?> last;
-    /** Every NackEvent made by this sync's withNack functions, in creation order (linked by nextInSync). */
+    /**
+     * Every NackEvent made by this sync's withNack functions, in creation order (linked by
+     * nextInSync; no tail pointer: a sync makes few, and a field less keeps a Sync at 64 bytes).
+     */
     private NackEvent firstNack;
-    private NackEvent lastNack;
     /** The timeout branch with the earliest deadline, or null. */
-    private Branch<?> timeout;
+    private Branch.Timed timeout;
     /** Where the poll and register passes start, in [0, size()). */
     private int rotation;
     /** True when the last register pass reached every branch. */
@@ -164,7 +166,7 @@ final class Sync extends Offer {
     }
 
     void addTimeout(long nanos, Branch.Wraps wraps, NackEvent nacks) {
-        Branch<Timeout> b = Branch.timeout(this, size(), startNanos + nanos, wraps, nacks);
+        Branch.Timed b = Branch.timeout(this, size(), startNanos + nanos, wraps, nacks);
         if (timeout == null || b.deadline - timeout.deadline < 0) {
             timeout = b;
         }
@@ -206,12 +208,15 @@ final class Sync extends Offer {
     /** A fresh nack for a withNack inside {@code enclosing} (null: outermost), recorded so it fires. */
     NackEvent newNack(NackEvent enclosing) {
         NackEvent nack = new NackEvent(enclosing);
-        if (lastNack == null) {
+        if (firstNack == null) {
             firstNack = nack;
         } else {
-            lastNack.nextInSync = nack;
+            NackEvent last = firstNack;
+            while (last.nextInSync != null) {
+                last = last.nextInSync;
+            }
+            last.nextInSync = nack;
         }
-        lastNack = nack;
         return nack;
     }
 
@@ -263,9 +268,8 @@ final class Sync extends Offer {
         for (int k = 0; k < n; k++, b = after(b)) {
             // Event.poll: timeout(d) is ready only for d <= 0 (deadline == start), however long
             // instantiating the event (guards, withNack functions) took.
-            boolean due = pollOnly ? b.deadline == startNanos : now - b.deadline >= 0;
             Object v = b.isTimeout()
-                    ? (due ? Timeout.TIMEOUT : null)
+                    ? (due((Branch.Timed) b, pollOnly, now) ? Timeout.TIMEOUT : null)
                     : b.base.tryNow();
             if (v != null) {
                 completeByPoll(b.branch, v);
@@ -273,6 +277,10 @@ final class Sync extends Offer {
             }
         }
         return false;
+    }
+
+    private boolean due(Branch.Timed b, boolean pollOnly, long now) {
+        return pollOnly ? b.deadline == startNanos : now - b.deadline >= 0;
     }
 
     /**

@@ -14,12 +14,15 @@ package io.slab4j.event;
  * @param <N> the source's node type
  */
 public final class WaitQueue<N extends WaitQueue.Node<?>> {
-    /** One registration in a queue. Link fields are the owning queue's, guarded by its source's lock. */
+    /**
+     * One registration in a queue. Link fields are the owning queue's, guarded by its source's
+     * lock; {@code next == this} marks a node that is in no queue (instead of a flag, which
+     * would make the nodes of some sources 8 bytes larger).
+     */
     public static class Node<T> {
         private final Waiter<T> waiter;
         private Node<?> prev;
-        private Node<?> next;
-        private boolean linked;
+        private Node<?> next = this;
 
         public Node(Waiter<T> waiter) {
             this.waiter = waiter;
@@ -31,7 +34,7 @@ public final class WaitQueue<N extends WaitQueue.Node<?>> {
 
         /** True while the node is in a queue (false once served, cancelled or dropped). */
         public final boolean isLinked() {
-            return linked;
+            return next != this;
         }
     }
 
@@ -89,7 +92,7 @@ public final class WaitQueue<N extends WaitQueue.Node<?>> {
         int counted = 0;
         Node<?> prev = null;
         for (Node<?> n = head; n != null && counted <= size; n = n.next) {
-            if (n.prev != prev || !n.linked) {
+            if (n.prev != prev || !n.isLinked()) {
                 throw new IllegalStateException(owner + " invariant broken: waiter queue links are inconsistent");
             }
             prev = n;
@@ -102,10 +105,9 @@ public final class WaitQueue<N extends WaitQueue.Node<?>> {
     }
 
     private Node<?> link(Node<?> n) {
-        if (n.linked) {
+        if (n.isLinked()) {
             throw new IllegalStateException("node is already queued: " + n);
         }
-        n.linked = true;
         n.prev = null;
         n.next = null;
         size++;
@@ -113,7 +115,7 @@ public final class WaitQueue<N extends WaitQueue.Node<?>> {
     }
 
     private void unlink(Node<?> n) {
-        if (!n.linked) {
+        if (!n.isLinked()) {
             return;
         }
         if (n.prev == null) {
@@ -127,8 +129,7 @@ public final class WaitQueue<N extends WaitQueue.Node<?>> {
             n.next.prev = n.prev;
         }
         n.prev = null;
-        n.next = null;
-        n.linked = false;
+        n.next = n;
         size--;
     }
 }

@@ -21,8 +21,11 @@ import io.slab4j.event.Waiter;
  * {@code forward}); cancelling an arena registration happens after the pool lock is released.
  */
 final class GrowSupply {
-    /** A grow registration: its ticket, and its forwarded registration in the arena once it has one. */
-    static final class Request extends WaitQueue.Node<Long> {
+    /**
+     * A grow registration: its ticket, and its forwarded registration in the arena once it has
+     * one; withdrawn by {@link #cancel()} (a {@link GrowEvent}'s registration).
+     */
+    static final class Request extends WaitQueue.Node<Long> implements Registration {
         final GrowTicket ticket;
         /** Set under the pool lock when forwarded; cancelled when the branch loses. */
         Registration inArena;
@@ -30,6 +33,11 @@ final class GrowSupply {
         Request(Waiter<Long> waiter, GrowTicket ticket) {
             super(waiter);
             this.ticket = ticket;
+        }
+
+        @Override
+        public void cancel() {
+            ticket.waits.cancelGrow(this);
         }
     }
 
@@ -68,14 +76,20 @@ final class GrowSupply {
         return queued.liveHead() == null && canReserve();
     }
 
+    /**
+     * Reserves a slab's items for {@code ticket}, or, when it is null, for the calling step
+     * alone (a poll or a prime, which consumes or releases it before it returns).
+     */
     void reserve(GrowTicket ticket) {
-        ticket.reserve();
+        if (ticket != null) {
+            ticket.reserve();
+        }
         pending += itemsPerSlab;
     }
 
-    /** The nack of a grow branch (or a failed non-waiting grow): gives the reservation back, if any. */
+    /** The nack of a grow branch, the end of a get's wait, or a failed non-waiting grow: gives the reservation back, if any. */
     void release(GrowTicket ticket) {
-        if (ticket.release()) {
+        if (ticket == null || ticket.release()) {
             pending -= itemsPerSlab;
             serveQueued();
         }
@@ -83,7 +97,9 @@ final class GrowSupply {
 
     /** A reserved grow's slab arrived. */
     void consume(GrowTicket ticket, String pool) {
-        ticket.consume(pool);
+        if (ticket != null) {
+            ticket.consume(pool);
+        }
         pending -= itemsPerSlab;
         made += itemsPerSlab;
     }

@@ -1,12 +1,18 @@
 package io.slab4j.pool;
 
+import io.slab4j.event.BaseEvent;
+
 /**
- * One waiting get's claim on the pool's hard limit, and its wait accounting.
+ * One waiting grow's claim on the pool's hard limit, and its wait accounting. It is the base
+ * event whose registration holds the claim, so a wait makes one object for both: a blocking
+ * get's {@link GetWait}, or the {@link GrowEvent} of one sync of {@link Pool#getEvent()}.
  *
  * <pre>
  *   NEW ──reserve──▶ RESERVED ──consume──▶ CONSUMED   (the slab arrived: it is made)
- *                       └──────release───▶ RELEASED   (the grow branch lost: its nack fired,
- *                                                      or a poll found no space; it may reserve again)
+ *                       └──────release───▶ RELEASED   (the grow lost: the get's wait ended
+ *                                                      without a slab, a grow branch's nack
+ *                                                      fired, or a poll found no space; it may
+ *                                                      reserve again)
  * </pre>
  * Reserved, it counts {@code itemsPerSlab} pending items against the hard limit; a ticket
  * still reserved when its sync registers again (after an abandoned claim) keeps its
@@ -14,60 +20,70 @@ package io.slab4j.pool;
  *
  * <p>Guarded by the pool's lock; the wait fields are written and read on the syncing thread.
  */
-final class GrowTicket {
-    private enum State { NEW, RESERVED, CONSUMED, RELEASED }
+abstract class GrowTicket extends BaseEvent<Long> {
+    private static final byte NEW = 0;
+    private static final byte RESERVED = 1;
+    private static final byte CONSUMED = 2;
+    private static final byte RELEASED = 3;
 
-    private State state = State.NEW;
-    /** System.nanoTime() when the get's wait began (before its sync). Syncing thread. */
-    private long startedAt;
+    /** The pool's waiting side, which registers and cancels this ticket's requests. */
+    final GetWaits waits;
+    /** NEW, RESERVED, CONSUMED or RELEASED (a byte: the ticket is in every waiting get). Pool lock. */
+    private byte state = NEW;
     /** True for a get's own ticket, whose wait is counted; false for a sync on {@code getEvent()}. */
     private boolean timed;
     /** True once the get queued on the pool: a real wait. Syncing thread, under the lock. */
     private boolean queued;
     /** True once the wait has been added to the pool's statistics. */
     private boolean counted;
+    /** System.nanoTime() when the get's wait began (before its sync). Syncing thread. */
+    private long startedAt;
 
-    boolean isReserved() {
-        return state == State.RESERVED;
+    GrowTicket(GetWaits waits) {
+        this.waits = waits;
+    }
+
+    final boolean isReserved() {
+        return state == RESERVED;
     }
 
     /** NEW or RELEASED (a poll reserved and released it before the sync registered) → RESERVED. */
-    void reserve() {
-        if (state == State.RESERVED || state == State.CONSUMED) {
-            throw new IllegalStateException("grow ticket is " + state + ", expected NEW or RELEASED");
+    final void reserve() {
+        if (state == RESERVED || state == CONSUMED) {
+            throw new IllegalStateException("grow ticket is " + stateName() + ", expected NEW or RELEASED");
         }
-        state = State.RESERVED;
+        state = RESERVED;
     }
 
     /** RESERVED → RELEASED; false when there was no reservation to give back. */
-    boolean release() {
-        if (state != State.RESERVED) {
+    final boolean release() {
+        if (state != RESERVED) {
             return false;
         }
-        state = State.RELEASED;
+        state = RELEASED;
         return true;
     }
 
-    void consume(String pool) {
-        if (state != State.RESERVED) {
-            throw new IllegalStateException("pool '" + pool + "': grow ticket is " + state + ", expected RESERVED");
+    final void consume(String pool) {
+        if (state != RESERVED) {
+            throw new IllegalStateException("pool '" + pool + "': grow ticket is " + stateName() + ", expected RESERVED");
         }
-        state = State.CONSUMED;
+        state = CONSUMED;
     }
 
     /** The get is about to sync; its wait, if it queues, counts from now. */
-    void startClock(long now) {
+    final void startClock(long now) {
         startedAt = now;
         timed = true;
     }
 
     /** The get queued on the pool: a real wait. */
-    void queued() {
+    final void queued() {
         queued = true;
     }
 
     /** How long the get has waited, once: nanoseconds since its clock started, or -1 when it never queued or was counted already. */
-    long takeWait(long now) {
+    final long takeWait(long now) {
         if (!timed || !queued || counted) {
             return -1;
         }
@@ -75,8 +91,12 @@ final class GrowTicket {
         return now - startedAt;
     }
 
-    @Override
-    public String toString() {
-        return state.toString();
+    final String stateName() {
+        return switch (state) {
+            case NEW -> "NEW";
+            case RESERVED -> "RESERVED";
+            case CONSUMED -> "CONSUMED";
+            default -> "RELEASED";
+        };
     }
 }

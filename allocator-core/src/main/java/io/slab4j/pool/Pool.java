@@ -6,8 +6,6 @@ import io.slab4j.event.Event;
 import io.slab4j.event.Waiter;
 
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Objects;
 
 /**
@@ -40,10 +38,14 @@ import java.util.Objects;
  *       when the pool may grow, reserve a slab and try the arena without waiting.
  *   <li>Before blocking: ask the {@link Reclaimer}s (magazine layers) to return idle
  *       parked items.
- *   <li>Wait ({@link WaitStrategy#NACK}) on {@code choose(put, withNack(grow))}, whose base
- *       events do not poll again (the registration re-checks under the lock). Whichever
- *       fires first wins; if the put won, the grow's nack releases its reservation.
+ *   <li>Wait ({@link WaitStrategy#NACK}) on one base event, a {@link GetWait}, that does not
+ *       poll again: its registration re-checks under the lock, then queues on puts and
+ *       registers a grow (reserved and forwarded to the arena, or queued at the limit) in
+ *       the same acquisition. Whichever source claims the get first delivers; then the get
+ *       adds the slab that came, or releases its reservation.
  * </ol>
+ * {@link #getEvent()} is the same choice as a composable event:
+ * {@code choose(put, withNack(grow))}, whose nack releases the reservation of a grow that lost.
  * <h2>Put</h2>
  * Validate, and CAS the item's record OUT → FREE (foreign, interior, already free or
  * parked in a layer: rejected, nothing changes); hand the item to the oldest live put
@@ -52,11 +54,17 @@ import java.util.Objects;
  * failure to return the slab is counted ({@link PoolStats#slabReturnFailures()}) and logged.
  *
  * <h2>Concurrency</h2>
- * Thread-safe. One lock guards the slabs, both wait queues ({@link PutWaiters},
- * {@link GrowSupply}), the counts and the statistics ({@link PoolCounts}); the steps that
- * complete waiters or call the arena run after unlocking. The get's waiting side (its
- * events, registrations and nacks) is {@link GetWaits}, under the same lock. The layer methods ({@link #park}, {@link #unpark},
- * {@link #parkOwned}) take no lock: they find the record through {@link SlabDirectory}.
+ * Thread-safe. One lock ({@link #lock}) guards the pool's state, which lives in
+ * package-private classes that take no lock of their own: the slabs and the counts they
+ * share ({@link SlabStock} over {@link SlabSet}), the hard limit's supply and its queued
+ * grows ({@link GrowSupply}), the put waiters ({@link PutWaiters}) and the statistics
+ * ({@link PoolCounts}). This class keeps the lock and the public API: each call changes that
+ * state under the lock, then, after unlocking, completes the waiters it served and returns
+ * detached slabs to the arena. The steps that call the arena without waiting (the poll,
+ * priming, adding a grown slab) are {@link ArenaTraffic}; the get's waiting side (its
+ * events, registrations and nacks) is {@link GetWaits}; both take this lock the same way.
+ * The layer methods ({@link #park}, {@link #unpark}, {@link #parkOwned}) take no lock:
+ * they find the record through {@link SlabDirectory}. Lock order: {@code package-info}.
  */
 public final class Pool implements AutoCloseable {
     /** The most items one slab may hold; bounds a slab's heap metadata to about 5 bytes an item. */
@@ -64,41 +72,39 @@ public final class Pool implements AutoCloseable {
     /** System property: how often, in ms, waiting gets have the layers' idle parked items reclaimed. */
     public static final String RECLAIM_INTERVAL_PROPERTY = "slab4j.pool.reclaimIntervalMillis";
     /** The effective interval, in [1, 1000] ms, default 100: read once at class initialisation. */
-    public static final long RECLAIM_INTERVAL_MILLIS = readInterval();
-
-    private static final System.Logger LOG = System.getLogger(Pool.class.getName());
+    public static final long RECLAIM_INTERVAL_MILLIS = ReclaimTicker.readInterval(RECLAIM_INTERVAL_PROPERTY);
 
     final String name;
     private final Geometry g;
-    private final int lowWater;
-    private final int highWater;
+    private final Marks marks;
     private final WaitStrategy strategy;
     private final Arena arena;
 
+    /** Guards every field below except the final references' own lock-free parts (see the class header). */
     final CountingLock lock = new CountingLock();
-    private final SlabSet slabs;
     private final ItemRecords records;
     private final PutWaiters putWaiters = new PutWaiters();
     private final GrowSupply supply;
-    private final Reclaimers reclaimers = new Reclaimers(this);
-    private final GetWaits waits;
-    private long inUse;
-    private int idleSlabs;
-    private boolean closed;
     private final PoolCounts counts = new PoolCounts();
+    private final SlabStock stock;
+    private final Reclaimers reclaimers = new Reclaimers(this);
+    private final ArenaTraffic traffic;
+    private final GetWaits waits;
+    private boolean closed;
 
     private Pool(String name, Geometry g, Marks marks, WaitStrategy strategy, Arena arena) {
         this.name = name;
         this.g = g;
-        this.lowWater = marks.lowWater();
-        this.highWater = marks.highWater();
+        this.marks = marks;
         this.strategy = strategy;
         this.arena = arena;
         BaseEvent<Long> slabSpace = arena.allocEvent(g.slabBytes(), g.slabAlign());
         this.supply = new GrowSupply(g.itemsPerSlab(), marks.hardLimit(), slabSpace);
-        this.slabs = new SlabSet(g.itemsPerSlab(), g.slabBytes(), arena.base(), arena.size());
+        SlabSet slabs = new SlabSet(g.itemsPerSlab(), g.slabBytes(), arena.base(), arena.size());
         this.records = new ItemRecords(name, g, slabs);
-        this.waits = new GetWaits(this, strategy, slabs, putWaiters, supply, reclaimers, counts);
+        this.stock = new SlabStock(name, g, marks, strategy, slabs, records, supply, putWaiters, counts);
+        this.traffic = new ArenaTraffic(this, arena, g, strategy, stock, supply, putWaiters, counts);
+        this.waits = new GetWaits(this, traffic, strategy, stock, putWaiters, supply, reclaimers, counts);
     }
 
     public static Builder builder(String name, long itemSize) {
@@ -109,7 +115,7 @@ public final class Pool implements AutoCloseable {
 
     /** Takes an item, waiting as long as it takes for a put or for arena space to grow. */
     public long get() throws InterruptedException {
-        long address = getNow(false);
+        long address = traffic.getNow(false);
         return address != 0 ? address : waits.await(null);
     }
 
@@ -120,7 +126,7 @@ public final class Pool implements AutoCloseable {
     public long get(Duration timeout) throws InterruptedException {
         Objects.requireNonNull(timeout, "timeout");
         boolean mayWait = !timeout.isZero() && !timeout.isNegative();
-        long address = getNow(!mayWait);
+        long address = traffic.getNow(!mayWait);
         if (address != 0 || !mayWait) {
             return address;
         }
@@ -133,7 +139,7 @@ public final class Pool implements AutoCloseable {
 
     /** Takes an item without waiting: a free one, or one from a slab the arena can give now; 0 when neither. */
     public long tryGet() {
-        return getNow(true);
+        return traffic.getNow(true);
     }
 
     /**
@@ -143,31 +149,6 @@ public final class Pool implements AutoCloseable {
      */
     public Event<Long> getEvent() {
         return waits.event();
-    }
-
-    /** The poll, under the lock once: a free item, or one from a slab the arena gives now; 0 when neither. */
-    long getNow(boolean countFailure) {
-        GrowTicket ticket;
-        lock.lock();
-        try {
-            checkOpen("get");
-            long address = take();
-            if (address != 0) {
-                return address;
-            }
-            if (strategy == WaitStrategy.LOW_WATER_PRIME || !supply.mayGrow()) {
-                if (countFailure) {
-                    counts.failed();
-                }
-                return 0;
-            }
-            ticket = new GrowTicket();
-            supply.reserve(ticket);
-        } finally {
-            lock.unlock();
-        }
-        long address = allocSlabOrRelease(ticket, countFailure);
-        return address == 0 ? 0 : addSlab(ticket, address, true);
     }
 
     // ---------------------------------------------------------------------- put
@@ -196,50 +177,19 @@ public final class Pool implements AutoCloseable {
 
     private void accept(long address, boolean held, String call) {
         Waiter<Long> receiver;
-        Slab toArena = null;
+        Slab leaving;
         lock.lock();
         try {
             checkOpen(call);
-            Slab slab = slabs.find(address);
-            int index = records.indexIn(slab, address, call);
-            byte was = held ? slab.releaseHeld(index) : slab.release(index);
-            if (held ? was == Slab.FREE : was != Slab.OUT) {
-                throw records.rejected(call, address, was);
-            }
-            counts.released();
-            receiver = putWaiters.claimOldest();
-            if (receiver != null) {
-                slab.handOut(index);
-                counts.handedOver();
-            } else {
-                toArena = giveBack(slab, index);
-            }
+            receiver = stock.accept(address, held, call);
+            leaving = stock.takeLeaving();
         } finally {
             lock.unlock();
         }
         if (receiver != null) {
             receiver.complete(address);
-        } else if (toArena != null) {
-            returnToArena(toArena);
         }
-    }
-
-    /** Under the lock: frees an item; returns its slab when that slab must now go back to the arena. */
-    private Slab giveBack(Slab slab, int index) {
-        int old = slab.freeCount();
-        slab.free(index);
-        slabs.moved(slab, old);
-        inUse--;
-        if (!slab.isIdle()) {
-            return null;
-        }
-        idleSlabs++;
-        boolean pendingGrowWantsSpace = strategy == WaitStrategy.PENDING_GROW_COUNT && supply.pending() > 0;
-        if (idleSlabs > highWater || pendingGrowWantsSpace) {
-            detach(slab);
-            return slab;
-        }
-        return null;
+        traffic.returnToArena(leaving);
     }
 
     // ------------------------------------------------ the layer side (PoolCache, BufferPool)
@@ -282,52 +232,28 @@ public final class Pool implements AutoCloseable {
      */
     public void putAll(long[] addresses, int count) {
         Objects.checkFromIndexSize(0, count, addresses.length);
-        List<Waiter<Long>> receivers = null;
-        List<Long> handed = null;
-        List<Slab> toArena = null;
+        Handoffs handoffs = null;
+        Slab leaving;
         IllegalArgumentException bad = null;
         lock.lock();
         try {
             checkOpen("putAll");
             for (int i = 0; i < count; i++) {
-                long address = addresses[i];
-                Slab slab = slabs.find(address);
-                int index = slab == null ? -1 : g.indexOf(address - slab.base);
-                byte was = index < 0 ? Slab.FREE : slab.releaseHeld(index);
-                if (was == Slab.FREE) {
-                    bad = merge(bad, index < 0 ? records.notAnItem("putAll", address, slab) : records.rejected("putAll", address, Slab.FREE));
-                    continue;
-                }
-                counts.released();
-                Waiter<Long> receiver = putWaiters.claimOldest();
-                if (receiver != null) {
-                    slab.handOut(index);
-                    counts.handedOver();
-                    if (receivers == null) {
-                        receivers = new ArrayList<>();
-                        handed = new ArrayList<>();
+                try {
+                    Waiter<Long> receiver = stock.accept(addresses[i], true, "putAll");
+                    if (receiver != null) {
+                        handoffs = Handoffs.add(handoffs, receiver, addresses[i]);
                     }
-                    receivers.add(receiver);
-                    handed.add(address);
-                } else {
-                    Slab gone = giveBack(slab, index);
-                    if (gone != null) {
-                        if (toArena == null) {
-                            toArena = new ArrayList<>();
-                        }
-                        toArena.add(gone);
-                    }
+                } catch (IllegalArgumentException e) {
+                    bad = merge(bad, e);
                 }
             }
+            leaving = stock.takeLeaving();
         } finally {
             lock.unlock();
         }
-        for (int i = 0; receivers != null && i < receivers.size(); i++) {
-            receivers.get(i).complete(handed.get(i));
-        }
-        for (int i = 0; toArena != null && i < toArena.size(); i++) {
-            returnToArena(toArena.get(i));
-        }
+        Handoffs.completeAll(handoffs);
+        traffic.returnToArena(leaving);
         if (bad != null) {
             throw bad;
         }
@@ -364,22 +290,18 @@ public final class Pool implements AutoCloseable {
 
     /** Gives idle slabs beyond {@code lowWater} back to the arena; returns how many went. */
     public int reclaim() {
-        List<Slab> gone = new ArrayList<>();
+        int gone;
+        Slab leaving;
         lock.lock();
         try {
             checkOpen("reclaim");
-            Slab idle;
-            while (idleSlabs > lowWater && (idle = slabs.anyIdle()) != null) {
-                detach(idle);
-                gone.add(idle);
-            }
+            gone = stock.detachIdleBeyondLowWater();
+            leaving = stock.takeLeaving();
         } finally {
             lock.unlock();
         }
-        for (Slab slab : gone) {
-            returnToArena(slab);
-        }
-        return gone.size();
+        traffic.returnToArena(leaving);
+        return gone;
     }
 
     /**
@@ -387,126 +309,7 @@ public final class Pool implements AutoCloseable {
      * hard limit or the arena stops it; returns the items it holds.
      */
     public long prime(long items) {
-        while (true) {
-            GrowTicket ticket = new GrowTicket();
-            lock.lock();
-            try {
-                checkOpen("prime");
-                if (supply.made() >= items || !supply.canReserve()) {
-                    return supply.made();
-                }
-                supply.reserve(ticket);
-            } finally {
-                lock.unlock();
-            }
-            long address = allocSlabOrRelease(ticket, false);
-            if (address == 0) {
-                lock.lock();
-                try {
-                    return supply.made();
-                } finally {
-                    lock.unlock();
-                }
-            }
-            addSlab(ticket, address, false);
-        }
-    }
-
-    /** Under the lock: removes an idle slab from the pool (the caller returns it to the arena after unlocking). */
-    private void detach(Slab slab) {
-        slabs.remove(slab);
-        idleSlabs--;
-        counts.shrank();
-        supply.shrunk();
-    }
-
-    /** After unlocking: an accepted slab goes back to the arena; a failure there is counted and logged, never thrown. */
-    private void returnToArena(Slab slab) {
-        try {
-            arena.free(slab.base, g.slabBytes());
-        } catch (RuntimeException e) {
-            lock.lock();
-            try {
-                counts.slabReturnFailed();
-            } finally {
-                lock.unlock();
-            }
-            LOG.log(System.Logger.Level.WARNING, "pool '" + name + "': returning the slab at " + hex(slab.base)
-                    + " to the arena failed; the put that freed it was accepted", e);
-        }
-    }
-
-    // ------------------------------------------------------------- event plumbing
-
-    /** Under the lock: takes an item from the fullest slab with one free; 0 when none. */
-    long take() {
-        Slab slab = slabs.fullestWithFree();
-        if (slab == null) {
-            return 0;
-        }
-        int old = slab.freeCount();
-        if (old == g.itemsPerSlab()) {
-            idleSlabs--;
-        }
-        int index = slab.take();
-        slabs.moved(slab, old);
-        inUse++;
-        counts.handedOut(inUse);
-        return slab.base + index * g.stride();
-    }
-
-    /** Makes a slab of a reserved grow; with {@code takeOne}, takes an item for the caller and serves other waiters from it. */
-    long addSlab(GrowTicket ticket, long address, boolean takeOne) {
-        List<Waiter<Long>> receivers = null;
-        List<Long> items = null;
-        long mine = 0;
-        lock.lock();
-        try {
-            supply.consume(ticket, name);
-            counts.grew();
-            slabs.add(new Slab(address, g.itemsPerSlab()));
-            idleSlabs++;
-            if (takeOne) {
-                mine = take();
-            }
-            Waiter<Long> receiver;
-            while (slabs.fullestWithFree() != null && (receiver = putWaiters.claimOldest()) != null) {
-                if (receivers == null) {
-                    receivers = new ArrayList<>();
-                    items = new ArrayList<>();
-                }
-                receivers.add(receiver);
-                items.add(take());
-            }
-            counts.waited(ticket.takeWait(System.nanoTime()));
-        } finally {
-            lock.unlock();
-        }
-        for (int i = 0; receivers != null && i < receivers.size(); i++) {
-            receivers.get(i).complete(items.get(i));
-        }
-        return mine;
-    }
-
-    /** Asks the arena for a slab without waiting: the slab (not yet added), or 0 after releasing the reservation. */
-    long allocSlabOrRelease(GrowTicket ticket, boolean countFailure) {
-        long address = 0;
-        try {
-            address = arena.tryAlloc(g.slabBytes(), g.slabAlign());
-        } finally {
-            if (address == 0) {
-                lock.lock();
-                try {
-                    supply.release(ticket);
-                    if (countFailure) {
-                        counts.failed();
-                    }
-                } finally {
-                    lock.unlock();
-                }
-            }
-        }
-        return address;
+        return traffic.prime(items);
     }
 
     private void countFailure() {
@@ -544,32 +347,24 @@ public final class Pool implements AutoCloseable {
     @Override
     public void close() {
         long parked = reclaimers.parked();
-        List<Slab> all;
+        Slab leaving;
         lock.lock();
         try {
             if (closed) {
                 return;
             }
-            if (inUse > 0 || !supply.isIdle() || putWaiters.size() > 0) {
-                throw new IllegalStateException("close: pool '" + name + "' has " + inUse + " items in use"
-                        + (parked > 0 ? " (" + parked + " items parked in caches: close the caches first)" : "")
-                        + ", " + supply.pending() + " items of pending grows and " + waitingGets()
-                        + " waiting gets; put every item back first");
+            String refusal = stock.refusalToClose(parked);
+            if (refusal != null) {
+                throw new IllegalStateException(refusal);
             }
             closed = true;
-            all = slabs.all();
-            for (Slab slab : all) {
-                slabs.remove(slab);
-            }
-            supply.dropAll();
-            idleSlabs = 0;
+            stock.detachAll();
+            leaving = stock.takeLeaving();
             reclaimers.stop();
         } finally {
             lock.unlock();
         }
-        for (Slab slab : all) {
-            returnToArena(slab);
-        }
+        traffic.returnToArena(leaving);
     }
 
     public boolean isClosed() {
@@ -604,11 +399,11 @@ public final class Pool implements AutoCloseable {
     }
 
     public int lowWater() {
-        return lowWater;
+        return marks.lowWater();
     }
 
     public int highWater() {
-        return highWater;
+        return marks.highWater();
     }
 
     public Arena arena() {
@@ -631,21 +426,16 @@ public final class Pool implements AutoCloseable {
     public int waiters() {
         lock.lock();
         try {
-            return waitingGets();
+            return stock.waitingGets();
         } finally {
             lock.unlock();
         }
     }
 
-    /** Under the lock. A NACK get registers a put waiter and a grow; other strategies one of the two. */
-    private int waitingGets() {
-        return putWaiters.size() + (strategy == WaitStrategy.NACK ? 0 : supply.queuedCount());
-    }
-
     public PoolStats stats() {
         lock.lock();
         try {
-            return counts.snapshot(name, g, slabs.slabs(), idleSlabs, inUse, supply.pending(), waitingGets());
+            return stock.stats();
         } finally {
             lock.unlock();
         }
@@ -665,19 +455,7 @@ public final class Pool implements AutoCloseable {
     public void checkInvariants() {
         lock.lock();
         try {
-            long free = slabs.check(name);
-            String broken = supply.check("pool '" + name + "'", slabs.slabs());
-            if (broken == null && free != supply.made() - inUse) {
-                broken = free + " free items but made " + supply.made() + " - in use " + inUse;
-            } else if (broken == null && idleSlabs != slabs.idle()) {
-                broken = "idle count " + idleSlabs + " but " + slabs.idle() + " idle slabs";
-            } else if (broken == null && free > 0 && putWaiters.hasLive()) {
-                broken = free + " free items while gets wait for a put";
-            }
-            if (broken != null) {
-                throw new IllegalStateException("pool '" + name + "' invariant broken: " + broken);
-            }
-            putWaiters.check("pool '" + name + "'");
+            stock.check();
         } finally {
             lock.unlock();
         }
@@ -691,15 +469,6 @@ public final class Pool implements AutoCloseable {
 
     public static String hex(long value) {
         return "0x" + Long.toHexString(value);
-    }
-
-    private static long readInterval() {
-        String value = System.getProperty(RECLAIM_INTERVAL_PROPERTY, "100").trim();
-        try {
-            return Math.max(1, Math.min(1000, Long.parseLong(value)));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("-D" + RECLAIM_INTERVAL_PROPERTY + "=" + value + " is not a number of milliseconds", e);
-        }
     }
 
     /**

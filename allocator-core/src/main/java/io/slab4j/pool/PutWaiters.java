@@ -1,5 +1,6 @@
 package io.slab4j.pool;
 
+import io.slab4j.event.Registration;
 import io.slab4j.event.WaitQueue;
 import io.slab4j.event.Waiter;
 
@@ -12,20 +13,25 @@ import io.slab4j.event.Waiter;
  * changes, for magazine layers that must not park items while a get waits.
  */
 final class PutWaiters {
-    /** One get's registration for a put. */
-    static final class Node extends WaitQueue.Node<Long> {
-        /** The get's ticket (wait accounting), or null for a sync on {@link Pool#getEvent()}. */
-        final GrowTicket ticket;
+    /** One get's registration for a put; withdrawn by {@link #cancel()} (a {@link PutEvent}'s registration). */
+    static final class Node extends WaitQueue.Node<Long> implements Registration {
+        private final GetWaits waits;
         /**
          * Set by the put that claimed this registration, under the lock and before it
-         * completes the waiter; read by the syncing thread when it cancels, after it saw
-         * the offer DONE (which orders the write before the read). Nobody else writes it.
+         * completes the waiter; read by the syncing thread when it cancels (where a false
+         * read only costs a redundant removal) and, for a blocking get, after it saw the
+         * offer DONE (which orders the write before the read). Nobody else writes it.
          */
         boolean served;
 
-        Node(Waiter<Long> waiter, GrowTicket ticket) {
+        Node(Waiter<Long> waiter, GetWaits waits) {
             super(waiter);
-            this.ticket = ticket;
+            this.waits = waits;
+        }
+
+        @Override
+        public void cancel() {
+            waits.cancelPut(this);
         }
     }
 

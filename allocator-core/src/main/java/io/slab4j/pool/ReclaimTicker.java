@@ -37,6 +37,16 @@ final class ReclaimTicker implements Runnable {
         this.pool = new WeakReference<>(pool);
     }
 
+    /** The interval set by system property {@code property}, clamped to [1, 1000] ms, default 100. */
+    static long readInterval(String property) {
+        String value = System.getProperty(property, "100").trim();
+        try {
+            return Math.max(1, Math.min(1000, Long.parseLong(value)));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("-D" + property + "=" + value + " is not a number of milliseconds", e);
+        }
+    }
+
     static ReclaimTicker start(Pool pool, long intervalMillis) {
         ReclaimTicker ticker = new ReclaimTicker(pool);
         ticker.future = Lazy.EXECUTOR.scheduleWithFixedDelay(ticker, intervalMillis, intervalMillis, TimeUnit.MILLISECONDS);

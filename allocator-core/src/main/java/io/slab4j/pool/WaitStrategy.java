@@ -25,8 +25,9 @@ public enum WaitStrategy {
      */
     PENDING_GROW_COUNT,
     /**
-     * Wait for either a put or arena space, whichever comes first; the loser is withdrawn
-     * (its nack releases the pending grow). The default.
+     * Wait for either a put or arena space, whichever comes first; the loser is withdrawn,
+     * and a grow that lost releases its reservation (in {@link Pool#getEvent()}, by the grow
+     * branch's nack). The default.
      */
     NACK
 }

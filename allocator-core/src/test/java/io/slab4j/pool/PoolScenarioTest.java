@@ -6,6 +6,7 @@ import io.slab4j.arena.Arena;
 import io.slab4j.arena.Fit;
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -100,6 +101,34 @@ class PoolScenarioTest {
         // a put now has nobody to hand to: the item goes back to the pool
         scene.pool.put(item);
         assertEquals(15, scene.pool.stats().itemsInUse());
+        scene.pool.checkInvariants();
+        scene.arena.checkInvariants();
+    }
+
+    @Test
+    void aTimedGetServedByAGrowAddsItsSlabOnceAndATimedOutOneLeavesNoGrowBehind() throws Exception {
+        Scene scene = scene(WaitStrategy.NACK);
+        assertEquals(0, scene.pool.get(Duration.ofMillis(20)), "no put and no 64-page hole: the get times out");
+        PoolStats after = scene.pool.stats();
+        assertEquals(0, after.pendingItems(), "the timed-out get released its grow's reservation");
+        assertEquals(0, scene.arena.waiters(), "and withdrew its arena request");
+        assertEquals(1, after.waits());
+        assertEquals(1, after.failures());
+        CompletableFuture<Long> get = Background.start("timed-get", () -> scene.pool.get(Duration.ofSeconds(30)));
+        Await.until("the timed get to block in a grow", () -> scene.arena.waiters() == 1 && scene.pool.stats().pendingItems() == 1);
+        for (long small : scene.smalls) {
+            scene.arena.free(small, PAGE);
+        }
+        long item = get.get(10, TimeUnit.SECONDS);
+        assertTrue(item != 0);
+        PoolStats stats = scene.pool.stats();
+        assertEquals(16, stats.slabs(), "the grow made the sixteenth slab");
+        assertEquals(16, stats.itemsInUse());
+        assertEquals(0, stats.pendingItems(), "the reservation was consumed by the slab");
+        assertEquals(0, stats.waiters());
+        assertEquals(2, stats.waits());
+        assertEquals(0, scene.arena.waiters());
+        scene.pool.put(item);
         scene.pool.checkInvariants();
         scene.arena.checkInvariants();
     }

@@ -63,6 +63,15 @@ import java.util.concurrent.TimeUnit;
  * {@code PARK_UNPARK} path does the same with a bare {@code LockSupport} hand-off: the
  * JVM and OS floor under the other paths.
  *
+ * <h2>A woken get's allocation ({@code Mode.AverageTime}, {@link #wokenPoolGet})</h2>
+ * The same hand-off as {@link #wakeUp} with {@code asleepMicros = 0}, on the pool paths
+ * only, timed per operation so that {@code -prof gc}'s {@code gc.alloc.rate.norm} is the
+ * bytes one woken get costs: the echo's blocked {@code pool.get()} (its wait, its
+ * registrations, its clean-up) plus the benchmark thread's {@code put} that serves it. JMH
+ * sums the allocation of every thread of the fork, so the echo's share is counted. The
+ * per-invocation setup (untimed) waits until the echo is registered and parked, so every
+ * operation is a real wake-up, never a get that finds an item at once.
+ *
  * <p>Run with {@code -t 1}: each benchmark thread brings its own echo thread, and the
  * machine has two cores.
  */
@@ -204,6 +213,36 @@ public class EventBench {
     @BenchmarkMode(Mode.SampleTime)
     @OutputTimeUnit(TimeUnit.MICROSECONDS)
     public long wakeUp(WakeUp s) {
+        return s.waker.wakeEcho();
+    }
+
+    /** A getter blocked on an empty pool, woken by a put from this thread: see {@link #wokenPoolGet}. */
+    @State(Scope.Thread)
+    public static class WokenGet {
+        @Param({"POOL_AT_LIMIT", "POOL_PUT_OR_GROW"})
+        public Waker.Path path;
+
+        Waker waker;
+
+        @Setup(Level.Trial)
+        public void start() {
+            waker = new Waker(path, 0);
+        }
+
+        @Setup(Level.Invocation)
+        public void awaitParked() {
+            waker.awaitParked();
+        }
+
+        @TearDown(Level.Trial)
+        public void stop() throws InterruptedException {
+            waker.close();
+        }
+    }
+
+    @Benchmark
+    @OutputTimeUnit(TimeUnit.MICROSECONDS)
+    public long wokenPoolGet(WokenGet s) {
         return s.waker.wakeEcho();
     }
 }
