@@ -2,22 +2,62 @@ package io.slab4j.pool;
 
 /**
  * The way from an address to its item's ownership record ({@link Slab}): the slab by
- * {@link SlabSet#find} (lock-free), the index by {@link Geometry#indexOf}, and the
- * rejections, each naming the address, the pool and what was expected.
+ * {@link SlabSet#find} (lock-free), the index by arithmetic, and the rejections, each naming
+ * the address, the pool and what was expected.
  *
- * <p>Thread-safe: holds only final references; the methods that move a record without the
- * pool lock ({@link #park}, {@link #unpark}, {@link #parkOwned}) rely on {@link Slab}'s
- * CAS and release stores.
+ * <h2>The recent-slab table</h2>
+ * The layer methods ({@link #park}, {@link #unpark}, {@link #parkOwned}) run on every cache
+ * put and hit, right after the lease's CAS, so every load on their way to the state byte is
+ * exposed latency: the directory's way (records → set → directory → top → leaf → slab →
+ * states, up to three probes) costs several times the CAS itself. They look first in
+ * {@code recent}, a small direct-mapped table of slabs indexed by the address's chunk
+ * ({@code address >>> chunkShift}, the directory's chunk), two loads from the record, and go
+ * to the directory only when the slab there does not hold the address or does not prove
+ * itself (below); the directory's answer is then remembered in that entry.
+ *
+ * <p>Why an entry needs no validity flag: an entry may name a slab that has since gone back
+ * to the arena (a later slab may even sit at the same address). A slab goes back only when
+ * idle, every record FREE, and after it has left the directory no path changes its records
+ * again: FREE → OUT happens only under the pool lock on slabs in the set, every other
+ * transition starts from OUT or PARKED. So a dead slab's records say FREE forever, and each
+ * fast step acts only after the state it found proves the slab alive: park's CAS
+ * succeeds only from OUT, unpark stores OUT only after reading PARKED, parkOwned stores
+ * PARKED only after reading OUT. Anything else falls to the directory, which decides
+ * exactly as before (and rejects). Two live slabs of one pool never overlap, so a live slab
+ * that holds the address is its slab.
+ *
+ * <p>Thread-safe. The table's entries are plain fields, written racily by any thread on a
+ * miss (only when they change) and read racily: that is sound because a reader uses only
+ * {@link Slab}'s final fields ({@code base}, the states array), which the Java memory model
+ * shows fully initialised to any thread that sees the reference (JLS 17.5), and the states
+ * themselves only through {@link Slab}'s CAS, acquire and release accesses. A stale or lost
+ * entry costs a directory lookup, never a wrong answer.
  */
 final class ItemRecords {
+    /** Entries of the recent-slab table, a power of two. */
+    static final int RECENT = 64;
+
     private final String pool;
     private final Geometry g;
     private final SlabSet slabs;
+    /** Recently found slabs by {@code (address >>> chunkShift) & (RECENT - 1)}; racy, see the class comment. */
+    private final Slab[] recent = new Slab[RECENT];
+    // the geometry, copied into this object so the fast path loads nothing else
+    private final int chunkShift;
+    private final long slabBytes;
+    private final long stride;
+    private final int strideShift;
+    private final int itemsPerSlab;
 
     ItemRecords(String pool, Geometry g, SlabSet slabs) {
         this.pool = pool;
         this.g = g;
         this.slabs = slabs;
+        this.slabBytes = g.slabBytes();
+        this.chunkShift = 63 - Long.numberOfLeadingZeros(slabBytes);
+        this.stride = g.stride();
+        this.strideShift = g.strideShift();
+        this.itemsPerSlab = g.itemsPerSlab();
     }
 
     /** The item index of {@code address} in {@code slab}; throws naming the address when it is not the start of an item. */
@@ -29,9 +69,20 @@ final class ItemRecords {
         return index;
     }
 
+    // ------------------------------------------------------------ the layer side
+
     /** OUT → PARKED by one CAS; throws, changing nothing, when the address is not an item that is out. */
     void park(long address) {
-        Slab slab = slabs.find(address);
+        Slab s = recent[slot(address)];
+        int index;
+        if (s != null && (index = indexIn(s, address)) >= 0 && s.park(index) == Slab.OUT) {
+            return;
+        }
+        parkFound(address);
+    }
+
+    private void parkFound(long address) {
+        Slab slab = found(address);
         int index = indexIn(slab, address, "put");
         byte was = slab.park(index);
         if (was != Slab.OUT) {
@@ -41,18 +92,81 @@ final class ItemRecords {
 
     /** PARKED → OUT by the layer that holds the item. */
     void unpark(long address) {
-        Slab slab = slabs.find(address);
-        if (slab == null) {
-            throw new IllegalStateException("pool '" + pool + "' invariant broken: parked item " + Pool.hex(address) + " has no slab");
+        Slab s = recent[slot(address)];
+        int index;
+        if (s != null && (index = indexIn(s, address)) >= 0 && s.state(index) == Slab.PARKED) {
+            s.unpark(index);
+            return;
         }
-        slab.unpark(g.indexOf(address - slab.base));
+        unparkFound(address);
+    }
+
+    private void unparkFound(long address) {
+        Slab slab = found(address);
+        int index = slab == null ? -1 : g.indexOf(address - slab.base);
+        if (index < 0) {
+            throw new IllegalStateException("pool '" + pool + "' invariant broken: parked item " + Pool.hex(address)
+                    + (slab == null ? " has no slab" : " is not the start of an item"));
+        }
+        slab.unpark(index);
     }
 
     /** → PARKED by a plain store, for a layer that guarantees a single return. */
     void parkOwned(long address) {
-        Slab slab = slabs.find(address);
+        Slab s = recent[slot(address)];
+        int index;
+        if (s != null && (index = indexIn(s, address)) >= 0 && s.state(index) == Slab.OUT) {
+            s.parkOwned(index);
+            return;
+        }
+        Slab slab = found(address);
         slab.parkOwned(indexIn(slab, address, "put"));
     }
+
+    /** The directory's slab for {@code address}, remembered in its recent entry. */
+    private Slab found(long address) {
+        Slab slab = slabs.find(address);
+        int k = slot(address);
+        if (slab != null && recent[k] != slab) {
+            recent[k] = slab;
+        }
+        return slab;
+    }
+
+    private int slot(long address) {
+        return (int) (address >>> chunkShift) & (RECENT - 1);
+    }
+
+    /** The item index of {@code address} in {@code slab} (not null), or -1 when the slab does not hold an item starting there. */
+    private int indexIn(Slab slab, long address) {
+        long offset = address - slab.base;
+        if (Long.compareUnsigned(offset, slabBytes) >= 0) {
+            return -1;
+        }
+        long index = strideShift >= 0 ? offset >>> strideShift : offset / stride;
+        return index * stride == offset && index < itemsPerSlab ? (int) index : -1;
+    }
+
+    /**
+     * Checks the recent-slab table: each entry is a live slab of the pool (the directory finds
+     * it at its base) or a dead one whose records all say FREE. Under the pool lock.
+     */
+    void check() {
+        for (int k = 0; k < RECENT; k++) {
+            Slab s = recent[k];
+            if (s == null || slabs.find(s.base) == s) {
+                continue;
+            }
+            for (int i = 0; i < s.capacity; i++) {
+                if (s.state(i) != Slab.FREE) {
+                    throw new IllegalStateException("pool '" + pool + "' invariant broken: slab 0x" + Long.toHexString(s.base)
+                            + " has left the pool but item " + i + " is recorded " + Slab.name(s.state(i)));
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ messages
 
     IllegalArgumentException notAnItem(String call, long address, Slab slab) {
         if (slab == null) {
