@@ -20,11 +20,15 @@ package io.slab4j.pool;
  * idle, every record FREE, and after it has left the directory no path changes its records
  * again: FREE → OUT happens only under the pool lock on slabs in the set, every other
  * transition starts from OUT or PARKED. So a dead slab's records say FREE forever, and each
- * fast step acts only after the state it found proves the slab alive: park's CAS
- * succeeds only from OUT, unpark stores OUT only after reading PARKED, parkOwned stores
- * PARKED only after reading OUT. Anything else falls to the directory, which decides
- * exactly as before (and rejects). Two live slabs of one pool never overlap, so a live slab
- * that holds the address is its slab.
+ * fast step acts only once the slab has proved itself alive. Unpark and parkOwned, whose
+ * caller holds the item (its record PARKED, or OUT), store only after reading the slab's
+ * {@code retired} flag false, which proves it because the caller happens-after the get that
+ * took the item and so after any removal of an earlier slab at that address (see
+ * {@link Slab}). Park checks the flag too, and its CAS succeeds only from OUT, which a dead
+ * slab never has even when the flag read is stale (a caller with a stale address has no
+ * happens-before edge to the removal). Anything else falls to
+ * the directory, which decides exactly as before (and rejects). Two live slabs of one pool
+ * never overlap, so a live slab that holds the address is its slab.
  *
  * <p>Thread-safe. The table's entries are plain fields, written racily by any thread on a
  * miss (only when they change) and read racily: that is sound because a reader uses only
@@ -75,7 +79,7 @@ final class ItemRecords {
     void park(long address) {
         Slab s = recent[slot(address)];
         int index;
-        if (s != null && (index = indexIn(s, address)) >= 0 && s.park(index) == Slab.OUT) {
+        if (s != null && (index = indexIn(s, address)) >= 0 && !s.retired() && s.park(index) == Slab.OUT) {
             return;
         }
         parkFound(address);
@@ -94,7 +98,7 @@ final class ItemRecords {
     void unpark(long address) {
         Slab s = recent[slot(address)];
         int index;
-        if (s != null && (index = indexIn(s, address)) >= 0 && s.state(index) == Slab.PARKED) {
+        if (s != null && (index = indexIn(s, address)) >= 0 && !s.retired()) {
             s.unpark(index);
             return;
         }
@@ -115,7 +119,7 @@ final class ItemRecords {
     void parkOwned(long address) {
         Slab s = recent[slot(address)];
         int index;
-        if (s != null && (index = indexIn(s, address)) >= 0 && s.state(index) == Slab.OUT) {
+        if (s != null && (index = indexIn(s, address)) >= 0 && !s.retired()) {
             s.parkOwned(index);
             return;
         }
@@ -155,7 +159,15 @@ final class ItemRecords {
         for (int k = 0; k < RECENT; k++) {
             Slab s = recent[k];
             if (s == null || slabs.find(s.base) == s) {
+                if (s != null && s.retired()) {
+                    throw new IllegalStateException("pool '" + pool + "' invariant broken: slab 0x" + Long.toHexString(s.base)
+                            + " is in the directory but retired");
+                }
                 continue;
+            }
+            if (!s.retired()) {
+                throw new IllegalStateException("pool '" + pool + "' invariant broken: slab 0x" + Long.toHexString(s.base)
+                        + " has left the directory but is not retired");
             }
             for (int i = 0; i < s.capacity; i++) {
                 if (s.state(i) != Slab.FREE) {

@@ -46,6 +46,13 @@ final class Slab {
 
     Slab prev;
     Slab next;
+    /**
+     * Set (volatile) by {@link SlabDirectory#remove} under the pool lock when the slab leaves
+     * the pool, never cleared: a layer that holds a parked or out item of this slab
+     * happens-after the get that took it, and so after any earlier removal of a slab at the
+     * same address, so reading false proves to it that this is the live slab.
+     */
+    private volatile boolean retired;
 
     Slab(long base, int capacity) {
         this.base = base;
@@ -56,6 +63,15 @@ final class Slab {
         }
         this.freeCount = capacity;
         this.states = new byte[capacity];
+    }
+
+    boolean retired() {
+        return retired;
+    }
+
+    /** Under the lock, as the slab leaves the pool (every record FREE). */
+    void retire() {
+        retired = true;
     }
 
     int freeCount() {
