@@ -5,17 +5,20 @@ package io.slab4j.pool;
  * {@link SlabSet#find} (lock-free), the index by arithmetic, and the rejections, each naming
  * the address, the pool and what was expected.
  *
- * <h2>The recent-slab table</h2>
+ * <h2>The last slab and the recent-slab table</h2>
  * The layer methods ({@link #park}, {@link #unpark}, {@link #parkOwned}) run on every cache
- * put and hit, right after the lease's CAS, so every load on their way to the state byte is
- * exposed latency: the directory's way (records → set → directory → top → leaf → slab →
- * states, up to three probes) costs several times the CAS itself. They look first in
- * {@code recent}, a small direct-mapped table of slabs indexed by the address's chunk
- * ({@code address >>> chunkShift}, the directory's chunk), two loads from the record, and go
- * to the directory only when the slab there does not hold the address or does not prove
- * itself (below); the directory's answer is then remembered in that entry.
+ * put and hit, between the lease's CAS and release store, so every load on their way to the
+ * state byte is exposed latency: the directory's way (records → set → directory → top →
+ * leaf → slab → states, up to three probes, each step waiting for the one before) costs
+ * several times the CAS itself. They try first {@code last}, the slab the directory found
+ * most recently: its loads do not depend on the address, so they are done by the time the
+ * address is known and only arithmetic is left. Then {@code recent}, a small direct-mapped
+ * table of slabs indexed by the address's chunk ({@code address >>> chunkShift}); then the
+ * directory, whose answer becomes the table entry and {@code last}. So {@code last} and the
+ * entries change only when the directory is consulted (a table miss): threads that work in
+ * different slabs do not keep writing one shared field.
  *
- * <p>Why an entry needs no validity flag: an entry may name a slab that has since gone back
+ * <p>Why an entry (or {@code last}) needs no validity check against the directory: it may name a slab that has since gone back
  * to the arena (a later slab may even sit at the same address). A slab goes back only when
  * idle, every record FREE, and after it has left the directory no path changes its records
  * again: FREE → OUT happens only under the pool lock on slabs in the set, every other
@@ -26,12 +29,12 @@ package io.slab4j.pool;
  * took the item and so after any removal of an earlier slab at that address (see
  * {@link Slab}). Park checks the flag too, and its CAS succeeds only from OUT, which a dead
  * slab never has even when the flag read is stale (a caller with a stale address has no
- * happens-before edge to the removal). Anything else falls to
- * the directory, which decides exactly as before (and rejects). Two live slabs of one pool
+ * happens-before edge to the removal). Anything else falls to the table and then the
+ * directory, which decides exactly as before (and rejects). Two live slabs of one pool
  * never overlap, so a live slab that holds the address is its slab.
  *
- * <p>Thread-safe. The table's entries are plain fields, written racily by any thread on a
- * miss (only when they change) and read racily: that is sound because a reader uses only
+ * <p>Thread-safe. {@code last} and the table's entries are plain fields, written racily by
+ * any thread on a table miss and read racily: that is sound because a reader uses only
  * {@link Slab}'s final fields ({@code base}, the states array), which the Java memory model
  * shows fully initialised to any thread that sees the reference (JLS 17.5), and the states
  * themselves only through {@link Slab}'s CAS, acquire and release accesses. A stale or lost
@@ -46,22 +49,23 @@ final class ItemRecords {
     private final SlabSet slabs;
     /** Recently found slabs by {@code (address >>> chunkShift) & (RECENT - 1)}; racy, see the class comment. */
     private final Slab[] recent = new Slab[RECENT];
+    /** The slab the directory found last; racy, see the class comment. */
+    private Slab last;
     // the geometry, copied into this object so the fast path loads nothing else
     private final int chunkShift;
-    private final long slabBytes;
+    /** {@code itemsPerSlab * stride}: an offset in [0, itemBytes) is in some item of the slab. */
+    private final long itemBytes;
     private final long stride;
     private final int strideShift;
-    private final int itemsPerSlab;
 
     ItemRecords(String pool, Geometry g, SlabSet slabs) {
         this.pool = pool;
         this.g = g;
         this.slabs = slabs;
-        this.slabBytes = g.slabBytes();
-        this.chunkShift = 63 - Long.numberOfLeadingZeros(slabBytes);
+        this.chunkShift = 63 - Long.numberOfLeadingZeros(g.slabBytes());
         this.stride = g.stride();
         this.strideShift = g.strideShift();
-        this.itemsPerSlab = g.itemsPerSlab();
+        this.itemBytes = g.itemsPerSlab() * g.stride();
     }
 
     /** The item index of {@code address} in {@code slab}; throws naming the address when it is not the start of an item. */
@@ -77,17 +81,13 @@ final class ItemRecords {
 
     /** OUT → PARKED by one CAS; throws, changing nothing, when the address is not an item that is out. */
     void park(long address) {
-        Slab s = recent[slot(address)];
+        Slab s = last;
         int index;
         if (s != null && (index = indexIn(s, address)) >= 0 && !s.retired() && s.park(index) == Slab.OUT) {
             return;
         }
-        parkFound(address);
-    }
-
-    private void parkFound(long address) {
-        Slab slab = found(address);
-        int index = indexIn(slab, address, "put");
+        Slab slab = slabOf(address);
+        index = indexIn(slab, address, "put");
         byte was = slab.park(index);
         if (was != Slab.OUT) {
             throw rejected("put", address, was);
@@ -96,18 +96,14 @@ final class ItemRecords {
 
     /** PARKED → OUT by the layer that holds the item. */
     void unpark(long address) {
-        Slab s = recent[slot(address)];
+        Slab s = last;
         int index;
         if (s != null && (index = indexIn(s, address)) >= 0 && !s.retired()) {
             s.unpark(index);
             return;
         }
-        unparkFound(address);
-    }
-
-    private void unparkFound(long address) {
-        Slab slab = found(address);
-        int index = slab == null ? -1 : g.indexOf(address - slab.base);
+        Slab slab = slabOf(address);
+        index = slab == null ? -1 : indexIn(slab, address);
         if (index < 0) {
             throw new IllegalStateException("pool '" + pool + "' invariant broken: parked item " + Pool.hex(address)
                     + (slab == null ? " has no slab" : " is not the start of an item"));
@@ -117,22 +113,30 @@ final class ItemRecords {
 
     /** → PARKED by a plain store, for a layer that guarantees a single return. */
     void parkOwned(long address) {
-        Slab s = recent[slot(address)];
+        Slab s = last;
         int index;
         if (s != null && (index = indexIn(s, address)) >= 0 && !s.retired()) {
             s.parkOwned(index);
             return;
         }
-        Slab slab = found(address);
+        Slab slab = slabOf(address);
         slab.parkOwned(indexIn(slab, address, "put"));
     }
 
-    /** The directory's slab for {@code address}, remembered in its recent entry. */
-    private Slab found(long address) {
-        Slab slab = slabs.find(address);
+    /**
+     * The slab that holds {@code address}, or null: the recent entry when it holds it and is
+     * not retired, else the directory's answer, which then becomes the entry and {@code last}.
+     */
+    private Slab slabOf(long address) {
         int k = slot(address);
-        if (slab != null && recent[k] != slab) {
+        Slab s = recent[k];
+        if (s != null && indexIn(s, address) >= 0 && !s.retired()) {
+            return s;
+        }
+        Slab slab = slabs.find(address);
+        if (slab != null) {
             recent[k] = slab;
+            last = slab;
         }
         return slab;
     }
@@ -144,20 +148,23 @@ final class ItemRecords {
     /** The item index of {@code address} in {@code slab} (not null), or -1 when the slab does not hold an item starting there. */
     private int indexIn(Slab slab, long address) {
         long offset = address - slab.base;
-        if (Long.compareUnsigned(offset, slabBytes) >= 0) {
-            return -1;
+        if (Long.compareUnsigned(offset, itemBytes) >= 0) {
+            return -1; // below the slab, or past its last item
         }
-        long index = strideShift >= 0 ? offset >>> strideShift : offset / stride;
-        return index * stride == offset && index < itemsPerSlab ? (int) index : -1;
+        if (strideShift >= 0) {
+            return (offset & (stride - 1)) == 0 ? (int) (offset >>> strideShift) : -1;
+        }
+        long index = offset / stride;
+        return index * stride == offset ? (int) index : -1;
     }
 
     /**
-     * Checks the recent-slab table: each entry is a live slab of the pool (the directory finds
+     * Checks {@code last} and the recent-slab table: each is a live slab of the pool (the directory finds
      * it at its base) or a dead one whose records all say FREE. Under the pool lock.
      */
     void check() {
-        for (int k = 0; k < RECENT; k++) {
-            Slab s = recent[k];
+        for (int k = 0; k <= RECENT; k++) {
+            Slab s = k < RECENT ? recent[k] : last;
             if (s == null || slabs.find(s.base) == s) {
                 if (s != null && s.retired()) {
                     throw new IllegalStateException("pool '" + pool + "' invariant broken: slab 0x" + Long.toHexString(s.base)
