@@ -40,7 +40,8 @@ final class Slab {
 
     final long base;
     final int capacity;
-    private final int[] freeStack;
+    /** Pool lock; dropped by {@link #retire()}, since a dead slab may still be named by a record table entry. */
+    private int[] freeStack;
     private int freeCount;
     private final byte[] states;
 
@@ -69,9 +70,14 @@ final class Slab {
         return retired;
     }
 
-    /** Under the lock, as the slab leaves the pool (every record FREE). */
+    /**
+     * Under the lock, as the slab leaves the pool (every record FREE). The free stack goes
+     * too: {@link ItemRecords}' table may keep a dead slab reachable until its entry is
+     * reused, and then only its state bytes (one a item) stay on the heap.
+     */
     void retire() {
         retired = true;
+        freeStack = null;
     }
 
     int freeCount() {
