@@ -461,6 +461,7 @@ public final class Pool implements AutoCloseable {
         lock.lock();
         try {
             stock.check();
+            records.check();
         } finally {
             lock.unlock();
         }
