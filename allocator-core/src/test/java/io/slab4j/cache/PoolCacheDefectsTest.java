@@ -1,5 +1,6 @@
 package io.slab4j.cache;
 
+import io.slab4j.testing.Plain;
 import io.slab4j.pool.Pool;
 import io.slab4j.pool.PoolStats;
 
@@ -26,9 +27,6 @@ class PoolCacheDefectsTest {
     static final long PAGE = 4096;
     static final long BASE = 0x71_0000_0000L;
 
-    static Arena arena(int pages) {
-        return Arena.builder(BASE, pages * PAGE).quantum(PAGE).fit(Fit.INSTANT).build();
-    }
 
     /** 256-byte items, 16 a one-page slab. */
     static Pool pool(Arena arena, int hardLimit) {
@@ -39,7 +37,7 @@ class PoolCacheDefectsTest {
 
     @Test
     void aGetDoesNotBlockWhileAnExitedThreadHoldsEveryItem() throws Exception {
-        Pool pool = pool(arena(64), 16);
+        Pool pool = pool(Plain.arena(BASE, 64), 16);
         PoolCache cache = PoolCache.builder(pool).build();
         cache.put(cache.get()); // this thread registers with the cache
         cache.drain();
@@ -65,7 +63,7 @@ class PoolCacheDefectsTest {
 
     @Test
     void itemsParkedByAnIdleThreadServeABlockedGetThroughTheCacheAndThePool() throws Exception {
-        Pool pool = pool(arena(64), 64);
+        Pool pool = pool(Plain.arena(BASE, 64), 64);
         PoolCache cache = PoolCache.builder(pool).build();
         CountDownLatch parked = new CountDownLatch(1);
         CountDownLatch finish = new CountDownLatch(1);
@@ -98,7 +96,7 @@ class PoolCacheDefectsTest {
 
     @Test
     void itemsParkedByAnIdleThreadServeAGetOnThePoolDirectly() throws Exception {
-        Pool pool = pool(arena(64), 64);
+        Pool pool = pool(Plain.arena(BASE, 64), 64);
         PoolCache cache = PoolCache.builder(pool).build();
         CountDownLatch parked = new CountDownLatch(1);
         CountDownLatch finish = new CountDownLatch(1);
@@ -130,7 +128,7 @@ class PoolCacheDefectsTest {
 
     @Test
     void zeroNegativeAndTinyTimeoutsThroughTheCacheTakeWhatIsThere() throws InterruptedException {
-        Pool pool = pool(arena(64), 16);
+        Pool pool = pool(Plain.arena(BASE, 64), 16);
         PoolCache cache = PoolCache.builder(pool).build();
         for (Duration d : new Duration[] {Duration.ZERO, Duration.ofNanos(-1), Duration.ofSeconds(-5), Duration.ofNanos(1)}) {
             for (int round = 0; round < 50; round++) {
@@ -158,7 +156,7 @@ class PoolCacheDefectsTest {
 
     @Test
     void anExclusivePutStillRecordsTheItemParked() throws InterruptedException {
-        Pool pool = pool(arena(64), 64);
+        Pool pool = pool(Plain.arena(BASE, 64), 64);
         PoolCache cache = PoolCache.builder(pool).build();
         long x = cache.get();
         cache.putExclusive(x);
@@ -171,7 +169,7 @@ class PoolCacheDefectsTest {
 
     @Test
     void closeReturnsAnIdleLiveThreadsItems() throws Exception {
-        Pool pool = pool(arena(64), 64);
+        Pool pool = pool(Plain.arena(BASE, 64), 64);
         PoolCache cache = PoolCache.builder(pool).build();
         CountDownLatch parked = new CountDownLatch(1);
         CountDownLatch finish = new CountDownLatch(1);
@@ -196,7 +194,7 @@ class PoolCacheDefectsTest {
 
     @Test
     void anItemPutToThePoolCannotAlsoBePutToTheCache() throws InterruptedException {
-        Pool pool = pool(arena(64), 64);
+        Pool pool = pool(Plain.arena(BASE, 64), 64);
         PoolCache cache = PoolCache.builder(pool).build();
         long x = cache.get();
         pool.put(x);
@@ -208,7 +206,7 @@ class PoolCacheDefectsTest {
 
     @Test
     void anItemParkedInTheCacheCannotAlsoBePutToThePool() throws InterruptedException {
-        Pool pool = pool(arena(64), 64);
+        Pool pool = pool(Plain.arena(BASE, 64), 64);
         PoolCache cache = PoolCache.builder(pool).build();
         long y = cache.get();
         cache.put(y);
@@ -222,7 +220,7 @@ class PoolCacheDefectsTest {
 
     @Test
     void aCacheRejectsAnAddressWhoseSlabWentBackAndNowBelongsToAnotherPool() throws InterruptedException {
-        Arena arena = arena(1);
+        Arena arena = Plain.arena(BASE, 1);
         Pool p = Pool.builder("P", 256).slabPages(1).highWater(0).build(arena);
         Pool q = Pool.builder("Q", 256).slabPages(1).build(arena);
         PoolCache cacheP = PoolCache.builder(p).build();

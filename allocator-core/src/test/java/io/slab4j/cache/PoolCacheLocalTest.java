@@ -1,5 +1,7 @@
 package io.slab4j.cache;
 
+import static io.slab4j.testing.Messages.assertMessage;
+import io.slab4j.testing.Plain;
 import io.slab4j.arena.Arena;
 import io.slab4j.arena.Fit;
 import io.slab4j.pool.Pool;
@@ -25,9 +27,6 @@ class PoolCacheLocalTest {
     static final long PAGE = 4096;
     static final long BASE = 0x72_0000_0000L;
 
-    static Arena arena(int pages) {
-        return Arena.builder(BASE, pages * PAGE).quantum(PAGE).fit(Fit.INSTANT).build();
-    }
 
     /** 256-byte items, 16 a one-page slab. */
     static Pool pool(Arena arena, int hardLimit) {
@@ -36,7 +35,7 @@ class PoolCacheLocalTest {
 
     @Test
     void aLocalSharesTheThreadsMagazinesWithTheCachesOwnCalls() throws InterruptedException {
-        Pool pool = pool(arena(64), 64);
+        Pool pool = pool(Plain.arena(BASE, 64), 64);
         PoolCache cache = PoolCache.builder(pool).build();
         PoolCache.Local local = cache.local();
         assertSame(cache, local.cache());
@@ -64,7 +63,7 @@ class PoolCacheLocalTest {
 
     @Test
     void aLocalJudgesPutsByTheSameOwnershipRecord() throws InterruptedException {
-        Pool pool = pool(arena(64), 64);
+        Pool pool = pool(Plain.arena(BASE, 64), 64);
         PoolCache cache = PoolCache.builder(pool).build();
         PoolCache.Local local = cache.local();
         long x = local.get();
@@ -85,7 +84,7 @@ class PoolCacheLocalTest {
 
     @Test
     void anotherThreadIsRefusedNamingBothThreadsAndNothingChanges() throws Exception {
-        Pool pool = pool(arena(64), 64);
+        Pool pool = pool(Plain.arena(BASE, 64), 64);
         PoolCache cache = PoolCache.builder(pool).build();
         PoolCache.Local local = cache.local();
         long held = local.get();
@@ -116,7 +115,7 @@ class PoolCacheLocalTest {
 
     @Test
     void itemsParkedThroughAnIdleOwnersLocalServeBlockedGets() throws Exception {
-        Pool pool = pool(arena(64), 64);
+        Pool pool = pool(Plain.arena(BASE, 64), 64);
         PoolCache cache = PoolCache.builder(pool).build();
         CountDownLatch parked = new CountDownLatch(1);
         CountDownLatch finish = new CountDownLatch(1);
@@ -154,7 +153,7 @@ class PoolCacheLocalTest {
 
     @Test
     void closeWhileAnOwnerHoldsItsLocalReturnsItsItemsAndRefusesItsNextCall() throws Exception {
-        Pool pool = pool(arena(64), 64);
+        Pool pool = pool(Plain.arena(BASE, 64), 64);
         PoolCache cache = PoolCache.builder(pool).build();
         CountDownLatch parked = new CountDownLatch(1);
         CountDownLatch closed = new CountDownLatch(1);
@@ -183,7 +182,7 @@ class PoolCacheLocalTest {
 
     @Test
     void aClosedCacheGivesNoLocalAndRefusesAnOldOne() throws InterruptedException {
-        Pool pool = pool(arena(64), 64);
+        Pool pool = pool(Plain.arena(BASE, 64), 64);
         PoolCache cache = PoolCache.builder(pool).build();
         PoolCache.Local local = cache.local();
         long a = local.get();
@@ -197,7 +196,4 @@ class PoolCacheLocalTest {
         pool.checkInvariants();
     }
 
-    static void assertMessage(Exception e, String expected) {
-        assertTrue(e.getMessage().contains(expected), () -> "expected '" + expected + "' in: " + e.getMessage());
-    }
 }

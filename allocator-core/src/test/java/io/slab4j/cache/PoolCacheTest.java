@@ -1,5 +1,7 @@
 package io.slab4j.cache;
 
+import static io.slab4j.testing.Messages.assertMessage;
+import io.slab4j.testing.Plain;
 import io.slab4j.pool.Pool;
 import io.slab4j.pool.PoolStats;
 
@@ -34,9 +36,6 @@ class PoolCacheTest {
     static final long PAGE = 4096;
     static final long BASE = 0x60_0000_0000L;
 
-    static Arena arena(int pages) {
-        return Arena.builder(BASE, pages * PAGE).quantum(PAGE).fit(Fit.INSTANT).build();
-    }
 
     /** 256-byte items, 16 a one-page slab. */
     static Pool smallPool(Arena arena) {
@@ -45,7 +44,7 @@ class PoolCacheTest {
 
     @Test
     void hitsStayInTheThreadsMagazines() throws InterruptedException {
-        Pool pool = smallPool(arena(64));
+        Pool pool = smallPool(Plain.arena(BASE, 64));
         PoolCache cache = PoolCache.builder(pool).magazineSize(8).build();
         long[] warm = new long[8];
         for (int i = 0; i < warm.length; i++) {
@@ -77,7 +76,7 @@ class PoolCacheTest {
 
     @Test
     void theDepotPassesFullMagazinesBetweenThreads() throws Exception {
-        Pool pool = smallPool(arena(64));
+        Pool pool = smallPool(Plain.arena(BASE, 64));
         PoolCache cache = PoolCache.builder(pool).magazineSize(4).build();
         List<Long> items = new ArrayList<>();
         for (int i = 0; i < 12; i++) {
@@ -119,7 +118,7 @@ class PoolCacheTest {
 
     @Test
     void magazineSizeAndDepotLimitAreBounded() {
-        Pool pool = smallPool(arena(64));
+        Pool pool = smallPool(Plain.arena(BASE, 64));
         assertMessage(assertThrows(IllegalArgumentException.class, () -> PoolCache.builder(pool).magazineSize(0).build()),
                 "magazine size 0");
         assertMessage(assertThrows(IllegalArgumentException.class, () -> PoolCache.builder(pool).magazineSize(-1).build()),
@@ -137,7 +136,7 @@ class PoolCacheTest {
 
     @Test
     void theDepotLimitBoundsWhatIsParked() {
-        Pool pool = smallPool(arena(64));
+        Pool pool = smallPool(Plain.arena(BASE, 64));
         PoolCache cache = PoolCache.builder(pool).magazineSize(2).depotLimit(1).build();
         long[] items = new long[8];
         for (int i = 0; i < items.length; i++) {
@@ -174,7 +173,7 @@ class PoolCacheTest {
 
     @Test
     void drainReturnsEveryMagazineNoThreadIsUsingIncludingAnIdleLiveThreads() throws Exception {
-        Pool pool = smallPool(arena(64));
+        Pool pool = smallPool(Plain.arena(BASE, 64));
         PoolCache cache = PoolCache.builder(pool).magazineSize(4).depotLimit(4).build();
         CountDownLatch parked = new CountDownLatch(1);
         CountDownLatch finish = new CountDownLatch(1);
@@ -229,7 +228,7 @@ class PoolCacheTest {
 
     @Test
     void aPutGoesStraightToAGetWaitingInThePool() throws Exception {
-        Arena arena = arena(64);
+        Arena arena = Plain.arena(BASE, 64);
         Pool pool = Pool.builder("limited", 1024).slabPages(1).hardLimit(4).build(arena);
         PoolCache cache = PoolCache.builder(pool).magazineSize(1).build();
         long[] all = new long[4];
@@ -264,7 +263,7 @@ class PoolCacheTest {
 
     @Test
     void itemsParkedInTheDepotAndByTheCallerServeAGetBeforeItBlocks() throws Exception {
-        Arena arena = arena(64);
+        Arena arena = Plain.arena(BASE, 64);
         Pool pool = Pool.builder("limited", 1024).slabPages(1).hardLimit(4).build(arena);
         PoolCache cache = PoolCache.builder(pool).magazineSize(1).build();
         long[] all = new long[4];
@@ -289,7 +288,7 @@ class PoolCacheTest {
 
     @Test
     void anExitedThreadsMagazinesComeBackOnDrain() throws Exception {
-        Pool pool = smallPool(arena(64));
+        Pool pool = smallPool(Plain.arena(BASE, 64));
         PoolCache cache = PoolCache.builder(pool).magazineSize(8).build();
         Thread t = new Thread(() -> churn(cache, 10), "exits");
         t.start();
@@ -311,7 +310,7 @@ class PoolCacheTest {
 
     @Test
     void aNewThreadsFirstCallReclaimsExitedThreads() throws Exception {
-        Pool pool = smallPool(arena(64));
+        Pool pool = smallPool(Plain.arena(BASE, 64));
         PoolCache cache = PoolCache.builder(pool).magazineSize(8).build();
         Thread t = new Thread(() -> churn(cache, 5), "exits");
         t.start();
@@ -326,7 +325,7 @@ class PoolCacheTest {
 
     @Test
     void badPutsAreRejectedAndChangeNothing() throws InterruptedException {
-        Pool pool = Pool.builder("exec", 1000).slabPages(1).build(arena(64)); // stride 1008, 4 a slab
+        Pool pool = Pool.builder("exec", 1000).slabPages(1).build(Plain.arena(BASE, 64)); // stride 1008, 4 a slab
         PoolCache cache = PoolCache.builder(pool).magazineSize(4).build();
         assertTrue(cache.checksEnabled(), "checks are on by default");
         long a = cache.get();
@@ -373,7 +372,7 @@ class PoolCacheTest {
 
     @Test
     void withChecksOffADoublePutIsCaughtOnlyOnTheWayToThePool() {
-        Pool pool = smallPool(arena(64));
+        Pool pool = smallPool(Plain.arena(BASE, 64));
         PoolCache cache = PoolCache.builder(pool).magazineSize(4).checks(false).build();
         assertFalse(cache.checksEnabled());
         long a = cache.tryGet();
@@ -389,7 +388,7 @@ class PoolCacheTest {
 
     @Test
     void cachesOnOnePoolKeepTheirOwnMagazines() {
-        Pool pool = smallPool(arena(64));
+        Pool pool = smallPool(Plain.arena(BASE, 64));
         PoolCache one = PoolCache.builder(pool).magazineSize(4).build();
         PoolCache two = PoolCache.builder(pool).magazineSize(4).build();
         long a = one.tryGet();
@@ -411,7 +410,7 @@ class PoolCacheTest {
 
     @Test
     void missesFallToThePoolWithItsTimeoutsAndInterrupts() throws Exception {
-        Arena arena = arena(64);
+        Arena arena = Plain.arena(BASE, 64);
         Pool pool = Pool.builder("one", PAGE).slabPages(1).hardLimit(1).build(arena);
         PoolCache cache = PoolCache.builder(pool).magazineSize(2).build();
         long only = cache.tryGet();
@@ -435,7 +434,7 @@ class PoolCacheTest {
 
     @Test
     void closeDrainsAndRefusesFurtherUse() throws Exception {
-        Pool pool = smallPool(arena(64));
+        Pool pool = smallPool(Plain.arena(BASE, 64));
         PoolCache cache = PoolCache.builder(pool).magazineSize(4).build();
         churn(cache, 10);
         assertTrue(pool.stats().itemsInUse() > 0);
@@ -466,7 +465,7 @@ class PoolCacheTest {
     @Test
     void closeRacingAnotherThreadsCallsLosesNothing() throws Exception {
         for (int round = 0; round < 20; round++) {
-            Pool pool = smallPool(arena(64));
+            Pool pool = smallPool(Plain.arena(BASE, 64));
             PoolCache cache = PoolCache.builder(pool).magazineSize(4).depotLimit(1).build();
             CountDownLatch running = new CountDownLatch(1);
             CompletableFuture<Long> busy = Background.start("busy", () -> {
@@ -498,7 +497,7 @@ class PoolCacheTest {
 
     @Test
     void closeTakesALiveIdleThreadsMagazinesAndItsNextCallIsRefused() throws Exception {
-        Pool pool = smallPool(arena(64));
+        Pool pool = smallPool(Plain.arena(BASE, 64));
         PoolCache cache = PoolCache.builder(pool).magazineSize(4).build();
         CountDownLatch parked = new CountDownLatch(1);
         CountDownLatch closed = new CountDownLatch(1);
@@ -526,8 +525,4 @@ class PoolCacheTest {
         pool.close();
     }
 
-    static void assertMessage(Exception e, String expected) {
-        assertTrue(e.getMessage() != null && e.getMessage().contains(expected),
-                () -> "message '" + e.getMessage() + "' should mention '" + expected + "'");
-    }
 }

@@ -1,5 +1,7 @@
 package io.slab4j.pool;
 
+import static io.slab4j.testing.Messages.assertMessage;
+import io.slab4j.testing.Plain;
 import io.slab4j.arena.Arena;
 import io.slab4j.arena.Fit;
 import io.slab4j.nativemem.VirtualRegion;
@@ -24,15 +26,12 @@ class PoolDefectsTest {
     static final long PAGE = 4096;
     static final long BASE = 0x70_0000_0000L;
 
-    static Arena arena(long pages) {
-        return Arena.builder(BASE, pages * PAGE).quantum(PAGE).fit(Fit.INSTANT).build();
-    }
 
     // defect 7: timed calls try first, then wait; waits counts real waits only
 
     @Test
     void zeroNegativeAndTinyTimeoutsTakeAFreeItemAndCountNoWait() throws InterruptedException {
-        Pool pool = Pool.builder("timed", 1024).slabPages(1).hardLimit(4).build(arena(16));
+        Pool pool = Pool.builder("timed", 1024).slabPages(1).hardLimit(4).build(Plain.arena(BASE, 16));
         for (Duration d : new Duration[] {Duration.ZERO, Duration.ofNanos(-1), Duration.ofSeconds(-5), Duration.ofNanos(1)}) {
             for (int round = 0; round < 50; round++) {
                 long a = pool.get(d);
@@ -46,7 +45,7 @@ class PoolDefectsTest {
 
     @Test
     void zeroTimeoutsOnAnExhaustedPoolReturnZeroWithoutCountingAWait() throws InterruptedException {
-        Pool pool = Pool.builder("timed", 1024).slabPages(1).hardLimit(4).build(arena(16));
+        Pool pool = Pool.builder("timed", 1024).slabPages(1).hardLimit(4).build(Plain.arena(BASE, 16));
         long[] all = new long[4];
         for (int i = 0; i < 4; i++) {
             all[i] = pool.tryGet();
@@ -67,7 +66,7 @@ class PoolDefectsTest {
 
     @Test
     void aWaitOnGetEventIsTheCallersAndAddsNothingToTheWaitStatistics() throws Exception {
-        Pool pool = Pool.builder("event", PAGE).slabPages(1).hardLimit(1).build(arena(8));
+        Pool pool = Pool.builder("event", PAGE).slabPages(1).hardLimit(1).build(Plain.arena(BASE, 8));
         long a = pool.tryGet();
         CompletableFuture<Long> waiting = Background.start("event-waiter", () -> pool.getEvent().sync());
         Await.until("the sync to wait", pool::hasWaiters);
@@ -83,7 +82,7 @@ class PoolDefectsTest {
 
     @Test
     void aSlabThatHoldsNoItemIsRejectedNamingItemSizeAlignmentAndSlab() {
-        Arena arena = arena(64);
+        Arena arena = Plain.arena(BASE, 64);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Pool.builder("p", 64).align(8192).slabPages(1).build(arena));
         assertMessage(e, "item size 64");
@@ -94,7 +93,7 @@ class PoolDefectsTest {
 
     @Test
     void itemsPerSlabAreBounded() {
-        Arena arena = arena(1L << 20);
+        Arena arena = Plain.arena(BASE, 1L << 20);
         for (int pages : new int[] {1 << 16, 1 << 19}) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> Pool.builder("b", 1).align(1).slabPages(pages).build(arena));
@@ -106,7 +105,7 @@ class PoolDefectsTest {
 
     @Test
     void aSlabLargerThanTheArenaIsRejectedNamingThePoolAndSlabPages() {
-        Arena arena = arena(64);
+        Arena arena = Plain.arena(BASE, 64);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Pool.builder("big", 4096).slabPages(128).build(arena));
         assertMessage(e, "'big'");
@@ -115,7 +114,7 @@ class PoolDefectsTest {
 
     @Test
     void buildDoesNotChangeItsBuilder() {
-        Arena arena = arena(64);
+        Arena arena = Plain.arena(BASE, 64);
         Pool.Builder b = Pool.builder("reuse", PAGE).slabPages(1).hardLimit(8).waitStrategy(WaitStrategy.LOW_WATER_PRIME);
         Pool primed = b.build(arena);
         long[] held = new long[8];
@@ -142,7 +141,7 @@ class PoolDefectsTest {
 
     @Test
     void oneWaitingGetIsReportedAsOne() throws Exception {
-        Pool pool = Pool.builder("one", PAGE).slabPages(1).hardLimit(1).build(arena(8));
+        Pool pool = Pool.builder("one", PAGE).slabPages(1).hardLimit(1).build(Plain.arena(BASE, 8));
         long a = pool.tryGet();
         CompletableFuture<Long> waiting = Background.start("waiter", () -> pool.get(Duration.ofSeconds(20)));
         Await.until("the get to wait", pool::hasWaiters);
@@ -172,8 +171,4 @@ class PoolDefectsTest {
         pool.checkInvariants();
     }
 
-    static void assertMessage(Exception e, String expected) {
-        assertTrue(e.getMessage() != null && e.getMessage().contains(expected),
-                "message '" + e.getMessage() + "' should mention '" + expected + "'");
-    }
 }

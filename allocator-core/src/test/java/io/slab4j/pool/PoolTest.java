@@ -1,5 +1,7 @@
 package io.slab4j.pool;
 
+import static io.slab4j.testing.Messages.assertMessage;
+import io.slab4j.testing.Plain;
 import io.slab4j.arena.Arena;
 import io.slab4j.arena.Fit;
 import org.junit.jupiter.api.Test;
@@ -20,13 +22,10 @@ class PoolTest {
     static final long PAGE = 4096;
     static final long BASE = 0x20_0000_0000L;
 
-    static Arena arena(int pages) {
-        return Arena.builder(BASE, pages * PAGE).quantum(PAGE).fit(Fit.INSTANT).build();
-    }
 
     @Test
     void carvesItemsFromSlabsAndReusesThem() throws InterruptedException {
-        Arena arena = arena(64);
+        Arena arena = Plain.arena(BASE, 64);
         Pool pool = Pool.builder("small", 100).slabPages(1).build(arena);
         assertEquals(PAGE / 112, pool.itemsPerSlab(), "stride is the item size rounded up to 16");
         Set<Long> seen = new HashSet<>();
@@ -55,7 +54,7 @@ class PoolTest {
 
     @Test
     void takesFromTheFullestPartialSlab() {
-        Arena arena = arena(64);
+        Arena arena = Plain.arena(BASE, 64);
         Pool pool = Pool.builder("fullest", 1024).slabPages(1).highWater(8).build(arena);
         long[] items = new long[12];
         for (int i = 0; i < items.length; i++) {
@@ -73,7 +72,7 @@ class PoolTest {
 
     @Test
     void tryGetStopsAtTheHardLimitAndCountsFailures() {
-        Arena arena = arena(64);
+        Arena arena = Plain.arena(BASE, 64);
         Pool pool = Pool.builder("limited", 2048).slabPages(1).hardLimit(5).build(arena);
         List<Long> got = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
@@ -88,7 +87,7 @@ class PoolTest {
 
     @Test
     void tryGetFailsWhenTheArenaIsFull() {
-        Arena arena = arena(2);
+        Arena arena = Plain.arena(BASE, 2);
         long blocker = arena.tryAlloc(PAGE);
         Pool pool = Pool.builder("squeezed", PAGE).slabPages(2).build(arena);
         assertEquals(0, pool.tryGet());
@@ -100,7 +99,7 @@ class PoolTest {
 
     @Test
     void getWithTimeoutReturnsZeroAndLeavesNothingBehind() throws InterruptedException {
-        Arena arena = arena(4);
+        Arena arena = Plain.arena(BASE, 4);
         Pool pool = Pool.builder("timeout", PAGE).slabPages(1).hardLimit(1).build(arena);
         long only = pool.get();
         assertEquals(0, pool.get(Duration.ofMillis(20)));
@@ -117,7 +116,7 @@ class PoolTest {
 
     @Test
     void primeAndReclaimHonourTheWaterMarks() {
-        Arena arena = arena(64);
+        Arena arena = Plain.arena(BASE, 64);
         Pool pool = Pool.builder("marks", PAGE).slabPages(2).lowWater(2).highWater(5).build(arena);
         assertEquals(2, pool.stats().slabs(), "build primes low water");
         assertEquals(2, pool.itemsPerSlab());
@@ -132,7 +131,7 @@ class PoolTest {
 
     @Test
     void lowWaterPrimeMakesTheWholeLimitUpFront() {
-        Arena arena = arena(64);
+        Arena arena = Plain.arena(BASE, 64);
         Pool pool = Pool.builder("primed", PAGE).slabPages(1).hardLimit(10)
                 .waitStrategy(WaitStrategy.LOW_WATER_PRIME).build(arena);
         assertEquals(10, pool.stats().slabs());
@@ -143,7 +142,7 @@ class PoolTest {
 
     @Test
     void badPutsAreRejectedAndChangeNothing() {
-        Arena arena = arena(64);
+        Arena arena = Plain.arena(BASE, 64);
         Pool pool = Pool.builder("exec", 1000).slabPages(1).build(arena);
         long a = pool.tryGet();
         long b = pool.tryGet();
@@ -163,7 +162,7 @@ class PoolTest {
 
     @Test
     void closeRefusesWhileItemsAreOutAndThenForbidsUse() {
-        Arena arena = arena(64);
+        Arena arena = Plain.arena(BASE, 64);
         Pool pool = Pool.builder("closing", 512).slabPages(1).build(arena);
         long a = pool.tryGet();
         assertMessage(assertThrows(IllegalStateException.class, pool::close), "1 items in use");
@@ -180,7 +179,7 @@ class PoolTest {
 
     @Test
     void badConfigurationIsRejectedWithTheValue() {
-        Arena arena = arena(64);
+        Arena arena = Plain.arena(BASE, 64);
         assertMessage(assertThrows(IllegalArgumentException.class, () -> Pool.builder("p", 0).build(arena)), "item size 0");
         assertMessage(assertThrows(IllegalArgumentException.class, () -> Pool.builder("p", -3).build(arena)), "item size -3");
         assertMessage(assertThrows(IllegalArgumentException.class, () -> Pool.builder("p", 3 * PAGE).slabPages(2).build(arena)),
@@ -195,7 +194,4 @@ class PoolTest {
         assertEquals(0, arena.stats().allocated(), "rejected builds take nothing from the arena");
     }
 
-    static void assertMessage(Exception e, String expected) {
-        assertTrue(e.getMessage().contains(expected), "message '" + e.getMessage() + "' should mention '" + expected + "'");
-    }
 }

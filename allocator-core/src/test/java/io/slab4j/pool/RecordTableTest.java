@@ -1,5 +1,6 @@
 package io.slab4j.pool;
 
+import io.slab4j.testing.Plain;
 import io.slab4j.arena.Arena;
 import io.slab4j.arena.Fit;
 import org.junit.jupiter.api.Test;
@@ -24,9 +25,6 @@ class RecordTableTest {
     static final long PAGE = 4096;
     static final long BASE = 0x74_0000_0000L;
 
-    static Arena arena(long pages) {
-        return Arena.builder(BASE, pages * PAGE).quantum(PAGE).fit(Fit.INSTANT).build();
-    }
 
     static void check(Pool pool) {
         pool.checkInvariants();
@@ -35,7 +33,7 @@ class RecordTableTest {
 
     @Test
     void anEntryForASlabThatWentBackDoesNotRejectTheNewSlabAtItsAddress() {
-        Pool p = Pool.builder("P", 256).slabPages(1).highWater(0).build(arena(1));
+        Pool p = Pool.builder("P", 256).slabPages(1).highWater(0).build(Plain.arena(BASE, 1));
         long x = p.tryGet();
         p.park(x); // the table now names x's slab
         p.unpark(x);
@@ -60,7 +58,7 @@ class RecordTableTest {
 
     @Test
     void anEntryForASlabNowOwnedByAnotherPoolRejectsThatPoolsItems() {
-        Arena arena = arena(1);
+        Arena arena = Plain.arena(BASE, 1);
         Pool p = Pool.builder("P", 256).slabPages(1).highWater(0).build(arena);
         Pool q = Pool.builder("Q", 256).slabPages(1).build(arena);
         long x = p.tryGet();
@@ -85,7 +83,7 @@ class RecordTableTest {
     void slabsSharingAnEntryTakeTurnsAndEveryRecordStaysRight() {
         // one-page slabs: entry k serves pages k, k + RECENT, k + 2 * RECENT, ...
         int pages = 3 * ItemRecords.RECENT;
-        Pool p = Pool.builder("P", PAGE).slabPages(1).highWater(pages).build(arena(pages));
+        Pool p = Pool.builder("P", PAGE).slabPages(1).highWater(pages).build(Plain.arena(BASE, pages));
         long[] items = new long[pages];
         for (int i = 0; i < pages; i++) {
             items[i] = p.tryGet();
