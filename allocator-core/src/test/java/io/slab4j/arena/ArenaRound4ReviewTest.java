@@ -1,0 +1,209 @@
+package io.slab4j.arena;
+
+import io.slab4j.nativemem.VirtualRegion;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Round-4 adversarial review of Arena's public contract (builder, alloc/free, waits, region close, advice). */
+class ArenaRound4ReviewTest {
+    private static final long PAGE = VirtualRegion.pageSize();
+
+    // ------------------------------------------------------------------ attacks
+
+    @Test
+    void hugeTimeoutWaitsForAFreeInsteadOfOverflowing() {
+        // Arena.alloc(size, timeout): "waits up to timeout for a span"; a timeout too long for a long of nanos
+        // is simply "forever". Expected: served by the free. Checked: no ArithmeticException.
+        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+            Arena a = Arena.builder(0x100000L, 4 * 4096).build();
+            long s = a.tryAlloc(4 * 4096);
+            assertNotEquals(0, s);
+            CompletableFuture<Long> w = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return a.alloc(4096, Duration.ofSeconds(Long.MAX_VALUE));
+                } catch (InterruptedException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            while (a.waiters() == 0 && !w.isDone()) {
+                Thread.sleep(1);
+            }
+            a.free(s, 4 * 4096);
+            assertNotEquals(0L, w.get(5, TimeUnit.SECONDS));
+            a.checkInvariants();
+        });
+    }
+
+    @Test
+    void oneNanosecondTimeoutReturnsZeroAndLeavesNoWaiter() throws InterruptedException {
+        Arena a = Arena.builder(0x100000L, 4096).build();
+        long s = a.tryAlloc(4096);
+        assertEquals(0, a.alloc(4096, Duration.ofNanos(1)));
+        assertEquals(0, a.alloc(4096, Duration.ofNanos(-1)));
+        assertEquals(0, a.alloc(4096, Duration.ofSeconds(Long.MIN_VALUE)));
+        assertEquals(0, a.waiters());
+        a.free(s, 4096);
+        a.checkInvariants();
+    }
+
+    @Test
+    void freeOfALiveSpanAfterItsRegionClosedDoesNotThrow() {
+        // Arena class comment: "Over a closed region every call but free fails with IllegalStateException";
+        // free javadoc: "Once the span is accepted this returns normally".
+        VirtualRegion r = VirtualRegion.reserve(16 * PAGE);
+        Arena a = Arena.builder(r).build();
+        long s = a.tryAlloc(2 * PAGE);
+        r.close();
+        a.free(s, 2 * PAGE);
+        assertThrows(IllegalStateException.class, () -> a.tryAlloc(PAGE));
+        a.checkInvariants();
+    }
+
+    @Test
+    void freeOfAHugePageSpanAfterItsRegionClosedDoesNotThrow() {
+        // hugePages javadoc: "advice that fails never fails an allocation or a free"; a free over a closed
+        // region must still return normally (class comment: every call *but free* fails).
+        long huge = VirtualRegion.hugePageSize();
+        long frame = huge == 0 ? 2L << 20 : huge;
+        VirtualRegion r = VirtualRegion.reserve(4 * frame, frame);
+        Arena a = Arena.builder(r).hugePages(true).prefault(true).build();
+        long s = a.tryAlloc(frame, frame);
+        assertNotEquals(0, s);
+        r.close();
+        a.free(s, frame);
+        a.checkInvariants();
+    }
+
+    @Test
+    void aWaiterIsReleasedWithIllegalStateWhenTheRegionClosesAndSpaceIsFreed() {
+        // Class comment: "Over a closed region every call but free fails with IllegalStateException, waiters
+        // included." A waiter served after close must get the ISE, not wait on; the free itself returns normally.
+        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+            VirtualRegion r = VirtualRegion.reserve(4 * PAGE);
+            Arena a = Arena.builder(r).build();
+            long s = a.tryAlloc(4 * PAGE);
+            CompletableFuture<Long> w = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return a.alloc(PAGE, Duration.ofSeconds(30));
+                } catch (InterruptedException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            while (a.waiters() == 0 && !w.isDone()) {
+                Thread.sleep(1);
+            }
+            r.close();
+            a.free(s, 4 * PAGE);
+            ExecutionException e = assertThrows(ExecutionException.class, () -> w.get(5, TimeUnit.SECONDS));
+            assertInstanceOf(IllegalStateException.class, e.getCause());
+            assertEquals(0, a.waiters());
+        });
+    }
+
+    @Test
+    void builderRejectsAdviceOverAPlainRange() {
+        // prefault/hugePages javadoc: "Over a plain range, true is rejected at build()".
+        assertThrows(IllegalArgumentException.class, () -> Arena.builder(0x100000L, 1 << 20).prefault(true).build());
+        assertThrows(IllegalArgumentException.class, () -> Arena.builder(0x100000L, 1 << 20).hugePages(true).build());
+    }
+
+    @Test
+    void builderRejectsBadQuantaAndCapsNamingThem() {
+        // quantum: "a power of two; over a region, a multiple of the page size"; maxCommitted: "at least one
+        // quantum, at most the size"; build: "bad values name themselves".
+        try (VirtualRegion r = VirtualRegion.reserve(16 * PAGE)) {
+            assertNames(() -> Arena.builder(r).quantum(0).build(), "0");
+            assertNames(() -> Arena.builder(r).quantum(-PAGE).build(), Long.toString(-PAGE));
+            assertNames(() -> Arena.builder(r).quantum(3 * PAGE).build(), Long.toString(3 * PAGE));
+            assertNames(() -> Arena.builder(r).quantum(PAGE / 2).build(), Long.toString(PAGE / 2));
+            assertNames(() -> Arena.builder(r).quantum(Long.MIN_VALUE).build(), Long.toString(Long.MIN_VALUE));
+            assertNames(() -> Arena.builder(r).maxCommitted(16 * PAGE + 1).build(), Long.toString(16 * PAGE + 1));
+            assertNames(() -> Arena.builder(r).maxCommitted(PAGE - 1).build(), Long.toString(PAGE - 1));
+            assertNames(() -> Arena.builder(r).commitChunk(PAGE / 2).build(), Long.toString(PAGE / 2));
+            assertNames(() -> Arena.builder(r).commitChunk(Long.MIN_VALUE).build(), Long.toString(Long.MIN_VALUE));
+        }
+    }
+
+    private static void assertNames(org.junit.jupiter.api.function.Executable call, String value) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
+        assertTrue(e.getMessage() != null && e.getMessage().contains(value), "message should name " + value + ": " + e.getMessage());
+    }
+
+    @Test
+    void extremeSizesAndAlignmentsAreRejectedAndChangeNothing() {
+        Arena a = Arena.builder(0x100000L, 1 << 20).build();
+        long s = a.tryAlloc(4096);
+        for (long bad : new long[] {0, -1, Long.MIN_VALUE, Long.MAX_VALUE, (1 << 20) + 1}) {
+            assertThrows(IllegalArgumentException.class, () -> a.tryAlloc(bad), "size " + bad);
+            assertThrows(IllegalArgumentException.class, () -> a.allocEvent(bad), "event size " + bad);
+            assertThrows(IllegalArgumentException.class, () -> a.free(s, bad), "free size " + bad);
+        }
+        for (long badAlign : new long[] {0, -4096, Long.MIN_VALUE, 3 * 4096, 2048, 1L << 62}) {
+            assertThrows(IllegalArgumentException.class, () -> a.tryAlloc(4096, badAlign), "align " + badAlign);
+        }
+        for (long badAddr : new long[] {0, -1, Long.MIN_VALUE, Long.MAX_VALUE, s + 1, s + 4096}) {
+            assertThrows(IllegalArgumentException.class, () -> a.free(badAddr, 4096), "address " + badAddr);
+        }
+        a.checkInvariants();
+        a.free(s, 4096);
+        assertThrows(IllegalArgumentException.class, () -> a.free(s, 4096));
+        a.checkInvariants();
+        assertEquals(0, a.stats().allocated());
+    }
+
+    @Test
+    void interruptedBeforeAllocLeavesNothingTaken() {
+        Arena a = Arena.builder(0x100000L, 4096).build();
+        long s = a.tryAlloc(4096);
+        Thread.currentThread().interrupt();
+        assertThrows(InterruptedException.class, () -> a.alloc(4096, Duration.ofSeconds(5)));
+        assertEquals(0, a.waiters());
+        a.free(s, 4096);
+        assertEquals(0, a.stats().allocated());
+        a.checkInvariants();
+    }
+
+    @Test
+    void failingCommitUnderAWaiterKeepsItWaitingUntilItsTimeoutThenZero() {
+        // Class comment "Failed commits": the waiter keeps waiting (until its own timeout); nothing taken.
+        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+            try (VirtualRegion r = VirtualRegion.reserve(16 * PAGE)) {
+                FaultyPages pages = new FaultyPages(r);
+                Arena a = pages.arena().commitChunk(PAGE).build();
+                long s = a.tryAlloc(16 * PAGE);
+                CompletableFuture<Long> w = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return a.alloc(PAGE, Duration.ofMillis(300));
+                    } catch (InterruptedException e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+                while (a.waiters() == 0 && !w.isDone()) {
+                    Thread.sleep(1);
+                }
+                pages.failCommits = true;
+                a.free(s, 16 * PAGE);
+                assertEquals(0L, w.get(5, TimeUnit.SECONDS));
+                assertEquals(0, a.waiters());
+                assertEquals(0, a.stats().allocated());
+                a.checkInvariants();
+                pages.failCommits = false;
+                long t = a.tryAlloc(PAGE);
+                assertNotEquals(0, t);
+                a.free(t, PAGE);
+                a.checkInvariants();
+            }
+        });
+    }
+}

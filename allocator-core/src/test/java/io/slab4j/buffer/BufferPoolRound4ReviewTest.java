@@ -1,0 +1,486 @@
+package io.slab4j.buffer;
+
+import org.junit.jupiter.api.Test;
+
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
+import java.lang.management.ManagementFactory;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Round-4 adversarial review of BufferPool / PooledBuffer through their public API. */
+class BufferPoolRound4ReviewTest {
+    private static final AtomicInteger SEQ = new AtomicInteger();
+
+    private static BufferPool.Builder small() {
+        return BufferPool.builder().name("r4-" + SEQ.incrementAndGet()).reserve(16L << 20);
+    }
+
+    private static void awaitWaiters(BufferPool p, int n) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (p.stats().waiters() < n && System.nanoTime() < end) {
+            Thread.sleep(1);
+        }
+        assertEquals(n, p.stats().waiters(), "waiters");
+    }
+
+    // ------------------------------------------------------------------ attacks
+
+    @Test
+    void patternCharactersInTheNameFailBuildWithAJmxExceptionInsteadOfAnIllegalArgument() {
+        // DESIGN (BufferPool builder): "bad values → IllegalArgumentException naming them (at the setter or at
+        // build())"; the MXBean is registered as io.slab4j:type=BufferPool,name=<name>. A name holding ObjectName
+        // pattern characters ('*', '?') must be rejected with an IAE naming it, or be quoted and work.
+        // Actual: name("star*").build() throws javax.management.RuntimeOperationsException ("cannot add mbean for
+        // pattern name io.slab4j:type=BufferPool,name=star*") out of Management.register.
+        List<String> wrong = new ArrayList<>();
+        for (String name : new String[] {"star*", "what?"}) {
+            try {
+                BufferPool.builder().name(name).reserve(8L << 20).build().close();
+            } catch (IllegalArgumentException e) {
+                if (!e.getMessage().contains(name)) {
+                    wrong.add(name + " -> IAE not naming it: " + e.getMessage());
+                }
+            } catch (RuntimeException e) {
+                wrong.add(name + " -> " + e);
+            }
+        }
+        assertEquals(List.of(), wrong);
+    }
+
+    // ------------------------------------------------------------------ passes worth keeping
+
+    @Test
+    void otherObjectNameMetacharactersInTheNameAreRejectedOrQuoted() throws InterruptedException {
+        for (String name : new String[] {"a,b=c", "x:y", "q\"uote", "new\nline"}) {
+            BufferPool p;
+            try {
+                p = BufferPool.builder().name(name).reserve(8L << 20).build();
+            } catch (IllegalArgumentException e) {
+                assertTrue(e.getMessage().contains(name), e.getMessage());
+                continue;
+            }
+            try {
+                PooledBuffer b = p.acquire(64, Duration.ZERO);
+                assertNotNull(b);
+                b.close();
+            } finally {
+                p.close();
+            }
+            BufferPool.builder().name(name).reserve(8L << 20).build().close(); // the name is free again
+        }
+    }
+
+    @Test
+    void aHugeTimeoutIsServedByAClose() {
+        // acquire(size, timeout): waits up to timeout; Duration.ofSeconds(Long.MAX_VALUE) is "forever", not an error.
+        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+            try (BufferPool p = small().maxCommitted(1L << 20).sizeClasses(64, 4096).magazines(false).build()) {
+                List<PooledBuffer> held = new ArrayList<>();
+                PooledBuffer b;
+                while ((b = p.tryAcquire(1 << 20)) != null || held.isEmpty()) {
+                    if (b != null) {
+                        held.add(b);
+                    } else {
+                        break;
+                    }
+                }
+                assertNull(p.tryAcquire(1 << 20));
+                CompletableFuture<PooledBuffer> w = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return p.acquire(1 << 20, Duration.ofSeconds(Long.MAX_VALUE));
+                    } catch (InterruptedException e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+                awaitWaiters(p, 1);
+                held.remove(0).close();
+                PooledBuffer got = w.get(5, TimeUnit.SECONDS);
+                assertNotNull(got);
+                got.close();
+                held.forEach(PooledBuffer::close);
+                p.checkInvariants();
+            }
+        });
+    }
+
+    @Test
+    void closingThePoolWakesABlockedAcquireWithIllegalState() {
+        // close(): "wakes blocked acquires (they throw IllegalStateException)".
+        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+            BufferPool p = small().maxCommitted(1L << 20).sizeClasses(64, 4096).build();
+            PooledBuffer all = p.tryAcquire(1 << 20);
+            assertNotNull(all);
+            CompletableFuture<PooledBuffer> small = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return p.acquire(64);
+                } catch (InterruptedException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            CompletableFuture<PooledBuffer> large = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return p.acquire(1 << 20);
+                } catch (InterruptedException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            awaitWaiters(p, 2);
+            p.close();
+            for (CompletableFuture<PooledBuffer> f : List.of(small, large)) {
+                ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(5, TimeUnit.SECONDS));
+                assertInstanceOf(IllegalStateException.class, e.getCause());
+            }
+            all.close(); // after pool close: does nothing, never throws
+            assertTrue(all.isClosed());
+        });
+    }
+
+    @Test
+    void viewsAndAccessorsOfABufferOpenAtPoolCloseAreDetached() {
+        // DESIGN: close() detaches the views (zero length) and accessors of a closed handle throw ISE.
+        BufferPool p = small().build();
+        PooledBuffer b = p.tryAcquire(100);
+        PooledBuffer big = p.tryAcquire(3 << 20);
+        ByteBuffer bb = b.byteBuffer();
+        ByteBuffer bigBb = big.byteBuffer();
+        p.close();
+        assertEquals(0, bb.capacity());
+        assertEquals(0, bigBb.capacity());
+        assertThrows(IndexOutOfBoundsException.class, () -> bb.get(0));
+        assertThrows(IllegalStateException.class, b::byteBuffer);
+        assertThrows(IllegalStateException.class, big::byteBuffer);
+        assertThrows(IllegalStateException.class, b::address);
+        assertThrows(IllegalStateException.class, b::capacity);
+        assertTrue(b.isClosed());
+        b.close();
+        big.close();
+        assertThrows(IllegalStateException.class, () -> p.tryAcquire(1));
+        assertThrows(IllegalStateException.class, () -> p.acquire(1, Duration.ofSeconds(1)));
+        assertThrows(IllegalStateException.class, p::trim);
+        assertEquals(0, p.stats().committedBytes());
+        p.close();
+    }
+
+    @Test
+    void aSizeUpToTheReservationIsAcceptedAndOneBeyondIsRejected() {
+        // DESIGN: "Size ≤ 0 or beyond the reservation → IllegalArgumentException"; so a size equal to the
+        // (empty) reservation is accepted and, with nothing else out, served.
+        try (BufferPool p = BufferPool.builder().name("r4-" + SEQ.incrementAndGet()).reserve(8L << 20)
+                .sizeClasses(64, 4096).build()) {
+            PooledBuffer b = p.tryAcquire(8 << 20);
+            assertNotNull(b, "the whole (empty) reservation as one buffer");
+            assertTrue(b.capacity() >= 8 << 20);
+            b.close();
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> p.tryAcquire((8 << 20) + 1));
+            assertTrue(e.getMessage().contains(Integer.toString((8 << 20) + 1)), e.getMessage());
+            for (int bad : new int[] {0, -1, Integer.MIN_VALUE, Integer.MAX_VALUE}) {
+                IllegalArgumentException e2 = assertThrows(IllegalArgumentException.class, () -> p.tryAcquire(bad));
+                assertTrue(e2.getMessage().contains(Integer.toString(bad)), e2.getMessage());
+                assertThrows(IllegalArgumentException.class, () -> p.acquire(bad, Duration.ofNanos(1)));
+            }
+            assertThrows(NullPointerException.class, () -> p.acquire(1, null));
+            p.checkInvariants();
+            assertEquals(0, p.stats().buffersInUse());
+        }
+    }
+
+    @Test
+    void sizesAboveTheCommittedCapAreRejectedInsteadOfWaitingForever() {
+        // "nothing hangs": a size that the committed cap can never hold must not block acquire() forever.
+        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+            try (BufferPool p = small().maxCommitted(1L << 20).sizeClasses(64, 4096).build()) {
+                assertThrows(IllegalArgumentException.class, () -> p.acquire((1 << 20) + 1));
+                assertThrows(IllegalArgumentException.class, () -> p.acquire(2 << 20));
+            }
+        });
+    }
+
+    @Test
+    void oneNanosecondTimeoutReturnsNullAndLeavesNoWaiter() throws InterruptedException {
+        try (BufferPool p = small().maxCommitted(1L << 20).sizeClasses(64, 4096).build()) {
+            PooledBuffer all = p.tryAcquire(1 << 20);
+            assertNotNull(all);
+            assertNull(p.acquire(1 << 20, Duration.ofNanos(1)));
+            assertNull(p.acquire(64, Duration.ofNanos(1)));
+            assertNull(p.acquire(64, Duration.ofNanos(-1)));
+            assertNull(p.acquire(64, Duration.ofSeconds(Long.MIN_VALUE)));
+            assertEquals(0, p.stats().waiters());
+            all.close();
+            p.checkInvariants();
+        }
+    }
+
+    @Test
+    void interruptWhileBlockedLosesNothing() {
+        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+            try (BufferPool p = small().maxCommitted(1L << 20).sizeClasses(64, 4096).build()) {
+                PooledBuffer all = p.tryAcquire(1 << 20);
+                AtomicReference<Throwable> got = new AtomicReference<>();
+                Thread t = new Thread(() -> {
+                    try {
+                        PooledBuffer b = p.acquire(64);
+                        b.close();
+                        got.set(new AssertionError("served"));
+                    } catch (Throwable e) {
+                        got.set(e);
+                    }
+                });
+                t.start();
+                awaitWaiters(p, 1);
+                t.interrupt();
+                t.join();
+                assertInstanceOf(InterruptedException.class, got.get());
+                assertEquals(0, p.stats().waiters());
+                all.close();
+                assertEquals(0, p.stats().buffersInUse());
+                p.trim();
+                p.checkInvariants();
+                PooledBuffer again = p.tryAcquire(1 << 20);
+                assertNotNull(again);
+                again.close();
+            }
+        });
+    }
+
+    @Test
+    void poolCloseRacingAcquireAndCloseFromManyThreadsOnlyThrowsIllegalState() {
+        // acquire after close → ISE; PooledBuffer.close "never throws once the buffer was open". No other
+        // exception may escape any call while the pool closes under the traffic.
+        assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+            for (int round = 0; round < 15; round++) {
+                BufferPool p = small().maxCommitted(2L << 20).leakDetection(LeakDetection.OFF).build();
+                CountDownLatch go = new CountDownLatch(1);
+                AtomicReference<Throwable> bad = new AtomicReference<>();
+                List<Thread> ts = new ArrayList<>();
+                for (int t = 0; t < 4; t++) {
+                    int k = t;
+                    Thread th = new Thread(() -> {
+                        List<PooledBuffer> mine = new ArrayList<>();
+                        try {
+                            go.await();
+                            for (int i = 0; i < 2000; i++) {
+                                int size = (k == 3) ? (64 << 10) + 4096 * (i % 8) : 16 + (i * 37 + k) % 60000;
+                                PooledBuffer b = (i & 1) == 0 ? p.tryAcquire(size) : p.acquire(size, Duration.ofMillis(2));
+                                if (b != null) {
+                                    b.byteBuffer();
+                                    mine.add(b);
+                                }
+                                if (mine.size() > 4 || (b == null && !mine.isEmpty())) {
+                                    mine.remove(0).close();
+                                }
+                                if (i % 97 == 0) {
+                                    p.stats();
+                                }
+                            }
+                        } catch (IllegalStateException closed) {
+                            // the pool closed: expected
+                        } catch (Throwable e) {
+                            bad.compareAndSet(null, e);
+                        } finally {
+                            try {
+                                mine.forEach(PooledBuffer::close);
+                            } catch (Throwable e) {
+                                bad.compareAndSet(null, e);
+                            }
+                        }
+                    });
+                    th.start();
+                    ts.add(th);
+                }
+                go.countDown();
+                Thread.sleep(1 + round % 5);
+                p.close();
+                for (Thread th : ts) {
+                    th.join();
+                }
+                if (bad.get() != null) {
+                    throw new AssertionError("round " + round, bad.get());
+                }
+            }
+        });
+    }
+
+    @Test
+    void trimRacingPoolCloseOnlyThrowsIllegalState() {
+        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+            for (int round = 0; round < 30; round++) {
+                BufferPool p = small().build();
+                for (int i = 0; i < 50; i++) {
+                    p.tryAcquire(64 + i * 100).close();
+                }
+                p.tryAcquire(2 << 20).close();
+                AtomicReference<Throwable> bad = new AtomicReference<>();
+                Thread t = new Thread(() -> {
+                    try {
+                        for (int i = 0; i < 100; i++) {
+                            p.trim();
+                            p.stats();
+                        }
+                    } catch (IllegalStateException closed) {
+                        // expected
+                    } catch (Throwable e) {
+                        bad.set(e);
+                    }
+                });
+                t.start();
+                Thread.yield();
+                p.close();
+                t.join();
+                if (bad.get() != null) {
+                    throw new AssertionError("round " + round, bad.get());
+                }
+            }
+        });
+    }
+
+    @Test
+    void mxBeanReadsAndGoesAwayOnClose() throws Exception {
+        MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+        BufferPool p = small().build();
+        ObjectName on = new ObjectName("io.slab4j:type=BufferPool,name=" + p.name());
+        PooledBuffer b = p.tryAcquire(100);
+        assertEquals(1L, ((Number) server.getAttribute(on, "BuffersInUse")).longValue());
+        assertTrue(((Number) server.getAttribute(on, "UsedBytes")).longValue() >= 100);
+        assertEquals(0L, ((Number) server.getAttribute(on, "Waiters")).longValue());
+        b.close();
+        p.close();
+        assertFalse(server.isRegistered(on));
+    }
+
+    @Test
+    void trimAfterAnExitedThreadsTrafficReturnsAllCommittedMemory() throws Exception {
+        // trim(): "returns idle memory now (magazines of idle threads, idle slabs above low water)"; README:
+        // resident memory falls back to 0 after a burst. Expected committedBytes 0 after trim when nothing is open.
+        try (BufferPool p = small().build()) {
+            Thread t = new Thread(() -> {
+                List<PooledBuffer> l = new ArrayList<>();
+                for (int i = 0; i < 300; i++) {
+                    l.add(p.tryAcquire(16 + (i * 211) % 70000));
+                }
+                l.forEach(PooledBuffer::close);
+            });
+            t.start();
+            t.join();
+            assertEquals(0, p.stats().buffersInUse());
+            p.trim();
+            assertEquals(0, p.stats().committedBytes(), p.stats().toString());
+            p.checkInvariants();
+        }
+    }
+
+    @Test
+    void zeroOnAcquireZeroesReusedClassAndLargeBuffers() {
+        try (BufferPool p = small().zeroOnAcquire(true).build()) {
+            for (int size : new int[] {64, 4000, 1 << 20}) {
+                PooledBuffer b = p.tryAcquire(size);
+                ByteBuffer bb = b.byteBuffer();
+                for (int i = 0; i < bb.capacity(); i++) {
+                    bb.put(i, (byte) 0x5A);
+                }
+                long addr = b.address();
+                b.close();
+                PooledBuffer c = p.tryAcquire(size);
+                ByteBuffer cb = c.byteBuffer();
+                for (int i = 0; i < cb.capacity(); i++) {
+                    if (cb.get(i) != 0) {
+                        throw new AssertionError("size " + size + " byte " + i + " not zeroed (same address " + (addr == c.address()) + ")");
+                    }
+                }
+                c.close();
+            }
+        }
+    }
+
+    @Test
+    void racingClosesOfOneHandleReturnItOnce() throws Exception {
+        try (BufferPool p = small().build()) {
+            for (int round = 0; round < 200; round++) {
+                PooledBuffer b = p.tryAcquire(64 + (round % 3) * (1 << 20));
+                CountDownLatch go = new CountDownLatch(1);
+                Thread[] ts = new Thread[3];
+                for (int i = 0; i < ts.length; i++) {
+                    ts[i] = new Thread(() -> {
+                        try {
+                            go.await();
+                        } catch (InterruptedException e) {
+                            return;
+                        }
+                        b.close();
+                    });
+                    ts[i].start();
+                }
+                go.countDown();
+                for (Thread t : ts) {
+                    t.join();
+                }
+            }
+            assertEquals(0, p.stats().buffersInUse());
+            assertEquals(0, p.stats().usedBytes());
+            p.checkInvariants();
+        }
+    }
+
+    @Test
+    void builderRejectsBadValuesNamingThem() {
+        assertThrows(IllegalArgumentException.class, () -> BufferPool.builder().reserve(0));
+        assertThrows(IllegalArgumentException.class, () -> BufferPool.builder().reserve(Long.MIN_VALUE));
+        assertThrows(IllegalArgumentException.class, () -> BufferPool.builder().reserve(BufferPool.MAX_RESERVE + 1));
+        assertThrows(IllegalArgumentException.class, () -> BufferPool.builder().maxCommitted(-1));
+        assertThrows(IllegalArgumentException.class, () -> BufferPool.builder().sizeClasses());
+        assertThrows(IllegalArgumentException.class, () -> BufferPool.builder().sizeClasses((int[]) null));
+        assertThrows(IllegalArgumentException.class, () -> BufferPool.builder().sizeClasses(64, 64));
+        assertThrows(IllegalArgumentException.class, () -> BufferPool.builder().sizeClasses(128, 64));
+        assertThrows(IllegalArgumentException.class, () -> BufferPool.builder().sizeClasses(0, 64));
+        assertThrows(IllegalArgumentException.class, () -> BufferPool.builder().sizeClasses(-64));
+        assertThrows(IllegalArgumentException.class, () -> BufferPool.builder().name(null));
+        assertThrows(IllegalArgumentException.class, () -> BufferPool.builder().name(""));
+        assertThrows(IllegalArgumentException.class, () -> BufferPool.builder().idleDecay(Duration.ZERO));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> BufferPool.builder().name("r4-" + SEQ.incrementAndGet()).reserve(8L << 20).maxCommitted((8L << 20) + 4096).build());
+        assertTrue(e.getMessage().contains(Long.toString((8L << 20) + 4096)), e.getMessage());
+        IllegalArgumentException big = assertThrows(IllegalArgumentException.class,
+                () -> BufferPool.builder().name("r4-" + SEQ.incrementAndGet()).reserve(1L << 20).sizeClasses(64, Integer.MAX_VALUE).build());
+        assertTrue(big.getMessage().contains(Integer.toString(Integer.MAX_VALUE)), big.getMessage());
+    }
+
+    @Test
+    void leakedBufferUnderAllIsReportedAndItsMemoryComesBack() throws Exception {
+        assertTimeoutPreemptively(Duration.ofSeconds(15), () -> {
+            try (BufferPool p = small().leakDetection(LeakDetection.ALL).build()) {
+                leak(p, 100);
+                leak(p, 2 << 20);
+                long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while ((p.stats().leaksDetected() < 2 || p.stats().buffersInUse() > 0) && System.nanoTime() < end) {
+                    System.gc();
+                    Thread.sleep(20);
+                    p.tryAcquire(64).close(); // some pools process leak reports on calls
+                }
+                assertEquals(2, p.stats().leaksDetected());
+                assertEquals(0, p.stats().buffersInUse());
+                p.checkInvariants();
+            }
+        });
+    }
+
+    private static void leak(BufferPool p, int size) {
+        p.tryAcquire(size).byteBuffer().put(0, (byte) 1);
+    }
+}

@@ -1,0 +1,270 @@
+package io.slab4j.pool;
+
+import io.slab4j.arena.Arena;
+import io.slab4j.cache.PoolCache;
+import io.slab4j.nativemem.VirtualRegion;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Round-4 adversarial review of Pool and PoolCache through their public API. */
+class PoolRound4ReviewTest {
+
+    private static Arena plain(long bytes) {
+        return Arena.builder(0x4000_0000L, bytes).build();
+    }
+
+    private static void awaitWaiters(Pool p, int n) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (p.waiters() < n && System.nanoTime() < end) {
+            Thread.sleep(1);
+        }
+        assertEquals(n, p.waiters());
+    }
+
+    // ------------------------------------------------------------------ attacks
+
+    @Test
+    void putAllWithABadCountIsAnIllegalArgumentAndChangesNothing() {
+        // Pool: bad input → a specific exception naming the value; structure unchanged.
+        Pool p = Pool.builder("r4-putall", 64).hardLimit(64).build(plain(1 << 20));
+        long a = p.tryGet();
+        long[] one = {a};
+        RuntimeException e1 = assertThrows(RuntimeException.class, () -> p.putAll(one, 2));
+        assertTrue(e1 instanceof IllegalArgumentException || e1 instanceof IndexOutOfBoundsException, e1.toString());
+        assertThrows(RuntimeException.class, () -> p.putAll(one, -1));
+        assertThrows(RuntimeException.class, () -> p.putAll(null, 1));
+        p.checkInvariants();
+        assertEquals(1, p.stats().itemsInUse());
+        p.put(a);
+        p.checkInvariants();
+    }
+
+    @Test
+    void hugeTimeoutGetIsServedByAPut() {
+        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+            Pool p = Pool.builder("r4-huge", 4096).slabPages(1).hardLimit(1).build(plain(1 << 20));
+            long a = p.tryGet();
+            CompletableFuture<Long> w = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return p.get(Duration.ofSeconds(Long.MAX_VALUE));
+                } catch (InterruptedException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            awaitWaiters(p, 1);
+            p.put(a);
+            assertEquals(a, w.get(5, TimeUnit.SECONDS));
+            p.put(a);
+            p.checkInvariants();
+        });
+    }
+
+    @Test
+    void tinyAndNegativeTimeoutsReturnZeroAndLeaveNoWaiter() throws InterruptedException {
+        Pool p = Pool.builder("r4-tiny", 4096).slabPages(1).hardLimit(1).build(plain(1 << 20));
+        long a = p.tryGet();
+        assertEquals(0, p.get(Duration.ofNanos(1)));
+        assertEquals(0, p.get(Duration.ofNanos(-1)));
+        assertEquals(0, p.get(Duration.ofSeconds(Long.MIN_VALUE)));
+        assertEquals(0, p.tryGet());
+        assertEquals(0, p.waiters());
+        p.put(a);
+        p.checkInvariants();
+    }
+
+    @Test
+    void badAddressesAreRejectedAndChangeNothing() {
+        Pool p = Pool.builder("r4-bad", 64).hardLimit(128).build(plain(1 << 20));
+        long a = p.tryGet();
+        for (long bad : new long[] {0, -1, Long.MIN_VALUE, Long.MAX_VALUE, a + 1, a + 8, 0x4000_0000L + (1 << 20), 0x3fff_f000L}) {
+            assertThrows(IllegalArgumentException.class, () -> p.put(bad), "address " + bad);
+        }
+        p.checkInvariants();
+        p.put(a);
+        assertThrows(IllegalArgumentException.class, () -> p.put(a));
+        p.checkInvariants();
+        assertEquals(0, p.stats().itemsInUse());
+    }
+
+    @Test
+    void builderRejectsBadValues() {
+        Arena arena = plain(1 << 20);
+        assertThrows(RuntimeException.class, () -> Pool.builder(null, 64).build(arena));
+        for (long size : new long[] {0, -1, Long.MIN_VALUE, Long.MAX_VALUE, 2L << 20}) {
+            assertThrows(IllegalArgumentException.class, () -> Pool.builder("x", size).build(arena), "item size " + size);
+        }
+        assertThrows(IllegalArgumentException.class, () -> Pool.builder("x", 64).slabPages(0).build(arena));
+        assertThrows(IllegalArgumentException.class, () -> Pool.builder("x", 64).slabPages(-1).build(arena));
+        assertThrows(IllegalArgumentException.class, () -> Pool.builder("x", 64).slabPages(Integer.MAX_VALUE).build(arena));
+        assertThrows(IllegalArgumentException.class, () -> Pool.builder("x", 64).align(3).build(arena));
+        assertThrows(IllegalArgumentException.class, () -> Pool.builder("x", 64).align(Long.MIN_VALUE).build(arena));
+        assertThrows(IllegalArgumentException.class, () -> Pool.builder("x", 64).hardLimit(-1).build(arena));
+        assertThrows(IllegalArgumentException.class, () -> Pool.builder("x", 64).lowWater(-1).build(arena));
+        assertThrows(IllegalArgumentException.class, () -> Pool.builder("x", 64).lowWater(3).highWater(2).build(arena));
+        assertEquals(0, arena.stats().allocated());
+        arena.checkInvariants();
+    }
+
+    @Test
+    void primeWithExtremesStopsAtTheLimitAndTheArena() {
+        Arena arena = plain(64 * 4096);
+        Pool p = Pool.builder("r4-prime", 4096).slabPages(1).hardLimit(10).build(arena);
+        assertEquals(10, p.prime(Long.MAX_VALUE));
+        Pool q = Pool.builder("r4-prime2", 4096).slabPages(1).build(arena);
+        assertEquals(54, q.prime(Long.MAX_VALUE));
+        p.checkInvariants();
+        q.checkInvariants();
+        arena.checkInvariants();
+    }
+
+    @Test
+    void closeOfAPoolWithAWaiterIsRefusedOrWakesIt() {
+        // Pool.close: "@throws IllegalStateException items in use, gets waiting or grows pending (nothing changes)".
+        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+            Pool p = Pool.builder("r4-close", 4096).slabPages(1).hardLimit(1).build(plain(1 << 20));
+            long a = p.tryGet();
+            CompletableFuture<Long> w = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return p.get(Duration.ofSeconds(30));
+                } catch (InterruptedException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            awaitWaiters(p, 1);
+            assertThrows(IllegalStateException.class, p::close);
+            p.put(a);
+            assertEquals(a, w.get(5, TimeUnit.SECONDS));
+            p.put(a);
+            p.close();
+            assertThrows(IllegalStateException.class, p::tryGet);
+            assertThrows(IllegalStateException.class, () -> p.put(a));
+        });
+    }
+
+    @Test
+    void aCacheGetAtTheLimitIsServedByItemsParkedByAnExitedThread() {
+        // DESIGN (cache): when a get blocks on an empty pool, items parked by idle or exited threads are returned
+        // within a bounded, documented time (README: every 100 ms while it waits).
+        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+            Pool p = Pool.builder("r4-exited", 256).hardLimit(64).build(plain(1 << 20));
+            PoolCache c = PoolCache.builder(p).build();
+            Thread t = new Thread(() -> {
+                List<Long> l = new ArrayList<>();
+                for (int i = 0; i < 64; i++) {
+                    l.add(c.tryGet());
+                }
+                l.forEach(c::put);
+            });
+            t.start();
+            t.join();
+            Set<Long> got = new HashSet<>();
+            for (int i = 0; i < 64; i++) {
+                long a = c.get(Duration.ofSeconds(3));
+                assertNotEquals(0, a, "get " + i);
+                assertTrue(got.add(a), "address handed out twice");
+            }
+            assertEquals(0, c.tryGet());
+            got.forEach(c::put);
+            c.drain();
+            c.checkInvariants();
+            p.checkInvariants();
+            assertEquals(0, p.stats().itemsInUse());
+        });
+    }
+
+    @Test
+    void cacheRejectsBadInputAndDoublePut() {
+        Pool p = Pool.builder("r4-cache-bad", 64).build(plain(1 << 20));
+        assertThrows(IllegalArgumentException.class, () -> PoolCache.builder(p).magazineSize(0).build());
+        assertThrows(IllegalArgumentException.class, () -> PoolCache.builder(p).magazineSize(PoolCache.MAX_MAGAZINE_SIZE + 1).build());
+        assertThrows(IllegalArgumentException.class, () -> PoolCache.builder(p).depotLimit(-1).build());
+        assertThrows(IllegalArgumentException.class, () -> PoolCache.builder(p).depotLimit(PoolCache.MAX_DEPOT_LIMIT + 1).build());
+        PoolCache c = PoolCache.builder(p).magazineSize(1).build();
+        long a = c.tryGet();
+        assertThrows(IllegalArgumentException.class, () -> c.put(0));
+        c.put(a);
+        assertThrows(IllegalArgumentException.class, () -> c.put(a));
+        assertThrows(IllegalArgumentException.class, () -> p.put(a));
+        c.checkInvariants();
+        p.checkInvariants();
+        c.close();
+        assertThrows(IllegalStateException.class, c::tryGet);
+        assertThrows(IllegalStateException.class, () -> c.put(a));
+        assertEquals(0, p.stats().itemsInUse());
+    }
+
+    @Test
+    void cacheCloseWhileAGetIsBlockedLeavesNothingHanging() {
+        // PoolCache.close: later calls throw IllegalStateException; nothing may hang.
+        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+            Pool p = Pool.builder("r4-cache-close", 4096).slabPages(1).hardLimit(1).build(plain(1 << 20));
+            PoolCache c = PoolCache.builder(p).build();
+            long a = c.tryGet();
+            AtomicReference<Object> got = new AtomicReference<>();
+            Thread t = new Thread(() -> {
+                try {
+                    got.set(c.get(Duration.ofSeconds(30)));
+                } catch (Throwable e) {
+                    got.set(e);
+                }
+            });
+            t.start();
+            awaitWaiters(p, 1);
+            c.close();
+            p.put(a); // the item goes to the waiter (or the waiter got an ISE from the close)
+            t.join(5000);
+            assertTrue(!t.isAlive(), "get still blocked after the cache closed and an item came back");
+            Object r = got.get();
+            if (r instanceof Long addr) {
+                assertEquals(a, addr.longValue());
+                p.put(addr);
+            } else {
+                assertInstanceOf(IllegalStateException.class, r);
+            }
+            p.checkInvariants();
+            assertEquals(0, p.stats().itemsInUse());
+        });
+    }
+
+    @Test
+    void interruptBeforeGetAtTheLimitThrowsAndTakesNothing() {
+        Pool p = Pool.builder("r4-int", 4096).slabPages(1).hardLimit(1).build(plain(1 << 20));
+        long a = p.tryGet();
+        Thread.currentThread().interrupt();
+        assertThrows(InterruptedException.class, p::get);
+        assertEquals(0, p.waiters());
+        p.put(a);
+        assertEquals(0, p.stats().itemsInUse());
+        p.checkInvariants();
+    }
+
+    @Test
+    void realRegionClosedUnderAPoolMakesGrowsFailWithIllegalStateNotHang() {
+        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+            VirtualRegion r = VirtualRegion.reserve(1 << 20);
+            Arena arena = Arena.builder(r).build();
+            Pool p = Pool.builder("r4-region", 4096).slabPages(1).build(arena);
+            long a = p.tryGet();
+            r.close();
+            assertThrows(IllegalStateException.class, () -> p.get(Duration.ofSeconds(2)));
+            p.put(a); // accepted: never throws
+            assertEquals(0, p.stats().itemsInUse());
+        });
+    }
+}
