@@ -65,6 +65,114 @@ class BufferPoolRound4ReviewTest {
         assertEquals(List.of(), wrong);
     }
 
+    /** Runs {@code acquire(size, 5 s)} on another thread once the hog holds the cap, and returns its future. */
+    private static CompletableFuture<PooledBuffer> waiter(BufferPool p, int size) {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return p.acquire(size, Duration.ofSeconds(5));
+            } catch (InterruptedException e) {
+                throw new RuntimeException(e);
+            }
+        });
+    }
+
+    @Test
+    void aClassWaiterIsServedWhenALargeBufferCloses() {
+        // DESIGN: "a blocked acquire is served by whichever comes first, a close of a buffer of its class or space
+        // in the arena"; "While anyone waits, closes bypass magazines and caches".
+        assertTimeoutPreemptively(Duration.ofSeconds(15), () -> {
+            try (BufferPool p = small().maxCommitted(1L << 20).sizeClasses(64, 4096).build()) {
+                PooledBuffer all = p.tryAcquire(1 << 20);
+                CompletableFuture<PooledBuffer> w = waiter(p, 64);
+                awaitWaiters(p, 1);
+                all.close();
+                PooledBuffer got = w.get(10, TimeUnit.SECONDS);
+                assertNotNull(got, "acquire(64) timed out although the 1 MiB buffer came back");
+                got.close();
+                p.checkInvariants();
+            }
+        });
+    }
+
+    @Test
+    void aLargeWaiterIsServedWhenAnotherThreadClosesClassBuffers() {
+        // Same contract, the other way round: class buffers closed (from a thread with magazines) while a large
+        // acquire waits must reach the arena as idle slabs.
+        assertTimeoutPreemptively(Duration.ofSeconds(15), () -> {
+            try (BufferPool p = small().maxCommitted(1L << 20).sizeClasses(64, 4096).build()) {
+                List<PooledBuffer> held = new ArrayList<>();
+                CountDownLatch filled = new CountDownLatch(1);
+                CountDownLatch release = new CountDownLatch(1);
+                Thread t = new Thread(() -> {
+                    PooledBuffer b;
+                    while ((b = p.tryAcquire(4096)) != null) {
+                        held.add(b);
+                    }
+                    filled.countDown();
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                    held.forEach(PooledBuffer::close);
+                });
+                t.start();
+                filled.await();
+                assertNull(p.tryAcquire(64 << 10));
+                CompletableFuture<PooledBuffer> w = waiter(p, 512 << 10);
+                awaitWaiters(p, 1);
+                release.countDown();
+                t.join();
+                PooledBuffer got = w.get(10, TimeUnit.SECONDS);
+                assertNotNull(got, "acquire(512 KiB) timed out although every class buffer came back");
+                got.close();
+                p.checkInvariants();
+            }
+        });
+    }
+
+    @Test
+    void aClassWaiterIsServedWhenAnotherClassesBuffersClose() {
+        assertTimeoutPreemptively(Duration.ofSeconds(15), () -> {
+            try (BufferPool p = small().maxCommitted(1L << 20).sizeClasses(64, 4096).build()) {
+                List<PooledBuffer> held = new ArrayList<>();
+                PooledBuffer b;
+                while ((b = p.tryAcquire(4096)) != null) {
+                    held.add(b);
+                }
+                assertNull(p.tryAcquire(64));
+                CompletableFuture<PooledBuffer> w = waiter(p, 64);
+                awaitWaiters(p, 1);
+                held.forEach(PooledBuffer::close);
+                PooledBuffer got = w.get(10, TimeUnit.SECONDS);
+                assertNotNull(got, "acquire(64) timed out although every 4096-byte buffer came back");
+                got.close();
+                p.checkInvariants();
+            }
+        });
+    }
+
+    @Test
+    void usedBytesIsTheSumOfTheCapacitiesOfOpenBuffers() {
+        // DESIGN: usedBytes() = capacity of open buffers; buffersInUse() their count.
+        try (BufferPool p = small().sizeClasses(64, 4096).build()) {
+            List<PooledBuffer> open = new ArrayList<>();
+            long sum = 0;
+            for (int size : new int[] {1, 64, 65, 4096, 4097, 5000, 8192, 1 << 20, (1 << 20) + 1}) {
+                PooledBuffer b = p.tryAcquire(size);
+                assertTrue(b.capacity() >= size);
+                assertEquals(b.capacity(), b.byteBuffer().capacity());
+                open.add(b);
+                sum += b.capacity();
+            }
+            assertEquals(sum, p.stats().usedBytes());
+            assertEquals(open.size(), p.stats().buffersInUse());
+            open.forEach(PooledBuffer::close);
+            assertEquals(0, p.stats().usedBytes());
+            p.checkInvariants();
+        }
+    }
+
     // ------------------------------------------------------------------ passes worth keeping
 
     @Test
