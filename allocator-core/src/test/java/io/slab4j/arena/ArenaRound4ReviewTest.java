@@ -22,6 +22,89 @@ class ArenaRound4ReviewTest {
     // ------------------------------------------------------------------ attacks
 
     @Test
+    void anAlignmentBeyondTheRangeIsAcceptedWhenTheBaseIsAligned() {
+        // tryAlloc(size, align): IAE only when "align not a power of two, below the quantum, or such that no aligned
+        // address of the range has room for the size". A base that is itself a multiple of align has room.
+        Arena plain = Arena.builder(1L << 40, 1 << 20).build();
+        long s = plain.tryAlloc(4096, 1L << 40);
+        assertEquals(1L << 40, s);
+        plain.free(s, 4096);
+        plain.checkInvariants();
+        try (VirtualRegion r = VirtualRegion.reserve(8L << 20, 1L << 30)) {
+            Arena a = Arena.builder(r).build();
+            long t = a.tryAlloc(PAGE, 1L << 30);
+            assertEquals(r.address(), t);
+            a.free(t, PAGE);
+            a.checkInvariants();
+        }
+    }
+
+    @Test
+    void regionCloseRacingAllocAndFreeWithAdviceOnlyFailsAllocations() {
+        // Class comment: over a closed region every call but free fails with IllegalStateException; free never throws
+        // once it accepted the span; hugePages/prefault advice never fails an allocation or a free.
+        assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+            long frame = VirtualRegion.hugePageSize() == 0 ? 2L << 20 : VirtualRegion.hugePageSize();
+            for (int round = 0; round < 10; round++) {
+                VirtualRegion r = VirtualRegion.reserve(16 * frame, frame);
+                Arena a = Arena.builder(r).hugePages(true).prefault(true).build();
+                java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+                java.util.concurrent.atomic.AtomicReference<Throwable> bad = new java.util.concurrent.atomic.AtomicReference<>();
+                java.util.List<Thread> ts = new java.util.ArrayList<>();
+                for (int k = 0; k < 3; k++) {
+                    int kk = k;
+                    Thread t = new Thread(() -> {
+                        java.util.ArrayDeque<long[]> mine = new java.util.ArrayDeque<>();
+                        try {
+                            go.await();
+                            for (int i = 0; i < 400; i++) {
+                                long size = (i + kk) % 3 == 0 ? frame : PAGE * (1 + i % 5);
+                                long at;
+                                try {
+                                    at = size == frame ? a.tryAlloc(size, frame) : a.alloc(size, Duration.ofMillis(1));
+                                } catch (IllegalStateException closed) {
+                                    break;
+                                }
+                                if (at != 0) {
+                                    mine.add(new long[] {at, size});
+                                }
+                                if (mine.size() > 3 || (at == 0 && !mine.isEmpty())) {
+                                    long[] f = mine.poll();
+                                    a.free(f[0], f[1]);
+                                }
+                            }
+                        } catch (Throwable e) {
+                            bad.compareAndSet(null, e);
+                        } finally {
+                            try {
+                                for (long[] f : mine) {
+                                    a.free(f[0], f[1]);
+                                }
+                            } catch (Throwable e) {
+                                bad.compareAndSet(null, e);
+                            }
+                        }
+                    });
+                    t.start();
+                    ts.add(t);
+                }
+                go.countDown();
+                Thread.sleep(round % 4);
+                r.close();
+                for (Thread t : ts) {
+                    t.join();
+                }
+                if (bad.get() != null) {
+                    throw new AssertionError("round " + round, bad.get());
+                }
+                assertEquals(0, a.stats().allocated());
+                assertEquals(0, a.waiters());
+                a.checkInvariants();
+            }
+        });
+    }
+
+    @Test
     void hugeTimeoutWaitsForAFreeInsteadOfOverflowing() {
         // Arena.alloc(size, timeout): "waits up to timeout for a span"; a timeout too long for a long of nanos
         // is simply "forever". Expected: served by the free. Checked: no ArithmeticException.

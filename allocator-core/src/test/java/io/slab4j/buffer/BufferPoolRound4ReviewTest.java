@@ -173,6 +173,96 @@ class BufferPoolRound4ReviewTest {
         }
     }
 
+    @Test
+    void aTinyIdleDecayUnderConcurrentTrafficNeverThrowsAndLosesNothing() {
+        // Builder.idleDecay: the decay pass runs on acquires (one in 64 reads the clock); a call that accepted its
+        // input never throws afterwards; conservation: nothing open at the end, invariants hold.
+        assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+            try (BufferPool p = small().maxCommitted(4L << 20).idleDecay(Duration.ofNanos(1)).build()) {
+                AtomicReference<Throwable> bad = new AtomicReference<>();
+                List<Thread> ts = new ArrayList<>();
+                for (int k = 0; k < 4; k++) {
+                    int kk = k;
+                    Thread t = new Thread(() -> {
+                        List<PooledBuffer> mine = new ArrayList<>();
+                        try {
+                            for (int i = 0; i < 3000; i++) {
+                                int size = kk == 0 ? (70 << 10) + 4096 * (i % 7) : 16 + (i * 131 + kk * 7) % 65536;
+                                PooledBuffer b = p.acquire(size, Duration.ofMillis(1));
+                                if (b != null) {
+                                    b.byteBuffer().put(0, (byte) i);
+                                    mine.add(b);
+                                }
+                                if (mine.size() > 3 || (b == null && !mine.isEmpty())) {
+                                    mine.remove(0).close();
+                                }
+                            }
+                        } catch (Throwable e) {
+                            bad.compareAndSet(null, e);
+                        } finally {
+                            mine.forEach(PooledBuffer::close);
+                        }
+                    });
+                    t.start();
+                    ts.add(t);
+                }
+                for (Thread t : ts) {
+                    t.join();
+                }
+                if (bad.get() != null) {
+                    throw new AssertionError(bad.get());
+                }
+                assertEquals(0, p.stats().buffersInUse());
+                assertEquals(0, p.stats().usedBytes());
+                p.checkInvariants();
+                p.trim();
+                p.checkInvariants();
+            }
+        });
+    }
+
+    @Test
+    void aCachedLargeSpanMakesRoomForOtherSizesWithoutWaiting() {
+        // "sizes above the largest class are page spans ... kept committed and reused"; tryAcquire "null when
+        // nothing fits now" — a cached idle span is not "nothing fits": acquire makes room (evicts it) and tries again.
+        try (BufferPool p = small().maxCommitted(1L << 20).sizeClasses(64, 4096).build()) {
+            p.tryAcquire(1 << 20).close();
+            PooledBuffer a = p.tryAcquire(512 << 10);
+            assertNotNull(a, "a cached 1 MiB span blocked a 512 KiB one");
+            PooledBuffer b = p.tryAcquire(256 << 10);
+            assertNotNull(b);
+            a.close();
+            b.close();
+            p.tryAcquire(1 << 20).close();
+            PooledBuffer c = p.tryAcquire(64);
+            assertNotNull(c, "a cached 1 MiB span blocked a 64-byte class buffer");
+            c.close();
+            p.checkInvariants();
+        }
+    }
+
+    @Test
+    void viewsOfAClosedHandleAreDetachedAndItsAccessorsThrow() {
+        try (BufferPool p = small().build()) {
+            for (int size : new int[] {100, 3 << 20}) {
+                PooledBuffer b = p.tryAcquire(size);
+                ByteBuffer bb = b.byteBuffer();
+                org.agrona.MutableDirectBuffer ab = b.buffer();
+                b.close();
+                b.close();
+                assertTrue(b.isClosed());
+                assertEquals(0, bb.capacity());
+                assertEquals(0, ab.capacity());
+                assertThrows(IndexOutOfBoundsException.class, () -> ab.getByte(0));
+                assertThrows(IndexOutOfBoundsException.class, () -> bb.get(0));
+                assertThrows(IllegalStateException.class, b::byteBuffer);
+                assertThrows(IllegalStateException.class, b::buffer);
+                assertThrows(IllegalStateException.class, b::address);
+            }
+            assertEquals(0, p.stats().buffersInUse());
+        }
+    }
+
     // ------------------------------------------------------------------ passes worth keeping
 
     @Test
