@@ -263,6 +263,31 @@ class BufferPoolRound4ReviewTest {
         }
     }
 
+    @Test
+    void theLargestDocumentedReservationBuildsAndServes() {
+        // BufferPool.MAX_RESERVE javadoc: "The largest reservation Builder#reserve accepts: 64 TiB" (2^46, "half of
+        // x86-64's user address space"). A pool built with it must work like any other (reserve takes address space
+        // only, MAP_NORESERVE). Actual: build() throws IllegalArgumentException from the arena: "size 70368744177664
+        // holds 17179869184 quanta of 4096; at most 2147483647 are supported: use a larger quantum" — a quantum the
+        // BufferPool builder offers no way to set. Every reserve above 8 TiB (2^31 pages) fails the same way, so
+        // reserve()'s own range check [1, 2^46] admits values build() always rejects. (1 TiB works.)
+        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+            for (long reserve : new long[] {1L << 40, (8L << 40) + (1L << 30), BufferPool.MAX_RESERVE}) {
+                try (BufferPool p = BufferPool.builder().name("r4-max-" + SEQ.incrementAndGet()).reserve(reserve).build()) {
+                    assertEquals(reserve, p.stats().reservedBytes());
+                    PooledBuffer b = p.tryAcquire(100);
+                    assertNotNull(b);
+                    b.byteBuffer().putLong(0, 42);
+                    b.close();
+                    PooledBuffer big = p.tryAcquire(3 << 20);
+                    assertNotNull(big);
+                    big.close();
+                    p.checkInvariants();
+                }
+            }
+        });
+    }
+
     // ------------------------------------------------------------------ passes worth keeping
 
     @Test
