@@ -40,6 +40,45 @@ class PoolRound4ReviewTest {
     // ------------------------------------------------------------------ attacks
 
     @Test
+    void aBuildThatCannotPrimeItsLowWaterLeaksNoSlab() {
+        // Builder.build: "@throws IllegalStateException the arena cannot give the slabs to prime now"; the pool is
+        // never handed out, so any slab primed before the failure must go back: nothing lost.
+        Arena arena = Arena.builder(0x4000_0000L, 3 * 4096).build();
+        assertThrows(IllegalStateException.class,
+                () -> Pool.builder("r4-prime-fail", 4096).slabPages(1).lowWater(5).highWater(5).build(arena));
+        assertEquals(0, arena.stats().allocated(), arena.stats().toString());
+        arena.checkInvariants();
+        assertNotEquals(0, arena.tryAlloc(3 * 4096));
+    }
+
+    @Test
+    void anAlignmentAboveThePageGivesAlignedItems() {
+        // Builder.align: "Item alignment in bytes, a power of two (items start at multiples of it)".
+        Arena arena = Arena.builder(0x4000_1000L, 1 << 20).build();
+        Pool p = Pool.builder("r4-align", 64).align(8192).slabPages(4).build(arena);
+        List<Long> got = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            long a = p.tryGet();
+            assertNotEquals(0, a);
+            assertEquals(0, a % 8192, "item " + Pool.hex(a) + " is not 8192-aligned");
+            got.add(a);
+        }
+        got.forEach(p::put);
+        p.checkInvariants();
+    }
+
+    @Test
+    void tooManyItemsPerSlabOrAnItemLargerThanItsSlabIsRejectedAtBuild() {
+        Arena arena = plain(16 << 20);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Pool.builder("r4-many", 16).slabPages(512).build(arena));
+        assertTrue(e.getMessage().contains(Integer.toString(Pool.MAX_ITEMS_PER_SLAB)) || e.getMessage().contains("131072"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Pool.builder("r4-big", 8192).slabPages(1).build(arena));
+        assertThrows(IllegalArgumentException.class, () -> Pool.builder("r4-hugealign", 64).align(1L << 40).build(arena));
+        assertEquals(0, arena.stats().allocated());
+    }
+
+    @Test
     void putAllWithABadCountIsAnIllegalArgumentAndChangesNothing() {
         // Pool: bad input → a specific exception naming the value; structure unchanged.
         Pool p = Pool.builder("r4-putall", 64).hardLimit(64).build(plain(1 << 20));

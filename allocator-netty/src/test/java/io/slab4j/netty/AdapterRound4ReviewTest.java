@@ -45,6 +45,52 @@ class AdapterRound4ReviewTest {
     // ------------------------------------------------------------------ attacks
 
     @Test
+    void metricFollowsHeapAndDirectBuffersThroughGrowthAndRelease() {
+        // Class comment: heap buffers are "counted in metric()"; ByteBufAllocatorMetric reports used memory.
+        try (BufferPool pool = BufferPool.builder().name("r4n-" + SEQ.incrementAndGet()).reserve(16L << 20).build()) {
+            SlabByteBufAllocator alloc = new SlabByteBufAllocator(pool);
+            ByteBuf h = alloc.heapBuffer(100, 1 << 20);
+            assertTrue(alloc.metric().usedHeapMemory() >= 100);
+            h.writeBytes(new byte[5000]);
+            assertTrue(alloc.metric().usedHeapMemory() >= 5000, "heap growth not counted: " + alloc.metric().usedHeapMemory());
+            h.release();
+            assertEquals(0, alloc.metric().usedHeapMemory(), "heap memory still counted after release");
+            ByteBuf d = alloc.directBuffer(100, 8 << 20);
+            d.writeBytes(new byte[3 << 20]);
+            assertTrue(alloc.metric().usedDirectMemory() >= 3 << 20);
+            d.capacity(10);
+            assertEquals(10, d.capacity());
+            d.release();
+            assertEquals(0, alloc.metric().usedDirectMemory());
+            assertEquals(0, pool.stats().buffersInUse());
+        }
+    }
+
+    @Test
+    void shrinkingKeepsTheLeadingBytesAndIndices() {
+        try (BufferPool pool = BufferPool.builder().name("r4n-" + SEQ.incrementAndGet()).reserve(16L << 20).build()) {
+            SlabByteBufAllocator alloc = new SlabByteBufAllocator(pool);
+            ByteBuf d = alloc.directBuffer(2 << 20);
+            for (int i = 0; i < 2 << 20; i += 8) {
+                d.writeLong(i);
+            }
+            d.readerIndex(16);
+            d.capacity(100);
+            assertEquals(100, d.capacity());
+            assertEquals(16, d.readerIndex());
+            assertEquals(100, d.writerIndex());
+            for (int i = 0; i + 8 <= 100; i += 8) {
+                assertEquals(i, d.getLong(i));
+            }
+            d.capacity(3 << 20);
+            assertEquals(0, d.getLong(0 + 0));
+            assertEquals(8, d.getLong(8));
+            d.release();
+            assertEquals(0, pool.stats().buffersInUse());
+        }
+    }
+
+    @Test
     void growthAtTheCapFailsAndLeavesTheBufferIntact() {
         // "Growth of an existing buffer acquires the same way, except that it never falls back": at the cap with
         // waitTimeout 0 the growth throws BufferPoolExhaustedException; the buffer keeps its bytes and capacity,
