@@ -22,6 +22,47 @@ class ArenaRound4ReviewTest {
     // ------------------------------------------------------------------ attacks
 
     @Test
+    void aPlainRangeAtAddressZeroNeverHandsOutTheFailureSentinel() {
+        // tryAlloc: "returns the address, or 0 when nothing may be carved now". A range starting at 0 must either be
+        // rejected at build or never hand out address 0 (a caller could not tell the span from a failure, and would
+        // leak it).
+        Arena a;
+        try {
+            a = Arena.builder(0, 1 << 20).build();
+        } catch (IllegalArgumentException rejected) {
+            return;
+        }
+        long s = a.tryAlloc(4096);
+        assertTrue(s != 0 || a.stats().allocated() == 0, "tryAlloc returned 0 yet carved " + a.stats().allocated() + " bytes");
+    }
+
+    @Test
+    void aPlainRangeThatWrapsAroundTheAddressSpaceIsRejected() {
+        assertThrows(IllegalArgumentException.class, () -> Arena.builder(Long.MAX_VALUE - 4095, 1 << 20).build());
+        assertThrows(IllegalArgumentException.class, () -> Arena.builder(-(1L << 20), 2L << 20).build());
+        assertThrows(IllegalArgumentException.class, () -> Arena.builder(0x100000L, 0).build());
+        assertThrows(IllegalArgumentException.class, () -> Arena.builder(0x100000L, -4096).build());
+        assertThrows(IllegalArgumentException.class, () -> Arena.builder(0x100001L, 1 << 20).build());
+    }
+
+    @Test
+    void plainRangeQueriesAreAsDocumented() {
+        // pageSize(): "over a plain range ... 4096 or the quantum if larger"; commitChunk(): 0 over a plain range;
+        // maxCommitted(): the arena's size when none was set.
+        Arena small = Arena.builder(0x100000L, 1 << 20).quantum(16).build();
+        assertEquals(4096, small.pageSize());
+        assertEquals(0, small.commitChunk());
+        assertEquals(1 << 20, small.maxCommitted());
+        long s = small.tryAlloc(1);
+        assertNotEquals(0, s);
+        assertEquals(16, small.stats().allocated());
+        small.free(s, 1);
+        Arena big = Arena.builder(0x100000L, 1 << 20).quantum(65536).build();
+        assertEquals(65536, big.pageSize());
+        small.checkInvariants();
+    }
+
+    @Test
     void anAlignmentBeyondTheRangeIsAcceptedWhenTheBaseIsAligned() {
         // tryAlloc(size, align): IAE only when "align not a power of two, below the quantum, or such that no aligned
         // address of the range has room for the size". A base that is itself a multiple of align has room.

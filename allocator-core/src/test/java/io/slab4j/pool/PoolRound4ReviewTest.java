@@ -79,6 +79,51 @@ class PoolRound4ReviewTest {
     }
 
     @Test
+    void aPutsOnlyWaiterGetsAGrowBranchWhenAPendingGrowIsWithdrawnByInterrupt() {
+        // DESIGN "Pool specifics": when a nack releases a pending grow, the oldest waiter that was waiting on puts
+        // alone must be woken to retry with a grow branch. Here the grow-holder is interrupted (not timed out), then
+        // arena space appears: the second waiter must grow, not sleep until a put.
+        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+            Arena arena = Arena.builder(0x4000_0000L, 2 * 4096).build();
+            Pool p = Pool.builder("r4-nack", 4096).slabPages(1).hardLimit(2).build(arena);
+            long a = p.tryGet();
+            long blocker = arena.tryAlloc(4096);
+            assertNotEquals(0, blocker);
+            AtomicReference<Object> r1 = new AtomicReference<>();
+            Thread w1 = new Thread(() -> {
+                try {
+                    r1.set(p.get());
+                } catch (Throwable e) {
+                    r1.set(e);
+                }
+            });
+            w1.start();
+            awaitWaiters(p, 1);
+            while (arena.waiters() == 0) {
+                Thread.sleep(1);
+            }
+            CompletableFuture<Long> w2 = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return p.get(Duration.ofSeconds(8));
+                } catch (InterruptedException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            awaitWaiters(p, 2);
+            w1.interrupt();
+            w1.join();
+            assertInstanceOf(InterruptedException.class, r1.get());
+            arena.free(blocker, 4096);
+            long got = w2.get(10, TimeUnit.SECONDS);
+            assertNotEquals(0L, got, "the puts-only waiter slept through the space that appeared");
+            p.put(got);
+            p.put(a);
+            p.checkInvariants();
+            arena.checkInvariants();
+        });
+    }
+
+    @Test
     void putAllWithABadCountIsAnIllegalArgumentAndChangesNothing() {
         // Pool: bad input → a specific exception naming the value; structure unchanged.
         Pool p = Pool.builder("r4-putall", 64).hardLimit(64).build(plain(1 << 20));

@@ -91,6 +91,50 @@ class AdapterRound4ReviewTest {
     }
 
     @Test
+    void anAllocationOnALocalTransportEventLoopNeverWaits() {
+        // DESIGN: "Never blocks an event-loop thread"; isEventLoopThread "knows Netty's own threads". A
+        // local-transport event loop (LocalIoHandler) is one of Netty's event loops.
+        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+            io.netty.channel.EventLoopGroup group = new io.netty.channel.MultiThreadIoEventLoopGroup(1, io.netty.channel.local.LocalIoHandler.newFactory());
+            try (BufferPool pool = tiny()) {
+                SlabByteBufAllocator alloc = SlabByteBufAllocator.builder(pool).waitTimeout(Duration.ofSeconds(60)).build();
+                List<PooledBuffer> hog = exhaust(pool);
+                io.netty.util.concurrent.Future<Throwable> f = group.next().submit(() -> {
+                    try {
+                        alloc.directBuffer(10).release();
+                        return null;
+                    } catch (Throwable e) {
+                        return e;
+                    }
+                });
+                assertTrue(f.await(10, TimeUnit.SECONDS), "the event-loop allocation waited");
+                assertInstanceOf(BufferPoolExhaustedException.class, f.getNow());
+                hog.forEach(PooledBuffer::close);
+            } finally {
+                group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+            }
+        });
+    }
+
+    @Test
+    void aWaitingAllocationEndsWhenThePoolCloses() {
+        // Nothing hangs: a non-event-loop allocation waiting (long waitTimeout) ends when the pool closes.
+        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+            BufferPool pool = tiny();
+            SlabByteBufAllocator alloc = SlabByteBufAllocator.builder(pool).waitTimeout(Duration.ofSeconds(60)).build();
+            exhaust(pool);
+            CompletableFuture<ByteBuf> f = CompletableFuture.supplyAsync(() -> alloc.directBuffer(10));
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (pool.stats().waiters() == 0 && System.nanoTime() < end) {
+                Thread.sleep(1);
+            }
+            pool.close();
+            Throwable e = assertThrows(java.util.concurrent.ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS)).getCause();
+            assertTrue(e instanceof IllegalStateException || e instanceof BufferPoolExhaustedException, e.toString());
+        });
+    }
+
+    @Test
     void growthAtTheCapFailsAndLeavesTheBufferIntact() {
         // "Growth of an existing buffer acquires the same way, except that it never falls back": at the cap with
         // waitTimeout 0 the growth throws BufferPoolExhaustedException; the buffer keeps its bytes and capacity,
