@@ -288,6 +288,69 @@ class BufferPoolRound4ReviewTest {
         });
     }
 
+    @Test
+    void noBufferIsOwnedTwiceUnderTightCapsTrimAndDecay() {
+        // DESIGN invariant 1: no address is owned by two holders at once. Each holder stamps its buffer's first and
+        // last 8 bytes, yields, and checks the stamps; trim() and a 1 ns idleDecay run meanwhile.
+        assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+            try (BufferPool p = small().maxCommitted(2L << 20).sizeClasses(64, 512, 4096, 32768).idleDecay(Duration.ofNanos(1)).build()) {
+                AtomicReference<Throwable> bad = new AtomicReference<>();
+                java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+                List<Thread> ts = new ArrayList<>();
+                for (int k = 0; k < 4; k++) {
+                    int kk = k;
+                    Thread t = new Thread(() -> {
+                        try {
+                            for (int i = 0; i < 4000 && bad.get() == null; i++) {
+                                int size = switch ((i + kk) % 5) {
+                                    case 0 -> 64;
+                                    case 1 -> 500;
+                                    case 2 -> 4096;
+                                    case 3 -> 30000;
+                                    default -> 40000 + 4096 * (i % 30);
+                                };
+                                PooledBuffer b = p.acquire(size, Duration.ofMillis(50));
+                                if (b == null) {
+                                    continue;
+                                }
+                                ByteBuffer bb = b.byteBuffer();
+                                long stamp = ((long) kk << 40) | i;
+                                bb.putLong(0, stamp);
+                                bb.putLong(bb.capacity() - 8, stamp);
+                                Thread.yield();
+                                if (bb.getLong(0) != stamp || bb.getLong(bb.capacity() - 8) != stamp) {
+                                    throw new AssertionError("buffer at " + b.address() + " (" + b.capacity() + " bytes) written by another holder");
+                                }
+                                b.close();
+                            }
+                        } catch (Throwable e) {
+                            bad.compareAndSet(null, e);
+                        }
+                    });
+                    t.start();
+                    ts.add(t);
+                }
+                Thread trimmer = new Thread(() -> {
+                    while (!stop.get()) {
+                        p.trim();
+                        Thread.yield();
+                    }
+                });
+                trimmer.start();
+                for (Thread t : ts) {
+                    t.join();
+                }
+                stop.set(true);
+                trimmer.join();
+                if (bad.get() != null) {
+                    throw new AssertionError(bad.get());
+                }
+                assertEquals(0, p.stats().buffersInUse());
+                p.checkInvariants();
+            }
+        });
+    }
+
     // ------------------------------------------------------------------ passes worth keeping
 
     @Test

@@ -139,6 +139,28 @@ class RegionRound4ReviewTest {
     }
 
     @Test
+    void prefaultKeepsPresentBytesAndAdviceWorksOnUncommittedPages() {
+        // prefault: "Pages already present are left as they are"; adviseHugePages: "Committed or not, the advice
+        // stays with the range ... Touches no page and changes no protection".
+        try (VirtualRegion r = VirtualRegion.reserve(8 * PAGE)) {
+            r.commit(0, 4 * PAGE);
+            RawMemory.putLong(r, PAGE, 0x0123456789abcdefL);
+            r.prefault(0, 4 * PAGE);
+            assertEquals(0x0123456789abcdefL, RawMemory.getLong(r, PAGE));
+            r.adviseHugePages(4 * PAGE, 4 * PAGE); // uncommitted: no exception
+            r.adviseNoHugePages(0, 8 * PAGE);
+            assertEquals(0x0123456789abcdefL, RawMemory.getLong(r, PAGE));
+            r.release(PAGE, PAGE);
+            assertEquals(0, RawMemory.getLong(r, PAGE));
+            r.commit(4 * PAGE, PAGE);
+            RawMemory.putLong(r, 4 * PAGE, 5);
+            r.decommit(4 * PAGE, PAGE);
+            r.commit(4 * PAGE, PAGE);
+            assertEquals(0, RawMemory.getLong(r, 4 * PAGE));
+        }
+    }
+
+    @Test
     void alignedReserveGivesAnAlignedAddressAtHugeAlignment() {
         long align = 1L << 30; // 1 GiB
         try (VirtualRegion r = VirtualRegion.reserve(PAGE, align)) {
