@@ -351,6 +351,58 @@ class BufferPoolRound4ReviewTest {
         });
     }
 
+    @Test
+    void theBuilderIsUnchangedByARejectedSetterAndByLaterMutationOfItsArguments() {
+        // Builder: "Setters reject bad values at once ... and leave the builder unchanged"; build "never changes
+        // the builder". The size-class array a caller passed and validated must not be re-read later.
+        int[] classes = {64, 4096};
+        BufferPool.Builder b = BufferPool.builder().reserve(8L << 20).sizeClasses(classes);
+        classes[0] = 8192; // now not ascending: must not reach the pool
+        assertThrows(IllegalArgumentException.class, () -> b.reserve(-1));
+        assertThrows(IllegalArgumentException.class, () -> b.sizeClasses(5, 4));
+        try (BufferPool p = b.name("r4-" + SEQ.incrementAndGet()).build()) {
+            assertEquals(8L << 20, p.stats().reservedBytes());
+            assertEquals(List.of(64, 4096), java.util.Arrays.stream(p.sizeClasses()).boxed().toList());
+            p.sizeClasses()[0] = 1;
+            assertEquals(64, p.sizeClasses()[0]);
+            PooledBuffer x = p.tryAcquire(100);
+            assertEquals(4096, x.capacity());
+            x.close();
+            p.checkInvariants();
+        }
+        try (BufferPool q = b.name("r4-" + SEQ.incrementAndGet()).build()) {
+            assertEquals(8L << 20, q.stats().reservedBytes());
+        }
+    }
+
+    @Test
+    void aLeakedHandleWhoseViewIsStillHeldNeverExposesTheNextHoldersBytes() {
+        // DESIGN: leaked buffers are reported and "its memory goes back to the pool"; "a stale view throws instead
+        // of touching the next holder's bytes". A user who drops the handle but keeps its ByteBuffer must not end up
+        // with a live view onto memory the pool hands to someone else: either the view keeps the handle reachable
+        // (no leak reported), or the leak path detaches it before the memory goes back.
+        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+            for (int size : new int[] {4096, 1 << 20}) {
+                try (BufferPool p = small().leakDetection(LeakDetection.ALL).magazines(false).sizeClasses(64, 4096).build()) {
+                    ByteBuffer kept = keepOnlyTheView(p, size);
+                    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+                    while (p.stats().leaksDetected() == 0 && System.nanoTime() < end) {
+                        System.gc();
+                        Thread.sleep(20);
+                    }
+                    if (p.stats().leaksDetected() > 0) {
+                        assertEquals(0, kept.capacity(), "size " + size + ": a leak was reported (memory back in the pool) but the"
+                                + " view still spans " + kept.capacity() + " bytes");
+                    }
+                }
+            }
+        });
+    }
+
+    private static ByteBuffer keepOnlyTheView(BufferPool p, int size) {
+        return p.tryAcquire(size).byteBuffer();
+    }
+
     // ------------------------------------------------------------------ passes worth keeping
 
     @Test
