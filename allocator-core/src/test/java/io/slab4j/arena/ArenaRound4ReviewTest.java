@@ -22,6 +22,33 @@ class ArenaRound4ReviewTest {
     // ------------------------------------------------------------------ attacks
 
     @Test
+    void aWaiterBlockedWhenTheRegionClosesIsReleasedWithoutAFree() {
+        // Arena class comment: "Over a closed region every call but free fails with IllegalStateException, waiters
+        // included"; the contract: nothing hangs. A waiter already blocked in alloc() when its region closes, with
+        // no free ever coming (the region is gone, so none can serve it), should leave with that ISE.
+        // Observed: it stays registered (waiters() == 1) until its own timeout — forever for alloc(size).
+        VirtualRegion r = VirtualRegion.reserve(4 * PAGE);
+        Arena a = Arena.builder(r).build();
+        assertNotEquals(0, a.tryAlloc(4 * PAGE));
+        CompletableFuture<Long> w = CompletableFuture.supplyAsync(() -> {
+            try {
+                return a.alloc(PAGE, Duration.ofSeconds(20));
+            } catch (InterruptedException e) {
+                throw new RuntimeException(e);
+            }
+        });
+        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+            while (a.waiters() == 0 && !w.isDone()) {
+                Thread.sleep(1);
+            }
+        });
+        r.close();
+        ExecutionException e = assertThrows(ExecutionException.class, () -> w.get(5, TimeUnit.SECONDS),
+                "the waiter was not released by the region's close (waiters=" + a.waiters() + ")");
+        assertInstanceOf(IllegalStateException.class, e.getCause());
+    }
+
+    @Test
     void aPlainRangeAtAddressZeroNeverHandsOutTheFailureSentinel() {
         // tryAlloc: "returns the address, or 0 when nothing may be carved now". A range starting at 0 must either be
         // rejected at build or never hand out address 0 (a caller could not tell the span from a failure, and would

@@ -403,6 +403,34 @@ class BufferPoolRound4ReviewTest {
         return p.tryAcquire(size).byteBuffer();
     }
 
+    @Test
+    void everyClassOfAPoolThatBuiltCanServeFromAnEmptyPool() {
+        // build(): IAE when "a slab of the largest class does not fit" the cap. A pool that built must be able to serve
+        // each of its classes when empty; else acquire(size) of that class waits forever ("nothing hangs").
+        int[] classes = {48, 1000, 3000, 4096, 5000, 12288, 20000};
+        List<String> wrong = new ArrayList<>();
+        for (long cap = 4096; cap <= 256 << 10; cap += 4096) {
+            BufferPool p;
+            try {
+                p = small().maxCommitted(cap).sizeClasses(classes).build();
+            } catch (IllegalArgumentException tooSmall) {
+                continue;
+            }
+            try (p) {
+                for (int c : classes) {
+                    PooledBuffer b = p.tryAcquire(c);
+                    if (b == null) {
+                        wrong.add("cap " + cap + ": class " + c);
+                    } else {
+                        b.close();
+                        p.trim();
+                    }
+                }
+            }
+        }
+        assertEquals(List.of(), wrong);
+    }
+
     // ------------------------------------------------------------------ passes worth keeping
 
     @Test
