@@ -92,6 +92,38 @@ class BufferPoolRound4ReviewTest {
 
     // ------------------------------------------- passes worth keeping (attacks that held)
 
+    @Test
+    void aViewMadeWhileThePoolClosesIsDetachedOrRefused() {
+        // DESIGN: close() detaches every view it handed out; a view made concurrently with the close must end up
+        // detached (zero length) or be refused (IllegalStateException): never a live view onto the unmapped region.
+        assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+            for (int round = 0; round < 200; round++) {
+                BufferPool p = BufferPool.builder().name("r4v-" + SEQ.incrementAndGet()).reserve(8L << 20).sizeClasses(64, 4096).build();
+                PooledBuffer b = p.tryAcquire(round % 2 == 0 ? 100 : 1 << 20);
+                AtomicReference<Object> view = new AtomicReference<>();
+                CountDownLatch go = new CountDownLatch(1);
+                Thread t = new Thread(() -> {
+                    try {
+                        go.await();
+                        view.set(b.byteBuffer());
+                    } catch (Throwable e) {
+                        view.set(e);
+                    }
+                });
+                t.start();
+                go.countDown();
+                p.close();
+                t.join();
+                Object v = view.get();
+                if (v instanceof ByteBuffer bb) {
+                    assertEquals(0, bb.capacity(), "round " + round + ": a view made during close is still live");
+                } else {
+                    assertInstanceOf(IllegalStateException.class, v, "round " + round);
+                }
+            }
+        });
+    }
+
     /** Runs {@code acquire(size, 5 s)} on another thread once the hog holds the cap, and returns its future. */
     private static CompletableFuture<PooledBuffer> waiter(BufferPool p, int size) {
         return CompletableFuture.supplyAsync(() -> {
