@@ -1,5 +1,6 @@
 package io.slab4j.event;
 
+import io.slab4j.testing.Scenarios;
 import static io.slab4j.event.Events.choose;
 import static io.slab4j.event.Events.guard;
 import static io.slab4j.event.Events.withNack;

@@ -1,11 +1,12 @@
 package io.slab4j.event;
 
+import io.slab4j.testing.Scenarios;
 import static io.slab4j.event.Events.always;
 import static io.slab4j.event.Events.choose;
 import static io.slab4j.event.Events.withNack;
-import static io.slab4j.event.Scenarios.call;
-import static io.slab4j.event.Scenarios.scenario;
-import static io.slab4j.event.Scenarios.thread;
+import static io.slab4j.testing.Scenarios.call;
+import static io.slab4j.testing.Scenarios.scenario;
+import static io.slab4j.testing.Scenarios.thread;
 
 import java.util.ArrayList;
 import java.util.Collections;

@@ -1,6 +1,6 @@
 package io.slab4j.pool;
 
-import io.slab4j.event.Scenarios;
+import io.slab4j.testing.Scenarios;
 import org.jetbrains.lincheck.datastructures.ModelCheckingOptions;
 import org.jetbrains.lincheck.datastructures.Operation;
 import org.junit.jupiter.api.Test;

@@ -1,6 +1,6 @@
 package io.slab4j.pool;
 
-import io.slab4j.event.Scenarios;
+import io.slab4j.testing.Scenarios;
 import org.jetbrains.kotlinx.lincheck.execution.ExecutionResult;
 import org.jetbrains.kotlinx.lincheck.execution.ExecutionScenario;
 import org.jetbrains.kotlinx.lincheck.util.ValueResult;

@@ -12,4 +12,11 @@ public final class Messages {
         assertTrue(e.getMessage() != null && e.getMessage().contains(expected),
                 () -> "message '" + e.getMessage() + "' should mention '" + expected + "'");
     }
+
+    /** Asserts the message of {@code x} names {@code value}, in decimal or in hex. */
+    public static void assertNamesValue(Throwable x, long value) {
+        String m = String.valueOf(x.getMessage()).toLowerCase();
+        assertTrue(m.contains(Long.toString(value)) || m.contains(Long.toHexString(value)) || m.contains(Long.toHexString(-value)),
+                () -> "message should name " + value + ": " + x.getMessage());
+    }
 }

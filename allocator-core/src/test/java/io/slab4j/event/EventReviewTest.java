@@ -1,8 +1,6 @@
-package io.slab4j.review;
+package io.slab4j.event;
 
-import io.slab4j.event.Event;
-import io.slab4j.event.Events;
-import io.slab4j.event.Timeout;
+import io.slab4j.testing.Await;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -23,7 +21,7 @@ class EventReviewTest {
         // a guard that takes 2 ms to instantiate, beside a 1 ms timeout
         Event<Object> slowGuard = Events.guard(() -> {
             long t0 = System.nanoTime();
-            R.until("2 ms passed", () -> System.nanoTime() - t0 > 2_000_000L);
+            Await.until("2 ms passed", () -> System.nanoTime() - t0 > 2_000_000L);
             return Events.never();
         });
         Optional<Object> r = Events.choose(slowGuard, Events.timeout(Duration.ofMillis(1)).wrap(t -> (Object) t)).poll();

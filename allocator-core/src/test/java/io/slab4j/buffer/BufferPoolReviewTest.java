@@ -1,8 +1,7 @@
-package io.slab4j.review;
+package io.slab4j.buffer;
 
-import io.slab4j.buffer.BufferPool;
-import io.slab4j.buffer.BufferPoolStats;
-import io.slab4j.buffer.PooledBuffer;
+import io.slab4j.testing.Background;
+import io.slab4j.testing.Messages;
 import org.agrona.MutableDirectBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -79,7 +78,7 @@ class BufferPoolReviewTest {
     void reserveThatOverflowsWhenRoundedIsRejectedNamingIt() {
         IllegalArgumentException x = assertThrows(IllegalArgumentException.class,
                 () -> BufferPool.builder().name(name()).reserve(Long.MAX_VALUE).build());
-        R.namesValue(x, Long.MAX_VALUE);
+        Messages.assertNamesValue(x, Long.MAX_VALUE);
         assertFalse(x.getMessage().contains("maxCommitted"), "blames a cap that was never set: " + x.getMessage());
         assertFalse(x.getMessage().contains("-9223372036854771712"), "quotes a negative reservation: " + x.getMessage());
     }
@@ -147,7 +146,7 @@ class BufferPoolReviewTest {
                 .sizeClasses(64, 4096).build()) {
             CountDownLatch parked = new CountDownLatch(1);
             CountDownLatch done = new CountDownLatch(1);
-            CompletableFuture<Object> idle = R.start("idle", () -> {
+            CompletableFuture<Object> idle = Background.start("idle", () -> {
                 List<PooledBuffer> held = new ArrayList<>();
                 PooledBuffer b;
                 while ((b = p.tryAcquire(4096)) != null) {
@@ -176,7 +175,7 @@ class BufferPoolReviewTest {
                 .sizeClasses(64, 4096).build()) {
             CountDownLatch parked = new CountDownLatch(1);
             CountDownLatch done = new CountDownLatch(1);
-            CompletableFuture<Object> idle = R.start("idle", () -> {
+            CompletableFuture<Object> idle = Background.start("idle", () -> {
                 List<PooledBuffer> held = new ArrayList<>();
                 PooledBuffer b;
                 while ((b = p.tryAcquire(4096)) != null) {
@@ -213,7 +212,7 @@ class BufferPoolReviewTest {
             BufferPool p = BufferPool.builder().name(name()).reserve(1 << 20).sizeClasses(64, 4096).build();
             PooledBuffer b = p.acquire(4096);
             boolean agrona = (i & 1) == 1;
-            CompletableFuture<Object> maker = R.start("maker", () -> {
+            CompletableFuture<Object> maker = Background.start("maker", () -> {
                 try {
                     return agrona ? b.buffer() : b.byteBuffer();
                 } catch (IllegalStateException refused) {

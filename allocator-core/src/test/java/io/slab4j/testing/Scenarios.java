@@ -1,4 +1,4 @@
-package io.slab4j.event;
+package io.slab4j.testing;
 
 import java.lang.reflect.Method;
 import java.util.ArrayList;
