@@ -25,7 +25,7 @@ import java.util.concurrent.atomic.LongAdder;
  * <ol>
  *   <li>Validate: {@code 0 < size <= reservation} (and at most the largest int page multiple),
  *       pool open.
- *   <li>Pick the smallest class {@code >= size} (binary search), else the large path with the
+ *   <li>Pick the smallest class {@code >= size} (a table by 16-byte granule), else the large path with the
  *       size rounded up to pages.
  *   <li>Try now: magazines / pool / a grow the arena can give now; large: a cached span of the
  *       same page count, else arena space now. When that fails, make room (evict cached large
@@ -66,6 +66,8 @@ public final class BufferPool implements AutoCloseable {
     public static final long MAX_RESERVE = 1L << 46;
     /** One acquire in this many reads the clock for the decay pass. */
     static final int DECAY_CHECK_INTERVAL = 64;
+    /** Sizes up to this many bytes find their class by table (see {@code classAt}). */
+    static final int LOOKUP_LIMIT = 256 * 1024;
 
     private final String name;
     private final VirtualRegion region;
@@ -73,6 +75,19 @@ public final class BufferPool implements AutoCloseable {
     private final int[] sizes;
     private final SizeClass[] classes;
     private final LargeSpans large;
+    /**
+     * Size → class index, by 16-byte granule: {@code classAt[(size - 1) >> 4]} is the smallest
+     * class {@code >= } the granule's first size, so the class of {@code size} is at most a few
+     * steps above it (one step at most for the default table). Covers sizes up to the largest
+     * class or {@link #LOOKUP_LIMIT}, whichever is smaller; above that, a binary search.
+     */
+    private final short[] classAt;
+    /** Largest size {@code classAt} answers. */
+    private final int lookupMax;
+    /** The calling thread's tallies, stripe and random sequence for this pool. */
+    private final ThreadLocal<ThreadState> local = new ThreadLocal<>();
+    /** Home stripes are handed out round robin. */
+    private final AtomicInteger nextStripe = new AtomicInteger();
     private final long maxCommitted;
     private final long maxBuffer;
     private final boolean zero;
@@ -100,7 +115,15 @@ public final class BufferPool implements AutoCloseable {
         for (int i = 0; i < sizes.length; i++) {
             classes[i] = new SizeClass(this, name, sizes[i], arena, b.magazines);
         }
-        this.large = new LargeSpans(this, arena, Math.max(VirtualRegion.pageSize(), region.size() / 16));
+        this.large = new LargeSpans(this, arena, Math.max(VirtualRegion.pageSize(), region.size() / 16), LargeSpans.stripeCount());
+        this.lookupMax = sizes.length <= Short.MAX_VALUE ? Math.min(sizes[sizes.length - 1], LOOKUP_LIMIT) : 0;
+        this.classAt = new short[(lookupMax + 15) >> 4];
+        for (int g = 0, c = 0; g < classAt.length; g++) {
+            while (sizes[c] < g * 16 + 1) {
+                c++;
+            }
+            classAt[g] = (short) c;
+        }
         this.maxCommitted = b.maxCommitted;
         long page = VirtualRegion.pageSize();
         long cap = b.maxCommitted != 0 ? b.maxCommitted / page * page : region.size();
@@ -149,6 +172,7 @@ public final class BufferPool implements AutoCloseable {
 
     private PooledBuffer tryTake(int size, String what) {
         int c = classOf(size, what);
+        ThreadState me = mine();
         if (c >= 0) {
             SizeClass k = classes[c];
             long address = k.tryTake();
@@ -159,19 +183,33 @@ public final class BufferPool implements AutoCloseable {
                     return null;
                 }
             }
-            k.taken();
-            return handOut(k, address, k.size);
+            ClassTally t = me.tally(c, k);
+            t.taken();
+            return handOut(t, address, k.size, me);
         }
         long bytes = pageRound(size);
-        long address = large.tryTake(bytes);
+        long address = large.tryTake(bytes, me.stripe);
         if (address == 0) {
             makeRoom();
-            address = large.tryTake(bytes);
+            address = large.tryTake(bytes, me.stripe);
             if (address == 0) {
                 return null;
             }
         }
-        return handOut(large, address, (int) bytes);
+        return handOut(me.stripe, address, (int) bytes, me);
+    }
+
+    /** The calling thread's state for this pool, made on its first acquire. */
+    private ThreadState mine() {
+        ThreadState me = local.get();
+        return me != null ? me : register();
+    }
+
+    private ThreadState register() {
+        ThreadState me = new ThreadState(Thread.currentThread(), classes.length, large.stripe(nextStripe.getAndIncrement()),
+                ThreadLocalRandom.current().nextInt());
+        local.set(me);
+        return me;
     }
 
     private PooledBuffer await(int size, Duration timeout) throws InterruptedException {
@@ -199,15 +237,17 @@ public final class BufferPool implements AutoCloseable {
             }
             return null;
         }
+        ThreadState me = mine();
         if (c >= 0) {
-            classes[c].taken();
-            return handOut(classes[c], address, sizes[c]);
+            ClassTally t = me.tally(c, classes[c]);
+            t.taken();
+            return handOut(t, address, sizes[c], me);
         }
-        large.taken(bytes);
-        return handOut(large, address, (int) bytes);
+        me.stripe.taken(bytes);
+        return handOut(me.stripe, address, (int) bytes, me);
     }
 
-    private PooledBuffer handOut(Supply supply, long address, int capacity) {
+    private PooledBuffer handOut(Supply supply, long address, int capacity, ThreadState me) {
         if (closed.get()) {
             supply.release(address, capacity, false);
             throw closedError("acquire");
@@ -215,7 +255,7 @@ public final class BufferPool implements AutoCloseable {
         if (zero) {
             DirectViews.zero(address, capacity);
         }
-        int r = ThreadLocalRandom.current().nextInt();
+        int r = me.nextRandom();
         boolean watch = leakDetection == LeakDetection.ALL
                 || (leakDetection == LeakDetection.SAMPLED && (r & (LEAK_SAMPLE_INTERVAL - 1)) == 0);
         if (watch) {
@@ -236,6 +276,13 @@ public final class BufferPool implements AutoCloseable {
         }
         if (closed.get()) {
             throw closedError(what);
+        }
+        if (size <= lookupMax) {
+            int i = classAt[(size - 1) >> 4];
+            while (sizes[i] < size) {
+                i++;
+            }
+            return i;
         }
         int i = Arrays.binarySearch(sizes, size);
         if (i >= 0) {
