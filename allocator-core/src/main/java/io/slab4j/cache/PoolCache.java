@@ -61,6 +61,18 @@ import java.util.Objects;
  * one interval (100 ms by default, at most 1 s). {@link #close()} takes every thread's
  * magazines the same way, waiting only for threads inside a call to leave it.
  *
+ * <h2>The thread-bound handle</h2>
+ * Every call on the cache first finds the calling thread's {@link ThreadMagazines} through
+ * a {@code ThreadLocal}. {@link #local()} returns a {@link Local} that holds them, bound to
+ * the calling thread (its owner): its calls run the same steps on the same magazines under
+ * the same lease, so reclaim, drain and close treat them exactly like the cache's own
+ * calls (a reclaimer may take the owner's magazines whenever it is outside a call, whether
+ * it calls through the handle or not). A call from another thread is refused with
+ * {@code IllegalStateException} naming both threads before anything changes; after close,
+ * every call is refused as the cache's are. The handle keeps its owner's {@code Thread}
+ * strongly, so it is for the owner to keep (a field of a thread's own task), not for the
+ * cache: the registry still holds its owner weakly.
+ *
  * <h2>Checks ({@value #CHECKS_PROPERTY}, default true)</h2>
  * With checks on, every put is judged by the item's ownership record, shared with the pool
  * and every other layer: a double put, a put of an item put to the pool directly, a foreign
@@ -135,49 +147,44 @@ public final class PoolCache implements AutoCloseable {
 
     /** Takes an item: from this thread's magazines, the depot, or else the pool, waiting as {@link Pool#get()} does. */
     public long get() throws InterruptedException {
-        long address = cached("get");
+        long address = cached(mine("get"));
         return address != 0 ? address : pool.get();
     }
 
     /** As {@link #get()}, trying first and then waiting up to {@code timeout} in the pool; 0 when the time runs out. */
     public long get(Duration timeout) throws InterruptedException {
         Objects.requireNonNull(timeout, "timeout");
-        long address = cached("get");
+        long address = cached(mine("get"));
         return address != 0 ? address : pool.get(timeout);
     }
 
     /** As {@link #get()} without waiting; 0 when the magazines, the depot and the pool have nothing now. */
     public long tryGet() {
-        long address = cached("tryGet");
+        long address = cached(mine("tryGet"));
         return address != 0 ? address : pool.tryGet();
     }
 
-    /** Get steps 1 to 3; 0 on a miss (counted). */
-    private long cached(String call) {
-        ThreadMagazines mine = mine(call);
-        long address = 0;
-        boolean hit = false;
-        if (mine.enter()) {
-            try {
-                address = mine.take();
-                hit = address != 0;
-                if (!hit) {
-                    address = fromDepot(mine);
-                }
-            } finally {
-                mine.exit();
-            }
-        } else {
+    /** Get steps 1 to 3 for {@code mine}'s owner; 0 on a miss (counted). */
+    private long cached(ThreadMagazines mine) {
+        if (!mine.enter()) {
             mine.countBypass();
-        }
-        if (address == 0) {
             mine.countMiss();
             return 0;
         }
-        if (hit) {
-            mine.countHit();
+        long address;
+        try {
+            address = mine.take();
+            if (address == 0) {
+                address = fromDepot(mine);
+            } else {
+                mine.countHit();
+            }
+        } finally {
+            mine.exit();
         }
-        if (checks) {
+        if (address == 0) {
+            mine.countMiss();
+        } else if (checks) {
             pool.unpark(address);
         }
         return address;
@@ -205,7 +212,7 @@ public final class PoolCache implements AutoCloseable {
      * @throws IllegalStateException    the cache is closed (the item was not taken)
      */
     public void put(long address) {
-        put(address, false);
+        put(mine("put"), address, false);
     }
 
     /**
@@ -215,15 +222,13 @@ public final class PoolCache implements AutoCloseable {
      * rejected, but this call does not judge the address. Otherwise as {@link #put}.
      */
     public void putExclusive(long address) {
-        put(address, true);
+        put(mine("put"), address, true);
     }
 
-    private void put(long address, boolean exclusive) {
-        ThreadMagazines mine = mine("put");
+    /** Put steps 1 to 5 for {@code mine}'s owner; the cold steps are separate methods so this one stays small. */
+    private void put(ThreadMagazines mine, long address, boolean exclusive) {
         if (pool.hasWaiters()) {
-            pool.put(address);
-            mine.countWaiterPut();
-            throwIfAny(feedWaiters(mine));
+            putToWaiter(mine, address);
             return;
         }
         if (!mine.enter()) {
@@ -235,7 +240,7 @@ public final class PoolCache implements AutoCloseable {
         try {
             if (!checks) {
                 if (address == 0) {
-                    throw new IllegalArgumentException("put(0x0): address 0 is not an item of pool '" + pool.name() + "'");
+                    throw zeroPut();
                 }
             } else if (exclusive) {
                 pool.parkOwned(address);
@@ -249,6 +254,24 @@ public final class PoolCache implements AutoCloseable {
             mine.exit();
         }
         mine.countPut();
+        if (overflow != null || pool.hasWaiters()) {
+            afterPut(mine, overflow);
+        }
+    }
+
+    private IllegalArgumentException zeroPut() {
+        return new IllegalArgumentException("put(0x0): address 0 is not an item of pool '" + pool.name() + "'");
+    }
+
+    /** Put step 1. */
+    private void putToWaiter(ThreadMagazines mine, long address) {
+        pool.put(address);
+        mine.countWaiterPut();
+        throwIfAny(feedWaiters(mine));
+    }
+
+    /** Put step 5, and the overflow of step 4, after leaving the lease. */
+    private void afterPut(ThreadMagazines mine, Magazine overflow) {
         RuntimeException trouble = overflow == null ? null : returnMagazine(overflow);
         if (pool.hasWaiters()) {
             // a get began waiting between the check above and the push: do not leave it
@@ -305,6 +328,106 @@ public final class PoolCache implements AutoCloseable {
             }
         }
         return trouble;
+    }
+
+    // ----------------------------------------------------- the thread-bound handle
+
+    /**
+     * The calling thread's handle on this cache (as {@code ThreadLocalRandom.current()}):
+     * its get and put reach this thread's magazines directly, skipping the
+     * {@code ThreadLocal} lookup every call on the cache itself makes. Cheap enough to call
+     * once per task; each call returns a new handle on the same magazines. The handle is
+     * bound to the calling thread: see {@link Local}.
+     *
+     * @throws IllegalStateException the cache is closed
+     */
+    public Local local() {
+        return new Local(mine("local"), Thread.currentThread());
+    }
+
+    /**
+     * A handle bound to one thread (its <b>owner</b>, the thread that called
+     * {@link PoolCache#local()}) on that thread's magazines of one cache. Its calls are the
+     * cache's calls, with the same steps, checks, waits, reclaim and close behaviour; they
+     * only skip finding the thread's magazines. It uses the same lease as the cache's own
+     * calls, so a reclaimer may take the owner's magazines whenever the owner is outside a
+     * call (through this handle or the cache), and calls through the handle and through the
+     * cache on the owner thread may be mixed freely.
+     *
+     * <p>Concurrency: only the owner may call it; a call from any other thread is refused
+     * with {@code IllegalStateException} naming both threads, before anything changes (the
+     * owner check is the first step of every call). After {@link PoolCache#close()} every
+     * call is refused with {@code IllegalStateException}, as the cache's are.
+     */
+    public final class Local {
+        private final ThreadMagazines mine;
+        private final Thread owner;
+
+        private Local(ThreadMagazines mine, Thread owner) {
+            this.mine = mine;
+            this.owner = owner;
+        }
+
+        /** As {@link PoolCache#get()}. */
+        public long get() throws InterruptedException {
+            long address = cached(mine("get"));
+            return address != 0 ? address : pool.get();
+        }
+
+        /** As {@link PoolCache#get(Duration)}. */
+        public long get(Duration timeout) throws InterruptedException {
+            Objects.requireNonNull(timeout, "timeout");
+            long address = cached(mine("get"));
+            return address != 0 ? address : pool.get(timeout);
+        }
+
+        /** As {@link PoolCache#tryGet()}. */
+        public long tryGet() {
+            long address = cached(mine("tryGet"));
+            return address != 0 ? address : pool.tryGet();
+        }
+
+        /** As {@link PoolCache#put(long)}. */
+        public void put(long address) {
+            PoolCache.this.put(mine("put"), address, false);
+        }
+
+        /** As {@link PoolCache#putExclusive(long)}. */
+        public void putExclusive(long address) {
+            PoolCache.this.put(mine("put"), address, true);
+        }
+
+        /** The cache this handle is on. */
+        public PoolCache cache() {
+            return PoolCache.this;
+        }
+
+        /** The thread this handle is bound to. */
+        public Thread owner() {
+            return owner;
+        }
+
+        private ThreadMagazines mine(String call) {
+            if (Thread.currentThread() != owner) {
+                throw foreign(call);
+            }
+            if (closed) {
+                throw closed(call);
+            }
+            return mine;
+        }
+
+        private IllegalStateException foreign(String call) {
+            Thread caller = Thread.currentThread();
+            return new IllegalStateException(call + ": this PoolCache.Local of pool '" + pool.name() + "' belongs to thread '"
+                    + owner.getName() + "' (id " + owner.getId() + ") but was called from thread '" + caller.getName()
+                    + "' (id " + caller.getId() + "): each thread takes its own from cache.local()");
+        }
+
+        @Override
+        public String toString() {
+            return "PoolCache.Local[pool '" + pool.name() + "', owner '" + owner.getName() + "'" + (closed ? ", closed" : "") + "]";
+        }
     }
 
     // ------------------------------------------------------- drain, reclaim, close
@@ -411,9 +534,13 @@ public final class PoolCache implements AutoCloseable {
     private ThreadMagazines mine(String call) {
         ThreadMagazines mine = local.get();
         if (closed) {
-            throw new IllegalStateException(call + ": cache of pool '" + pool.name() + "' is closed");
+            throw closed(call);
         }
         return mine != null ? mine : register();
+    }
+
+    private IllegalStateException closed(String call) {
+        return new IllegalStateException(call + ": cache of pool '" + pool.name() + "' is closed");
     }
 
     private ThreadMagazines register() {

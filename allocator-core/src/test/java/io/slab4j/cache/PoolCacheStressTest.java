@@ -28,11 +28,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Conservation under stress through magazines: four threads get and put through caches over
- * three pools sharing one small arena, and a quarter of the time past them, straight on the
- * pools (one ownership record serves both paths), with random timeouts, interrupts, drains
+ * three pools sharing one small arena, through each cache itself and through each thread's
+ * {@link PoolCache.Local} handles, and a quarter of the time past them, straight on the
+ * pools (one ownership record serves every path), with random timeouts, interrupts, drains
  * and concurrent invariant checks; now and then a short-lived helper thread that exits with
  * items parked in its magazines, and throughout an idle thread that parked items at the start
- * and never calls again (the reclaim must reach them). An ownership map proves no item is
+ * through its handles and never calls again (the reclaim must reach them). An ownership map proves no item is
  * held twice; at the end a drain brings every item back (the idle thread's and exited threads'
  * magazines included), every queue is empty, and the invariants hold. Bounded in time; the
  * seed is printed.
@@ -69,16 +70,17 @@ class PoolCacheStressTest {
         CountDownLatch idleParked = new CountDownLatch(1);
         CountDownLatch idleRelease = new CountDownLatch(1);
         CompletableFuture<Void> idler = Background.start("idler", () -> {
+            PoolCache.Local[] locals = locals(caches);
             for (int p = 0; p < pools.length; p++) {
                 List<long[]> held = new ArrayList<>();
                 for (int i = 0; i < 4; i++) {
-                    long address = caches[p].tryGet();
+                    long address = locals[p].tryGet();
                     if (address != 0 && world.owners.putIfAbsent(address, Thread.currentThread()) == null) {
                         held.add(new long[] {p, address});
                     }
                 }
                 for (long[] item : held) {
-                    putOne(world, item, false);
+                    putOne(world, item, Via.LOCAL, locals);
                 }
             }
             idleParked.countDown();
@@ -88,6 +90,7 @@ class PoolCacheStressTest {
         idleParked.await();
         StressRun.run("cache-stress", THREADS, seed, RUN_MILLIS, (random, run) -> {
             List<long[]> held = new ArrayList<>(); // {pool index, address}
+            PoolCache.Local[] locals = locals(caches);
             try {
                 while (run.running()) {
                     int p = random.nextInt(pools.length);
@@ -99,16 +102,21 @@ class PoolCacheStressTest {
                     } else if (roll < 20) {
                         runHelper(world, random.split(), run);
                     } else if (held.size() > 12 || (!held.isEmpty() && roll < 470)) {
-                        putOne(world, held.remove(random.nextInt(held.size())), random.nextInt(4) == 0);
+                        Via via = switch (random.nextInt(8)) {
+                            case 0, 1 -> Via.POOL;
+                            case 2, 3, 4 -> Via.CACHE;
+                            default -> Via.LOCAL;
+                        };
+                        putOne(world, held.remove(random.nextInt(held.size())), via, locals);
                     } else {
-                        getOne(world, p, random, held);
+                        getOne(world, p, random, held, locals);
                     }
                 }
             } finally {
                 Thread.interrupted();
                 for (long[] item : held) {
                     try {
-                        putOne(world, item, false);
+                        putOne(world, item, Via.LOCAL, locals);
                     } catch (Throwable e) {
                         run.fail(e);
                     }
@@ -149,10 +157,22 @@ class PoolCacheStressTest {
         assertEquals(0, arena.stats().allocated(), "closing the pools returns every slab");
     }
 
-    private static void getOne(World world, int p, SplittableRandom random, List<long[]> held) {
+    /** The calling thread's handle on each cache. */
+    private static PoolCache.Local[] locals(PoolCache[] caches) {
+        PoolCache.Local[] locals = new PoolCache.Local[caches.length];
+        for (int i = 0; i < caches.length; i++) {
+            locals[i] = caches[i].local();
+        }
+        return locals;
+    }
+
+    private static void getOne(World world, int p, SplittableRandom random, List<long[]> held, PoolCache.Local[] locals) {
         long address;
         try {
-            address = switch (random.nextInt(8)) {
+            address = switch (random.nextInt(11)) {
+                case 8 -> locals[p].tryGet();
+                case 9 -> locals[p].get(Duration.ofMillis(random.nextInt(5)));
+                case 10 -> locals[p].get(Duration.ofMillis(20 + random.nextInt(30)));
                 case 0, 1 -> world.caches[p].tryGet();
                 case 2, 3 -> world.caches[p].get(Duration.ofMillis(random.nextInt(5)));
                 case 4, 5 -> world.caches[p].get(Duration.ofMillis(20 + random.nextInt(30)));
@@ -179,15 +199,19 @@ class PoolCacheStressTest {
         held.add(new long[] {p, address});
     }
 
-    /** Puts an item back through its cache, or with {@code direct} straight to its pool. */
-    private static void putOne(World world, long[] item, boolean direct) {
+    /** The ways an item goes back. */
+    private enum Via { POOL, CACHE, LOCAL }
+
+    /** Puts an item back straight to its pool, through its cache, or through this thread's handle on it ({@code locals}). */
+    private static void putOne(World world, long[] item, Via via, PoolCache.Local[] locals) {
         if (world.owners.remove(item[1]) != Thread.currentThread()) {
             throw new AssertionError("put of an item this thread does not own");
         }
-        if (direct) {
-            world.pools[(int) item[0]].put(item[1]);
-        } else {
-            world.caches[(int) item[0]].put(item[1]);
+        int p = (int) item[0];
+        switch (via) {
+            case POOL -> world.pools[p].put(item[1]);
+            case CACHE -> world.caches[p].put(item[1]);
+            case LOCAL -> locals[p].put(item[1]);
         }
     }
 
@@ -216,7 +240,7 @@ class PoolCacheStressTest {
             } finally {
                 for (long[] item : held) {
                     try {
-                        putOne(world, item, false);
+                        putOne(world, item, Via.CACHE, null);
                     } catch (Throwable e) {
                         run.fail(e);
                     }

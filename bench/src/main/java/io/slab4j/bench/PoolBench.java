@@ -43,6 +43,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       call so that a reclaimer may take an idle thread's magazines (a CAS to enter, a
  *       release store to leave): {@code floorLeased - floor} is the fast-path cost of the
  *       reclaim mechanism, measured without the rest of the cache.
+ *   <li>{@link #floorLeasedLocal}: {@link #floorLeased} without the lookups: the stack
+ *       and its lease held by the thread, as a {@code PoolCache.Local} holds its magazines.
  *   <li>{@link #nettyAdaptive}: {@code new AdaptiveByteBufAllocator(true, true)}
  *       (preferDirect, useCacheForNonEventLoopThreads: JMH threads are not event-loop
  *       threads), {@code directBuffer(4096)} + {@code release()}.
@@ -63,6 +65,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * with the checks at their default (on: the item's ownership record, found from the
  * address by arithmetic, takes a plain store on each get and one CAS on each put). Each runs in its own fork since the property is read once per JVM; a
  * setup refuses to run if the fork's mode is not the one the method's name promises.
+ * {@link #poolCacheLocal}: as {@code poolCacheChecked} (checks on) through the thread's
+ * {@code PoolCache.Local} handle, taken once per thread: no {@code ThreadLocal} lookup.
+ * Its floor is {@link #floorLeasedLocal}: the leased stack reached without a lookup, so
+ * the lease's CAS and release store on each call are all that is left.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
@@ -105,7 +111,7 @@ public class PoolBench {
         @Setup(Level.Trial)
         public void setUp(BenchmarkParams params) {
             build();
-            boolean wantChecks = params.getBenchmark().endsWith("Checked");
+            boolean wantChecks = !params.getBenchmark().endsWith(".poolCache");
             if (cache.checksEnabled() != wantChecks) {
                 throw new IllegalStateException(params.getBenchmark() + " needs checks " + (wantChecks ? "on" : "off")
                         + " but this fork has " + PoolCache.configuration());
@@ -137,6 +143,23 @@ public class PoolBench {
     @State(Scope.Benchmark)
     public static class LeasedFloorState {
         final ThreadLocal<LeasedStack> stacks = ThreadLocal.withInitial(() -> new LeasedStack(64));
+    }
+
+    /** One benchmark thread's handle on {@link CacheState}'s cache, taken on that thread. */
+    @State(Scope.Thread)
+    public static class LocalState {
+        PoolCache.Local local;
+
+        @Setup(Level.Trial)
+        public void setUp(CacheState s) {
+            local = s.cache.local();
+        }
+    }
+
+    /** One benchmark thread's leased stack, held directly (no lookup), as a {@code PoolCache.Local} holds its magazines. */
+    @State(Scope.Thread)
+    public static class LeasedLocalState {
+        final LeasedStack stack = new LeasedStack(64);
     }
 
     /** A {@link LongStack} with {@code ThreadMagazines}' lease: 0 outside a call, 1 inside. */
@@ -214,6 +237,13 @@ public class PoolBench {
     }
 
     @Benchmark
+    public long poolCacheLocal(LocalState s) throws InterruptedException {
+        long item = s.local.get();
+        s.local.put(item);
+        return item;
+    }
+
+    @Benchmark
     public long floor(FloorState s) {
         long item = s.stacks.get().pop();
         s.stacks.get().push(item);
@@ -224,6 +254,13 @@ public class PoolBench {
     public long floorLeased(LeasedFloorState s) {
         long item = s.stacks.get().pop();
         s.stacks.get().push(item);
+        return item;
+    }
+
+    @Benchmark
+    public long floorLeasedLocal(LeasedLocalState s) {
+        long item = s.stack.pop();
+        s.stack.push(item);
         return item;
     }
 
