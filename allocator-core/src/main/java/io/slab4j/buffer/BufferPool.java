@@ -175,15 +175,15 @@ public final class BufferPool implements AutoCloseable {
         ThreadState me = mine();
         if (c >= 0) {
             SizeClass k = classes[c];
-            long address = k.tryTake();
+            ClassTally t = me.tally(c, k);
+            long address = k.tryTake(t);
             if (address == 0) {
                 makeRoom();
-                address = k.tryTake();
+                address = k.tryTake(t);
                 if (address == 0) {
                     return null;
                 }
             }
-            ClassTally t = me.tally(c, k);
             t.taken();
             return handOut(t, address, k.size, me);
         }

@@ -1,11 +1,16 @@
 package io.slab4j.buffer;
 
+import io.slab4j.cache.PoolCache;
+
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
 /**
- * One thread's count of the buffers of one {@link SizeClass} it acquired and closed, and the
- * {@link Supply} of the handles it acquired, so a close finds its class without a lookup.
+ * One thread's count of the buffers of one {@link SizeClass} it acquired and closed, its
+ * {@link PoolCache.Local} on the class's magazines, and the {@link Supply} of the handles it
+ * acquired: so an acquire and a close by the same thread find the class and the thread's
+ * magazines without any lookup (a close by another thread goes through the cache's own lookup
+ * of the closing thread's magazines).
  *
  * <h2>Invariant</h2>
  * {@code taken} counts this thread's acquires of the class; {@code released} the closes of
@@ -39,6 +44,8 @@ final class ClassTally extends Supply {
     final SizeClass sizeClass;
     /** The only writer of the counters. */
     final Thread thread;
+    /** {@code thread}'s own handle on the class's magazines (null when they are off): only {@code thread} calls it. */
+    final PoolCache.Local local;
     /** Written by {@code thread} only (release store), read by anyone (acquire load). */
     private long taken;
     /** Written by {@code thread} only (release store), read by anyone (acquire load). */
@@ -48,6 +55,7 @@ final class ClassTally extends Supply {
         super(sizeClass.owner);
         this.sizeClass = sizeClass;
         this.thread = thread;
+        this.local = sizeClass.local();
     }
 
     /** The owner thread: one more acquire handed out. */
@@ -59,10 +67,11 @@ final class ClassTally extends Supply {
     void release(long address, int capacity, boolean fromCleaner) {
         if (!fromCleaner && Thread.currentThread() == thread) {
             RELEASED.setRelease(this, released + 1);
+            sizeClass.giveBack(address, false, local);
         } else {
             sizeClass.releasedElsewhere();
+            sizeClass.giveBack(address, fromCleaner, null);
         }
-        sizeClass.giveBack(address, fromCleaner);
     }
 
     /** This thread's buffers of the class not yet closed by it (released read first: never above the truth by a racing pair). */

@@ -61,9 +61,15 @@ final class SizeClass {
         this.cache = magazines ? PoolCache.builder(pool).build() : null;
     }
 
-    /** An item now (magazines, depot, pool, or a grow the arena can give now), or 0. */
-    long tryTake() {
-        return cache != null ? cache.tryGet() : pool.tryGet();
+    /** An item now for {@code t}'s thread (its magazines, the depot, the pool, or a grow the arena can give now), or 0. */
+    long tryTake(ClassTally t) {
+        PoolCache.Local local = t.local;
+        return local != null ? local.tryGet() : pool.tryGet();
+    }
+
+    /** The calling thread's handle on this class's magazines, or null when magazines are off. */
+    PoolCache.Local local() {
+        return cache != null ? cache.local() : null;
     }
 
     /** The wait: a put to this class's pool or arena space for a grow, whichever first (the pool's nack choice). */
@@ -97,14 +103,22 @@ final class SizeClass {
         }
     }
 
-    /** Returns an item of this class (the handle's single return, see the class comment). */
-    void giveBack(long address, boolean fromCleaner) {
+    /**
+     * Returns an item of this class (the handle's single return, see the class comment):
+     * through {@code local}, the calling thread's own handle on the magazines, when given;
+     * else through the cache's lookup of the calling thread's magazines.
+     */
+    void giveBack(long address, boolean fromCleaner, PoolCache.Local local) {
         if (owner.isClosed()) {
             return; // the memory went with the region
         }
         try {
             if (cache != null && !fromCleaner) {
-                cache.putExclusive(address); // the handle's CAS makes this the item's only return
+                if (local != null) {
+                    local.putExclusive(address); // the handle's CAS makes this the item's only return
+                } else {
+                    cache.putExclusive(address);
+                }
                 if (owner.waiters() > 0) {
                     cache.drain(); // someone waits, maybe for another class: park nothing here
                 }

@@ -34,7 +34,12 @@ final class ThreadState {
     }
 
     private ClassTally register(int c, SizeClass k) {
-        ClassTally t = new ClassTally(k, thread);
+        ClassTally t;
+        try {
+            t = new ClassTally(k, thread);
+        } catch (IllegalStateException cacheClosed) {
+            throw new IllegalStateException("acquire: buffer pool '" + k.owner.name() + "' is closed", cacheClosed);
+        }
         k.register(t);
         tallies[c] = t;
         return t;
