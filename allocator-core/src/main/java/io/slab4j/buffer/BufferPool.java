@@ -185,7 +185,7 @@ public final class BufferPool implements AutoCloseable {
                 }
             }
             t.taken();
-            return handOut(t, address, k.size, me);
+            return handOut(t, address, me);
         }
         long bytes = pageRound(size);
         long address = large.tryTake(bytes, me.stripe);
@@ -196,7 +196,7 @@ public final class BufferPool implements AutoCloseable {
                 return null;
             }
         }
-        return handOut(me.stripe, address, (int) bytes, me);
+        return handOut(me.large((int) bytes), address, me);
     }
 
     /** The calling thread's state for this pool, made on its first acquire. */
@@ -241,13 +241,14 @@ public final class BufferPool implements AutoCloseable {
         if (c >= 0) {
             ClassTally t = me.tally(c, classes[c]);
             t.taken();
-            return handOut(t, address, sizes[c], me);
+            return handOut(t, address, me);
         }
         me.stripe.taken(bytes);
-        return handOut(me.stripe, address, (int) bytes, me);
+        return handOut(me.large((int) bytes), address, me);
     }
 
-    private PooledBuffer handOut(Supply supply, long address, int capacity, ThreadState me) {
+    private PooledBuffer handOut(Supply supply, long address, ThreadState me) {
+        int capacity = supply.capacity;
         if (closed.get()) {
             supply.release(address, capacity, false);
             throw closedError("acquire");
@@ -264,7 +265,7 @@ public final class BufferPool implements AutoCloseable {
         if (((r >>> 16) & (DECAY_CHECK_INTERVAL - 1)) == 0) {
             maybeDecay();
         }
-        return new PooledBuffer(address, capacity, supply, watch);
+        return new PooledBuffer(address, supply, watch);
     }
 
     /** The class index for {@code size}, or -1 for the large path; validates. */

@@ -52,7 +52,7 @@ final class ClassTally extends Supply {
     private long released;
 
     ClassTally(SizeClass sizeClass, Thread thread) {
-        super(sizeClass.owner);
+        super(sizeClass.owner, sizeClass.size);
         this.sizeClass = sizeClass;
         this.thread = thread;
         this.local = sizeClass.local();

@@ -205,11 +205,11 @@ final class LargeSpans {
     }
 
     /**
-     * One stripe: a cache of spans, oldest first, and the spans handed out through it. The
-     * {@link Supply} of the handles counted in it, so their close comes back here. Fields
-     * guarded by this object's monitor.
+     * One stripe: a cache of spans, oldest first, and the spans handed out through it (their
+     * handles' {@link Sized} supply names it, so their close comes back here). Fields guarded
+     * by this object's monitor.
      */
-    final class Stripe extends Supply {
+    final class Stripe {
         private final long[] addresses = new long[MAX_CACHED_SPANS];
         private final long[] sizes = new long[MAX_CACHED_SPANS];
         private final long[] idleSince = new long[MAX_CACHED_SPANS];
@@ -219,7 +219,6 @@ final class LargeSpans {
         private long inUseBytes;
 
         Stripe() {
-            super(LargeSpans.this.owner);
         }
 
         /** A cached span of exactly {@code bytes}, newest first, or 0; counted here when {@code count} is set. */
@@ -244,8 +243,8 @@ final class LargeSpans {
             inUseBytes += bytes;
         }
 
-        @Override
-        void release(long address, int capacity, boolean fromCleaner) {
+        /** A span of {@code capacity} bytes counted here is closed. */
+        void release(long address, long capacity) {
             synchronized (this) {
                 inUse--;
                 inUseBytes -= capacity;
@@ -314,9 +313,38 @@ final class LargeSpans {
             }
         }
 
+        /** The supply of handles of {@code bytes} counted in this stripe. */
+        Sized sized(int bytes) {
+            return new Sized(this, bytes);
+        }
+
         @Override
         public String toString() {
             return "large spans stripe";
+        }
+    }
+
+    /**
+     * The {@link Supply} of large buffers of one size counted in one stripe. Immutable; a
+     * thread keeps the last one it used ({@link ThreadState#large}), so a repeated acquire of
+     * one size makes no new one.
+     */
+    final class Sized extends Supply {
+        final Stripe stripe;
+
+        Sized(Stripe stripe, int bytes) {
+            super(LargeSpans.this.owner, bytes);
+            this.stripe = stripe;
+        }
+
+        @Override
+        void release(long address, int capacity, boolean fromCleaner) {
+            stripe.release(address, capacity);
+        }
+
+        @Override
+        public String toString() {
+            return "large spans of " + capacity + " bytes";
         }
     }
 }

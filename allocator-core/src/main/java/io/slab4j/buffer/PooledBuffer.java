@@ -13,13 +13,15 @@ import java.nio.ByteBuffer;
  * {@code Recycler}).
  *
  * <h2>State</h2>
- * {@code state} is the capacity while open and its negation once closed (capacities are
- * positive). {@code link} is the {@link Supply} until the handle needs more (a view or a
- * leak watch), then an {@link Extras} that holds the supply, the views and the watch. So the
- * handle is 24 bytes of heap (header, address, state, link), and {@code -prof gc} shows
- * 24 B per acquire/close plus the sampled watches' share.
+ * {@code word} is the address while open and the address with bit 0 set once closed
+ * (addresses are at least 16-byte aligned: items of a class are, large spans are page
+ * aligned). The capacity is the {@link Supply}'s (each supply hands out one capacity).
+ * {@code link} is the supply until the handle needs more (a view or a leak watch), then an
+ * {@link Extras} that holds the supply, the views and the watch. So the handle is 24 bytes of
+ * heap (header, word, link), and {@code -prof gc} shows 24 B per acquire/close plus the
+ * sampled leak watches' share.
  * <pre>
- *   open (state = capacity) --close(): one CAS--> closed (state = -capacity)
+ *   open (word = address) --close(): one CAS--> closed (word = address | CLOSED)
  * </pre>
  * Exactly one {@code close()} wins the CAS and returns the memory; later and losing calls do
  * nothing. So the layers below never see a double return from a handle.
@@ -36,7 +38,7 @@ import java.nio.ByteBuffer;
  * {@code asLongBuffer()}) are the caller's own and are not detached.
  *
  * <h2>Concurrency and memory model</h2>
- * Thread-safe. {@code state} and {@code link} are accessed through {@link VarHandle}s with
+ * Thread-safe. {@code word} and {@code link} are accessed through {@link VarHandle}s with
  * volatile semantics. A view is made and published under the {@link Extras} monitor after
  * checking, under it, that the handle is open; {@code close()} wins its CAS first and then
  * detaches under the same monitor. Either the close's critical section comes first (then the
@@ -46,23 +48,24 @@ import java.nio.ByteBuffer;
  * sees its supply (JLS 17.5), and either value of {@code link} names the same supply.
  */
 public final class PooledBuffer implements AutoCloseable {
-    private static final VarHandle STATE;
+    private static final VarHandle WORD;
+    /** Bit 0 of {@code word}: set once closed. */
+    private static final long CLOSED = 1;
     private static final VarHandle LINK;
 
     static {
         try {
             MethodHandles.Lookup lookup = MethodHandles.lookup();
-            STATE = lookup.findVarHandle(PooledBuffer.class, "state", int.class);
+            WORD = lookup.findVarHandle(PooledBuffer.class, "word", long.class);
             LINK = lookup.findVarHandle(PooledBuffer.class, "link", Object.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
     }
 
-    private final long address;
-    /** Capacity while open, its negation once closed; written by one CAS (VarHandle). */
+    /** The address while open, {@code address | CLOSED} once closed; written by one CAS (VarHandle). */
     @SuppressWarnings("FieldMayBeFinal")
-    private int state;
+    private long word;
     /**
      * The {@link Supply}, or once views or a leak watch exist the {@link Extras} (which holds
      * it); replaced at most once, by CAS (VarHandle). The Extras' fields are guarded by its monitor.
@@ -70,12 +73,12 @@ public final class PooledBuffer implements AutoCloseable {
     @SuppressWarnings("FieldMayBeFinal")
     private Object link;
 
-    PooledBuffer(long address, int capacity, Supply supply, boolean watch) {
-        this.address = address;
-        this.state = capacity;
+    /** A handle on {@code supply.capacity} bytes at {@code address} (16-byte aligned at least). */
+    PooledBuffer(long address, Supply supply, boolean watch) {
+        this.word = address;
         if (watch) {
             Extras x = new Extras(supply);
-            x.leak = LeakWatch.watch(this, supply, address, capacity);
+            x.leak = LeakWatch.watch(this, supply, address, supply.capacity);
             this.link = x;
         } else {
             this.link = supply;
@@ -89,13 +92,13 @@ public final class PooledBuffer implements AutoCloseable {
 
     /** The first byte; {@code capacity()} bytes from here are this buffer's. */
     public long address() {
-        open("address");
-        return address;
+        return open("address");
     }
 
     /** Bytes usable: the size class of the request, or the page-rounded span for large requests. */
     public int capacity() {
-        return open("capacity");
+        open("capacity");
+        return supply().capacity;
     }
 
     /**
@@ -104,8 +107,9 @@ public final class PooledBuffer implements AutoCloseable {
      * the same object afterwards. Works on a plain JVM (no {@code --add-opens}).
      */
     public ByteBuffer byteBuffer() {
-        int capacity = open("byteBuffer");
+        long address = open("byteBuffer");
         Extras x = extras();
+        int capacity = x.supply.capacity;
         synchronized (x) {
             if (x.bytes == null) {
                 open("byteBuffer");
@@ -123,8 +127,9 @@ public final class PooledBuffer implements AutoCloseable {
      * (Agrona's {@code UnsafeBuffer}); nothing else in this package does.
      */
     public MutableDirectBuffer buffer() {
-        int capacity = open("buffer");
+        long address = open("buffer");
         Extras x = extras();
+        int capacity = x.supply.capacity;
         synchronized (x) {
             if (x.agrona == null) {
                 open("buffer");
@@ -138,7 +143,7 @@ public final class PooledBuffer implements AutoCloseable {
 
     /** True once {@link #close()} has run on this handle, or its pool has been closed. */
     public boolean isClosed() {
-        return (int) STATE.getVolatile(this) < 0 || supply().owner.isClosed();
+        return ((long) WORD.getVolatile(this) & CLOSED) != 0 || supply().owner.isClosed();
     }
 
     /**
@@ -148,24 +153,19 @@ public final class PooledBuffer implements AutoCloseable {
      */
     @Override
     public void close() {
-        int capacity = (int) STATE.getVolatile(this);
-        while (capacity > 0) {
-            int seen = (int) STATE.compareAndExchange(this, capacity, -capacity);
-            if (seen == capacity) {
-                Object l = LINK.getVolatile(this);
-                Supply supply;
-                if (l instanceof Extras) {
-                    Extras x = (Extras) l;
-                    x.close(x.supply.owner);
-                    supply = x.supply;
-                } else {
-                    supply = (Supply) l;
-                }
-                supply.release(address, capacity, false);
-                return;
+        long address = (long) WORD.getVolatile(this);
+        if ((address & CLOSED) == 0 && WORD.compareAndSet(this, address, address | CLOSED)) {
+            Object l = LINK.getVolatile(this);
+            Supply supply;
+            if (l instanceof Extras) {
+                Extras x = (Extras) l;
+                x.close(x.supply.owner);
+                supply = x.supply;
+            } else {
+                supply = (Supply) l;
             }
-            capacity = seen;
-        }
+            supply.release(address, supply.capacity, false);
+        } // else closed already, or another close won the CAS (the word changes only once)
     }
 
     /**
@@ -190,17 +190,18 @@ public final class PooledBuffer implements AutoCloseable {
         }
     }
 
-    private int open(String what) {
-        int capacity = (int) STATE.getVolatile(this);
-        if (capacity < 0) {
-            throw new IllegalStateException("PooledBuffer." + what + "(): the buffer at 0x" + Long.toHexString(address)
+    /** The address, when this handle and its pool are open; else throws. */
+    private long open(String what) {
+        long address = (long) WORD.getVolatile(this);
+        if ((address & CLOSED) != 0) {
+            throw new IllegalStateException("PooledBuffer." + what + "(): the buffer at 0x" + Long.toHexString(address & ~CLOSED)
                     + " is closed");
         }
         BufferPool owner = supply().owner;
         if (owner.isClosed()) {
             throw new IllegalStateException("PooledBuffer." + what + "(): buffer pool '" + owner.name() + "' is closed");
         }
-        return capacity;
+        return address;
     }
 
     private Extras extras() {
@@ -215,8 +216,9 @@ public final class PooledBuffer implements AutoCloseable {
 
     @Override
     public String toString() {
-        int s = (int) STATE.getVolatile(this);
-        return "PooledBuffer[0x" + Long.toHexString(address) + ", " + Math.abs(s) + " bytes" + (s < 0 ? ", closed]" : "]");
+        long w = (long) WORD.getVolatile(this);
+        return "PooledBuffer[0x" + Long.toHexString(w & ~CLOSED) + ", " + supply().capacity + " bytes"
+                + ((w & CLOSED) != 0 ? ", closed]" : "]");
     }
 
     /**

@@ -17,6 +17,8 @@ final class ThreadState {
     final Thread thread;
     final LargeSpans.Stripe stripe;
     private final ClassTally[] tallies;
+    /** The last large-span supply used, or null. */
+    private LargeSpans.Sized lastLarge;
     /** Xorshift state, never 0. */
     private int seed;
 
@@ -43,6 +45,16 @@ final class ThreadState {
         k.register(t);
         tallies[c] = t;
         return t;
+    }
+
+    /** The supply of large buffers of {@code bytes} in this thread's stripe (the last one again when the size repeats). */
+    LargeSpans.Sized large(int bytes) {
+        LargeSpans.Sized s = lastLarge;
+        if (s == null || s.capacity != bytes) {
+            s = stripe.sized(bytes);
+            lastLarge = s;
+        }
+        return s;
     }
 
     /** The next number of a xorshift32 sequence (Marsaglia 2003): uniform enough to sample by its bits. */
