@@ -59,7 +59,7 @@ import java.util.concurrent.atomic.LongAdder;
  */
 public final class BufferPool implements AutoCloseable {
     /** {@link LeakDetection#SAMPLED} watches one acquire in this many. */
-    public static final int LEAK_SAMPLE_INTERVAL = 1024;
+    public static final int LEAK_SAMPLE_INTERVAL = 4096;
     public static final Duration DEFAULT_IDLE_DECAY = Duration.ofSeconds(10);
     public static final long DEFAULT_RESERVE = 1L << 30;
     /** The largest reservation {@link Builder#reserve} accepts: 64 TiB. */
@@ -353,6 +353,16 @@ public final class BufferPool implements AutoCloseable {
 
     long watched() {
         return watched.sum();
+    }
+
+    /** For tests: the tallies class {@code c} keeps (one per thread that used it and is not yet seen terminated). */
+    int tallies(int c) {
+        return classes[c].tallies();
+    }
+
+    /** For tests: the large-span cache. */
+    LargeSpans largeSpans() {
+        return large;
     }
 
     public String name() {
