@@ -50,6 +50,12 @@ final class ClassTally extends Supply {
     private long taken;
     /** Written by {@code thread} only (release store), read by anyone (acquire load). */
     private long released;
+    /**
+     * Padding: a class's tallies sit in one list, so a collection may copy them next to each
+     * other; 96 bytes after the counters keep two threads' counters off one cache line pair.
+     */
+    @SuppressWarnings("unused")
+    private long p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11;
 
     ClassTally(SizeClass sizeClass, Thread thread) {
         super(sizeClass.owner, sizeClass.size);

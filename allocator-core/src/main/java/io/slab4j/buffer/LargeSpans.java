@@ -174,7 +174,7 @@ final class LargeSpans {
         int n = 0;
         for (Stripe s : stripes) {
             synchronized (s) {
-                n += s.count;
+                n += (int) s.count;
             }
         }
         return n;
@@ -213,17 +213,25 @@ final class LargeSpans {
         private final long[] addresses = new long[MAX_CACHED_SPANS];
         private final long[] sizes = new long[MAX_CACHED_SPANS];
         private final long[] idleSince = new long[MAX_CACHED_SPANS];
-        private int count;
         private long cachedBytes;
         private long inUse;
         private long inUseBytes;
+        /** Spans cached, in [0, MAX_CACHED_SPANS]; a long so that it sits with the other written fields, before the padding. */
+        private long count;
+        /**
+         * Padding: the stripes sit in one array, so a collection may copy them next to each
+         * other; 96 bytes after the written fields keep one stripe's monitor word and counters
+         * off the cache lines of the next (two threads on two stripes must not share a line).
+         */
+        @SuppressWarnings("unused")
+        private long p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11;
 
         Stripe() {
         }
 
         /** A cached span of exactly {@code bytes}, newest first, or 0; counted here when {@code count} is set. */
         synchronized long takeCached(long bytes, boolean countHere) {
-            for (int i = count - 1; i >= 0; i--) {
+            for (int i = (int) count - 1; i >= 0; i--) {
                 if (sizes[i] == bytes) {
                     long address = addresses[i];
                     removeAt(i);
@@ -253,9 +261,10 @@ final class LargeSpans {
                 }
                 // read under the lock: see the class comment (why every arena waiter is counted here)
                 if (owner.waiters() == 0 && count < MAX_CACHED_SPANS && cachedBytes + capacity <= maxStripeBytes) {
-                    addresses[count] = address;
-                    sizes[count] = capacity;
-                    idleSince[count] = System.nanoTime();
+                    int at = (int) count;
+                    addresses[at] = address;
+                    sizes[at] = capacity;
+                    idleSince[at] = System.nanoTime();
                     count++;
                     cachedBytes += capacity;
                     return;
@@ -292,7 +301,7 @@ final class LargeSpans {
         /** Guarded by this. Keeps the arrays oldest first. */
         private void removeAt(int i) {
             cachedBytes -= sizes[i];
-            int tail = count - i - 1;
+            int tail = (int) count - i - 1;
             System.arraycopy(addresses, i + 1, addresses, i, tail);
             System.arraycopy(sizes, i + 1, sizes, i, tail);
             System.arraycopy(idleSince, i + 1, idleSince, i, tail);
