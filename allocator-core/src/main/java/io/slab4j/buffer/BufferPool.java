@@ -47,15 +47,27 @@ import java.util.concurrent.atomic.LongAdder;
  * slabs of every class, every cached large span. Without
  * calls to {@code trim()}, the same happens on its own once per {@code idleDecay} (default
  * {@link #DEFAULT_IDLE_DECAY}): one acquire in {@value #DECAY_CHECK_INTERVAL} looks at the
- * clock, and the first to find the period over runs the pass (one CAS elects it); large spans
- * go back once idle for {@code idleDecay}. So idle memory goes back within about two periods
- * of going idle, as long as the pool is used at all; no background thread is needed.
+ * clock (chosen by the thread's own random sequence), and the first to find the period over
+ * runs the pass (one CAS elects it); large spans go back once idle for between one and two
+ * passes ({@code decayEpoch} counts them, see {@link LargeSpans}). So idle memory goes back
+ * within about two periods of going idle, as long as the pool is used at all; no background
+ * thread is needed.
+ *
+ * <h2>The fast path</h2>
+ * An acquire finds the calling thread's {@link ThreadState} (one {@code ThreadLocal} lookup, the
+ * only one of the acquire), its {@link ClassTally} of the class (which holds the thread's
+ * {@code PoolCache.Local}) and takes an item through it; the close of a handle on the thread
+ * that acquired it goes back through the same tally with no lookup at all. Counting in use is a
+ * release store to the thread's own tally, not a shared atomic; the leak and decay samples come
+ * from the thread's own xorshift sequence. Atomic instructions left: the magazine lease of the
+ * get and of the put, and the handle's one CAS.
  *
  * <h2>Concurrency</h2>
  * Thread-safe. {@code closed} is an {@link AtomicBoolean} (one CAS elects the closing thread);
  * {@code waiting} counts blocked acquires (incremented before the sync, decremented after);
  * {@code leaks} is a {@link LongAdder}; {@code lastDecay} an {@link AtomicLong} claimed by
- * CAS. Layers below lock themselves; this class holds no lock while calling them.
+ * CAS, {@code decayEpoch} an {@link AtomicInteger} bumped by the elected pass; {@code local}
+ * holds state that only its thread touches (see {@link ThreadState}, {@link ClassTally}). Layers below lock themselves; this class holds no lock while calling them.
  */
 public final class BufferPool implements AutoCloseable {
     /** {@link LeakDetection#SAMPLED} watches one acquire in this many. */
@@ -101,6 +113,8 @@ public final class BufferPool implements AutoCloseable {
     /** Acquires handed to the leak detector (for tests and the effective-configuration check). */
     private final LongAdder watched = new LongAdder();
     private final AtomicLong lastDecay;
+    /** Decay passes run so far: the large-span cache stamps a closed span with it instead of reading the clock. */
+    private final AtomicInteger decayEpoch = new AtomicInteger();
 
     private BufferPool(Builder b, VirtualRegion region) {
         this.name = b.name;
@@ -332,7 +346,7 @@ public final class BufferPool implements AutoCloseable {
             for (SizeClass k : classes) {
                 k.trim();
             }
-            large.decay(now - decayNanos);
+            large.decay(decayEpoch.incrementAndGet());
         } catch (IllegalStateException e) {
             if (!closed.get()) {
                 throw e;
@@ -341,6 +355,11 @@ public final class BufferPool implements AutoCloseable {
     }
 
     // ------------------------------------------------------------- bookkeeping
+
+    /** Decay passes so far (see {@link LargeSpans}: the idle stamp of a cached span). */
+    int decayEpoch() {
+        return decayEpoch.get();
+    }
 
     /** Acquires blocked now. */
     int waiters() {

@@ -17,7 +17,9 @@ import io.slab4j.event.Event;
  *       in (its {@code Supply}), so one thread's acquire + close takes no lock another thread
  *       takes as well.
  *   <li><b>cached span</b>: closed, still allocated from the arena and committed, idle since
- *       {@code idleSince[i]}. A stripe caches at most {@link #MAX_CACHED_SPANS} spans and
+ *       {@code idleSince[i]}: the number of decay passes the pool had run when it was closed
+ *       (a counter read instead of the clock, which would cost a {@code nanoTime} a close).
+ *       A stripe caches at most {@link #MAX_CACHED_SPANS} spans and
  *       {@code maxStripeBytes} bytes; a close beyond that frees to the arena. So at most
  *       {@code stripes.length * maxStripeBytes} bytes are cached in all (see the constructor).
  *   <li>An acquire tries its home stripe's cache, then every other stripe's (a span of the
@@ -31,8 +33,10 @@ import io.slab4j.event.Event;
  *       that began waiting and then evicted (its make-room pass takes every stripe's lock)
  *       either ran its eviction before this close's critical section (then its count is seen
  *       here) or after it (then it evicts what this close cached).
- *   <li>Spans idle longer than the pool's decay time go back on the next decay pass;
- *       {@link #trim()} frees all of them now.
+ *   <li>Spans idle longer than the pool's decay time go back on a decay pass: pass {@code e}
+ *       frees the spans stamped {@code e - 2} or earlier, closed before the pass before it, so
+ *       idle for at least one period (passes are at least {@code idleDecay} apart) and at most
+ *       about two. {@link #trim()} frees all of them now.
  *   <li>Conservation: per stripe, {@code inUse} counts the spans handed out through it and not
  *       yet released; their sum over stripes is the number of large buffers open.
  * </ul>
@@ -123,8 +127,9 @@ final class LargeSpans {
         return false;
     }
 
-    /** Frees cached spans idle since before {@code cutoff} (a {@code System.nanoTime()} value). */
-    void decay(long cutoff) {
+    /** Decay pass {@code epoch}: frees the cached spans stamped {@code epoch - 2} or earlier. */
+    void decay(int epoch) {
+        long cutoff = epoch - 2L;
         for (Stripe s : stripes) {
             while (s.evictOldest(cutoff, true)) {
                 // one span a pass, none under the lock
@@ -264,7 +269,7 @@ final class LargeSpans {
                     int at = (int) count;
                     addresses[at] = address;
                     sizes[at] = capacity;
-                    idleSince[at] = System.nanoTime();
+                    idleSince[at] = owner.decayEpoch(); // under the lock: stamps stay in order
                     count++;
                     cachedBytes += capacity;
                     return;
@@ -280,14 +285,15 @@ final class LargeSpans {
         }
 
         /**
-         * Frees this stripe's oldest cached span to the arena if it is idle since before
-         * {@code cutoff} (or whatever its age, unless {@code byAge}); false when none was freed.
+         * Frees this stripe's oldest cached span to the arena if it is
+         * stamped {@code cutoff} or earlier (or whatever its stamp, unless {@code byAge}); false
+         * when none was freed.
          */
         boolean evictOldest(long cutoff, boolean byAge) {
             long address;
             long size;
             synchronized (this) {
-                if (count == 0 || (byAge && idleSince[0] - cutoff > 0)) {
+                if (count == 0 || (byAge && idleSince[0] > cutoff)) {
                     return false;
                 }
                 address = addresses[0];
