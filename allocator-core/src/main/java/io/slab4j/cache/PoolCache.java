@@ -42,10 +42,11 @@ import java.util.Objects;
  *   <li>The pool has a waiting get ({@link Pool#hasWaiters()}, a lock-free read): the item
  *       goes to the pool ({@link Pool#put} validates it), which hands it to the waiter, and
  *       so do further parked items while gets still wait.
- *   <li>Enter the lease (when a reclaimer holds it, put to the pool instead).
  *   <li>With checks on, record the item PARKED: one CAS on its ownership record
  *       ({@link Pool#park}), which rejects anything that is not an item of the pool that is
  *       out, however it was got or put before.
+ *   <li>Enter the lease (when a reclaimer holds it, return the item to the pool instead:
+ *       {@link Pool#putHeld} with checks on, since it is parked now).
  *   <li>Loaded not full: push; else previous empty: swap, push; else exchange previous
  *       (full) at the depot for an empty one; when the depot is at its limit, previous's
  *       items go back to the pool (after leaving the lease) and it is reused.
@@ -231,22 +232,23 @@ public final class PoolCache implements AutoCloseable {
             putToWaiter(mine, address);
             return;
         }
+        // the record first, before the lease: its loads then overlap the call's start
+        // instead of waiting behind the lease's CAS
+        if (!checks) {
+            if (address == 0) {
+                throw zeroPut();
+            }
+        } else if (exclusive) {
+            pool.parkOwned(address);
+        } else {
+            pool.park(address);
+        }
         if (!mine.enter()) {
-            pool.put(address); // a reclaimer holds the magazines this instant
-            mine.countBypass();
+            bypassPut(mine, address);
             return;
         }
         Magazine overflow = null;
         try {
-            if (!checks) {
-                if (address == 0) {
-                    throw zeroPut();
-                }
-            } else if (exclusive) {
-                pool.parkOwned(address);
-            } else {
-                pool.park(address);
-            }
             if (!mine.give(address)) {
                 overflow = putAfterDepot(mine, address);
             }
@@ -257,6 +259,16 @@ public final class PoolCache implements AutoCloseable {
         if (overflow != null || pool.hasWaiters()) {
             afterPut(mine, overflow);
         }
+    }
+
+    /** A reclaimer holds the magazines this instant: the item goes to the pool, parked already when checks are on. */
+    private void bypassPut(ThreadMagazines mine, long address) {
+        if (checks) {
+            pool.putHeld(address);
+        } else {
+            pool.put(address);
+        }
+        mine.countBypass();
     }
 
     private IllegalArgumentException zeroPut() {

@@ -19,6 +19,12 @@
  * {@code Thread} being collected. The pool asks for a reclaim before a get blocks and
  * periodically while gets wait; {@code close} takes every thread's magazines.
  *
+ * <h2>Thread-bound handles</h2>
+ * {@code PoolCache.local()} gives the calling thread a handle on its own magazines, so its
+ * calls skip the {@code ThreadLocal} lookup. It changes nothing above: the same lease, so a
+ * reclaimer or {@code close} treats the owner the same whichever way it calls; only the owner
+ * may use it (another thread is refused before anything changes).
+ *
  * <h2>Lock order</h2>
  * Depot, never then the pool: magazines taken from the depot are returned to the pool after
  * its lock is released. A thread holding its lease may take the depot lock briefly, never the

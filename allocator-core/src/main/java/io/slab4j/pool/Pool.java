@@ -271,6 +271,11 @@ public final class Pool implements AutoCloseable {
         records.parkOwned(address);
     }
 
+    /** The ownership records and their recent-slab table, for tests ({@code Record*Test}). */
+    ItemRecords records() {
+        return records;
+    }
+
     /**
      * For a layer returning items it holds (parked, or out when its checks are off): all of
      * {@code addresses[0, count)} under one lock acquisition, each to the oldest waiting get

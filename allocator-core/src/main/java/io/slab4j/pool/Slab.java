@@ -40,12 +40,20 @@ final class Slab {
 
     final long base;
     final int capacity;
-    private final int[] freeStack;
+    /** Pool lock; dropped by {@link #retire()}, since a dead slab may still be named by a record table entry. */
+    private int[] freeStack;
     private int freeCount;
     private final byte[] states;
 
     Slab prev;
     Slab next;
+    /**
+     * Set (volatile) by {@link SlabDirectory#remove} under the pool lock when the slab leaves
+     * the pool, never cleared: a layer that holds a parked or out item of this slab
+     * happens-after the get that took it, and so after any earlier removal of a slab at the
+     * same address, so reading false proves to it that this is the live slab.
+     */
+    private volatile boolean retired;
 
     Slab(long base, int capacity) {
         this.base = base;
@@ -56,6 +64,20 @@ final class Slab {
         }
         this.freeCount = capacity;
         this.states = new byte[capacity];
+    }
+
+    boolean retired() {
+        return retired;
+    }
+
+    /**
+     * Under the lock, as the slab leaves the pool (every record FREE). The free stack goes
+     * too: {@link ItemRecords}' table may keep a dead slab reachable until its entry is
+     * reused, and then only its state bytes (one a item) stay on the heap.
+     */
+    void retire() {
+        retired = true;
+        freeStack = null;
     }
 
     int freeCount() {

@@ -67,6 +67,7 @@ final class SlabDirectory {
 
     /** Under the pool lock. */
     void remove(Slab slab) {
+        slab.retire();
         long chunk = (slab.base - arenaBase) >>> chunkShift;
         int top = (int) (chunk >>> leafShift);
         Slab[] leaf = leaves[top];
