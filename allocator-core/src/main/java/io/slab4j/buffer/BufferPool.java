@@ -25,7 +25,7 @@ import java.util.concurrent.atomic.LongAdder;
  * <ol>
  *   <li>Validate: {@code 0 < size <= reservation} (and at most the largest int page multiple),
  *       pool open.
- *   <li>Pick the smallest class {@code >= size} (binary search), else the large path with the
+ *   <li>Pick the smallest class {@code >= size} (a table by 16-byte granule), else the large path with the
  *       size rounded up to pages.
  *   <li>Try now: magazines / pool / a grow the arena can give now; large: a cached span of the
  *       same page count, else arena space now. When that fails, make room (evict cached large
@@ -47,25 +47,39 @@ import java.util.concurrent.atomic.LongAdder;
  * slabs of every class, every cached large span. Without
  * calls to {@code trim()}, the same happens on its own once per {@code idleDecay} (default
  * {@link #DEFAULT_IDLE_DECAY}): one acquire in {@value #DECAY_CHECK_INTERVAL} looks at the
- * clock, and the first to find the period over runs the pass (one CAS elects it); large spans
- * go back once idle for {@code idleDecay}. So idle memory goes back within about two periods
- * of going idle, as long as the pool is used at all; no background thread is needed.
+ * clock (chosen by the thread's own random sequence), and the first to find the period over
+ * runs the pass (one CAS elects it); large spans go back once idle for between one and two
+ * passes ({@code decayEpoch} counts them, see {@link LargeSpans}). So idle memory goes back
+ * within about two periods of going idle, as long as the pool is used at all; no background
+ * thread is needed.
+ *
+ * <h2>The fast path</h2>
+ * An acquire finds the calling thread's {@link ThreadState} (one {@code ThreadLocal} lookup, the
+ * only one of the acquire), its {@link ClassTally} of the class (which holds the thread's
+ * {@code PoolCache.Local}) and takes an item through it; the close of a handle on the thread
+ * that acquired it goes back through the same tally with no lookup at all. Counting in use is a
+ * release store to the thread's own tally, not a shared atomic; the leak and decay samples come
+ * from the thread's own xorshift sequence. Atomic instructions left: the magazine lease of the
+ * get and of the put, and the handle's one CAS.
  *
  * <h2>Concurrency</h2>
  * Thread-safe. {@code closed} is an {@link AtomicBoolean} (one CAS elects the closing thread);
  * {@code waiting} counts blocked acquires (incremented before the sync, decremented after);
  * {@code leaks} is a {@link LongAdder}; {@code lastDecay} an {@link AtomicLong} claimed by
- * CAS. Layers below lock themselves; this class holds no lock while calling them.
+ * CAS, {@code decayEpoch} an {@link AtomicInteger} bumped by the elected pass; {@code local}
+ * holds state that only its thread touches (see {@link ThreadState}, {@link ClassTally}). Layers below lock themselves; this class holds no lock while calling them.
  */
 public final class BufferPool implements AutoCloseable {
     /** {@link LeakDetection#SAMPLED} watches one acquire in this many. */
-    public static final int LEAK_SAMPLE_INTERVAL = 1024;
+    public static final int LEAK_SAMPLE_INTERVAL = 4096;
     public static final Duration DEFAULT_IDLE_DECAY = Duration.ofSeconds(10);
     public static final long DEFAULT_RESERVE = 1L << 30;
     /** The largest reservation {@link Builder#reserve} accepts: 64 TiB. */
     public static final long MAX_RESERVE = 1L << 46;
     /** One acquire in this many reads the clock for the decay pass. */
     static final int DECAY_CHECK_INTERVAL = 64;
+    /** Sizes up to this many bytes find their class by table (see {@code classAt}). */
+    static final int LOOKUP_LIMIT = 256 * 1024;
 
     private final String name;
     private final VirtualRegion region;
@@ -73,6 +87,19 @@ public final class BufferPool implements AutoCloseable {
     private final int[] sizes;
     private final SizeClass[] classes;
     private final LargeSpans large;
+    /**
+     * Size → class index, by 16-byte granule: {@code classAt[(size - 1) >> 4]} is the smallest
+     * class {@code >= } the granule's first size, so the class of {@code size} is at most a few
+     * steps above it (one step at most for the default table). Covers sizes up to the largest
+     * class or {@link #LOOKUP_LIMIT}, whichever is smaller; above that, a binary search.
+     */
+    private final short[] classAt;
+    /** Largest size {@code classAt} answers. */
+    private final int lookupMax;
+    /** The calling thread's tallies, stripe and random sequence for this pool. */
+    private final ThreadLocal<ThreadState> local = new ThreadLocal<>();
+    /** Home stripes are handed out round robin. */
+    private final AtomicInteger nextStripe = new AtomicInteger();
     private final long maxCommitted;
     private final long maxBuffer;
     private final boolean zero;
@@ -86,6 +113,8 @@ public final class BufferPool implements AutoCloseable {
     /** Acquires handed to the leak detector (for tests and the effective-configuration check). */
     private final LongAdder watched = new LongAdder();
     private final AtomicLong lastDecay;
+    /** Decay passes run so far: the large-span cache stamps a closed span with it instead of reading the clock. */
+    private final AtomicInteger decayEpoch = new AtomicInteger();
 
     private BufferPool(Builder b, VirtualRegion region) {
         this.name = b.name;
@@ -100,7 +129,15 @@ public final class BufferPool implements AutoCloseable {
         for (int i = 0; i < sizes.length; i++) {
             classes[i] = new SizeClass(this, name, sizes[i], arena, b.magazines);
         }
-        this.large = new LargeSpans(this, arena, Math.max(VirtualRegion.pageSize(), region.size() / 16));
+        this.large = new LargeSpans(this, arena, Math.max(VirtualRegion.pageSize(), region.size() / 16), LargeSpans.stripeCount());
+        this.lookupMax = sizes.length <= Short.MAX_VALUE ? Math.min(sizes[sizes.length - 1], LOOKUP_LIMIT) : 0;
+        this.classAt = new short[(lookupMax + 15) >> 4];
+        for (int g = 0, c = 0; g < classAt.length; g++) {
+            while (sizes[c] < g * 16 + 1) {
+                c++;
+            }
+            classAt[g] = (short) c;
+        }
         this.maxCommitted = b.maxCommitted;
         long page = VirtualRegion.pageSize();
         long cap = b.maxCommitted != 0 ? b.maxCommitted / page * page : region.size();
@@ -149,29 +186,44 @@ public final class BufferPool implements AutoCloseable {
 
     private PooledBuffer tryTake(int size, String what) {
         int c = classOf(size, what);
+        ThreadState me = mine();
         if (c >= 0) {
             SizeClass k = classes[c];
-            long address = k.tryTake();
+            ClassTally t = me.tally(c, k);
+            long address = k.tryTake(t);
             if (address == 0) {
                 makeRoom();
-                address = k.tryTake();
+                address = k.tryTake(t);
                 if (address == 0) {
                     return null;
                 }
             }
-            k.taken();
-            return handOut(k, address, k.size);
+            t.taken();
+            return handOut(t, address, me);
         }
         long bytes = pageRound(size);
-        long address = large.tryTake(bytes);
+        long address = large.tryTake(bytes, me.stripe);
         if (address == 0) {
             makeRoom();
-            address = large.tryTake(bytes);
+            address = large.tryTake(bytes, me.stripe);
             if (address == 0) {
                 return null;
             }
         }
-        return handOut(large, address, (int) bytes);
+        return handOut(me.large((int) bytes), address, me);
+    }
+
+    /** The calling thread's state for this pool, made on its first acquire. */
+    private ThreadState mine() {
+        ThreadState me = local.get();
+        return me != null ? me : register();
+    }
+
+    private ThreadState register() {
+        ThreadState me = new ThreadState(Thread.currentThread(), classes.length, large.stripe(nextStripe.getAndIncrement()),
+                ThreadLocalRandom.current().nextInt());
+        local.set(me);
+        return me;
     }
 
     private PooledBuffer await(int size, Duration timeout) throws InterruptedException {
@@ -199,15 +251,18 @@ public final class BufferPool implements AutoCloseable {
             }
             return null;
         }
+        ThreadState me = mine();
         if (c >= 0) {
-            classes[c].taken();
-            return handOut(classes[c], address, sizes[c]);
+            ClassTally t = me.tally(c, classes[c]);
+            t.taken();
+            return handOut(t, address, me);
         }
-        large.taken(bytes);
-        return handOut(large, address, (int) bytes);
+        me.stripe.taken(bytes);
+        return handOut(me.large((int) bytes), address, me);
     }
 
-    private PooledBuffer handOut(Supply supply, long address, int capacity) {
+    private PooledBuffer handOut(Supply supply, long address, ThreadState me) {
+        int capacity = supply.capacity;
         if (closed.get()) {
             supply.release(address, capacity, false);
             throw closedError("acquire");
@@ -215,7 +270,7 @@ public final class BufferPool implements AutoCloseable {
         if (zero) {
             DirectViews.zero(address, capacity);
         }
-        int r = ThreadLocalRandom.current().nextInt();
+        int r = me.nextRandom();
         boolean watch = leakDetection == LeakDetection.ALL
                 || (leakDetection == LeakDetection.SAMPLED && (r & (LEAK_SAMPLE_INTERVAL - 1)) == 0);
         if (watch) {
@@ -224,7 +279,7 @@ public final class BufferPool implements AutoCloseable {
         if (((r >>> 16) & (DECAY_CHECK_INTERVAL - 1)) == 0) {
             maybeDecay();
         }
-        return new PooledBuffer(address, capacity, supply, watch);
+        return new PooledBuffer(address, supply, watch);
     }
 
     /** The class index for {@code size}, or -1 for the large path; validates. */
@@ -236,6 +291,13 @@ public final class BufferPool implements AutoCloseable {
         }
         if (closed.get()) {
             throw closedError(what);
+        }
+        if (size <= lookupMax) {
+            int i = classAt[(size - 1) >> 4];
+            while (sizes[i] < size) {
+                i++;
+            }
+            return i;
         }
         int i = Arrays.binarySearch(sizes, size);
         if (i >= 0) {
@@ -284,7 +346,7 @@ public final class BufferPool implements AutoCloseable {
             for (SizeClass k : classes) {
                 k.trim();
             }
-            large.decay(now - decayNanos);
+            large.decay(decayEpoch.incrementAndGet());
         } catch (IllegalStateException e) {
             if (!closed.get()) {
                 throw e;
@@ -293,6 +355,11 @@ public final class BufferPool implements AutoCloseable {
     }
 
     // ------------------------------------------------------------- bookkeeping
+
+    /** Decay passes so far (see {@link LargeSpans}: the idle stamp of a cached span). */
+    int decayEpoch() {
+        return decayEpoch.get();
+    }
 
     /** Acquires blocked now. */
     int waiters() {
@@ -305,6 +372,16 @@ public final class BufferPool implements AutoCloseable {
 
     long watched() {
         return watched.sum();
+    }
+
+    /** For tests: the tallies class {@code c} keeps (one per thread that used it and is not yet seen terminated). */
+    int tallies(int c) {
+        return classes[c].tallies();
+    }
+
+    /** For tests: the large-span cache. */
+    LargeSpans largeSpans() {
+        return large;
     }
 
     public String name() {

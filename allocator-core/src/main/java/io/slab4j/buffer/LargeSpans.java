@@ -10,201 +10,356 @@ import io.slab4j.event.Event;
  *
  * <h2>Terms and invariants</h2>
  * <ul>
+ *   <li><b>stripe</b>: one of {@code stripes.length} (a power of two, see {@link #stripeCount})
+ *       independent caches, each under its own lock. Each thread is given a <b>home</b> stripe
+ *       when it first uses the buffer pool (round robin, so two threads get different ones); it
+ *       acquires through it, and a handle's close returns to the stripe the handle was counted
+ *       in (its {@code Supply}), so one thread's acquire + close takes no lock another thread
+ *       takes as well.
  *   <li><b>cached span</b>: closed, still allocated from the arena and committed, idle since
- *       {@code idleSince[i]}. At most {@link #MAX_CACHED_SPANS} spans and
- *       {@code maxCachedBytes} bytes are cached; a close beyond that frees to the arena.
- *   <li>A close frees to the arena instead of caching whenever someone waits for arena space
- *       (an arena waiter or a blocked acquire of the buffer pool), so cached memory never
- *       starves a waiter; an acquire that finds no arena space evicts cached spans first.
- *   <li>Spans idle longer than the pool's decay time go back on the next decay pass;
- *       {@link #trim()} frees all of them now.
+ *       {@code idleSince[i]}: the number of decay passes the pool had run when it was closed
+ *       (a counter read instead of the clock, which would cost a {@code nanoTime} a close).
+ *       A stripe caches at most {@link #MAX_CACHED_SPANS} spans and
+ *       {@code maxStripeBytes} bytes; a close beyond that frees to the arena. So at most
+ *       {@code stripes.length * maxStripeBytes} bytes are cached in all (see the constructor).
+ *   <li>An acquire tries its home stripe's cache, then every other stripe's (a span of the
+ *       size is reused wherever it is cached), then the arena, then evicts cached spans of
+ *       every stripe while the arena has no room.
+ *   <li>A close frees to the arena instead of caching whenever an acquire of the buffer pool
+ *       is blocked. Every arena waiter is such an acquire (the arena is the buffer pool's own,
+ *       and only its blocked acquires wait on it, each counted in {@code owner.waiters()} from
+ *       before it registers until after it leaves), so cached memory never starves a waiter.
+ *       The close reads the count under the stripe's lock, after having taken it: an acquire
+ *       that began waiting and then evicted (its make-room pass takes every stripe's lock)
+ *       either ran its eviction before this close's critical section (then its count is seen
+ *       here) or after it (then it evicts what this close cached).
+ *   <li>Spans idle longer than the pool's decay time go back on a decay pass: pass {@code e}
+ *       frees the spans stamped {@code e - 2} or earlier, closed before the pass before it, so
+ *       idle for at least one period (passes are at least {@code idleDecay} apart) and at most
+ *       about two. {@link #trim()} frees all of them now.
+ *   <li>Conservation: per stripe, {@code inUse} counts the spans handed out through it and not
+ *       yet released; their sum over stripes is the number of large buffers open.
  * </ul>
  *
  * <h2>Concurrency</h2>
- * Thread-safe. {@code lock} guards the cache arrays and both in-use counters. The arena is
- * called outside {@code lock} (lock order: none held while calling the arena), so a free that
- * serves arena waiters never runs under it.
+ * Thread-safe. Each stripe's monitor guards its cache arrays and its two in-use counters. The
+ * arena is called with no stripe lock held, and no two stripe locks are ever held at once, so
+ * a free that serves arena waiters never runs under one.
  */
-final class LargeSpans extends Supply {
-    static final int MAX_CACHED_SPANS = 64;
+final class LargeSpans {
+    /** Spans a stripe caches at most. */
+    static final int MAX_CACHED_SPANS = 32;
+    /** A stripe may cache at least this many bytes (when the pool's high water mark allows it). */
+    static final long MIN_STRIPE_BYTES = 2L << 20;
 
+    private final BufferPool owner;
     private final Arena arena;
-    private final long maxCachedBytes;
-    private final Object lock = new Object();
-    /** Guarded by lock: cached spans [0, count), oldest first. */
-    private final long[] addresses = new long[MAX_CACHED_SPANS];
-    private final long[] sizes = new long[MAX_CACHED_SPANS];
-    private final long[] idleSince = new long[MAX_CACHED_SPANS];
-    private int count;
-    private long cachedBytes;
-    private long inUse;
-    private long inUseBytes;
+    private final Stripe[] stripes;
+    private final long maxStripeBytes;
 
-    LargeSpans(BufferPool owner, Arena arena, long maxCachedBytes) {
-        super(owner);
+    /**
+     * @param maxCachedBytes the cache's high water mark; each of the stripes may cache
+     *                       {@code max(maxCachedBytes / stripes, min(maxCachedBytes, MIN_STRIPE_BYTES))}
+     */
+    LargeSpans(BufferPool owner, Arena arena, long maxCachedBytes, int stripeCount) {
+        if (Integer.bitCount(stripeCount) != 1) {
+            throw new IllegalArgumentException("large spans: stripe count " + stripeCount + " is not a power of two");
+        }
+        this.owner = owner;
         this.arena = arena;
-        this.maxCachedBytes = maxCachedBytes;
+        this.maxStripeBytes = Math.max(maxCachedBytes / stripeCount, Math.min(maxCachedBytes, MIN_STRIPE_BYTES));
+        this.stripes = new Stripe[stripeCount];
+        for (int i = 0; i < stripeCount; i++) {
+            stripes[i] = new Stripe();
+        }
     }
 
-    /** A cached span of exactly {@code bytes}, else arena space now (evicting cached spans if that makes room), else 0. */
-    long tryTake(long bytes) {
-        synchronized (lock) {
-            for (int i = count - 1; i >= 0; i--) {
-                if (sizes[i] == bytes) {
-                    long address = addresses[i];
-                    removeAt(i);
-                    takenLocked(bytes);
-                    return address;
-                }
+    /** The stripe count for this machine: the processor count rounded up to a power of two, in [2, 8]. */
+    static int stripeCount() {
+        int n = Runtime.getRuntime().availableProcessors();
+        int pow = Integer.highestOneBit(Math.max(1, n - 1)) << 1;
+        return Math.min(8, Math.max(2, pow));
+    }
+
+    /** The home stripe for the {@code i}-th thread to use the pool. */
+    Stripe stripe(int i) {
+        return stripes[i & (stripes.length - 1)];
+    }
+
+    /**
+     * A cached span of exactly {@code bytes} (home first, then the other stripes), else arena
+     * space now (evicting cached spans if that makes room), else 0. The span is counted in
+     * {@code home}.
+     */
+    long tryTake(long bytes, Stripe home) {
+        long address = home.takeCached(bytes, true);
+        if (address != 0) {
+            return address;
+        }
+        for (Stripe s : stripes) {
+            if (s != home && (address = s.takeCached(bytes, false)) != 0) {
+                home.taken(bytes);
+                return address;
             }
         }
-        long address = arena.tryAlloc(bytes);
-        while (address == 0 && evictOldest()) {
+        address = arena.tryAlloc(bytes);
+        while (address == 0 && evictOne()) {
             address = arena.tryAlloc(bytes);
         }
         if (address != 0) {
-            taken(bytes);
+            home.taken(bytes);
         }
         return address;
     }
 
-    /** The wait for arena space of {@code bytes}; the caller counts the span with {@link #taken} once it has it. */
+    /** The wait for arena space of {@code bytes}; the caller counts the span with {@link Stripe#taken} once it has it. */
     Event<Long> takeEvent(long bytes) {
         return arena.allocEvent(bytes);
     }
 
-    void taken(long bytes) {
-        synchronized (lock) {
-            takenLocked(bytes);
-        }
-    }
-
-    private void takenLocked(long bytes) {
-        inUse++;
-        inUseBytes += bytes;
-    }
-
-    @Override
-    void release(long address, int capacity, boolean fromCleaner) {
-        boolean waiting = arena.waiters() > 0 || owner.waiters() > 0;
-        synchronized (lock) {
-            inUse--;
-            inUseBytes -= capacity;
-            if (owner.isClosed()) {
-                return;
-            }
-            if (!waiting && count < MAX_CACHED_SPANS && cachedBytes + capacity <= maxCachedBytes) {
-                addresses[count] = address;
-                sizes[count] = capacity;
-                idleSince[count] = System.nanoTime();
-                count++;
-                cachedBytes += capacity;
-                return;
+    /** Frees one cached span (the oldest of the first stripe that has one) to the arena; false when none is cached. */
+    boolean evictOne() {
+        for (Stripe s : stripes) {
+            if (s.evictOldest(Long.MAX_VALUE, false)) {
+                return true;
             }
         }
-        try {
-            arena.free(address, capacity);
-        } catch (IllegalStateException e) {
-            if (!owner.isClosed()) {
-                throw e; // the region closes only with the pool
+        return false;
+    }
+
+    /** Decay pass {@code epoch}: frees the cached spans stamped {@code epoch - 2} or earlier. */
+    void decay(int epoch) {
+        long cutoff = epoch - 2L;
+        for (Stripe s : stripes) {
+            while (s.evictOldest(cutoff, true)) {
+                // one span a pass, none under the lock
             }
         }
     }
 
-    /** Frees the oldest cached span to the arena; false when none is cached. */
-    boolean evictOldest() {
-        long address;
-        long size;
-        synchronized (lock) {
-            if (count == 0) {
-                return false;
+    void trim() {
+        for (Stripe s : stripes) {
+            while (s.evictOldest(Long.MAX_VALUE, false)) {
+                // one span a pass, none under the lock
             }
-            address = addresses[0];
-            size = sizes[0];
-            removeAt(0);
         }
-        arena.free(address, size);
-        return true;
     }
 
-    /** Frees cached spans idle since before {@code cutoff} (a {@code System.nanoTime()} value). */
-    void decay(long cutoff) {
-        while (true) {
+    long buffersInUse() {
+        long n = 0;
+        for (Stripe s : stripes) {
+            synchronized (s) {
+                n += s.inUse;
+            }
+        }
+        return n;
+    }
+
+    long bytesInUse() {
+        long n = 0;
+        for (Stripe s : stripes) {
+            synchronized (s) {
+                n += s.inUseBytes;
+            }
+        }
+        return n;
+    }
+
+    long cachedBytes() {
+        long n = 0;
+        for (Stripe s : stripes) {
+            synchronized (s) {
+                n += s.cachedBytes;
+            }
+        }
+        return n;
+    }
+
+    int cachedSpans() {
+        int n = 0;
+        for (Stripe s : stripes) {
+            synchronized (s) {
+                n += (int) s.count;
+            }
+        }
+        return n;
+    }
+
+    int stripes() {
+        return stripes.length;
+    }
+
+    long maxStripeBytes() {
+        return maxStripeBytes;
+    }
+
+    void checkInvariants() {
+        for (int k = 0; k < stripes.length; k++) {
+            stripes[k].check(k);
+        }
+    }
+
+    /** Forgets cached spans (the region is about to be unmapped). */
+    void close() {
+        for (Stripe s : stripes) {
+            synchronized (s) {
+                s.count = 0;
+                s.cachedBytes = 0;
+            }
+        }
+    }
+
+    /**
+     * One stripe: a cache of spans, oldest first, and the spans handed out through it (their
+     * handles' {@link Sized} supply names it, so their close comes back here). Fields guarded
+     * by this object's monitor.
+     */
+    final class Stripe {
+        private final long[] addresses = new long[MAX_CACHED_SPANS];
+        private final long[] sizes = new long[MAX_CACHED_SPANS];
+        private final long[] idleSince = new long[MAX_CACHED_SPANS];
+        private long cachedBytes;
+        private long inUse;
+        private long inUseBytes;
+        /** Spans cached, in [0, MAX_CACHED_SPANS]; a long so that it sits with the other written fields, before the padding. */
+        private long count;
+        /**
+         * Padding: the stripes sit in one array, so a collection may copy them next to each
+         * other; 96 bytes after the written fields keep one stripe's monitor word and counters
+         * off the cache lines of the next (two threads on two stripes must not share a line).
+         */
+        @SuppressWarnings("unused")
+        private long p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11;
+
+        Stripe() {
+        }
+
+        /** A cached span of exactly {@code bytes}, newest first, or 0; counted here when {@code count} is set. */
+        synchronized long takeCached(long bytes, boolean countHere) {
+            for (int i = (int) count - 1; i >= 0; i--) {
+                if (sizes[i] == bytes) {
+                    long address = addresses[i];
+                    removeAt(i);
+                    if (countHere) {
+                        inUse++;
+                        inUseBytes += bytes;
+                    }
+                    return address;
+                }
+            }
+            return 0;
+        }
+
+        /** Counts a span of {@code bytes} handed out through this stripe. */
+        synchronized void taken(long bytes) {
+            inUse++;
+            inUseBytes += bytes;
+        }
+
+        /** A span of {@code capacity} bytes counted here is closed. */
+        void release(long address, long capacity) {
+            synchronized (this) {
+                inUse--;
+                inUseBytes -= capacity;
+                if (owner.isClosed()) {
+                    return;
+                }
+                // read under the lock: see the class comment (why every arena waiter is counted here)
+                if (owner.waiters() == 0 && count < MAX_CACHED_SPANS && cachedBytes + capacity <= maxStripeBytes) {
+                    int at = (int) count;
+                    addresses[at] = address;
+                    sizes[at] = capacity;
+                    idleSince[at] = owner.decayEpoch(); // under the lock: stamps stay in order
+                    count++;
+                    cachedBytes += capacity;
+                    return;
+                }
+            }
+            try {
+                arena.free(address, capacity);
+            } catch (IllegalStateException e) {
+                if (!owner.isClosed()) {
+                    throw e; // the region closes only with the pool
+                }
+            }
+        }
+
+        /**
+         * Frees this stripe's oldest cached span to the arena if it is
+         * stamped {@code cutoff} or earlier (or whatever its stamp, unless {@code byAge}); false
+         * when none was freed.
+         */
+        boolean evictOldest(long cutoff, boolean byAge) {
             long address;
             long size;
-            synchronized (lock) {
-                if (count == 0 || idleSince[0] - cutoff > 0) {
-                    return;
+            synchronized (this) {
+                if (count == 0 || (byAge && idleSince[0] > cutoff)) {
+                    return false;
                 }
                 address = addresses[0];
                 size = sizes[0];
                 removeAt(0);
             }
             arena.free(address, size);
+            return true;
         }
-    }
 
-    void trim() {
-        while (evictOldest()) {
-            // one span a pass, none under the lock
+        /** Guarded by this. Keeps the arrays oldest first. */
+        private void removeAt(int i) {
+            cachedBytes -= sizes[i];
+            int tail = (int) count - i - 1;
+            System.arraycopy(addresses, i + 1, addresses, i, tail);
+            System.arraycopy(sizes, i + 1, sizes, i, tail);
+            System.arraycopy(idleSince, i + 1, idleSince, i, tail);
+            count--;
         }
-    }
 
-    /** Guarded by lock. Keeps the arrays oldest first. */
-    private void removeAt(int i) {
-        cachedBytes -= sizes[i];
-        int tail = count - i - 1;
-        System.arraycopy(addresses, i + 1, addresses, i, tail);
-        System.arraycopy(sizes, i + 1, sizes, i, tail);
-        System.arraycopy(idleSince, i + 1, idleSince, i, tail);
-        count--;
-    }
-
-    long buffersInUse() {
-        synchronized (lock) {
-            return inUse;
-        }
-    }
-
-    long bytesInUse() {
-        synchronized (lock) {
-            return inUseBytes;
-        }
-    }
-
-    long cachedBytes() {
-        synchronized (lock) {
-            return cachedBytes;
-        }
-    }
-
-    int cachedSpans() {
-        synchronized (lock) {
-            return count;
-        }
-    }
-
-    void checkInvariants() {
-        synchronized (lock) {
+        synchronized void check(int k) {
             long sum = 0;
             for (int i = 0; i < count; i++) {
                 sum += sizes[i];
                 if (i > 0 && idleSince[i] - idleSince[i - 1] < 0) {
-                    throw new IllegalStateException("large spans: cache not oldest first at " + i);
+                    throw new IllegalStateException("large spans: stripe " + k + "'s cache is not oldest first at " + i);
                 }
             }
-            if (sum != cachedBytes || cachedBytes > maxCachedBytes || inUse < 0 || inUseBytes < 0) {
-                throw new IllegalStateException("large spans invariant broken: cached " + cachedBytes + " (sum " + sum
-                        + ", max " + maxCachedBytes + "), in use " + inUse + " (" + inUseBytes + " bytes)");
+            if (sum != cachedBytes || cachedBytes > maxStripeBytes || inUse < 0 || inUseBytes < 0) {
+                throw new IllegalStateException("large spans, stripe " + k + ": invariant broken: cached " + cachedBytes
+                        + " (sum " + sum + ", max " + maxStripeBytes + "), in use " + inUse + " (" + inUseBytes + " bytes)");
             }
+        }
+
+        /** The supply of handles of {@code bytes} counted in this stripe. */
+        Sized sized(int bytes) {
+            return new Sized(this, bytes);
+        }
+
+        @Override
+        public String toString() {
+            return "large spans stripe";
         }
     }
 
-    /** Forgets cached spans (the region is about to be unmapped). */
-    void close() {
-        synchronized (lock) {
-            count = 0;
-            cachedBytes = 0;
+    /**
+     * The {@link Supply} of large buffers of one size counted in one stripe. Immutable; a
+     * thread keeps the last one it used ({@link ThreadState#large}), so a repeated acquire of
+     * one size makes no new one.
+     */
+    final class Sized extends Supply {
+        final Stripe stripe;
+
+        Sized(Stripe stripe, int bytes) {
+            super(LargeSpans.this.owner, bytes);
+            this.stripe = stripe;
+        }
+
+        @Override
+        void release(long address, int capacity, boolean fromCleaner) {
+            stripe.release(address, capacity);
+        }
+
+        @Override
+        public String toString() {
+            return "large spans of " + capacity + " bytes";
         }
     }
 }

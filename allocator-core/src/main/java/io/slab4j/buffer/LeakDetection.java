@@ -13,9 +13,11 @@ public enum LeakDetection {
     /** No buffer is watched. */
     OFF,
     /**
-     * One acquire in {@value BufferPool#LEAK_SAMPLE_INTERVAL} (chosen at random per acquire, so
-     * every call site is eventually sampled) is watched: about 1 to 2 bytes of heap and a few
-     * nanoseconds an acquire on average, cheap enough to leave on. The default.
+     * One acquire in {@value BufferPool#LEAK_SAMPLE_INTERVAL} (chosen at random per acquire, by
+     * a per-thread random sequence, so every call site is eventually sampled) is watched: a
+     * watch costs a stack capture and a cleaner registration (about a microsecond and 800 bytes
+     * of heap), so on average well under a byte and a nanosecond an acquire, and the watched
+     * acquires (about 0.025%) stay out of the 99.9th percentile. The default.
      */
     SAMPLED,
     /** Every acquire is watched (a stack capture and a cleaner registration each: for tests and debugging). */

@@ -13,11 +13,15 @@ import java.nio.ByteBuffer;
  * {@code Recycler}).
  *
  * <h2>State</h2>
- * {@code state} is the capacity while open and its negation once closed (capacities are
- * positive), so the handle is 32 bytes of heap: header, address, state, supply and
- * {@code extras} (the views and the leak watch, null until needed).
+ * {@code word} is the address while open and the address with bit 0 set once closed
+ * (addresses are at least 16-byte aligned: items of a class are, large spans are page
+ * aligned). The capacity is the {@link Supply}'s (each supply hands out one capacity).
+ * {@code link} is the supply until the handle needs more (a view or a leak watch), then an
+ * {@link Extras} that holds the supply, the views and the watch. So the handle is 24 bytes of
+ * heap (header, word, link), and {@code -prof gc} shows 24 B per acquire/close plus the
+ * sampled leak watches' share.
  * <pre>
- *   open (state = capacity) --close(): one CAS--> closed (state = -capacity)
+ *   open (word = address) --close(): one CAS--> closed (word = address | CLOSED)
  * </pre>
  * Exactly one {@code close()} wins the CAS and returns the memory; later and losing calls do
  * nothing. So the layers below never see a double return from a handle.
@@ -34,56 +38,67 @@ import java.nio.ByteBuffer;
  * {@code asLongBuffer()}) are the caller's own and are not detached.
  *
  * <h2>Concurrency and memory model</h2>
- * Thread-safe. {@code state} and {@code extras} are accessed through {@link VarHandle}s with
+ * Thread-safe. {@code word} and {@code link} are accessed through {@link VarHandle}s with
  * volatile semantics. A view is made and published under the {@link Extras} monitor after
  * checking, under it, that the handle is open; {@code close()} wins its CAS first and then
  * detaches under the same monitor. Either the close's critical section comes first (then the
  * maker sees the closed state and throws) or the maker's does (then the close sees the view
- * and detaches it). {@code extras} is installed by CAS, so two racing makers agree on one.
+ * and detaches it). An {@code Extras} replaces the supply in {@code link} by CAS, so two racing
+ * makers agree on one; its {@code supply} is final, so a thread that sees the {@code Extras}
+ * sees its supply (JLS 17.5), and either value of {@code link} names the same supply.
  */
 public final class PooledBuffer implements AutoCloseable {
-    private static final VarHandle STATE;
-    private static final VarHandle EXTRAS;
+    private static final VarHandle WORD;
+    /** Bit 0 of {@code word}: set once closed. */
+    private static final long CLOSED = 1;
+    private static final VarHandle LINK;
 
     static {
         try {
             MethodHandles.Lookup lookup = MethodHandles.lookup();
-            STATE = lookup.findVarHandle(PooledBuffer.class, "state", int.class);
-            EXTRAS = lookup.findVarHandle(PooledBuffer.class, "extras", Extras.class);
+            WORD = lookup.findVarHandle(PooledBuffer.class, "word", long.class);
+            LINK = lookup.findVarHandle(PooledBuffer.class, "link", Object.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
     }
 
-    private final long address;
-    /** Capacity while open, its negation once closed; written by one CAS (VarHandle). */
+    /** The address while open, {@code address | CLOSED} once closed; written by one CAS (VarHandle). */
     @SuppressWarnings("FieldMayBeFinal")
-    private int state;
-    private final Supply supply;
-    /** Null, or the views and leak watch; installed by CAS, fields guarded by its monitor. */
-    @SuppressWarnings("unused")
-    private Extras extras;
+    private long word;
+    /**
+     * The {@link Supply}, or once views or a leak watch exist the {@link Extras} (which holds
+     * it); replaced at most once, by CAS (VarHandle). The Extras' fields are guarded by its monitor.
+     */
+    @SuppressWarnings("FieldMayBeFinal")
+    private Object link;
 
-    PooledBuffer(long address, int capacity, Supply supply, boolean watch) {
-        this.address = address;
-        this.state = capacity;
-        this.supply = supply;
+    /** A handle on {@code supply.capacity} bytes at {@code address} (16-byte aligned at least). */
+    PooledBuffer(long address, Supply supply, boolean watch) {
+        this.word = address;
         if (watch) {
-            Extras x = new Extras();
-            x.leak = LeakWatch.watch(this, supply, address, capacity);
-            this.extras = x;
+            Extras x = new Extras(supply);
+            x.leak = LeakWatch.watch(this, supply, address, supply.capacity);
+            this.link = x;
+        } else {
+            this.link = supply;
         }
+    }
+
+    private Supply supply() {
+        Object l = LINK.getAcquire(this);
+        return l instanceof Extras ? ((Extras) l).supply : (Supply) l;
     }
 
     /** The first byte; {@code capacity()} bytes from here are this buffer's. */
     public long address() {
-        open("address");
-        return address;
+        return open("address");
     }
 
     /** Bytes usable: the size class of the request, or the page-rounded span for large requests. */
     public int capacity() {
-        return open("capacity");
+        open("capacity");
+        return supply().capacity;
     }
 
     /**
@@ -92,13 +107,14 @@ public final class PooledBuffer implements AutoCloseable {
      * the same object afterwards. Works on a plain JVM (no {@code --add-opens}).
      */
     public ByteBuffer byteBuffer() {
-        int capacity = open("byteBuffer");
+        long address = open("byteBuffer");
         Extras x = extras();
+        int capacity = x.supply.capacity;
         synchronized (x) {
             if (x.bytes == null) {
                 open("byteBuffer");
                 x.bytes = DirectViews.view(address, capacity, this);
-                x.register(supply.owner);
+                x.register(x.supply.owner);
                 afterRegister(x, "byteBuffer");
             }
             return x.bytes;
@@ -111,13 +127,14 @@ public final class PooledBuffer implements AutoCloseable {
      * (Agrona's {@code UnsafeBuffer}); nothing else in this package does.
      */
     public MutableDirectBuffer buffer() {
-        int capacity = open("buffer");
+        long address = open("buffer");
         Extras x = extras();
+        int capacity = x.supply.capacity;
         synchronized (x) {
             if (x.agrona == null) {
                 open("buffer");
                 x.agrona = AgronaViews.view(address, capacity, this);
-                x.register(supply.owner);
+                x.register(x.supply.owner);
                 afterRegister(x, "buffer");
             }
             return x.agrona;
@@ -126,7 +143,7 @@ public final class PooledBuffer implements AutoCloseable {
 
     /** True once {@link #close()} has run on this handle, or its pool has been closed. */
     public boolean isClosed() {
-        return (int) STATE.getVolatile(this) < 0 || supply.owner.isClosed();
+        return ((long) WORD.getVolatile(this) & CLOSED) != 0 || supply().owner.isClosed();
     }
 
     /**
@@ -136,19 +153,19 @@ public final class PooledBuffer implements AutoCloseable {
      */
     @Override
     public void close() {
-        int capacity = (int) STATE.getVolatile(this);
-        while (capacity > 0) {
-            int seen = (int) STATE.compareAndExchange(this, capacity, -capacity);
-            if (seen == capacity) {
-                Extras x = (Extras) EXTRAS.getVolatile(this);
-                if (x != null) {
-                    x.close(supply.owner);
-                }
-                supply.release(address, capacity, false);
-                return;
+        long address = (long) WORD.getVolatile(this);
+        if ((address & CLOSED) == 0 && WORD.compareAndSet(this, address, address | CLOSED)) {
+            Object l = LINK.getVolatile(this);
+            Supply supply;
+            if (l instanceof Extras) {
+                Extras x = (Extras) l;
+                x.close(x.supply.owner);
+                supply = x.supply;
+            } else {
+                supply = (Supply) l;
             }
-            capacity = seen;
-        }
+            supply.release(address, supply.capacity, false);
+        } // else closed already, or another close won the CAS (the word changes only once)
     }
 
     /**
@@ -160,7 +177,7 @@ public final class PooledBuffer implements AutoCloseable {
      * registry walk there), so both cannot miss each other.
      */
     private void afterRegister(Extras x, String what) {
-        if (supply.owner.isClosed()) {
+        if (x.supply.owner.isClosed()) {
             x.detach();
             open(what); // throws: the pool is closed
         }
@@ -173,34 +190,35 @@ public final class PooledBuffer implements AutoCloseable {
         }
     }
 
-    private int open(String what) {
-        int capacity = (int) STATE.getVolatile(this);
-        if (capacity < 0) {
-            throw new IllegalStateException("PooledBuffer." + what + "(): the buffer at 0x" + Long.toHexString(address)
+    /** The address, when this handle and its pool are open; else throws. */
+    private long open(String what) {
+        long address = (long) WORD.getVolatile(this);
+        if ((address & CLOSED) != 0) {
+            throw new IllegalStateException("PooledBuffer." + what + "(): the buffer at 0x" + Long.toHexString(address & ~CLOSED)
                     + " is closed");
         }
-        if (supply.owner.isClosed()) {
-            throw new IllegalStateException("PooledBuffer." + what + "(): buffer pool '" + supply.owner.name() + "' is closed");
+        BufferPool owner = supply().owner;
+        if (owner.isClosed()) {
+            throw new IllegalStateException("PooledBuffer." + what + "(): buffer pool '" + owner.name() + "' is closed");
         }
-        return capacity;
+        return address;
     }
 
     private Extras extras() {
-        Extras x = (Extras) EXTRAS.getVolatile(this);
-        if (x == null) {
-            Extras made = new Extras();
-            x = (Extras) EXTRAS.compareAndExchange(this, null, made);
-            if (x == null) {
-                x = made;
-            }
+        Object l = LINK.getVolatile(this);
+        if (l instanceof Extras) {
+            return (Extras) l;
         }
-        return x;
+        Extras made = new Extras((Supply) l);
+        Object seen = LINK.compareAndExchange(this, l, made);
+        return seen == l ? made : (Extras) seen; // the link changes once: a lost race saw the winner's Extras
     }
 
     @Override
     public String toString() {
-        int s = (int) STATE.getVolatile(this);
-        return "PooledBuffer[0x" + Long.toHexString(address) + ", " + Math.abs(s) + " bytes" + (s < 0 ? ", closed]" : "]");
+        long w = (long) WORD.getVolatile(this);
+        return "PooledBuffer[0x" + Long.toHexString(w & ~CLOSED) + ", " + supply().capacity + " bytes"
+                + ((w & CLOSED) != 0 ? ", closed]" : "]");
     }
 
     /**
@@ -208,11 +226,17 @@ public final class PooledBuffer implements AutoCloseable {
      * guarded by this object's monitor.
      */
     static final class Extras {
+        /** The handle's supply; final, so whoever sees this object sees it. */
+        final Supply supply;
         ByteBuffer bytes;
         MutableDirectBuffer agrona;
         LeakWatch leak;
         /** The pool's weak record of these views (for its close), null until the first view. */
         ViewRegistry.Ref ref;
+
+        Extras(Supply supply) {
+            this.supply = supply;
+        }
 
         /** Guarded by this. */
         void register(BufferPool owner) {

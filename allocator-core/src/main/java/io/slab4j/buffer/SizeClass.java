@@ -7,6 +7,8 @@ import io.slab4j.pool.Pool;
 import io.slab4j.cache.PoolCache;
 import io.slab4j.pool.PoolStats;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -26,32 +28,48 @@ import java.util.concurrent.atomic.LongAdder;
  * idle slab (low water 0).
  *
  * <h2>Invariant and concurrency</h2>
- * {@code inUse} counts buffers of this class handed out and not yet released (a
- * {@link LongAdder}: acquires and closes of many threads do not contend on one word; its
- * sum is exact when no acquire or close is in flight). Thread-safe: the pool and the cache
- * are; this class adds no state of its own besides {@code inUse}.
+ * Buffers of this class in use = {@code folded} + the sum of the live threads'
+ * {@link ClassTally} counts − {@code elsewhere} (closes by a thread other than the acquiring
+ * one, and leak-detector returns); exact when no acquire or close is in flight. The fast path
+ * (a thread that closes what it acquired) writes only its own tally, with plain release
+ * stores: no atomic instruction and no shared cache line. {@code tallies} and {@code folded}
+ * are guarded by {@code tallyLock}, taken when a thread first uses the class and by
+ * {@link #buffersInUse()}, which folds the tallies of terminated threads (so thread churn does
+ * not grow the list). Thread-safe: the pool and the cache are.
  */
-final class SizeClass extends Supply {
+final class SizeClass {
     static final int MIN_ITEMS_PER_SLAB = 8;
     static final int MIN_SLAB_BYTES = 16 * 1024;
 
+    final BufferPool owner;
     final int size;
     private final Pool pool;
     /** Null when magazines are off. */
     private final PoolCache cache;
-    private final LongAdder inUse = new LongAdder();
+    private final LongAdder elsewhere = new LongAdder();
+    private final Object tallyLock = new Object();
+    /** Guarded by tallyLock: the tallies of threads not yet seen terminated. */
+    private final List<ClassTally> tallies = new ArrayList<>();
+    /** Guarded by tallyLock: the open count of the tallies folded (their threads terminated). */
+    private long folded;
 
     SizeClass(BufferPool owner, String name, int size, Arena arena, boolean magazines) {
-        super(owner);
+        this.owner = owner;
         this.size = size;
         int pages = (int) (SizeClasses.slabBytes(size) / VirtualRegion.pageSize());
         this.pool = Pool.builder(name + "/" + size, size).slabPages(pages).lowWater(0).highWater(1).build(arena);
         this.cache = magazines ? PoolCache.builder(pool).build() : null;
     }
 
-    /** An item now (magazines, depot, pool, or a grow the arena can give now), or 0. */
-    long tryTake() {
-        return cache != null ? cache.tryGet() : pool.tryGet();
+    /** An item now for {@code t}'s thread (its magazines, the depot, the pool, or a grow the arena can give now), or 0. */
+    long tryTake(ClassTally t) {
+        PoolCache.Local local = t.local;
+        return local != null ? local.tryGet() : pool.tryGet();
+    }
+
+    /** The calling thread's handle on this class's magazines, or null when magazines are off. */
+    PoolCache.Local local() {
+        return cache != null ? cache.local() : null;
     }
 
     /** The wait: a put to this class's pool or arena space for a grow, whichever first (the pool's nack choice). */
@@ -59,19 +77,48 @@ final class SizeClass extends Supply {
         return pool.getEvent();
     }
 
-    void taken() {
-        inUse.increment();
+    /** A thread's first use of the class; also folds the tallies of terminated threads. */
+    void register(ClassTally t) {
+        synchronized (tallyLock) {
+            foldTerminated();
+            tallies.add(t);
+        }
     }
 
-    @Override
-    void release(long address, int capacity, boolean fromCleaner) {
-        inUse.decrement();
+    /** A buffer acquired by one thread was closed by another one, or returned by the leak detector. */
+    void releasedElsewhere() {
+        elsewhere.increment();
+    }
+
+    /** Guarded by tallyLock. */
+    private void foldTerminated() {
+        for (int i = tallies.size() - 1; i >= 0; i--) {
+            ClassTally t = tallies.get(i);
+            if (!t.thread.isAlive()) {
+                folded += t.open(); // final: the thread has terminated (see ClassTally)
+                int last = tallies.size() - 1;
+                tallies.set(i, tallies.get(last));
+                tallies.remove(last);
+            }
+        }
+    }
+
+    /**
+     * Returns an item of this class (the handle's single return, see the class comment):
+     * through {@code local}, the calling thread's own handle on the magazines, when given;
+     * else through the cache's lookup of the calling thread's magazines.
+     */
+    void giveBack(long address, boolean fromCleaner, PoolCache.Local local) {
         if (owner.isClosed()) {
             return; // the memory went with the region
         }
         try {
             if (cache != null && !fromCleaner) {
-                cache.putExclusive(address); // the handle's CAS makes this the item's only return
+                if (local != null) {
+                    local.putExclusive(address); // the handle's CAS makes this the item's only return
+                } else {
+                    cache.putExclusive(address);
+                }
                 if (owner.waiters() > 0) {
                     cache.drain(); // someone waits, maybe for another class: park nothing here
                 }
@@ -97,7 +144,21 @@ final class SizeClass extends Supply {
     }
 
     long buffersInUse() {
-        return inUse.sum();
+        long away = elsewhere.sum(); // first: a close counted here was counted taken before
+        synchronized (tallyLock) {
+            foldTerminated();
+            long n = folded;
+            for (ClassTally t : tallies) {
+                n += t.open();
+            }
+            return n - away;
+        }
+    }
+
+    int tallies() {
+        synchronized (tallyLock) {
+            return tallies.size();
+        }
     }
 
     int waiters() {
@@ -106,7 +167,7 @@ final class SizeClass extends Supply {
 
     SizeClassStats stats() {
         PoolStats p = pool.stats();
-        return new SizeClassStats(size, inUse.sum(), p.slabs(), p.idleSlabs(), pool.slabBytes(), p.requests(), p.failures(),
+        return new SizeClassStats(size, buffersInUse(), p.slabs(), p.idleSlabs(), pool.slabBytes(), p.requests(), p.failures(),
                 p.waits(), p.waiters());
     }
 

@@ -1,8 +1,9 @@
 package io.slab4j.buffer;
 
 /**
- * Where the memory of a {@link PooledBuffer} comes from and goes back to: a
- * {@link SizeClass} or the {@link LargeSpans}. A handle keeps its supply so that its
+ * Where the memory of a {@link PooledBuffer} comes from and goes back to, for buffers of one
+ * capacity: a thread's {@link ClassTally} of a size class, or a {@link LargeSpans.Sized} (a
+ * stripe of the large-span cache and a span size). A handle keeps its supply so that its
  * {@code close()} returns the memory without a lookup.
  *
  * <p>Concurrency: implementations are thread-safe; {@link #release} is called exactly once
@@ -10,9 +11,12 @@ package io.slab4j.buffer;
  */
 abstract class Supply {
     final BufferPool owner;
+    /** The capacity of every buffer this supply hands out (so a handle need not keep it). */
+    final int capacity;
 
-    Supply(BufferPool owner) {
+    Supply(BufferPool owner, int capacity) {
         this.owner = owner;
+        this.capacity = capacity;
     }
 
     /**

@@ -6,10 +6,13 @@
  * <pre>
  *   BufferPool ── one VirtualRegion (reserve = hard cap), one Arena over it
  *     ├─ SizeClass[i]: Pool(size_i) + PoolCache (magazines)   sizes ≤ the largest class
- *     ├─ LargeSpans: page spans from the arena, cached committed up to a high water mark
+ *     │    └─ ClassTally per thread: its in-use counts and PoolCache.Local (the handles' Supply)
+ *     ├─ LargeSpans: page spans from the arena, cached committed up to a high water mark,
+ *     │    in stripes (a home stripe per thread); LargeSpans.Sized is the handles' Supply
+ *     ├─ ThreadState per thread (ThreadLocal): its tallies, home stripe, random sequence
  *     ├─ ClosingEvent: wakes blocked acquires on close
  *     └─ ViewRegistry: weak set of open buffers with views (detached on close)
- *   PooledBuffer: one per acquire ─ Extras (views, LeakWatch) made on demand
+ *   PooledBuffer: one per acquire, 24 B (word, link) ─ Extras (supply, views, LeakWatch) on demand
  *   DirectViews (sun.misc.Unsafe, the only user) · AgronaViews (loaded only by buffer())
  * </pre>
  *
@@ -35,8 +38,8 @@
  * {@link io.slab4j.buffer.PooledBuffer}.
  *
  * <h2>Lock order</h2>
- * This package holds at most one of its own monitors at a time (an {@code Extras}, the
- * large-span lock, the closing event's lock) and never while calling a pool, cache or the
- * arena, except that {@code LargeSpans} reads {@code arena.waiters()} (lock-free) first.
+ * This package holds at most one of its own monitors at a time (an {@code Extras}, a
+ * large-span stripe, a size class's tally list, the closing event's lock) and never while
+ * calling a pool, cache or the arena.
  */
 package io.slab4j.buffer;

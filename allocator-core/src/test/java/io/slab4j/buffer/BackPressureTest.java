@@ -44,6 +44,12 @@ class BackPressureTest {
         }
     }
 
+    /** Blocked acquires registered now: the arena's waiters or the class pools' ones (each test's waiters are all of one kind). */
+    private int registered() {
+        int inClasses = pool.stats().sizeClasses().stream().mapToInt(SizeClassStats::waiters).sum();
+        return Math.max(pool.arenaStats().waiters(), inClasses);
+    }
+
     private List<PooledBuffer> fill(int size) {
         List<PooledBuffer> held = new ArrayList<>();
         PooledBuffer b;
@@ -74,7 +80,9 @@ class BackPressureTest {
             }, "waiter-" + id);
             t.start();
             threads.add(t);
-            await("waiter " + id + " to block", () -> pool.stats().waiters() == before + 1);
+            // counted in waiters() from before its last try, so also wait for its registration
+            // (arena or class pool): else a preempted waiter could register after the next one
+            await("waiter " + id + " to block", () -> pool.stats().waiters() == before + 1 && registered() == before + 1);
         }
         return served;
     }
