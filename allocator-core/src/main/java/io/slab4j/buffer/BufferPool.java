@@ -74,8 +74,11 @@ public final class BufferPool implements AutoCloseable {
     public static final int LEAK_SAMPLE_INTERVAL = 4096;
     public static final Duration DEFAULT_IDLE_DECAY = Duration.ofSeconds(10);
     public static final long DEFAULT_RESERVE = 1L << 30;
-    /** The largest reservation {@link Builder#reserve} accepts: 64 TiB. */
-    public static final long MAX_RESERVE = 1L << 46;
+    /**
+     * The largest reservation {@link Builder#reserve} accepts: 4 TiB, 2^30 pages of 4 KiB (the
+     * arena numbers its quanta with an {@code int}, and the pool's arena uses the page as its quantum).
+     */
+    public static final long MAX_RESERVE = 1L << 42;
     /** One acquire in this many reads the clock for the decay pass. */
     static final int DECAY_CHECK_INTERVAL = 64;
     /** Sizes up to this many bytes find their class by table (see {@code classAt}). */

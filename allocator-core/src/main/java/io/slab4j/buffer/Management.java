@@ -13,7 +13,7 @@ import java.util.List;
 /**
  * The {@link BufferPoolMXBean} of one pool and its registration with the platform MBean
  * server under {@code io.slab4j:type=BufferPool,name=<name>} (the name quoted when it holds
- * characters an {@link ObjectName} value cannot). Registered by the pool's build, unregistered
+ * characters an {@link ObjectName} value cannot, or pattern characters {@code *} and {@code ?}). Registered by the pool's build, unregistered
  * by its close.
  *
  * <p>Thread-safe: every getter reads a fresh {@link BufferPool#stats()}.
@@ -27,7 +27,12 @@ final class Management implements BufferPoolMXBean {
 
     static ObjectName objectName(String name) {
         try {
-            return new ObjectName("io.slab4j:type=BufferPool,name=" + name);
+            ObjectName plain = new ObjectName("io.slab4j:type=BufferPool,name=" + name);
+            if (!plain.isPattern()) {
+                return plain;
+            }
+            // '*' or '?' would make a pattern, which no MBean can be registered under: quote it
+            return new ObjectName("io.slab4j:type=BufferPool,name=" + ObjectName.quote(name));
         } catch (MalformedObjectNameException e) {
             try {
                 return new ObjectName("io.slab4j:type=BufferPool,name=" + ObjectName.quote(name));
