@@ -1,5 +1,6 @@
 package io.slab4j.buffer;
 
+import io.slab4j.arena.Hex;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
@@ -120,7 +121,7 @@ final class DirectViews {
     /** Writes {@code length} zero bytes from {@code address}. */
     static void zero(long address, long length) {
         if (address == 0 || length < 0) {
-            throw new IllegalArgumentException("zero(" + Long.toHexString(address) + ", " + length + "): bad range");
+            throw new IllegalArgumentException("zero(" + Hex.of(address) + ", " + length + "): bad range");
         }
         try {
             SET_MEMORY.invokeExact(address, length, (byte) 0);
@@ -131,7 +132,7 @@ final class DirectViews {
 
     private static void check(long address, int length) {
         if (address == 0 || length <= 0) {
-            throw new IllegalArgumentException("view(0x" + Long.toHexString(address) + ", " + length
+            throw new IllegalArgumentException("view(" + Hex.of(address) + ", " + length
                     + "): the address is 0 or the length is not positive");
         }
     }

@@ -1,5 +1,6 @@
 package io.slab4j.buffer;
 
+import io.slab4j.arena.Hex;
 import java.lang.ref.Cleaner;
 
 /**
@@ -51,7 +52,7 @@ final class LeakWatch implements Runnable {
         BufferPool pool = supply.owner;
         pool.leaked(capacity);
         LOG.log(System.Logger.Level.WARNING, "buffer pool '" + pool.name() + "': a buffer of " + capacity + " bytes at 0x"
-                + Long.toHexString(address) + " became unreachable without close(); its memory goes back to the pool", acquiredAt);
+                + Hex.of(address) + " became unreachable without close(); its memory goes back to the pool", acquiredAt);
         supply.release(address, capacity, true);
     }
 }

@@ -1,5 +1,6 @@
 package io.slab4j.buffer;
 
+import io.slab4j.arena.Hex;
 import org.agrona.MutableDirectBuffer;
 
 import java.lang.invoke.MethodHandles;
@@ -194,7 +195,7 @@ public final class PooledBuffer implements AutoCloseable {
     private long open(String what) {
         long address = (long) WORD.getVolatile(this);
         if ((address & CLOSED) != 0) {
-            throw new IllegalStateException("PooledBuffer." + what + "(): the buffer at 0x" + Long.toHexString(address & ~CLOSED)
+            throw new IllegalStateException("PooledBuffer." + what + "(): the buffer at " + Hex.of(address & ~CLOSED)
                     + " is closed");
         }
         BufferPool owner = supply().owner;
@@ -217,7 +218,7 @@ public final class PooledBuffer implements AutoCloseable {
     @Override
     public String toString() {
         long w = (long) WORD.getVolatile(this);
-        return "PooledBuffer[0x" + Long.toHexString(w & ~CLOSED) + ", " + supply().capacity + " bytes"
+        return "PooledBuffer[" + Hex.of(w & ~CLOSED) + ", " + supply().capacity + " bytes"
                 + ((w & CLOSED) != 0 ? ", closed]" : "]");
     }
 

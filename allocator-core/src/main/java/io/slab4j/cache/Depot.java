@@ -1,5 +1,6 @@
 package io.slab4j.cache;
 
+import io.slab4j.arena.Hex;
 import io.slab4j.pool.Pool;
 import org.agrona.collections.LongHashSet;
 
@@ -379,7 +380,7 @@ final class Depot {
         for (int i = 0; i < m.count(); i++) {
             long address = m.round(i);
             if (address == 0 || !rounds.add(address)) {
-                throw broken(where + " holds " + Pool.hex(address) + (address == 0 ? "" : ", which is parked twice"));
+                throw broken(where + " holds " + Hex.of(address) + (address == 0 ? "" : ", which is parked twice"));
             }
         }
     }

@@ -1,5 +1,6 @@
 package io.slab4j.cache;
 
+import io.slab4j.event.Failures;
 import io.slab4j.pool.Pool;
 import io.slab4j.pool.Reclaimer;
 
@@ -288,7 +289,7 @@ public final class PoolCache implements AutoCloseable {
         if (pool.hasWaiters()) {
             // a get began waiting between the check above and the push: do not leave it
             // waiting on what was just parked
-            trouble = merge(trouble, feedWaiters(mine));
+            trouble = Failures.merge(trouble, feedWaiters(mine));
         }
         throwIfAny(trouble);
     }
@@ -327,7 +328,7 @@ public final class PoolCache implements AutoCloseable {
                 }
             }
             if (address != 0) {
-                trouble = merge(trouble, returnOne(address));
+                trouble = Failures.merge(trouble, returnOne(address));
                 continue;
             }
             List<Magazine> fulls = depot.takeAllFull();
@@ -335,7 +336,7 @@ public final class PoolCache implements AutoCloseable {
                 break;
             }
             for (Magazine m : fulls) {
-                trouble = merge(trouble, returnMagazine(m));
+                trouble = Failures.merge(trouble, returnMagazine(m));
                 depot.recycle(m);
             }
         }
@@ -482,17 +483,17 @@ public final class PoolCache implements AutoCloseable {
             long[] rounds = holder.takeIdle();
             if (rounds != null && rounds.length > 0) {
                 items += rounds.length;
-                trouble = merge(trouble, returnAll(rounds));
+                trouble = Failures.merge(trouble, returnAll(rounds));
             }
         }
         for (Magazine m : depot.takeAllFull()) {
             items += m.count();
-            trouble = merge(trouble, returnMagazine(m));
+            trouble = Failures.merge(trouble, returnMagazine(m));
             depot.recycle(m);
         }
         for (long[] rounds : depot.sweep()) {
             items += rounds.length;
-            trouble = merge(trouble, returnAll(rounds));
+            trouble = Failures.merge(trouble, returnAll(rounds));
         }
         if (items > 0) {
             depot.reclaimed(items);
@@ -520,7 +521,7 @@ public final class PoolCache implements AutoCloseable {
         pool.removeReclaimer(hook);
         RuntimeException trouble = null;
         for (Magazine m : closing.full()) {
-            trouble = merge(trouble, returnMagazine(m));
+            trouble = Failures.merge(trouble, returnMagazine(m));
         }
         for (ThreadMagazines holder : closing.holders()) {
             long[] rounds;
@@ -530,7 +531,7 @@ public final class PoolCache implements AutoCloseable {
             }
             depot.unregister(holder);
             if (rounds != null && rounds.length > 0) {
-                trouble = merge(trouble, returnAll(rounds));
+                trouble = Failures.merge(trouble, returnAll(rounds));
             }
         }
         throwIfAny(trouble);
@@ -561,7 +562,7 @@ public final class PoolCache implements AutoCloseable {
         local.set(mine);
         RuntimeException trouble = null;
         for (long[] rounds : exited) {
-            trouble = merge(trouble, returnAll(rounds));
+            trouble = Failures.merge(trouble, returnAll(rounds));
         }
         if (trouble != null) {
             LOG.log(System.Logger.Level.WARNING, "returning exited threads' parked items of " + this + ": the pool rejected some",
@@ -592,16 +593,6 @@ public final class PoolCache implements AutoCloseable {
         long[] rounds = new long[m.count()];
         m.drainTo(rounds, 0);
         return rounds.length == 0 ? null : returnAll(rounds);
-    }
-
-    private static RuntimeException merge(RuntimeException first, RuntimeException next) {
-        if (first == null) {
-            return next;
-        }
-        if (next != null && next != first) {
-            first.addSuppressed(next);
-        }
-        return first;
     }
 
     private static void throwIfAny(RuntimeException trouble) {

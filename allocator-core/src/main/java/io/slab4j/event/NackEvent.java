@@ -152,10 +152,7 @@ public final class NackEvent extends Event<Nack> {
         try {
             action.run();
         } catch (Throwable t) {
-            if (failure == null) {
-                return t;
-            }
-            failure.addSuppressed(t);
+            return Failures.merge(failure, t);
         }
         return failure;
     }

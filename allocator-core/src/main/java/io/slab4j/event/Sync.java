@@ -399,7 +399,7 @@ final class Sync extends Offer {
                 try {
                     r.cancel();
                 } catch (Throwable t) {
-                    failure = addFailure(failure, t);
+                    failure = Failures.merge(failure, t);
                 }
             }
         }
@@ -414,19 +414,9 @@ final class Sync extends Offer {
                 try {
                     nack.fire();
                 } catch (Throwable t) {
-                    failure = addFailure(failure, t);
+                    failure = Failures.merge(failure, t);
                 }
             }
-        }
-        return failure;
-    }
-
-    private static Throwable addFailure(Throwable failure, Throwable t) {
-        if (failure == null) {
-            return t;
-        }
-        if (failure != t) {
-            failure.addSuppressed(t);
         }
         return failure;
     }

@@ -1,5 +1,6 @@
 package io.slab4j.pool;
 
+import io.slab4j.arena.Hex;
 import io.slab4j.arena.Arena;
 import io.slab4j.event.Waiter;
 
@@ -155,7 +156,7 @@ final class ArenaTraffic {
                 } finally {
                     lock.unlock();
                 }
-                LOG.log(System.Logger.Level.WARNING, "pool '" + pool.name + "': returning the slab at " + Pool.hex(slab.base)
+                LOG.log(System.Logger.Level.WARNING, "pool '" + pool.name + "': returning the slab at " + Hex.of(slab.base)
                         + " to the arena failed; the put that freed it was accepted", e);
             }
         }

@@ -1,5 +1,6 @@
 package io.slab4j.pool;
 
+import io.slab4j.arena.Hex;
 import io.slab4j.arena.Arena;
 
 /**
@@ -46,7 +47,7 @@ record Geometry(long itemSize, long align, long stride, int strideShift, long sl
         if (slabBytes > arena.size() || firstFit(arena, slabAlign) + slabBytes > arena.base() + arena.size()) {
             throw new IllegalArgumentException("pool '" + name + "': a slab of " + pages + " pages (slabPages, " + slabBytes
                     + " bytes at alignment " + slabAlign + ") is larger than the arena can ever give (" + arena.size()
-                    + " bytes at " + Pool.hex(arena.base()) + ")");
+                    + " bytes at " + Hex.of(arena.base()) + ")");
         }
         if (itemSize > slabBytes) {
             throw new IllegalArgumentException("pool '" + name + "': item size " + itemSize + " is larger than a slab of "

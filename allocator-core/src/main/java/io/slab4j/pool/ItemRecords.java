@@ -1,5 +1,7 @@
 package io.slab4j.pool;
 
+import io.slab4j.arena.Hex;
+
 /**
  * The way from an address to its item's ownership record ({@link Slab}): the slab by
  * {@link SlabSet#find} (lock-free), the index by arithmetic, and the rejections, each naming
@@ -105,7 +107,7 @@ final class ItemRecords {
         Slab slab = slabOf(address);
         index = slab == null ? -1 : indexIn(slab, address);
         if (index < 0) {
-            throw new IllegalStateException("pool '" + pool + "' invariant broken: parked item " + Pool.hex(address)
+            throw new IllegalStateException("pool '" + pool + "' invariant broken: parked item " + Hex.of(address)
                     + (slab == null ? " has no slab" : " is not the start of an item"));
         }
         slab.unpark(index);
@@ -167,18 +169,18 @@ final class ItemRecords {
             Slab s = k < RECENT ? recent[k] : last;
             if (s == null || slabs.find(s.base) == s) {
                 if (s != null && s.retired()) {
-                    throw new IllegalStateException("pool '" + pool + "' invariant broken: slab 0x" + Long.toHexString(s.base)
+                    throw new IllegalStateException("pool '" + pool + "' invariant broken: slab " + Hex.of(s.base)
                             + " is in the directory but retired");
                 }
                 continue;
             }
             if (!s.retired()) {
-                throw new IllegalStateException("pool '" + pool + "' invariant broken: slab 0x" + Long.toHexString(s.base)
+                throw new IllegalStateException("pool '" + pool + "' invariant broken: slab " + Hex.of(s.base)
                         + " has left the directory but is not retired");
             }
             for (int i = 0; i < s.capacity; i++) {
                 if (s.state(i) != Slab.FREE) {
-                    throw new IllegalStateException("pool '" + pool + "' invariant broken: slab 0x" + Long.toHexString(s.base)
+                    throw new IllegalStateException("pool '" + pool + "' invariant broken: slab " + Hex.of(s.base)
                             + " has left the pool but item " + i + " is recorded " + Slab.name(s.state(i)));
                 }
             }
@@ -189,9 +191,9 @@ final class ItemRecords {
 
     IllegalArgumentException notAnItem(String call, long address, Slab slab) {
         if (slab == null) {
-            return new IllegalArgumentException(call + "(" + Pool.hex(address) + "): address is not an item of pool '" + pool + "'");
+            return new IllegalArgumentException(call + "(" + Hex.of(address) + "): address is not an item of pool '" + pool + "'");
         }
-        return new IllegalArgumentException(call + "(" + Pool.hex(address) + "): address is not the start of an item of pool '"
+        return new IllegalArgumentException(call + "(" + Hex.of(address) + "): address is not the start of an item of pool '"
                 + pool + "' (item size " + g.itemSize() + ", stride " + g.stride() + ")");
     }
 
@@ -199,6 +201,6 @@ final class ItemRecords {
         String why = state == Slab.PARKED
                 ? "is already parked in a cache over it (double put, or a put past the cache that holds it)"
                 : "is already free (double free?)";
-        return new IllegalArgumentException(call + "(" + Pool.hex(address) + "): item of pool '" + pool + "' " + why);
+        return new IllegalArgumentException(call + "(" + Hex.of(address) + "): item of pool '" + pool + "' " + why);
     }
 }

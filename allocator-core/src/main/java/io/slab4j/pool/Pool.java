@@ -1,5 +1,6 @@
 package io.slab4j.pool;
 
+import io.slab4j.event.Failures;
 import io.slab4j.arena.Arena;
 import io.slab4j.event.BaseEvent;
 import io.slab4j.event.Event;
@@ -250,7 +251,7 @@ public final class Pool implements AutoCloseable {
                         handoffs = Handoffs.add(handoffs, receiver, addresses[i]);
                     }
                 } catch (IllegalArgumentException e) {
-                    bad = merge(bad, e);
+                    bad = Failures.merge(bad, e);
                 }
             }
             leaving = stock.takeLeaving();
@@ -330,14 +331,6 @@ public final class Pool implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException(call + ": pool '" + name + "' is closed");
         }
-    }
-
-    private static IllegalArgumentException merge(IllegalArgumentException first, IllegalArgumentException next) {
-        if (first == null) {
-            return next;
-        }
-        first.addSuppressed(next);
-        return first;
     }
 
     // ------------------------------------------------------------------ lifecycle
@@ -471,10 +464,6 @@ public final class Pool implements AutoCloseable {
     public String toString() {
         return "Pool['" + name + "', item " + g.itemSize() + " B, " + g.itemsPerSlab() + " a slab of " + g.slabBytes() + " B, "
                 + strategy + "]";
-    }
-
-    public static String hex(long value) {
-        return "0x" + Long.toHexString(value);
     }
 
     /**

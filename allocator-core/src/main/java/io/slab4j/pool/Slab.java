@@ -1,5 +1,6 @@
 package io.slab4j.pool;
 
+import io.slab4j.arena.Hex;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
@@ -160,13 +161,13 @@ final class Slab {
             }
         }
         if (used != capacity - freeCount) {
-            throw new IllegalStateException("pool '" + pool + "' invariant broken: slab at 0x" + Long.toHexString(base)
+            throw new IllegalStateException("pool '" + pool + "' invariant broken: slab at " + Hex.of(base)
                     + " has " + used + " items recorded out or parked but " + (capacity - freeCount) + " not on its free stack");
         }
         for (int i = 0; i < freeCount; i++) {
             if (state(freeStack[i]) != FREE) {
                 throw new IllegalStateException("pool '" + pool + "' invariant broken: item " + freeStack[i]
-                        + " of slab 0x" + Long.toHexString(base) + " is both free and recorded " + name(state(freeStack[i])));
+                        + " of slab " + Hex.of(base) + " is both free and recorded " + name(state(freeStack[i])));
             }
         }
         return parked;

@@ -1,5 +1,6 @@
 package io.slab4j.pool;
 
+import io.slab4j.arena.Hex;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -106,11 +107,11 @@ final class SlabSet {
             Slab prev = null;
             for (Slab s = buckets[f]; s != null; s = s.next) {
                 if (s.freeCount() != f || s.prev != prev) {
-                    throw new IllegalStateException("pool '" + pool + "' invariant broken: slab 0x" + Long.toHexString(s.base)
+                    throw new IllegalStateException("pool '" + pool + "' invariant broken: slab " + Hex.of(s.base)
                             + " with " + s.freeCount() + " free items is in bucket " + f);
                 }
                 if (find(s.base) != s || find(s.base + slabBytes - 1) != s) {
-                    throw new IllegalStateException("pool '" + pool + "' invariant broken: lookup misses slab 0x" + Long.toHexString(s.base));
+                    throw new IllegalStateException("pool '" + pool + "' invariant broken: lookup misses slab " + Hex.of(s.base));
                 }
                 s.check(pool);
                 free += f;

@@ -1,5 +1,6 @@
 package io.slab4j.pool;
 
+import io.slab4j.arena.Hex;
 import io.slab4j.event.Waiter;
 
 /**
@@ -196,7 +197,7 @@ final class SlabStock {
         } else if (broken == null && free > 0 && putWaiters.hasLive()) {
             broken = free + " free items while gets wait for a put";
         } else if (broken == null && leaving != null) {
-            broken = "slab " + Pool.hex(leaving.base) + " detached but not returned to the arena";
+            broken = "slab " + Hex.of(leaving.base) + " detached but not returned to the arena";
         }
         if (broken != null) {
             throw new IllegalStateException("pool '" + name + "' invariant broken: " + broken);

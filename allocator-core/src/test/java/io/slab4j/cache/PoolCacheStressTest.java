@@ -1,5 +1,6 @@
 package io.slab4j.cache;
 
+import io.slab4j.arena.Hex;
 import io.slab4j.pool.Pool;
 import io.slab4j.pool.PoolStats;
 import io.slab4j.pool.WaitStrategy;
@@ -193,7 +194,7 @@ class PoolCacheStressTest {
         world.gets.incrementAndGet();
         Thread previous = world.owners.putIfAbsent(address, Thread.currentThread());
         if (previous != null) {
-            throw new AssertionError("item " + Pool.hex(address) + " of pool '" + world.pools[p].name()
+            throw new AssertionError("item " + Hex.of(address) + " of pool '" + world.pools[p].name()
                     + "' handed to " + Thread.currentThread().getName() + " while " + previous.getName() + " holds it");
         }
         held.add(new long[] {p, address});
@@ -230,7 +231,7 @@ class PoolCacheStressTest {
                     if (address != 0) {
                         world.gets.incrementAndGet();
                         if (world.owners.putIfAbsent(address, Thread.currentThread()) != null) {
-                            throw new AssertionError("item " + Pool.hex(address) + " handed to a helper while held");
+                            throw new AssertionError("item " + Hex.of(address) + " handed to a helper while held");
                         }
                         held.add(new long[] {p, address});
                     }

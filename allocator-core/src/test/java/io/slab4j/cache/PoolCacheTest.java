@@ -1,5 +1,6 @@
 package io.slab4j.cache;
 
+import io.slab4j.arena.Hex;
 import static io.slab4j.testing.Messages.assertMessage;
 import io.slab4j.testing.Plain;
 import io.slab4j.pool.Pool;
@@ -338,7 +339,7 @@ class PoolCacheTest {
         assertMessage(assertThrows(IllegalArgumentException.class, () -> cache.put(a + 8)), "not the start of an item");
         assertMessage(assertThrows(IllegalArgumentException.class, () -> cache.put(a + 2 * 1008)), "already free");
         IllegalArgumentException twice = assertThrows(IllegalArgumentException.class, () -> cache.put(b));
-        assertMessage(twice, Pool.hex(b));
+        assertMessage(twice, Hex.of(b));
         assertMessage(twice, "double put");
         assertEquals(poolBefore, pool.stats());
         assertEquals(cacheBefore, cache.stats());

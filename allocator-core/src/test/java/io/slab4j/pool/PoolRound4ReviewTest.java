@@ -1,5 +1,6 @@
 package io.slab4j.pool;
 
+import io.slab4j.arena.Hex;
 import io.slab4j.arena.Arena;
 import io.slab4j.cache.PoolCache;
 import io.slab4j.nativemem.VirtualRegion;
@@ -60,7 +61,7 @@ class PoolRound4ReviewTest {
         for (int i = 0; i < 10; i++) {
             long a = p.tryGet();
             assertNotEquals(0, a);
-            assertEquals(0, a % 8192, "item " + Pool.hex(a) + " is not 8192-aligned");
+            assertEquals(0, a % 8192, "item " + Hex.of(a) + " is not 8192-aligned");
             got.add(a);
         }
         got.forEach(p::put);
