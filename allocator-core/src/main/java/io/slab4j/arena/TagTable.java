@@ -94,6 +94,7 @@ final class TagTable {
     private final Tags tags;
     private final SizeBins bins;
     private final TagSearch search;
+    private final TagWindow window;
 
     private int freeSegments;
     private int spans;
@@ -113,6 +114,7 @@ final class TagTable {
         this.tags = new Tags(quanta, leafShift);
         this.bins = new SizeBins(tags);
         this.search = new TagSearch(this, tags, bins);
+        this.window = new TagWindow(this, tags, bins);
         writeFree(0, quanta);
     }
 
@@ -174,6 +176,19 @@ final class TagTable {
         search.carved(seg, at);
         allocatedQuanta += n;
         spans++;
+    }
+
+    /**
+     * As {@link #allocate}, but only from free space outside {@code [lo, hi)} (the window
+     * kept for a blocked head, {@link TagWindow}). Returns the start or NONE.
+     */
+    int allocateOutside(int n, long alignQ, Fit fit, int lo, int hi) {
+        return window.allocateOutside(n, alignQ, fit, lo, hi);
+    }
+
+    /** The start of the aligned window of n quanta holding the fewest allocated quanta ({@link TagWindow}). */
+    int leastOccupiedWindow(int n, long alignQ) {
+        return window.leastOccupiedWindow(n, alignQ);
     }
 
     /** Writes the head and foot of a new free segment and adds it to its bin. */
@@ -286,6 +301,28 @@ final class TagTable {
 
     int quanta() {
         return quanta;
+    }
+
+    long baseQuanta() {
+        return baseQuanta;
+    }
+
+    /** Calls {@code visitor} with the start and length of every allocated span (releasing ones included), in address order. */
+    void forEachSpan(SpanVisitor visitor) {
+        for (int p = 0; p < quanta; ) {
+            int w = tags.word(p);
+            int length = tags.length(p, w);
+            if (Tags.kind(w) == Tags.ALLOCATED || Tags.kind(w) == Tags.RELEASING) {
+                visitor.visit(p, length);
+            }
+            p += length;
+        }
+    }
+
+    /** Receives spans from {@link #forEachSpan}. */
+    @FunctionalInterface
+    interface SpanVisitor {
+        void visit(int start, int length);
     }
 
     /** Bytes of metadata now allocated: tag leaves and directory, bins (not object headers). */
