@@ -10,11 +10,13 @@ import java.util.Arrays;
  *
  * <ul>
  *   <li><b>window</b>: the aligned run of the head's size holding the fewest allocated
- *       (or releasing) quanta, the lowest such start on a tie. The count changes slope only
- *       at a free segment's edges, so the candidates are the first aligned window and, for
- *       each free segment, the aligned windows that start at its start or end at its end.
- *       One walk head to head gives the prefix sums; each candidate costs two binary
- *       searches. Paid once per blocked head (O(segments log segments)).
+ *       (or releasing) quanta, the lowest such start on a tie. As a function of the start
+ *       the count is linear between breakpoints: a start at a free segment's start, an
+ *       end at a free segment's end, and the two ends of the range. So the least count
+ *       over aligned starts is at the aligned start just below or just above a
+ *       breakpoint; those are the candidates. One walk head to head gives the prefix
+ *       sums; each candidate costs two binary searches. Paid once per blocked head
+ *       (O(segments log segments)).
  *   <li><b>outside</b>: a free segment's first aligned place for n quanta that ends at or
  *       before the window's start, else its first aligned place at or after the window's
  *       end. The bins are searched from {@code classOf(n)} up, newest entry first, stale
@@ -85,7 +87,8 @@ final class TagWindow {
 
     /**
      * The start of the aligned window of n quanta with the fewest allocated quanta (lowest
-     * on a tie). The arena has checked that some aligned window fits the range.
+     * on a tie). The arena has checked that some aligned window fits the range (so the
+     * first aligned start, or the last, is a candidate that fits).
      */
     int leastOccupiedWindow(int n, long alignQ) {
         int quanta = table.quanta();
@@ -115,20 +118,26 @@ final class TagWindow {
         }
         starts[count] = quanta;
         allocatedBefore[count] = allocated;
-        int best = table.alignedStart(0, alignQ);
-        long bestCount = allocatedIn(best, n, starts, allocatedBefore);
+        long[] candidates = new long[2 + 4 * frees];
+        int k = 0;
+        candidates[k++] = table.alignedStart(0, alignQ);
+        candidates[k++] = alignedDown(quanta - (long) n, alignQ);
         for (int f = 0; f < frees; f++) {
-            long fromStart = table.alignedStart(freeStarts[f], alignQ);
-            long toEnd = alignedDown(freeEnds[f] - (long) n, alignQ);
-            for (long c : new long[] {fromStart, toEnd}) {
-                if (c < 0 || c + n > quanta) {
-                    continue;
-                }
-                long occupied = allocatedIn((int) c, n, starts, allocatedBefore);
-                if (occupied < bestCount || (occupied == bestCount && c < best)) {
-                    best = (int) c;
-                    bestCount = occupied;
-                }
+            for (long b : new long[] {freeStarts[f], freeEnds[f] - (long) n}) {
+                candidates[k++] = alignedDown(b, alignQ);
+                candidates[k++] = b < 0 ? -1 : table.alignedStart((int) b, alignQ);
+            }
+        }
+        int best = -1;
+        long bestCount = Long.MAX_VALUE;
+        for (long c : candidates) {
+            if (c < 0 || c + n > quanta) {
+                continue;
+            }
+            long occupied = allocatedIn((int) c, n, starts, allocatedBefore);
+            if (occupied < bestCount || (occupied == bestCount && c < best)) {
+                best = (int) c;
+                bestCount = occupied;
             }
         }
         return best;

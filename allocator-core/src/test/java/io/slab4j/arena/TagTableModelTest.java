@@ -163,6 +163,124 @@ class TagTableModelTest {
         }
     }
 
+    /**
+     * A blocked head's window and the carves outside it ({@link TagWindow}) against the
+     * model: the window is aligned and holds as few allocated quanta as any aligned run of
+     * its size; a carve outside it never overlaps it, finds a place iff the model has one,
+     * and for BEST takes the smallest free run that has one.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("fits")
+    void windowAndCarvesOutsideItAgreeWithModel(Fit fit) {
+        for (long seed : seeds()) {
+            System.out.printf("TagTableModelTest.window: fit %s seed %d%n", fit, seed);
+            SplittableRandom random = new SplittableRandom(seed);
+            TagTable table = new TagTable(QUANTA, BASE_QUANTA, LEAF_SHIFT);
+            Model model = new Model(QUANTA);
+            int outside = 0;
+            for (int op = 0; op < OPERATIONS / 4; op++) {
+                String step = "window op " + op + " (fit " + fit + ", seed " + seed + ")";
+                int choice = random.nextInt(100);
+                if (choice < 50 || model.live.isEmpty()) {
+                    int n = randomQuanta(random);
+                    int at = table.allocate(n, 1, fit);
+                    if (at != TagTable.NONE) {
+                        model.allocate(at, n, step);
+                    }
+                } else if (choice < 85) {
+                    int[] span = model.live.remove(random.nextInt(model.live.size()));
+                    table.free(span[0], span[1], TagTableModelTest::describe);
+                    model.free(span[0], span[1]);
+                } else {
+                    int head = 1 + random.nextInt(QUANTA / 2);
+                    long headAlign = 1L << (random.nextInt(3) == 0 ? random.nextInt(7) : 0);
+                    int lo = table.leastOccupiedWindow(head, headAlign);
+                    int hi = lo + head;
+                    assertTrue(lo >= 0 && hi <= QUANTA && (BASE_QUANTA + lo) % headAlign == 0, step + ": window [" + lo + ", " + hi + ")");
+                    assertEquals(model.leastOccupied(head, headAlign), model.occupied(lo, head),
+                            step + ": the window of " + head + " at " + lo + " is not least occupied");
+                    int n = randomQuanta(random);
+                    long alignQ = 1L << (random.nextInt(4) == 0 ? random.nextInt(5) : 0);
+                    int smallest = model.smallestRunOutside(n, alignQ, lo, hi);
+                    int at = table.allocateOutside(n, alignQ, fit, lo, hi);
+                    if (at == TagTable.NONE) {
+                        assertEquals(Integer.MAX_VALUE, smallest, step + ": nothing carved outside [" + lo + ", " + hi + ") but a place exists");
+                    } else {
+                        outside++;
+                        assertTrue(at + n <= lo || at >= hi, step + ": carved " + at + " inside the window [" + lo + ", " + hi + ")");
+                        assertEquals(0, (BASE_QUANTA + at) % alignQ, step + ": misaligned start " + at);
+                        if (fit == Fit.BEST) {
+                            assertEquals(smallest, model.freeRunLength(at), step + ": BEST outside the window did not take the smallest run");
+                        }
+                        model.allocate(at, n, step);
+                    }
+                }
+                table.check();
+                model.compareCounters(tableOf(table), step);
+            }
+            assertTrue(outside > 100, "the run should carve outside windows: " + outside);
+        }
+    }
+
+    static Stream<Fit> fits() {
+        return Stream.of(Fit.values());
+    }
+
+    /** The counters of a table, for {@link Model#compareCounters}. */
+    private static Table tableOf(TagTable t) {
+        return new Table() {
+            @Override
+            public int allocate(int n, long alignQ, Fit fit) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public boolean canFit(int n, long alignQ) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public int beginRelease(int at, int n) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public void finishRelease(int handle) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public void free(int at, int n) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public long allocatedQuanta() {
+                return t.allocatedQuanta();
+            }
+
+            @Override
+            public int spans() {
+                return t.spans();
+            }
+
+            @Override
+            public int freeSegments() {
+                return t.freeSegments();
+            }
+
+            @Override
+            public int largestFree() {
+                return t.largestFree();
+            }
+
+            @Override
+            public void check() {
+                t.check();
+            }
+        };
+    }
+
     private static String message(Runnable call) {
         try {
             call.run();
@@ -285,6 +403,37 @@ class TagTableModelTest {
                 }
             }
             return -1;
+        }
+
+        /** Allocated (or releasing) quanta in {@code [at, at + n)}. */
+        int occupied(int at, int n) {
+            int count = 0;
+            for (int q = at; q < at + n; q++) {
+                count += owner[q] != -1 ? 1 : 0;
+            }
+            return count;
+        }
+
+        /** The fewest allocated quanta in an aligned run of n. */
+        int leastOccupied(int n, long alignQ) {
+            int least = Integer.MAX_VALUE;
+            for (int at = 0; at + n <= quanta; at++) {
+                if ((BASE_QUANTA + at) % alignQ == 0) {
+                    least = Math.min(least, occupied(at, n));
+                }
+            }
+            return least;
+        }
+
+        /** The shortest free run holding n aligned free quanta that miss {@code [lo, hi)}; MAX_VALUE when none. */
+        int smallestRunOutside(int n, long alignQ, int lo, int hi) {
+            int best = Integer.MAX_VALUE;
+            for (int at = 0; at + n <= quanta; at++) {
+                if ((BASE_QUANTA + at) % alignQ == 0 && (at + n <= lo || at >= hi) && freeRun(at, n)) {
+                    best = Math.min(best, freeRunLength(at));
+                }
+            }
+            return best;
         }
 
         private boolean freeRun(int at, int n) {
