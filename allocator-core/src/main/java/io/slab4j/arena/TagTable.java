@@ -128,12 +128,13 @@ final class TagTable {
         if (fit == Fit.NEXT) {
             return search.nextFit(n, alignQ);
         }
-        int seg = fit == Fit.BEST ? search.bestFit(n, alignQ) : search.goodFit(n, alignQ, true);
-        if (seg == NONE) {
+        long found = fit == Fit.BEST ? search.bestFit(n, alignQ) : search.goodFit(n, alignQ, true);
+        if (found == NONE) {
             return NONE;
         }
+        int seg = (int) found;
         int at = alignedStart(seg, alignQ);
-        carve(seg, tags.length(seg, tags.word(seg)), at, n);
+        carve(seg, (int) (found >>> 32), at, n, fit != Fit.BEST);
         return at;
     }
 
@@ -159,7 +160,16 @@ final class TagTable {
      * allocated span: left remainder, span, right remainder.
      */
     void carve(int seg, int length, int at, int n) {
-        bins.remove(seg, length);
+        carve(seg, length, at, n, false);
+    }
+
+    /** As {@link #carve(int, int, int, int)}; {@code taken}: the segment's bin entry was popped by {@link SizeBins#take}. */
+    private void carve(int seg, int length, int at, int n, boolean taken) {
+        if (taken) {
+            bins.removeTaken(length);
+        } else {
+            bins.remove(seg, length);
+        }
         freeSegments--;
         int end = seg + length;
         int spanEnd = at + n;
