@@ -26,7 +26,6 @@ final class TagCheck {
         int[] liveByClass = new int[SizeBins.CLASSES];
         int frees = 0;
         int allocs = 0;
-        int huge = 0;
         long allocQ = 0;
         boolean prevFree = false;
         boolean rotorSeen = false;
@@ -40,7 +39,6 @@ final class TagCheck {
             if (length <= 0 || (long) p + length > quanta) {
                 throw broken("segment at " + p + " has length " + length + " in " + quanta + " quanta");
             }
-            huge += length >= Tags.HUGE ? 1 : 0;
             rotorSeen |= p == rotor;
             int end = p + length;
             boolean isFree = Tags.kind(w) == Tags.FREE_HEAD;
@@ -63,8 +61,10 @@ final class TagCheck {
                 allocQ += length;
                 allocs += Tags.kind(w) == Tags.ALLOCATED ? 1 : 0;
             }
-            int interiorEnd = isFree && length > 1 ? end - 1 : end;
-            int stray = tags.nextTagged(p + 1, interiorEnd);
+            boolean isLong = tags.isLong(length); // its EXT words were checked by reading the length
+            int interiorStart = isLong ? p + 4 : p + 1;
+            int interiorEnd = isFree && length > 1 ? (isLong ? end - 4 : end - 1) : end;
+            int stray = tags.nextTagged(interiorStart, interiorEnd);
             if (stray != interiorEnd) {
                 throw broken("quantum " + stray + " inside the segment at " + p + " holds tag word " + tags.word(stray));
             }
@@ -79,9 +79,6 @@ final class TagCheck {
         }
         if (allocQ != allocatedQuanta) {
             throw broken("allocated quanta " + allocatedQuanta + " but segments hold " + allocQ);
-        }
-        if (huge != tags.hugeSegments()) {
-            throw broken(huge + " huge segments but " + tags.hugeSegments() + " live huge entries");
         }
         if (!rotorSeen) {
             throw broken("the NEXT-fit rotor " + rotor + " is not a segment start");

@@ -8,7 +8,8 @@ package io.slab4j.arena;
  * <ul>
  *   <li>{@link #goodFit}: any segment of a class at or above
  *       {@code goodClass(n + align - 1)} holds the request wherever it starts, so the
- *       newest valid entry of the first such non-empty class is taken in O(1). Only when
+ *       newest valid entry of the first such non-empty class is taken in O(1), without
+ *       reading its tag for an exact class. Only when
  *       there is none are the classes from {@code classOf(n)} below it searched, newest
  *       entry first, so the search fails only when nothing fits. Used for INSTANT and
  *       for {@code canFit}.
@@ -17,8 +18,8 @@ package io.slab4j.arena;
  *       searched for the smallest, stopping early at the smallest length that could fit.
  *   <li>{@link #nextFit}: first fit at or after {@code rotorPosition} (the end of the
  *       previous NEXT allocation) in address order, walking head to head, wrapping once.
- *       The rotor is a segment start and follows merges as {@link SegmentTable}'s rotor
- *       segment does, so both tables place NEXT-fit spans identically.
+ *       The rotor is a segment start and follows merges (as the previous layout's rotor
+ *       segment did, so NEXT fit places spans as it did).
  * </ul>
  *
  * <p>Invariant: {@link #rotor} is the start of a segment. Not thread-safe: owned by one

@@ -3,13 +3,17 @@ package io.slab4j.arena;
 /**
  * The boundary tags of an {@link Arena} as one tag word per quantum: segments that tile
  * {@code [0, quanta)}, each free, allocated or releasing, whose neighbours are found by
- * arithmetic on the position, not by a map. A drop-in for {@link SegmentTable} (same
- * package-private methods, exceptions and messages). Positions and lengths are in quanta.
+ * arithmetic on the position, not by a map. It replaced the arena's previous layout
+ * ({@code SegmentTable}: segment records, free lists and a map of span starts, now kept in
+ * the bench module for comparison) with the same calls, exceptions and messages.
+ * Positions and lengths are in quanta.
  *
  * <h2>Terms</h2>
  * <ul>
- *   <li><b>tag</b>: the word of a quantum ({@link Tags}): a segment's head holds its kind
- *       and length; a free segment's foot holds its length too; every other word is 0.
+ *   <li><b>tag</b>: the 16-bit word of a quantum ({@link Tags}): a segment's head holds
+ *       its kind and length; a free segment's foot holds its length too; a length of 8192
+ *       quanta or more lives in three EXT words beside the head (and foot); every other
+ *       word is 0.
  *   <li><b>segment</b>: a maximal run between tags: free, allocated (a live span) or
  *       releasing (a span being decommitted outside the lock: not freeable, not reusable).
  *   <li><b>class, bin</b>: TLSF size classes of free segments and their LIFO bins of starts
@@ -27,18 +31,24 @@ package io.slab4j.arena;
  *   bins:     class 5 = {3}, class 3 = {9}; bitmap bits 3 and 5 set
  * </pre>
  * <h2>Cache lines</h2>
- * Sixteen tags share a 64-byte line, and all a pair needs is found by arithmetic, so a
- * churn pair (free a random span, allocate another) touches only these tag lines:
+ * Thirty-two tags share a 64-byte line, and all a pair needs is found by arithmetic. A
+ * churn pair (free a random span, allocate another) <em>reads</em> at most two cold lines,
+ * both addressed by the free's own arguments, so they are fetched in parallel (one miss
+ * latency), and nothing cold after them:
  * <ol>
- *   <li>the freed span's head: cold, the one miss a random free must pay; its left
- *       neighbour's foot {@code tag[at - 1]} is on the same line 15 times in 16;
- *   <li>its right neighbour's head {@code tag[at + n]}: the same line for short spans,
- *       else the next one (an independent load: it overlaps the first miss);
- *   <li>for each free neighbour absorbed, its far end (the merged head or foot);
- *   <li>on allocation, the head of the segment its bin hands out (LIFO: often a segment
- *       freed a moment ago, still cached) and, when split, the remainder's head and foot.
+ *   <li>the freed span's head {@code tag[at]}: the one miss a random free must pay (it
+ *       proves that a span starts there); its left neighbour's foot {@code tag[at - 1]} is
+ *       on the same line 31 times in 32;
+ *   <li>its right neighbour's head {@code tag[at + n]}: the same line when the span does
+ *       not cross a line boundary, else the next line.
  * </ol>
- * Bitmaps, live counts and bin tops are a few hot lines; the leaf directory and the
+ * Allocation reads no cold line: the bitmaps, live counts and bin tops are a few hot
+ * lines; whether the top entry is stale is in a small hot set, not in the segment's tag
+ * ({@link SizeBins}); and in an exact class (below 128 quanta) the class is the length.
+ * So the rest of a pair only <em>writes</em> cold lines, which retire without waiting
+ * for them: the carved head (LIFO: often a line freed a moment ago), the old foot or the
+ * remainder's head and foot when the span ends or splits the segment, and for each free
+ * neighbour absorbed, the far end of the merged segment. The leaf directory and the
  * leaves' headers (read by bounds checks) are one line per 2^16 quanta, and stay cached.
  * There is no map probe, no record elsewhere and no list neighbour to unlink.
  *
@@ -51,11 +61,11 @@ package io.slab4j.arena;
  *       best; search its bin for the smallest fit (stopping at the class's minimum).
  *   <li>{@code NEXT}: walk segments in address order from the rotor (head to head by
  *       length), first fit at or after the end of the previous NEXT allocation, wrapping
- *       once, exactly as {@link SegmentTable} does.
+ *       once (as the previous layout did).
  *   <li>Carve: rewrite the free segment's tags as left remainder (alignment), span,
- *       right remainder; clear its old foot if it now lies inside the span; add the
- *       remainders to their bins; the carved segment's bin entry is popped (INSTANT)
- *       or goes stale.
+ *       right remainder; clear its old foot if it now lies inside the span (and, for a
+ *       long segment, its old EXT words); add the remainders to their bins; the carved
+ *       segment's bin entry is popped (INSTANT) or goes stale.
  * </ol>
  * <h2>Free ({@link #beginRelease}, {@link #finishRelease}, {@link #free})</h2>
  * <ol>
@@ -68,18 +78,19 @@ package io.slab4j.arena;
  * </ol>
  *
  * <h2>Invariants ({@link #check})</h2>
- * Heads tile the range (each head's length leads to the next head); every non-tag word
- * is 0; a free segment of two or more quanta has a foot equal to its head; no two
+ * Heads tile the range (each head's length leads to the next head); a long segment's
+ * EXT words are where its tags say; every other non-tag word is 0; a free segment of two or more quanta has a foot equal to its head; no two
  * adjacent segments are free; the bins' invariants hold and every free segment is in its
  * class's bin; counters (free segments, spans, allocated quanta) agree with the tags;
  * the NEXT rotor is a head.
  *
  * <h2>Memory</h2>
- * 4 bytes a quantum of the range that has held a tag (leaves of 256 KiB, allocated on
- * first write), a directory of 4 bytes per 65536 quanta, and bins of at most
- * {@code 2 free + 16} ints a class after an add. No per-span object, no map. A 1 GiB range
- * at 4 KiB quanta needs at most 1 MiB; an empty 64 GiB one two leaves (512 KiB), growing
- * to at most 64 MiB only as far as tags are written.
+ * 2 bytes a quantum of the range that has held a tag (leaves of 128 KiB, allocated on
+ * first write), a directory of 4 bytes per 65536 quanta, bins of at most
+ * {@code 2 free + 16} ints a class after an add, and 8 bytes a slot of the stale set. No
+ * per-span object, no map. A 1 GiB range at 4 KiB quanta needs at most 512 KiB; an empty
+ * 64 GiB one two leaves (256 KiB), growing to at most 32 MiB only as far as tags are
+ * written.
  *
  * <p>Not thread-safe: the owning {@link Arena} calls it under its lock. Sources: TLSF
  * (Masmano et al. 2004) for classes and tags; vmem (Bonwick &amp; Adams 2001) for the
@@ -106,12 +117,17 @@ final class TagTable {
 
     /** With leaves of 2^leafShift quanta: tests use small ones so small ranges cross leaves. */
     TagTable(int quanta, long baseQuanta, int leafShift) {
+        this(quanta, baseQuanta, leafShift, Tags.HUGE);
+    }
+
+    /** With leaves of 2^leafShift quanta and lengths from {@code longLength} up in EXT words ({@link Tags}): tests reach both in small ranges. */
+    TagTable(int quanta, long baseQuanta, int leafShift, int longLength) {
         if (quanta <= 0) {
             throw new IllegalArgumentException("quanta " + quanta + " is not positive");
         }
         this.quanta = quanta;
         this.baseQuanta = baseQuanta;
-        this.tags = new Tags(quanta, leafShift);
+        this.tags = new Tags(quanta, leafShift, longLength);
         this.bins = new SizeBins(tags);
         this.search = new TagSearch(this, tags, bins);
         this.window = new TagWindow(this, tags, bins);
@@ -173,8 +189,11 @@ final class TagTable {
         freeSegments--;
         int end = seg + length;
         int spanEnd = at + n;
-        if (spanEnd == end && n > 1) {
-            tags.clear(end - 1); // the old foot is now inside the span
+        if (tags.isLong(length)) {
+            tags.clearHead(seg, length); // its EXT words may fall anywhere in the new tags
+            tags.clearFoot(end - 1, length);
+        } else if (spanEnd == end && n > 1) {
+            tags.clearFoot(end - 1, length); // the old foot is now inside the span
         }
         if (at > seg) {
             writeFree(seg, at - seg);
@@ -251,8 +270,8 @@ final class TagTable {
                 int leftLength = tags.length(at - 1, left);
                 bins.remove(at - leftLength, leftLength);
                 freeSegments--;
-                tags.clear(at - 1);
-                tags.clear(at);
+                tags.clearFoot(at - 1, leftLength);
+                tags.clearHead(at, n);
                 start = at - leftLength;
                 search.absorbed(at, start);
             }
@@ -263,7 +282,7 @@ final class TagTable {
                 int rightLength = tags.length(end, right);
                 bins.remove(end, rightLength);
                 freeSegments--;
-                tags.clear(end);
+                tags.clearHead(end, rightLength);
                 search.absorbed(end, start);
                 end += rightLength;
             }

@@ -173,52 +173,54 @@ class TagTableModelTest {
     @MethodSource("fits")
     void windowAndCarvesOutsideItAgreeWithModel(Fit fit) {
         for (long seed : seeds()) {
-            System.out.printf("TagTableModelTest.window: fit %s seed %d%n", fit, seed);
-            SplittableRandom random = new SplittableRandom(seed);
-            TagTable table = new TagTable(QUANTA, BASE_QUANTA, LEAF_SHIFT);
-            Model model = new Model(QUANTA);
-            int outside = 0;
-            for (int op = 0; op < OPERATIONS / 4; op++) {
-                String step = "window op " + op + " (fit " + fit + ", seed " + seed + ")";
-                int choice = random.nextInt(100);
-                if (choice < 50 || model.live.isEmpty()) {
-                    int n = randomQuanta(random);
-                    int at = table.allocate(n, 1, fit);
-                    if (at != TagTable.NONE) {
-                        model.allocate(at, n, step);
-                    }
-                } else if (choice < 85) {
-                    int[] span = model.live.remove(random.nextInt(model.live.size()));
-                    table.free(span[0], span[1], TagTableModelTest::describe);
-                    model.free(span[0], span[1]);
-                } else {
-                    int head = 1 + random.nextInt(QUANTA / 2);
-                    long headAlign = 1L << (random.nextInt(3) == 0 ? random.nextInt(7) : 0);
-                    int lo = table.leastOccupiedWindow(head, headAlign);
-                    int hi = lo + head;
-                    assertTrue(lo >= 0 && hi <= QUANTA && (BASE_QUANTA + lo) % headAlign == 0, step + ": window [" + lo + ", " + hi + ")");
-                    assertEquals(model.leastOccupied(head, headAlign), model.occupied(lo, head),
-                            step + ": the window of " + head + " at " + lo + " is not least occupied");
-                    int n = randomQuanta(random);
-                    long alignQ = 1L << (random.nextInt(4) == 0 ? random.nextInt(5) : 0);
-                    int smallest = model.smallestRunOutside(n, alignQ, lo, hi);
-                    int at = table.allocateOutside(n, alignQ, fit, lo, hi);
-                    if (at == TagTable.NONE) {
-                        assertEquals(Integer.MAX_VALUE, smallest, step + ": nothing carved outside [" + lo + ", " + hi + ") but a place exists");
-                    } else {
-                        outside++;
-                        assertTrue(at + n <= lo || at >= hi, step + ": carved " + at + " inside the window [" + lo + ", " + hi + ")");
-                        assertEquals(0, (BASE_QUANTA + at) % alignQ, step + ": misaligned start " + at);
-                        if (fit == Fit.BEST) {
-                            assertEquals(smallest, model.freeRunLength(at), step + ": BEST outside the window did not take the smallest run");
+            for (int longLength : new int[] {Tags.HUGE, 8}) { // default, and long lengths from 8 quanta
+                System.out.printf("TagTableModelTest.window: fit %s seed %d long lengths from %d%n", fit, seed, longLength);
+                SplittableRandom random = new SplittableRandom(seed);
+                TagTable table = new TagTable(QUANTA, BASE_QUANTA, LEAF_SHIFT, longLength);
+                Model model = new Model(QUANTA);
+                int outside = 0;
+                for (int op = 0; op < OPERATIONS / 4; op++) {
+                    String step = "window op " + op + " (fit " + fit + ", seed " + seed + ")";
+                    int choice = random.nextInt(100);
+                    if (choice < 50 || model.live.isEmpty()) {
+                        int n = randomQuanta(random);
+                        int at = table.allocate(n, 1, fit);
+                        if (at != TagTable.NONE) {
+                            model.allocate(at, n, step);
                         }
-                        model.allocate(at, n, step);
+                    } else if (choice < 85) {
+                        int[] span = model.live.remove(random.nextInt(model.live.size()));
+                        table.free(span[0], span[1], TagTableModelTest::describe);
+                        model.free(span[0], span[1]);
+                    } else {
+                        int head = 1 + random.nextInt(QUANTA / 2);
+                        long headAlign = 1L << (random.nextInt(3) == 0 ? random.nextInt(7) : 0);
+                        int lo = table.leastOccupiedWindow(head, headAlign);
+                        int hi = lo + head;
+                        assertTrue(lo >= 0 && hi <= QUANTA && (BASE_QUANTA + lo) % headAlign == 0, step + ": window [" + lo + ", " + hi + ")");
+                        assertEquals(model.leastOccupied(head, headAlign), model.occupied(lo, head),
+                                step + ": the window of " + head + " at " + lo + " is not least occupied");
+                        int n = randomQuanta(random);
+                        long alignQ = 1L << (random.nextInt(4) == 0 ? random.nextInt(5) : 0);
+                        int smallest = model.smallestRunOutside(n, alignQ, lo, hi);
+                        int at = table.allocateOutside(n, alignQ, fit, lo, hi);
+                        if (at == TagTable.NONE) {
+                            assertEquals(Integer.MAX_VALUE, smallest, step + ": nothing carved outside [" + lo + ", " + hi + ") but a place exists");
+                        } else {
+                            outside++;
+                            assertTrue(at + n <= lo || at >= hi, step + ": carved " + at + " inside the window [" + lo + ", " + hi + ")");
+                            assertEquals(0, (BASE_QUANTA + at) % alignQ, step + ": misaligned start " + at);
+                            if (fit == Fit.BEST) {
+                                assertEquals(smallest, model.freeRunLength(at), step + ": BEST outside the window did not take the smallest run");
+                            }
+                            model.allocate(at, n, step);
+                        }
                     }
+                    table.check();
+                    model.compareCounters(tableOf(table), step);
                 }
-                table.check();
-                model.compareCounters(tableOf(table), step);
+                assertTrue(outside > 100, "the run should carve outside windows: " + outside);
             }
-            assertTrue(outside > 100, "the run should carve outside windows: " + outside);
         }
     }
 
