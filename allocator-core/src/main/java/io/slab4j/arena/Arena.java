@@ -316,7 +316,7 @@ public final class Arena {
     }
 
     /**
-     * Checks the boundary tags, free lists, counters, the waiter queue, the cap and the
+     * Checks the boundary tags, size-class bins, counters, the waiter queue, the cap and the
      * commit chunks (their counts against the spans when no span is being committed or
      * released); throws IllegalStateException on the first broken invariant.
      */

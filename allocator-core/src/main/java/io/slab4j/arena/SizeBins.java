@@ -32,10 +32,12 @@ import java.util.Arrays;
  * segment's tag: {@link #take} hands out a segment without a read of its (cold) line, and
  * for the exact classes the caller knows its length too, so carving it only writes that
  * line. Stale entries are dropped when met at the top or by a search, all of a class at
- * once when its live count reaches 0, and by a compaction when a bin grows past twice
- * its live count plus a slack; a segment freed again at the start and class of a stale
- * entry revives that entry instead of pushing a second one. After an add a bin holds at
- * most {@code 2 live + SLACK} entries, each start at most once.
+ * once when its live count reaches 0, and by a compaction when a bin's stale entries
+ * pass an eighth of its live ones plus a slack; a segment freed again at the start and
+ * class of a stale entry revives that entry instead of pushing a second one. So a bin
+ * holds at most {@code live + live / 8 + SLACK} entries, each start at most once, and the
+ * stale set stays small enough to stay cached (a compaction scans the bin, at most nine
+ * entries for each stale one it drops).
  *
  * <p>Invariants ({@link TagTable#check}): {@code live[c]} is the number of free segments
  * of class c; class c's bitmap bit is set iff {@code live[c] > 0}; every free segment has
@@ -49,7 +51,8 @@ final class SizeBins {
     /** Lengths below this have a class each. */
     private static final int EXACT = 128;
     static final int NONE = -1;
-    private static final int SLACK = 16;
+    /** Stale entries a bin may hold beyond an eighth of its live ones before it is compacted. */
+    private static final int SLACK = 8;
 
     private final Tags tags;
     private final int[][] bins = new int[CLASSES][];
@@ -142,8 +145,6 @@ final class SizeBins {
         if (live[c]++ == 0) {
             groups[c >>> 3] |= 1 << (c & 7);
             groupMask |= 1L << (c >>> 3);
-        } else if (size[c] > 2 * live[c] + SLACK) {
-            compact(c);
         }
     }
 
@@ -161,6 +162,9 @@ final class SizeBins {
         } else {
             staleKeys.add(key(start, c));
             stale++;
+            if (size[c] - live[c] > (live[c] >>> 3) + SLACK) { // the bin's stale entries
+                compact(c);
+            }
         }
     }
 
@@ -246,6 +250,9 @@ final class SizeBins {
             }
         }
         size[c] = kept;
+        if (staleKeys.capacity() > 64 * (stale + 64)) {
+            staleKeys.compact(); // a burst (a prefill's frees) grew it; a sparse set spreads over cold lines
+        }
     }
 
     /** Empties the bin of class c, whose last free segment just went: every entry left is stale. */

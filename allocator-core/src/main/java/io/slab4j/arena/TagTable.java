@@ -70,7 +70,8 @@ package io.slab4j.arena;
  * <h2>Free ({@link #beginRelease}, {@link #finishRelease}, {@link #free})</h2>
  * <ol>
  *   <li>Read the tag at the start: it must be an ALLOCATED head of the given length
- *       (else throw, changing nothing); retag it RELEASING.
+ *       (else throw, changing nothing); retag it RELEASING ({@link #free}, in one step,
+ *       goes straight on).
  *   <li>Finish: if {@code tag[at - 1]} is free, absorb the left neighbour (its start from
  *       its foot); if {@code tag[at + n]} is a free head, absorb the right one; clear the
  *       tags that became interior; write the head and foot of the result and add it to
@@ -87,7 +88,7 @@ package io.slab4j.arena;
  * <h2>Memory</h2>
  * 2 bytes a quantum of the range that has held a tag (leaves of 128 KiB, allocated on
  * first write), a directory of 4 bytes per 65536 quanta, bins of at most
- * {@code 2 free + 16} ints a class after an add, and 8 bytes a slot of the stale set. No
+ * {@code live + live / 8 + 8} ints a class, and 8 bytes a slot of the small stale set. No
  * per-span object, no map. A 1 GiB range at 4 KiB quanta needs at most 512 KiB; an empty
  * 64 GiB one two leaves (256 KiB), growing to at most 32 MiB only as far as tags are
  * written.
@@ -239,6 +240,14 @@ final class TagTable {
      * no such span.
      */
     int beginRelease(int at, int n, LongToString describe) {
+        checkSpan(at, n, describe);
+        tags.retag(at, Tags.RELEASING);
+        spans--;
+        return at;
+    }
+
+    /** Throws, changing nothing, unless an allocated span of {@code n} quanta starts at {@code at}. */
+    private void checkSpan(int at, int n, LongToString describe) {
         int w = at < 0 || at >= quanta ? 0 : tags.word(at);
         if (Tags.kind(w) != Tags.ALLOCATED) {
             throw new IllegalArgumentException(describeNotAllocated(at, w, describe));
@@ -249,9 +258,6 @@ final class TagTable {
                     + " quanta): the span at that address has " + length
                     + " quanta; free with the size it was allocated with");
         }
-        tags.retag(at, Tags.RELEASING);
-        spans--;
-        return at;
     }
 
     /** Returns a released span to the free set, absorbing free neighbours. */
@@ -260,7 +266,18 @@ final class TagTable {
         if (Tags.kind(w) != Tags.RELEASING) {
             throw new IllegalStateException("arena invariant broken: finishRelease(" + at + ") of a span that is not releasing");
         }
-        int n = tags.length(at, w);
+        release(at, tags.length(at, w));
+    }
+
+    /** Frees the span starting at {@code at} of {@code n} quanta in one step (no releasing state in between). */
+    void free(int at, int n, LongToString describe) {
+        checkSpan(at, n, describe);
+        spans--;
+        release(at, n);
+    }
+
+    /** Makes the span (allocated or releasing) of {@code n} quanta at {@code at} free, absorbing free neighbours. */
+    private void release(int at, int n) {
         allocatedQuanta -= n;
         int start = at;
         int end = at + n;
@@ -288,11 +305,6 @@ final class TagTable {
             }
         }
         writeFree(start, end - start);
-    }
-
-    /** Frees the span starting at {@code at} of {@code n} quanta in one step. */
-    void free(int at, int n, LongToString describe) {
-        finishRelease(beginRelease(at, n, describe));
     }
 
     private String describeNotAllocated(int at, int w, LongToString describe) {
