@@ -130,7 +130,7 @@ final class SizeBins {
     /** Records a new free segment at {@code start} of {@code length} quanta. */
     void add(int start, int length) {
         int c = classOf(length);
-        if (stale == 0 || !staleKeys.remove(key(start, c))) {
+        if (size[c] == live[c] || !staleKeys.remove(key(start, c))) { // no stale entry in the bin: no lookup
             int[] bin = bins[c];
             int top = size[c];
             if (top == bin.length) {
@@ -266,9 +266,13 @@ final class SizeBins {
         size[c] = 0;
     }
 
-    /** Whether entry {@code start} of class c is stale. */
+    /**
+     * Whether entry {@code start} of class c is stale. A bin holds one entry per live
+     * segment and one per stale entry, so a bin with as many entries as live segments has
+     * none stale and needs no lookup (the common case: two hot ints).
+     */
     boolean isStale(int start, int c) {
-        return stale != 0 && staleKeys.contains(key(start, c));
+        return size[c] != live[c] && staleKeys.contains(key(start, c));
     }
 
     /** Stale entries over all bins (the set's size, kept beside it). */
