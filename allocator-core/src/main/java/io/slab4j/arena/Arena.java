@@ -20,8 +20,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * <ul>
  *   <li><b>quantum</b>: the unit of allocation, a power of two; sizes round up to it.
  *   <li><b>span</b>: an allocated run of quanta, freed with the address and size it was
- *       allocated with; <b>segment</b>: a boundary tag, free or allocated, tiling the
- *       range ({@link SegmentTable}).
+ *       allocated with; <b>segment</b>: a run of quanta, free or allocated, tiling the
+ *       range; one tag word per quantum marks where segments start and end, so a free
+ *       finds its span and its neighbours by arithmetic ({@link TagTable}).
  *   <li><b>backing</b>: what happens to the memory ({@link Backing}): over a
  *       {@link VirtualRegion}, commit chunks ({@link CommitChunks}) commit a span before
  *       it is handed out and release it when freed, so resident memory follows
@@ -72,14 +73,14 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@link IllegalStateException}, waiters included.
  *
  * <h2>Concurrency</h2>
- * All methods are thread-safe. One {@link ReentrantLock} guards the segment table, the
+ * All methods are thread-safe. One {@link ReentrantLock} guards the tag table, the
  * waiter queue, the head's window and the counters ({@link ArenaCounts}); commits and
  * releases run outside it, on spans the calling thread alone holds ({@link Handover}: the
  * serve and hand-over path, the undo of a failed commit, the release of a freed span).
  * {@link #stats()} and {@link #checkInvariants()} take the lock and see a consistent state.
  */
 public final class Arena {
-    private static final int NONE = SegmentTable.NONE;
+    private static final int NONE = TagTable.NONE;
 
     private final ArenaGeometry geometry;
     private final long base;
@@ -93,11 +94,11 @@ public final class Arena {
     private final long maxQuanta;
     private final boolean capped;
     /**
-     * Guards the segment table, the waiting order and the counts below, for this class and
+     * Guards the tag table, the waiting order and the counts below, for this class and
      * for {@link Handover}'s locked steps. Not fair: the waiter queue gives fairness where it matters.
      */
     private final ReentrantLock lock = new ReentrantLock();
-    private final SegmentTable segments;
+    private final TagTable segments;
     private final WaitingOrder order;
     private final ArenaCounts counts = new ArenaCounts();
     private final Handover handover;
@@ -113,7 +114,7 @@ public final class Arena {
         this.pageSize = g.pageSize();
         this.maxQuanta = g.maxQuanta();
         this.capped = g.capped();
-        this.segments = new SegmentTable((int) (size >>> quantumShift), base >>> quantumShift);
+        this.segments = new TagTable((int) (size >>> quantumShift), base >>> quantumShift);
         this.order = new WaitingOrder(segments, fit, maxQuanta, capped, this::describe);
         this.handover = new Handover(this, lock, segments, order, backing, counts, base, quantumShift);
     }
@@ -315,7 +316,7 @@ public final class Arena {
     }
 
     /**
-     * Checks the boundary tags, free lists, counters, the waiter queue, the cap and the
+     * Checks the boundary tags, size-class bins, counters, the waiter queue, the cap and the
      * commit chunks (their counts against the spans when no span is being committed or
      * released); throws IllegalStateException on the first broken invariant.
      */

@@ -44,7 +44,7 @@ final class ArenaCounts {
     }
 
     /** Under the arena lock: a consistent snapshot of the arena's state and counters. */
-    ArenaStats snapshot(long size, SegmentTable segments, WaitingOrder order, Backing backing, int quantumShift,
+    ArenaStats snapshot(long size, TagTable segments, WaitingOrder order, Backing backing, int quantumShift,
                         long maxCommitted) {
         long allocated = segments.allocatedQuanta() << quantumShift;
         return new ArenaStats(size, allocated, backing.touchesMemory() ? allocated : 0, size - allocated,

@@ -35,7 +35,7 @@ interface Backing {
      * quiescent: no span being committed or released), also that it agrees with them.
      * Called under the arena lock.
      */
-    void check(SegmentTable spans, int quantumShift);
+    void check(TagTable spans, int quantumShift);
 
     /** The plain range: no OS calls, nothing to check. */
     Backing PLAIN = new Backing() {
@@ -68,7 +68,7 @@ interface Backing {
         }
 
         @Override
-        public void check(SegmentTable spans, int quantumShift) {
+        public void check(TagTable spans, int quantumShift) {
         }
 
         @Override

@@ -390,7 +390,7 @@ final class CommitChunks implements Backing {
     }
 
     @Override
-    public void check(SegmentTable segments, int quantumShift) {
+    public void check(TagTable segments, int quantumShift) {
         int[] liveSpansPerChunk = segments == null ? null : liveSpansPerChunk(segments, quantumShift);
         lock.lock();
         try {
@@ -418,7 +418,7 @@ final class CommitChunks implements Backing {
     }
 
     /** How many allocated spans of {@code segments} overlap each chunk. */
-    private int[] liveSpansPerChunk(SegmentTable segments, int quantumShift) {
+    private int[] liveSpansPerChunk(TagTable segments, int quantumShift) {
         int[] perChunk = new int[spans.length];
         segments.forEachSpan((start, length) -> {
             long from = (long) start << quantumShift;

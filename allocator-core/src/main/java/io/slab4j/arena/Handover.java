@@ -35,11 +35,11 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 final class Handover {
     private static final System.Logger LOG = System.getLogger(Arena.class.getName());
-    private static final int NONE = SegmentTable.NONE;
+    private static final int NONE = TagTable.NONE;
 
     private final Arena arena;
     private final ReentrantLock lock;
-    private final SegmentTable segments;
+    private final TagTable segments;
     private final WaitingOrder order;
     private final Backing backing;
     private final ArenaCounts counts;
@@ -54,7 +54,7 @@ final class Handover {
      */
     private volatile boolean commitsFailing;
 
-    Handover(Arena arena, ReentrantLock lock, SegmentTable segments, WaitingOrder order, Backing backing,
+    Handover(Arena arena, ReentrantLock lock, TagTable segments, WaitingOrder order, Backing backing,
              ArenaCounts counts, long base, int quantumShift) {
         this.arena = arena;
         this.lock = lock;

@@ -1,5 +1,7 @@
 package io.slab4j.arena;
 
+import org.agrona.collections.LongHashSet;
+
 import java.util.Arrays;
 
 /**
@@ -23,16 +25,24 @@ import java.util.Arrays;
  *
  * <h2>Lazy deletion</h2>
  * A bin is a stack of starts. A segment that stops being free (carved, or merged into a
- * neighbour) is not searched for in its bin: only its class's live count drops. An entry
- * is valid while the tag at its start is a free head whose length is of the bin's class;
- * stale ones are skipped and dropped when met, the whole bin is emptied when its live
- * count reaches 0, and a bin that grows past twice its live count (plus a slack) is
- * compacted and deduplicated. So removing a segment touches no other segment, and after
- * an add a bin holds at most {@code 2 live + SLACK} entries.
+ * neighbour) is not searched for in its bin: if its entry is the newest of the bin it is
+ * popped, else the entry goes <em>stale</em> and its key {@code (start, class)} joins a
+ * small hash set of stale entries. So removing a segment touches no other segment, and
+ * whether an entry is valid is known from the set (a few hot lines), not by reading the
+ * segment's tag: {@link #take} hands out a segment without a read of its (cold) line, and
+ * for the exact classes the caller knows its length too, so carving it only writes that
+ * line. Stale entries are dropped when met at the top or by a search, all of a class at
+ * once when its live count reaches 0, and by a compaction when a bin's stale entries
+ * pass an eighth of its live ones plus a slack; a segment freed again at the start and
+ * class of a stale entry revives that entry instead of pushing a second one. So a bin
+ * holds at most {@code live + live / 8 + SLACK} entries, each start at most once, and the
+ * stale set stays small enough to stay cached (a compaction scans the bin, at most nine
+ * entries for each stale one it drops).
  *
  * <p>Invariants ({@link TagTable#check}): {@code live[c]} is the number of free segments
  * of class c; class c's bitmap bit is set iff {@code live[c] > 0}; every free segment has
- * an entry in the bin of its class; an empty class has an empty bin.
+ * exactly one entry in the bin of its class, and it is not stale; every other entry is
+ * stale, once in the set; an empty class has an empty bin.
  *
  * <p>Not thread-safe: owned by one {@link TagTable}, called under the arena's lock.
  */
@@ -41,7 +51,8 @@ final class SizeBins {
     /** Lengths below this have a class each. */
     private static final int EXACT = 128;
     static final int NONE = -1;
-    private static final int SLACK = 16;
+    /** Stale entries a bin may hold beyond an eighth of its live ones before it is compacted. */
+    private static final int SLACK = 8;
 
     private final Tags tags;
     private final int[][] bins = new int[CLASSES][];
@@ -49,6 +60,9 @@ final class SizeBins {
     private final int[] live = new int[CLASSES];
     private final int[] groups = new int[(CLASSES + 7) >>> 3];
     private long groupMask;
+    /** Keys {@code start << 9 | class} of the stale entries; {@code stale} is its size (0 skips every lookup). */
+    private final LongHashSet staleKeys = new LongHashSet();
+    private int stale;
 
     SizeBins(Tags tags) {
         this.tags = tags;
@@ -108,40 +122,66 @@ final class SizeBins {
         return (g << 3) + 31 - Integer.numberOfLeadingZeros(groups[g]);
     }
 
+    /** Whether lengths of class c are all c (the classes below 128), so an entry's length needs no tag read. */
+    static boolean exact(int c) {
+        return c < EXACT;
+    }
+
     /** Records a new free segment at {@code start} of {@code length} quanta. */
     void add(int start, int length) {
         int c = classOf(length);
-        int[] bin = bins[c];
-        int top = size[c];
-        if (top == bin.length) {
-            bin = Arrays.copyOf(bin, Math.max(8, top * 2));
-            bins[c] = bin;
+        if (size[c] == live[c] || !staleKeys.remove(key(start, c))) { // no stale entry in the bin: no lookup
+            int[] bin = bins[c];
+            int top = size[c];
+            if (top == bin.length) {
+                bin = Arrays.copyOf(bin, Math.max(8, top * 2));
+                bins[c] = bin;
+            }
+            bin[top] = start;
+            size[c] = top + 1;
+        } else {
+            stale--; // its stale entry is valid again
         }
-        bin[top] = start;
-        size[c] = top + 1;
         if (live[c]++ == 0) {
             groups[c >>> 3] |= 1 << (c & 7);
             groupMask |= 1L << (c >>> 3);
-        } else if (top + 1 > 2 * live[c] + SLACK) {
-            compact(c);
         }
     }
 
     /**
      * Records that the free segment at {@code start} of {@code length} quanta stopped being
-     * free. Its entry goes stale, unless it is the newest of its bin (the top is one hot
-     * line): then it is dropped now, so LIFO reuse does not meet it again.
+     * free: its entry is popped if it is the newest of its bin (the top is one hot line),
+     * else it goes stale.
      */
     void remove(int start, int length) {
         int c = classOf(length);
         if (--live[c] == 0) {
-            size[c] = 0;
-            groups[c >>> 3] &= ~(1 << (c & 7));
-            if (groups[c >>> 3] == 0) {
-                groupMask &= ~(1L << (c >>> 3));
-            }
+            emptied(c);
         } else if (bins[c][size[c] - 1] == start) {
             size[c]--;
+        } else {
+            staleKeys.add(key(start, c));
+            stale++;
+            if (size[c] - live[c] > (live[c] >>> 3) + SLACK) { // the bin's stale entries
+                compact(c);
+            }
+        }
+    }
+
+    /** Records that the segment whose entry {@link #take} popped, of {@code length} quanta, stopped being free. */
+    void removeTaken(int length) {
+        int c = classOf(length);
+        if (--live[c] == 0) {
+            emptied(c);
+        }
+    }
+
+    /** Class c's last free segment went: its bin (stale entries only) empties and its bits clear. */
+    private void emptied(int c) {
+        dropAll(c);
+        groups[c >>> 3] &= ~(1 << (c & 7));
+        if (groups[c >>> 3] == 0) {
+            groupMask &= ~(1L << (c >>> 3));
         }
     }
 
@@ -154,14 +194,16 @@ final class SizeBins {
         int i = size[c];
         while (true) {
             int start = bin[--i]; // live[c] > 0, so a valid entry lies below
-            if (valid(start, c)) {
+            if (!isStale(start, c)) {
                 size[c] = i + 1;
                 return start;
             }
+            staleKeys.remove(key(start, c));
+            stale--;
         }
     }
 
-    /** As {@link #top}, and pops the entry: the caller carves that segment now. */
+    /** As {@link #top}, and pops the entry: the caller carves that segment now and records it with {@link #removeTaken}. */
     int take(int c) {
         int start = top(c);
         size[c]--;
@@ -179,33 +221,71 @@ final class SizeBins {
      */
     boolean keep(int c, int i) {
         int[] bin = bins[c];
-        if (valid(bin[i], c)) {
+        if (!isStale(bin[i], c)) {
             return true;
         }
+        staleKeys.remove(key(bin[i], c));
+        stale--;
         bin[i] = bin[--size[c]];
         return false;
     }
 
-    /** Drops stale and duplicate entries of class c (a duplicate is marked through its tag while the pass runs). */
+    /** Pops valid entry i of class c (the newest takes its place): the caller carves that segment now and records it with {@link #removeTaken}. */
+    void takeAt(int c, int i) {
+        int[] bin = bins[c];
+        bin[i] = bin[--size[c]];
+    }
+
+    /** Drops the stale entries of class c. */
     private void compact(int c) {
         int[] bin = bins[c];
         int kept = 0;
         for (int i = 0, n = size[c]; i < n; i++) {
             int start = bin[i];
-            if (valid(start, c)) {
-                tags.retag(start, Tags.RELEASING); // marks "seen"; restored below
+            if (isStale(start, c)) {
+                staleKeys.remove(key(start, c));
+                stale--;
+            } else {
                 bin[kept++] = start;
             }
         }
-        for (int i = 0; i < kept; i++) {
-            tags.retag(bin[i], Tags.FREE_HEAD);
-        }
         size[c] = kept;
+        if (staleKeys.capacity() > 64 * (stale + 64)) {
+            staleKeys.compact(); // a burst (a prefill's frees) grew it; a sparse set spreads over cold lines
+        }
     }
 
-    private boolean valid(int start, int c) {
-        int w = tags.word(start);
-        return Tags.kind(w) == Tags.FREE_HEAD && classOf(tags.length(start, w)) == c;
+    /** Empties the bin of class c, whose last free segment just went: every entry left is stale. */
+    private void dropAll(int c) {
+        int[] bin = bins[c];
+        for (int i = 0, n = size[c]; i < n && stale != 0; i++) {
+            if (staleKeys.remove(key(bin[i], c))) {
+                stale--;
+            }
+        }
+        size[c] = 0;
+    }
+
+    /**
+     * Whether entry {@code start} of class c is stale. A bin holds one entry per live
+     * segment and one per stale entry, so a bin with as many entries as live segments has
+     * none stale and needs no lookup (the common case: two hot ints).
+     */
+    boolean isStale(int start, int c) {
+        return size[c] != live[c] && staleKeys.contains(key(start, c));
+    }
+
+    /** Stale entries over all bins (the set's size, kept beside it). */
+    int stale() {
+        return stale;
+    }
+
+    int staleKeys() {
+        return staleKeys.size();
+    }
+
+    private static long key(int start, int c) {
+        return (long) start << 9 | c;
     }
 
     int live(int c) {
@@ -235,6 +315,6 @@ final class SizeBins {
         for (int[] bin : bins) {
             b += 4L * bin.length;
         }
-        return b;
+        return b + 8L * staleKeys.capacity();
     }
 }

@@ -26,7 +26,6 @@ final class TagCheck {
         int[] liveByClass = new int[SizeBins.CLASSES];
         int frees = 0;
         int allocs = 0;
-        int huge = 0;
         long allocQ = 0;
         boolean prevFree = false;
         boolean rotorSeen = false;
@@ -40,7 +39,6 @@ final class TagCheck {
             if (length <= 0 || (long) p + length > quanta) {
                 throw broken("segment at " + p + " has length " + length + " in " + quanta + " quanta");
             }
-            huge += length >= Tags.HUGE ? 1 : 0;
             rotorSeen |= p == rotor;
             int end = p + length;
             boolean isFree = Tags.kind(w) == Tags.FREE_HEAD;
@@ -63,8 +61,10 @@ final class TagCheck {
                 allocQ += length;
                 allocs += Tags.kind(w) == Tags.ALLOCATED ? 1 : 0;
             }
-            int interiorEnd = isFree && length > 1 ? end - 1 : end;
-            int stray = tags.nextTagged(p + 1, interiorEnd);
+            boolean isLong = tags.isLong(length); // its EXT words were checked by reading the length
+            int interiorStart = isLong ? p + 4 : p + 1;
+            int interiorEnd = isFree && length > 1 ? (isLong ? end - 4 : end - 1) : end;
+            int stray = tags.nextTagged(interiorStart, interiorEnd);
             if (stray != interiorEnd) {
                 throw broken("quantum " + stray + " inside the segment at " + p + " holds tag word " + tags.word(stray));
             }
@@ -80,9 +80,6 @@ final class TagCheck {
         if (allocQ != allocatedQuanta) {
             throw broken("allocated quanta " + allocatedQuanta + " but segments hold " + allocQ);
         }
-        if (huge != tags.hugeSegments()) {
-            throw broken(huge + " huge segments but " + tags.hugeSegments() + " live huge entries");
-        }
         if (!rotorSeen) {
             throw broken("the NEXT-fit rotor " + rotor + " is not a segment start");
         }
@@ -94,6 +91,7 @@ final class TagCheck {
             throw broken("the first-level bitmap disagrees with the second");
         }
         int[][] sorted = new int[SizeBins.CLASSES][];
+        int staleEntries = 0;
         for (int c = 0; c < SizeBins.CLASSES; c++) {
             if (bins.live(c) != liveByClass[c]) {
                 throw broken("class " + c + " counts " + bins.live(c) + " free segments but " + liveByClass[c] + " are free");
@@ -104,8 +102,39 @@ final class TagCheck {
             if (liveByClass[c] == 0 && bins.size(c) != 0) {
                 throw broken("empty class " + c + " has " + bins.size(c) + " bin entries");
             }
-            sorted[c] = Arrays.copyOf(bins.entries(c), bins.size(c));
+            int[] entries = bins.entries(c);
+            int valid = 0;
+            sorted[c] = new int[liveByClass[c]];
+            for (int i = 0; i < bins.size(c); i++) {
+                int s = entries[i];
+                int w = s >= 0 && s < quanta ? tags.word(s) : 0;
+                boolean free = Tags.kind(w) == Tags.FREE_HEAD && SizeBins.classOf(tags.length(s, w)) == c;
+                if (bins.isStale(s, c)) {
+                    if (free) {
+                        throw broken("entry " + s + " of class " + c + " is marked stale but its segment is free in that class");
+                    }
+                    staleEntries++;
+                } else if (!free) {
+                    throw broken("entry " + s + " of class " + c + " is not marked stale but no free segment of the class starts there");
+                } else if (valid == sorted[c].length) {
+                    throw broken("class " + c + " has more valid entries than its " + liveByClass[c] + " free segments");
+                } else {
+                    sorted[c][valid++] = s;
+                }
+            }
+            if (valid != liveByClass[c]) {
+                throw broken("class " + c + " has " + valid + " valid entries for its " + liveByClass[c] + " free segments");
+            }
             Arrays.sort(sorted[c]);
+            for (int i = 1; i < valid; i++) {
+                if (sorted[c][i] == sorted[c][i - 1]) {
+                    throw broken("free segment at " + sorted[c][i] + " has two entries in the bin of class " + c);
+                }
+            }
+        }
+        if (staleEntries != bins.stale() || staleEntries != bins.staleKeys()) {
+            throw broken(staleEntries + " stale entries in the bins, but the count says " + bins.stale() + " and the set holds "
+                    + bins.staleKeys());
         }
         for (int i = 0; i < frees; i++) {
             int s = freeStarts[i];

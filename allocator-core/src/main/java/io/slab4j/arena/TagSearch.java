@@ -8,7 +8,8 @@ package io.slab4j.arena;
  * <ul>
  *   <li>{@link #goodFit}: any segment of a class at or above
  *       {@code goodClass(n + align - 1)} holds the request wherever it starts, so the
- *       newest valid entry of the first such non-empty class is taken in O(1). Only when
+ *       newest valid entry of the first such non-empty class is taken in O(1), without
+ *       reading its tag for an exact class. Only when
  *       there is none are the classes from {@code classOf(n)} below it searched, newest
  *       entry first, so the search fails only when nothing fits. Used for INSTANT and
  *       for {@code canFit}.
@@ -17,8 +18,8 @@ package io.slab4j.arena;
  *       searched for the smallest, stopping early at the smallest length that could fit.
  *   <li>{@link #nextFit}: first fit at or after {@code rotorPosition} (the end of the
  *       previous NEXT allocation) in address order, walking head to head, wrapping once.
- *       The rotor is a segment start and follows merges as {@link SegmentTable}'s rotor
- *       segment does, so both tables place NEXT-fit spans identically.
+ *       The rotor is a segment start and follows merges (as the previous layout's rotor
+ *       segment did, so NEXT fit places spans as it did).
  * </ul>
  *
  * <p>Invariant: {@link #rotor} is the start of a segment. Not thread-safe: owned by one
@@ -41,28 +42,44 @@ final class TagSearch {
         this.bins = bins;
     }
 
-    /** The start of a free segment that holds n quanta at the alignment, or NONE; {@code take}: its entry is popped for carving. */
-    int goodFit(int n, long alignQ, boolean take) {
+    /**
+     * A free segment that holds n quanta at the alignment, as {@link #found}, or NONE;
+     * {@code take}: its entry is popped for carving ({@link SizeBins#removeTaken}). From the first class that surely fits,
+     * an exact class's segment is handed out without reading its tag.
+     */
+    long goodFit(int n, long alignQ, boolean take) {
         int sure = SizeBins.goodClass(alignQ == 1 ? n : n + alignQ - 1);
         int c = bins.nonEmptyFrom(sure);
         if (c != NONE) {
-            return take ? bins.take(c) : bins.top(c);
+            int s = take ? bins.take(c) : bins.top(c);
+            return found(s, SizeBins.exact(c) ? c : length(s));
         }
         for (c = bins.nonEmptyFrom(SizeBins.classOf(n)); c != NONE && c < sure; c = bins.nonEmptyFrom(c + 1)) {
             int[] entries = bins.entries(c);
             for (int i = bins.size(c) - 1; i >= 0; i--) {
                 int s = entries[i];
-                if (bins.keep(c, i) && table.fits(s, length(s), s, n, alignQ)) {
-                    return s;
+                if (bins.keep(c, i)) {
+                    int length = SizeBins.exact(c) ? c : length(s);
+                    if (table.fits(s, length, s, n, alignQ)) {
+                        if (take) {
+                            bins.takeAt(c, i);
+                        }
+                        return found(s, length);
+                    }
                 }
             }
         }
         return NONE;
     }
 
-    /** The start of the smallest free segment that holds n quanta at the alignment, or NONE. */
-    int bestFit(int n, long alignQ) {
+    /**
+     * The smallest free segment that holds n quanta at the alignment, as {@link #found}, or
+     * NONE. In an exact class every member has the class's length, so the newest that fits
+     * is a best fit and no tag is read.
+     */
+    long bestFit(int n, long alignQ) {
         for (int c = bins.nonEmptyFrom(SizeBins.classOf(n)); c != NONE; c = bins.nonEmptyFrom(c + 1)) {
+            boolean exact = SizeBins.exact(c);
             long floor = Math.max(n, SizeBins.minOf(c));
             int best = NONE;
             int bestLength = Integer.MAX_VALUE;
@@ -72,7 +89,7 @@ final class TagSearch {
                 if (!bins.keep(c, i)) {
                     continue;
                 }
-                int length = length(s);
+                int length = exact ? c : length(s);
                 if (length < bestLength && table.fits(s, length, s, n, alignQ)) {
                     best = s;
                     bestLength = length;
@@ -82,10 +99,15 @@ final class TagSearch {
                 }
             }
             if (best != NONE) {
-                return best;
+                return found(best, bestLength);
             }
         }
         return NONE;
+    }
+
+    /** A found segment: its start in the low 32 bits, its length in the high ones (both non-negative, so never NONE). */
+    static long found(int start, int length) {
+        return (long) length << 32 | start;
     }
 
     /** First fit from the rotor in address order, wrapping once; carves it and moves the rotor past it. */

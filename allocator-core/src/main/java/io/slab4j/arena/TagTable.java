@@ -3,13 +3,17 @@ package io.slab4j.arena;
 /**
  * The boundary tags of an {@link Arena} as one tag word per quantum: segments that tile
  * {@code [0, quanta)}, each free, allocated or releasing, whose neighbours are found by
- * arithmetic on the position, not by a map. A drop-in for {@link SegmentTable} (same
- * package-private methods, exceptions and messages). Positions and lengths are in quanta.
+ * arithmetic on the position, not by a map. It replaced the arena's previous layout
+ * ({@code SegmentTable}: segment records, free lists and a map of span starts, now kept in
+ * the bench module for comparison) with the same calls, exceptions and messages.
+ * Positions and lengths are in quanta.
  *
  * <h2>Terms</h2>
  * <ul>
- *   <li><b>tag</b>: the word of a quantum ({@link Tags}): a segment's head holds its kind
- *       and length; a free segment's foot holds its length too; every other word is 0.
+ *   <li><b>tag</b>: the 16-bit word of a quantum ({@link Tags}): a segment's head holds
+ *       its kind and length; a free segment's foot holds its length too; a length of 8192
+ *       quanta or more lives in three EXT words beside the head (and foot); every other
+ *       word is 0.
  *   <li><b>segment</b>: a maximal run between tags: free, allocated (a live span) or
  *       releasing (a span being decommitted outside the lock: not freeable, not reusable).
  *   <li><b>class, bin</b>: TLSF size classes of free segments and their LIFO bins of starts
@@ -27,18 +31,24 @@ package io.slab4j.arena;
  *   bins:     class 5 = {3}, class 3 = {9}; bitmap bits 3 and 5 set
  * </pre>
  * <h2>Cache lines</h2>
- * Sixteen tags share a 64-byte line, and all a pair needs is found by arithmetic, so a
- * churn pair (free a random span, allocate another) touches only these tag lines:
+ * Thirty-two tags share a 64-byte line, and all a pair needs is found by arithmetic. A
+ * churn pair (free a random span, allocate another) <em>reads</em> at most two cold lines,
+ * both addressed by the free's own arguments, so they are fetched in parallel (one miss
+ * latency), and nothing cold after them:
  * <ol>
- *   <li>the freed span's head: cold, the one miss a random free must pay; its left
- *       neighbour's foot {@code tag[at - 1]} is on the same line 15 times in 16;
- *   <li>its right neighbour's head {@code tag[at + n]}: the same line for short spans,
- *       else the next one (an independent load: it overlaps the first miss);
- *   <li>for each free neighbour absorbed, its far end (the merged head or foot);
- *   <li>on allocation, the head of the segment its bin hands out (LIFO: often a segment
- *       freed a moment ago, still cached) and, when split, the remainder's head and foot.
+ *   <li>the freed span's head {@code tag[at]}: the one miss a random free must pay (it
+ *       proves that a span starts there); its left neighbour's foot {@code tag[at - 1]} is
+ *       on the same line 31 times in 32;
+ *   <li>its right neighbour's head {@code tag[at + n]}: the same line when the span does
+ *       not cross a line boundary, else the next line.
  * </ol>
- * Bitmaps, live counts and bin tops are a few hot lines; the leaf directory and the
+ * Allocation reads no cold line: the bitmaps, live counts and bin tops are a few hot
+ * lines; whether the top entry is stale is in a small hot set, not in the segment's tag
+ * ({@link SizeBins}); and in an exact class (below 128 quanta) the class is the length.
+ * So the rest of a pair only <em>writes</em> cold lines, which retire without waiting
+ * for them: the carved head (LIFO: often a line freed a moment ago), the old foot or the
+ * remainder's head and foot when the span ends or splits the segment, and for each free
+ * neighbour absorbed, the far end of the merged segment. The leaf directory and the
  * leaves' headers (read by bounds checks) are one line per 2^16 quanta, and stay cached.
  * There is no map probe, no record elsewhere and no list neighbour to unlink.
  *
@@ -51,16 +61,17 @@ package io.slab4j.arena;
  *       best; search its bin for the smallest fit (stopping at the class's minimum).
  *   <li>{@code NEXT}: walk segments in address order from the rotor (head to head by
  *       length), first fit at or after the end of the previous NEXT allocation, wrapping
- *       once, exactly as {@link SegmentTable} does.
+ *       once (as the previous layout did).
  *   <li>Carve: rewrite the free segment's tags as left remainder (alignment), span,
- *       right remainder; clear its old foot if it now lies inside the span; add the
- *       remainders to their bins; the carved segment's bin entry is popped (INSTANT)
- *       or goes stale.
+ *       right remainder; clear its old foot if it now lies inside the span (and, for a
+ *       long segment, its old EXT words); add the remainders to their bins; the carved
+ *       segment's bin entry is popped (INSTANT) or goes stale.
  * </ol>
  * <h2>Free ({@link #beginRelease}, {@link #finishRelease}, {@link #free})</h2>
  * <ol>
  *   <li>Read the tag at the start: it must be an ALLOCATED head of the given length
- *       (else throw, changing nothing); retag it RELEASING.
+ *       (else throw, changing nothing); retag it RELEASING ({@link #free}, in one step,
+ *       goes straight on).
  *   <li>Finish: if {@code tag[at - 1]} is free, absorb the left neighbour (its start from
  *       its foot); if {@code tag[at + n]} is a free head, absorb the right one; clear the
  *       tags that became interior; write the head and foot of the result and add it to
@@ -68,18 +79,19 @@ package io.slab4j.arena;
  * </ol>
  *
  * <h2>Invariants ({@link #check})</h2>
- * Heads tile the range (each head's length leads to the next head); every non-tag word
- * is 0; a free segment of two or more quanta has a foot equal to its head; no two
+ * Heads tile the range (each head's length leads to the next head); a long segment's
+ * EXT words are where its tags say; every other non-tag word is 0; a free segment of two or more quanta has a foot equal to its head; no two
  * adjacent segments are free; the bins' invariants hold and every free segment is in its
  * class's bin; counters (free segments, spans, allocated quanta) agree with the tags;
  * the NEXT rotor is a head.
  *
  * <h2>Memory</h2>
- * 4 bytes a quantum of the range that has held a tag (leaves of 256 KiB, allocated on
- * first write), a directory of 4 bytes per 65536 quanta, and bins of at most
- * {@code 2 free + 16} ints a class after an add. No per-span object, no map. A 1 GiB range
- * at 4 KiB quanta needs at most 1 MiB; an empty 64 GiB one two leaves (512 KiB), growing
- * to at most 64 MiB only as far as tags are written.
+ * 2 bytes a quantum of the range that has held a tag (leaves of 128 KiB, allocated on
+ * first write), a directory of 4 bytes per 65536 quanta, bins of at most
+ * {@code live + live / 8 + 8} ints a class, and 8 bytes a slot of the small stale set. No
+ * per-span object, no map. A 1 GiB range at 4 KiB quanta needs at most 512 KiB; an empty
+ * 64 GiB one two leaves (256 KiB), growing to at most 32 MiB only as far as tags are
+ * written.
  *
  * <p>Not thread-safe: the owning {@link Arena} calls it under its lock. Sources: TLSF
  * (Masmano et al. 2004) for classes and tags; vmem (Bonwick &amp; Adams 2001) for the
@@ -94,6 +106,7 @@ final class TagTable {
     private final Tags tags;
     private final SizeBins bins;
     private final TagSearch search;
+    private final TagWindow window;
 
     private int freeSegments;
     private int spans;
@@ -105,14 +118,20 @@ final class TagTable {
 
     /** With leaves of 2^leafShift quanta: tests use small ones so small ranges cross leaves. */
     TagTable(int quanta, long baseQuanta, int leafShift) {
+        this(quanta, baseQuanta, leafShift, Tags.HUGE);
+    }
+
+    /** With leaves of 2^leafShift quanta and lengths from {@code longLength} up in EXT words ({@link Tags}): tests reach both in small ranges. */
+    TagTable(int quanta, long baseQuanta, int leafShift, int longLength) {
         if (quanta <= 0) {
             throw new IllegalArgumentException("quanta " + quanta + " is not positive");
         }
         this.quanta = quanta;
         this.baseQuanta = baseQuanta;
-        this.tags = new Tags(quanta, leafShift);
+        this.tags = new Tags(quanta, leafShift, longLength);
         this.bins = new SizeBins(tags);
         this.search = new TagSearch(this, tags, bins);
+        this.window = new TagWindow(this, tags, bins);
         writeFree(0, quanta);
     }
 
@@ -126,12 +145,13 @@ final class TagTable {
         if (fit == Fit.NEXT) {
             return search.nextFit(n, alignQ);
         }
-        int seg = fit == Fit.BEST ? search.bestFit(n, alignQ) : search.goodFit(n, alignQ, true);
-        if (seg == NONE) {
+        long found = fit == Fit.BEST ? search.bestFit(n, alignQ) : search.goodFit(n, alignQ, true);
+        if (found == NONE) {
             return NONE;
         }
+        int seg = (int) found;
         int at = alignedStart(seg, alignQ);
-        carve(seg, tags.length(seg, tags.word(seg)), at, n);
+        carve(seg, (int) (found >>> 32), at, n, fit != Fit.BEST);
         return at;
     }
 
@@ -157,12 +177,24 @@ final class TagTable {
      * allocated span: left remainder, span, right remainder.
      */
     void carve(int seg, int length, int at, int n) {
-        bins.remove(seg, length);
+        carve(seg, length, at, n, false);
+    }
+
+    /** As {@link #carve(int, int, int, int)}; {@code taken}: the segment's bin entry was popped by {@link SizeBins#take}. */
+    private void carve(int seg, int length, int at, int n, boolean taken) {
+        if (taken) {
+            bins.removeTaken(length);
+        } else {
+            bins.remove(seg, length);
+        }
         freeSegments--;
         int end = seg + length;
         int spanEnd = at + n;
-        if (spanEnd == end && n > 1) {
-            tags.clear(end - 1); // the old foot is now inside the span
+        if (tags.isLong(length)) {
+            tags.clearHead(seg, length); // its EXT words may fall anywhere in the new tags
+            tags.clearFoot(end - 1, length);
+        } else if (spanEnd == end && n > 1) {
+            tags.clearFoot(end - 1, length); // the old foot is now inside the span
         }
         if (at > seg) {
             writeFree(seg, at - seg);
@@ -174,6 +206,19 @@ final class TagTable {
         search.carved(seg, at);
         allocatedQuanta += n;
         spans++;
+    }
+
+    /**
+     * As {@link #allocate}, but only from free space outside {@code [lo, hi)} (the window
+     * kept for a blocked head, {@link TagWindow}). Returns the start or NONE.
+     */
+    int allocateOutside(int n, long alignQ, Fit fit, int lo, int hi) {
+        return window.allocateOutside(n, alignQ, fit, lo, hi);
+    }
+
+    /** The start of the aligned window of n quanta holding the fewest allocated quanta ({@link TagWindow}). */
+    int leastOccupiedWindow(int n, long alignQ) {
+        return window.leastOccupiedWindow(n, alignQ);
     }
 
     /** Writes the head and foot of a new free segment and adds it to its bin. */
@@ -195,6 +240,14 @@ final class TagTable {
      * no such span.
      */
     int beginRelease(int at, int n, LongToString describe) {
+        checkSpan(at, n, describe);
+        tags.retag(at, Tags.RELEASING);
+        spans--;
+        return at;
+    }
+
+    /** Throws, changing nothing, unless an allocated span of {@code n} quanta starts at {@code at}. */
+    private void checkSpan(int at, int n, LongToString describe) {
         int w = at < 0 || at >= quanta ? 0 : tags.word(at);
         if (Tags.kind(w) != Tags.ALLOCATED) {
             throw new IllegalArgumentException(describeNotAllocated(at, w, describe));
@@ -205,9 +258,6 @@ final class TagTable {
                     + " quanta): the span at that address has " + length
                     + " quanta; free with the size it was allocated with");
         }
-        tags.retag(at, Tags.RELEASING);
-        spans--;
-        return at;
     }
 
     /** Returns a released span to the free set, absorbing free neighbours. */
@@ -216,7 +266,18 @@ final class TagTable {
         if (Tags.kind(w) != Tags.RELEASING) {
             throw new IllegalStateException("arena invariant broken: finishRelease(" + at + ") of a span that is not releasing");
         }
-        int n = tags.length(at, w);
+        release(at, tags.length(at, w));
+    }
+
+    /** Frees the span starting at {@code at} of {@code n} quanta in one step (no releasing state in between). */
+    void free(int at, int n, LongToString describe) {
+        checkSpan(at, n, describe);
+        spans--;
+        release(at, n);
+    }
+
+    /** Makes the span (allocated or releasing) of {@code n} quanta at {@code at} free, absorbing free neighbours. */
+    private void release(int at, int n) {
         allocatedQuanta -= n;
         int start = at;
         int end = at + n;
@@ -226,8 +287,8 @@ final class TagTable {
                 int leftLength = tags.length(at - 1, left);
                 bins.remove(at - leftLength, leftLength);
                 freeSegments--;
-                tags.clear(at - 1);
-                tags.clear(at);
+                tags.clearFoot(at - 1, leftLength);
+                tags.clearHead(at, n);
                 start = at - leftLength;
                 search.absorbed(at, start);
             }
@@ -238,17 +299,12 @@ final class TagTable {
                 int rightLength = tags.length(end, right);
                 bins.remove(end, rightLength);
                 freeSegments--;
-                tags.clear(end);
+                tags.clearHead(end, rightLength);
                 search.absorbed(end, start);
                 end += rightLength;
             }
         }
         writeFree(start, end - start);
-    }
-
-    /** Frees the span starting at {@code at} of {@code n} quanta in one step. */
-    void free(int at, int n, LongToString describe) {
-        finishRelease(beginRelease(at, n, describe));
     }
 
     private String describeNotAllocated(int at, int w, LongToString describe) {
@@ -286,6 +342,28 @@ final class TagTable {
 
     int quanta() {
         return quanta;
+    }
+
+    long baseQuanta() {
+        return baseQuanta;
+    }
+
+    /** Calls {@code visitor} with the start and length of every allocated span (releasing ones included), in address order. */
+    void forEachSpan(SpanVisitor visitor) {
+        for (int p = 0; p < quanta; ) {
+            int w = tags.word(p);
+            int length = tags.length(p, w);
+            if (Tags.kind(w) == Tags.ALLOCATED || Tags.kind(w) == Tags.RELEASING) {
+                visitor.visit(p, length);
+            }
+            p += length;
+        }
+    }
+
+    /** Receives spans from {@link #forEachSpan}. */
+    @FunctionalInterface
+    interface SpanVisitor {
+        void visit(int start, int length);
     }
 
     /** Bytes of metadata now allocated: tag leaves and directory, bins (not object headers). */

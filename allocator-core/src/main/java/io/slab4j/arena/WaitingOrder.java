@@ -5,14 +5,14 @@ import java.util.List;
 
 /**
  * Who may be carved now: the arena's waiting order (DESIGN.md "Waiting order in the
- * arena"), over its {@link SegmentTable}, its queue of waiting {@link SpanRequest}s and its
+ * arena"), over its {@link TagTable}, its queue of waiting {@link SpanRequest}s and its
  * cap ({@link Arena.Builder#maxCommitted}).
  *
  * <h2>Terms</h2>
  * <ul>
  *   <li><b>head</b>: the oldest live request in the queue.
  *   <li><b>window</b>: for a head that does not fit, the aligned run of its size holding
- *       the fewest allocated quanta ({@link SegmentTable#leastOccupiedWindow}), chosen
+ *       the fewest allocated quanta ({@link TagTable#leastOccupiedWindow}), chosen
  *       once while it is the head: where it will fit soonest.
  *   <li><b>others</b>: requests behind the head, and newcomers (tryAlloc, polls,
  *       registrations).
@@ -40,20 +40,20 @@ import java.util.List;
  * CAS) are made here, under that lock, right after the carve they win.
  */
 final class WaitingOrder {
-    private static final int NONE = SegmentTable.NONE;
+    private static final int NONE = TagTable.NONE;
 
-    private final SegmentTable segments;
+    private final TagTable segments;
     private final Fit fit;
     private final long maxQuanta;
     private final boolean capped;
-    private final SegmentTable.LongToString describe;
+    private final TagTable.LongToString describe;
     private final SpanQueue queue = new SpanQueue();
     /** The blocked head the window is kept for (identity), or null. */
     private SpanRequest windowOwner;
     private int windowStart;
     private int windowEnd;
 
-    WaitingOrder(SegmentTable segments, Fit fit, long maxQuanta, boolean capped, SegmentTable.LongToString describe) {
+    WaitingOrder(TagTable segments, Fit fit, long maxQuanta, boolean capped, TagTable.LongToString describe) {
         this.segments = segments;
         this.fit = fit;
         this.maxQuanta = maxQuanta;

@@ -7,7 +7,9 @@
  *
  * <h2>Parts</h2>
  * <ul>
- *   <li>{@code SegmentTable}: the boundary tags and free lists (where a span can go).
+ *   <li>{@code TagTable}: the boundary tags, one word per quantum ({@code Tags}), the
+ *       size-class bins of free segments ({@code SizeBins}), the fits ({@code TagSearch})
+ *       and a blocked head's window ({@code TagWindow}): where a span can go.
  *   <li>{@code WaitingOrder}, {@code SpanQueue}, {@code SpanRequest}: who may be carved
  *       now (FIFO, a window for a blocked head, the cap).
  *   <li>{@code Backing}: what happens to the memory, nothing for a plain range, or

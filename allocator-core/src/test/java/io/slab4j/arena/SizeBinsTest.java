@@ -5,7 +5,7 @@ import org.junit.jupiter.api.Test;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Lazy deletion in {@link SizeBins}: stale entries are skipped, compacted away and deduplicated. */
+/** Lazy deletion in {@link SizeBins}: stale entries are marked, revived, skipped, compacted away and never handed out. */
 class SizeBinsTest {
     private final Tags tags = new Tags(1000, 6);
     private final SizeBins bins = new SizeBins(tags);
@@ -22,7 +22,10 @@ class SizeBinsTest {
     }
 
     @Test
-    void staleAndDuplicateEntriesAreCompactedAway() {
+    void staleEntriesAreRevivedSkippedAndCompactedAway() {
+        for (int q = 900; q < 920; q++) {
+            makeFree(q); // twenty at the bottom, so ten stale entries stay within the bound
+        }
         makeFree(999);
         for (int q = 0; q < 20; q += 2) {
             makeFree(q);
@@ -31,34 +34,45 @@ class SizeBinsTest {
         for (int q = 0; q < 20; q += 2) {
             makeAllocated(q);
         }
-        assertEquals(12, bins.size(c), "stale entries stay until met");
+        assertEquals(32, bins.size(c), "stale entries stay until met");
+        assertEquals(10, bins.stale());
         for (int q = 0; q < 20; q += 2) {
-            makeFree(q); // the stale entry is valid again: now entered twice
+            makeFree(q); // the stale entry is valid again: no second entry
         }
-        assertEquals(12, bins.live(c));
-        assertEquals(22, bins.size(c));
-        makeAllocated(18); // the newest entry is dropped at once
-        assertEquals(21, bins.size(c));
-        makeFree(18);
+        assertEquals(32, bins.live(c));
+        assertEquals(32, bins.size(c));
+        assertEquals(0, bins.stale());
+        makeAllocated(999); // an old entry: goes stale
+        makeAllocated(998); // the newest entry is dropped at once
+        assertEquals(31, bins.size(c));
+        assertEquals(1, bins.stale());
+        makeFree(999); // revived
+        makeFree(998); // pushed again
+        assertEquals(32, bins.size(c));
+        assertEquals(0, bins.stale());
+        int most = 0;
         for (int q = 100; q < 300; q += 2) { // segments that come and go under a newer one: stale entries
             makeFree(q);
             makeFree(q + 1);
             makeAllocated(q);
             makeAllocated(q + 1);
-            assertTrue(bins.size(c) <= 2 * (bins.live(c) + 1) + 16, "bin of " + bins.size(c) + " entries for " + bins.live(c) + " live");
+            most = Math.max(most, bins.stale());
+            assertTrue(bins.size(c) - bins.live(c) <= bins.live(c) / 8 + 8,
+                    "bin of " + bins.size(c) + " entries for " + bins.live(c) + " live: not compacted");
         }
-        assertEquals(12, bins.live(c));
-        for (int q = 0; q < 20; q += 2) {
-            assertEquals(Tags.FREE_HEAD, Tags.kind(tags.word(q)), "compaction restores the tags it marks");
-        }
+        assertEquals(12, most, "compacted when the stale entries pass an eighth of the live ones plus 8");
+        assertEquals(32, bins.live(c));
+        assertTrue(bins.stale() > 0, "some stale entries wait below the top");
         for (int i = bins.size(c) - 1; i >= 0; i--) {
             bins.keep(c, i);
         }
-        assertEquals(12, bins.size(c), "compaction removed the duplicates, a search the stale entries");
-        for (int i = 0; i < 12; i++) { // take each live segment once; stale copies are never handed out
+        assertEquals(32, bins.size(c), "a search drops the stale entries it meets");
+        assertEquals(0, bins.stale());
+        for (int i = 0; i < 32; i++) { // take each live segment once; stale copies are never handed out
             int s = bins.take(c);
             assertEquals(Tags.FREE_HEAD, Tags.kind(tags.word(s)));
-            makeAllocated(s);
+            tags.head(s, Tags.ALLOCATED, 1);
+            bins.removeTaken(1);
         }
         assertEquals(0, bins.live(c));
         assertEquals(0, bins.size(c), "an empty class drops its stale entries at once");

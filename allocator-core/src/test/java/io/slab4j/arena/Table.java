@@ -1,8 +1,8 @@
 package io.slab4j.arena;
 
 /**
- * The package-private contract {@link Arena} uses on its boundary-tag table, so one test
- * drives {@link SegmentTable} and {@link TagTable} alike. Bad frees render quanta with
+ * The package-private contract {@link Arena} uses on its boundary-tag table, so the model
+ * test drives every table ({@link TableKind}) alike. Bad frees render quanta with
  * {@link TagTableModelTest#describe}.
  */
 interface Table {

@@ -16,13 +16,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * Randomized model test of the boundary-tag tables ({@link SegmentTable} and
- * {@link TagTable}, the same sequence against each) against a map of quanta, with
+ * Randomized model test of the boundary-tag table ({@link TagTable}, through the
+ * {@link Table} contract) against a map of quanta, with
  * {@code check()} after every step: allocations for every fit with random alignments
  * over a base that is not page-aligned, frees in one step and in two (the releasing
- * state), bad frees with their exact messages, and the counters. Where both tables must
- * agree exactly (NEXT fit places spans identically), {@link #nextFitInLockstep} drives
- * them side by side. Seeds are fixed and printed; rerun one with {@code -Dslab4j.seed=N}.
+ * state), bad frees with their exact messages, and the counters. NEXT fit's exact
+ * placement (address-order first fit from the end of the previous NEXT allocation, the
+ * rule the arena's previous {@code SegmentTable}, now in the bench module, follows too) is
+ * checked by {@link #nextFitInLockstep}. Seeds are fixed and printed; rerun one with {@code -Dslab4j.seed=N}.
  */
 class TagTableModelTest {
     private static final int QUANTA = 1000;
@@ -69,7 +70,7 @@ class TagTableModelTest {
                 int expectedFit = model.firstFit(n, alignQ);
                 assertEquals(expectedFit >= 0, table.canFit(n, alignQ), step + ": canFit(" + n + ", " + alignQ + ")");
                 int at = table.allocate(n, alignQ, fit);
-                if (at == SegmentTable.NONE) {
+                if (at == TagTable.NONE) {
                     failures++;
                     if (expectedFit >= 0) {
                         fail(step + ": allocate(" + n + ", " + alignQ + ") found nothing but quantum " + expectedFit + " fits");
@@ -119,46 +120,167 @@ class TagTableModelTest {
         assertEquals(QUANTA, table.largestFree());
     }
 
-    /** NEXT fit is address-order first fit from a rotor: both tables must place every span alike. */
+    /**
+     * NEXT fit is address-order first fit from the end of the previous NEXT allocation,
+     * wrapping once: the table must place every span where the model's scan does.
+     */
     @Test
     void nextFitInLockstep() {
         for (long seed : seeds()) {
             System.out.printf("TagTableModelTest.nextFitInLockstep: seed %d%n", seed);
             SplittableRandom random = new SplittableRandom(seed);
-            Table segments = TableKind.SEGMENTS.make(QUANTA, BASE_QUANTA, LEAF_SHIFT);
             Table tags = TableKind.TAGS.make(QUANTA, BASE_QUANTA, LEAF_SHIFT);
             Model model = new Model(QUANTA);
+            int rotorPosition = 0;
             for (int op = 0; op < OPERATIONS; op++) {
                 String step = "lockstep op " + op + " (seed " + seed + ")";
                 if (random.nextInt(100) < 55 || model.live.isEmpty()) {
                     int n = randomQuanta(random);
                     long alignQ = 1L << (random.nextInt(4) == 0 ? random.nextInt(9) : 0);
-                    assertEquals(segments.canFit(n, alignQ), tags.canFit(n, alignQ), step + ": canFit");
-                    int at = segments.allocate(n, alignQ, Fit.NEXT);
-                    assertEquals(at, tags.allocate(n, alignQ, Fit.NEXT), step + ": NEXT fit placed differently");
-                    if (at != SegmentTable.NONE) {
+                    assertEquals(model.firstFit(n, alignQ) >= 0, tags.canFit(n, alignQ), step + ": canFit");
+                    int expected = model.nextFit(n, alignQ, rotorPosition);
+                    int at = tags.allocate(n, alignQ, Fit.NEXT);
+                    assertEquals(expected, at, step + ": NEXT fit placed differently from the model");
+                    if (at != TagTable.NONE) {
                         model.allocate(at, n, step);
+                        rotorPosition = at + n;
                     }
                 } else if (random.nextInt(10) == 0) {
                     int q = random.nextInt(QUANTA + 2) - 1;
                     int n = randomQuanta(random);
                     String expected = model.badFreeMessage(q, n);
                     if (expected != null) { // not a valid free by chance
-                        assertEquals(expected, message(() -> segments.free(q, n)), step + ": SegmentTable's bad free message");
                         assertEquals(expected, message(() -> tags.free(q, n)), step + ": TagTable's bad free message");
                     }
                 } else {
                     int[] span = model.live.remove(random.nextInt(model.live.size()));
-                    segments.free(span[0], span[1]);
                     tags.free(span[0], span[1]);
                     model.free(span[0], span[1]);
                 }
                 tags.check();
-                assertEquals(segments.freeSegments(), tags.freeSegments(), step + ": free segments");
-                assertEquals(segments.largestFree(), tags.largestFree(), step + ": largest free");
-                assertEquals(segments.allocatedQuanta(), tags.allocatedQuanta(), step + ": allocated quanta");
+                model.compareCounters(tags, step);
             }
         }
+    }
+
+    /**
+     * A blocked head's window and the carves outside it ({@link TagWindow}) against the
+     * model: the window is aligned and holds as few allocated quanta as any aligned run of
+     * its size; a carve outside it never overlaps it, finds a place iff the model has one,
+     * and for BEST takes the smallest free run that has one.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("fits")
+    void windowAndCarvesOutsideItAgreeWithModel(Fit fit) {
+        for (long seed : seeds()) {
+            for (int longLength : new int[] {Tags.HUGE, 8}) { // default, and long lengths from 8 quanta
+                System.out.printf("TagTableModelTest.window: fit %s seed %d long lengths from %d%n", fit, seed, longLength);
+                SplittableRandom random = new SplittableRandom(seed);
+                TagTable table = new TagTable(QUANTA, BASE_QUANTA, LEAF_SHIFT, longLength);
+                Model model = new Model(QUANTA);
+                int outside = 0;
+                for (int op = 0; op < OPERATIONS / 4; op++) {
+                    String step = "window op " + op + " (fit " + fit + ", seed " + seed + ")";
+                    int choice = random.nextInt(100);
+                    if (choice < 50 || model.live.isEmpty()) {
+                        int n = randomQuanta(random);
+                        int at = table.allocate(n, 1, fit);
+                        if (at != TagTable.NONE) {
+                            model.allocate(at, n, step);
+                        }
+                    } else if (choice < 85) {
+                        int[] span = model.live.remove(random.nextInt(model.live.size()));
+                        table.free(span[0], span[1], TagTableModelTest::describe);
+                        model.free(span[0], span[1]);
+                    } else {
+                        int head = 1 + random.nextInt(QUANTA / 2);
+                        long headAlign = 1L << (random.nextInt(3) == 0 ? random.nextInt(7) : 0);
+                        int lo = table.leastOccupiedWindow(head, headAlign);
+                        int hi = lo + head;
+                        assertTrue(lo >= 0 && hi <= QUANTA && (BASE_QUANTA + lo) % headAlign == 0, step + ": window [" + lo + ", " + hi + ")");
+                        assertEquals(model.leastOccupied(head, headAlign), model.occupied(lo, head),
+                                step + ": the window of " + head + " at " + lo + " is not least occupied");
+                        int n = randomQuanta(random);
+                        long alignQ = 1L << (random.nextInt(4) == 0 ? random.nextInt(5) : 0);
+                        int smallest = model.smallestRunOutside(n, alignQ, lo, hi);
+                        int at = table.allocateOutside(n, alignQ, fit, lo, hi);
+                        if (at == TagTable.NONE) {
+                            assertEquals(Integer.MAX_VALUE, smallest, step + ": nothing carved outside [" + lo + ", " + hi + ") but a place exists");
+                        } else {
+                            outside++;
+                            assertTrue(at + n <= lo || at >= hi, step + ": carved " + at + " inside the window [" + lo + ", " + hi + ")");
+                            assertEquals(0, (BASE_QUANTA + at) % alignQ, step + ": misaligned start " + at);
+                            if (fit == Fit.BEST) {
+                                assertEquals(smallest, model.freeRunLength(at), step + ": BEST outside the window did not take the smallest run");
+                            }
+                            model.allocate(at, n, step);
+                        }
+                    }
+                    table.check();
+                    model.compareCounters(tableOf(table), step);
+                }
+                assertTrue(outside > 100, "the run should carve outside windows: " + outside);
+            }
+        }
+    }
+
+    static Stream<Fit> fits() {
+        return Stream.of(Fit.values());
+    }
+
+    /** The counters of a table, for {@link Model#compareCounters}. */
+    private static Table tableOf(TagTable t) {
+        return new Table() {
+            @Override
+            public int allocate(int n, long alignQ, Fit fit) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public boolean canFit(int n, long alignQ) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public int beginRelease(int at, int n) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public void finishRelease(int handle) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public void free(int at, int n) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public long allocatedQuanta() {
+                return t.allocatedQuanta();
+            }
+
+            @Override
+            public int spans() {
+                return t.spans();
+            }
+
+            @Override
+            public int freeSegments() {
+                return t.freeSegments();
+            }
+
+            @Override
+            public int largestFree() {
+                return t.largestFree();
+            }
+
+            @Override
+            public void check() {
+                t.check();
+            }
+        };
     }
 
     private static String message(Runnable call) {
@@ -271,6 +393,49 @@ class TagTableModelTest {
                 }
             }
             return -1;
+        }
+
+        /** Address-order first fit at or after {@code from}, then from 0: NEXT fit with its rotor at {@code from}. */
+        int nextFit(int n, long alignQ, int from) {
+            for (int pass = 0; pass < 2; pass++) {
+                for (int at = pass == 0 ? from : 0; at + n <= quanta; at++) {
+                    if ((BASE_QUANTA + at) % alignQ == 0 && freeRun(at, n)) {
+                        return at;
+                    }
+                }
+            }
+            return -1;
+        }
+
+        /** Allocated (or releasing) quanta in {@code [at, at + n)}. */
+        int occupied(int at, int n) {
+            int count = 0;
+            for (int q = at; q < at + n; q++) {
+                count += owner[q] != -1 ? 1 : 0;
+            }
+            return count;
+        }
+
+        /** The fewest allocated quanta in an aligned run of n. */
+        int leastOccupied(int n, long alignQ) {
+            int least = Integer.MAX_VALUE;
+            for (int at = 0; at + n <= quanta; at++) {
+                if ((BASE_QUANTA + at) % alignQ == 0) {
+                    least = Math.min(least, occupied(at, n));
+                }
+            }
+            return least;
+        }
+
+        /** The shortest free run holding n aligned free quanta that miss {@code [lo, hi)}; MAX_VALUE when none. */
+        int smallestRunOutside(int n, long alignQ, int lo, int hi) {
+            int best = Integer.MAX_VALUE;
+            for (int at = 0; at + n <= quanta; at++) {
+                if ((BASE_QUANTA + at) % alignQ == 0 && (at + n <= lo || at >= hi) && freeRun(at, n)) {
+                    best = Math.min(best, freeRunLength(at));
+                }
+            }
+            return best;
         }
 
         private boolean freeRun(int at, int n) {

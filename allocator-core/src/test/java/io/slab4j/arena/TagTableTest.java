@@ -62,13 +62,13 @@ class TagTableTest {
         assertEquals(2, t.freeSegments(), "[1, 5) and [20, 21)");
     }
 
-    /** Lengths of 2^29 quanta and more live beside the tags; up to three at once in the largest range. */
+    /** Long lengths (in EXT words, {@link Tags}) up to the largest range: heads, feet, merges and bad frees among them. */
     @Test
     void hugeSegments() {
         TagTable t = new TagTable(Integer.MAX_VALUE, 0);
         t.check();
         assertEquals(Integer.MAX_VALUE, t.largestFree());
-        int big = Tags.HUGE + 5;
+        int big = (1 << 29) + 5; // long (EXT words, field bits above the first 26 too), and 2 big beats the tail
         int a = t.allocate(big, 1, Fit.INSTANT);
         int b = t.allocate(big, 1, Fit.BEST);
         int c = t.allocate(10, 1, Fit.NEXT);
@@ -98,7 +98,7 @@ class TagTableTest {
         TagTable t = new TagTable(quanta, 1L << 28);
         long empty = t.metadataBytes();
         System.out.printf("TagTableTest: 64 GiB at 4 KiB quanta (%d quanta): %d bytes of metadata when empty%n", quanta, empty);
-        long leaf = 4L << Tags.LEAF_SHIFT;
+        long leaf = 2L << Tags.LEAF_SHIFT;
         assertTrue(empty <= 2 * leaf + (64 << 10), "an empty 64 GiB table holds " + empty + " bytes: more than its head's and foot's leaves");
         for (int i = 0; i < 1000; i++) {
             t.allocate(1 + i % 64, 1, Fit.INSTANT);

@@ -1,5 +1,6 @@
 package io.slab4j.arena;
 
+import io.slab4j.bench.SpanWorkload;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -14,32 +15,28 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
-import java.util.Arrays;
-import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The arena's boundary-tag table alone, without the arena's lock and address arithmetic:
- * today's {@link SegmentTable} against {@link TagTable}, side by side in one run, on
- * the workload of {@code io.slab4j.bench.ArenaBench} translated to quanta.
+ * the previous layout ({@link SegmentTable}, kept here in the bench module) against the
+ * one the {@link Arena} now runs on ({@link TagTable}), side by side in one run.
  *
  * <h2>Workload</h2>
+ * {@link SpanWorkload}, the one {@code io.slab4j.bench.ArenaBench} replays too, draw for
+ * draw, in quanta: the same prefill, index stream and replacement sizes.
  * <ol>
- *   <li>Setup: a table of twice the prefill's quanta; allocate {@code live * 3 / 2}
- *       spans of random sizes, then free a random third, so {@code live} spans stay
- *       allocated with holes of assorted sizes between them.
+ *   <li>Setup: a table of twice the prefill's quanta; allocate the {@code live * 3 / 2}
+ *       prefill spans, then free a random third, so {@code live} spans stay allocated with
+ *       holes of assorted sizes between them.
  *   <li>{@link #churn}: free a random live span and allocate a replacement of the next
- *       size from a precomputed table: the steady state of a long-running arena.
+ *       size: the steady state of a long-running arena.
  *   <li>{@link #allocThenFree}: allocate the next size and free it at once.
  *   <li>{@link #harness}: the random index, table reads and array writes of
  *       {@code churn} without the table: this benchmark's own bookkeeping.
  * </ol>
- * Sizes in quanta are "log-uniform" up to 64, as in {@code ArenaBench} (mean about 20): the
- * same distribution, seeds and steps, but drawn with {@code int} bounds where ArenaBench
- * draws {@code long}s, so the two replay different sequences of sizes. Figures of the two
- * benchmarks compare as distributions, not draw for draw.
- * Seeds are fixed, so every fork replays the same layout. Setup prints the table's
- * metadata (measured heap growth; for {@code TAGS} also its own count).
+ * Setup prints the table's metadata (measured heap growth; for {@code TAGS} also its own
+ * count).
  *
  * <p>This class sits in {@code io.slab4j.arena} (the bench module's class path splits
  * the package) to reach the package-private tables. Concurrency: one benchmark thread
@@ -51,11 +48,8 @@ import java.util.concurrent.TimeUnit;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED", "-Xms4g", "-Xmx4g"})
 public class TableBench {
-    static final long SEED = 0x5EED_A7E4AL;
     /** ArenaBench's base (2^40) over its 4 KiB quantum: alignment is of absolute quanta. */
     static final long BASE_QUANTA = (1L << 40) / 4096;
-    static final int SIZE_TABLE = 1 << 16;
-    static final int MAX_QUANTA = 64;
 
     /** Which table: today's segments and hash map, or tag words. */
     public enum Kind {
@@ -148,43 +142,32 @@ public class TableBench {
         /** Start and length in quanta of live span i, for i in [0, live). */
         int[] start;
         int[] length;
-        final int[] sizeTable = sizeTable(SEED + 1);
-        int nextSize;
-        long rng = SEED + 2;
+        SpanWorkload workload;
 
         @Setup(Level.Trial)
         public void setUp() {
-            int made = live + live / 2;
-            int[] a = new int[made];
-            int[] b = new int[made];
-            SplittableRandom random = new SplittableRandom(SEED);
-            long total = 0;
-            for (int i = 0; i < made; i++) {
-                b[i] = randomQuanta(random);
-                total += b[i];
-            }
+            workload = new SpanWorkload(live);
+            int[] prefill = workload.prefill;
+            int[] a = new int[prefill.length];
+            long quanta = 2 * workload.totalQuanta();
             long heapBefore = usedHeap();
-            t = make(table, (int) (2 * total));
-            for (int i = 0; i < made; i++) {
-                a[i] = allocOrFail(b[i]);
+            t = make(table, (int) quanta);
+            for (int i = 0; i < prefill.length; i++) {
+                a[i] = allocOrFail(prefill[i]);
             }
-            for (int i = made - 1; i > 0; i--) { // free a random third: shuffle, free the tail
-                int j = random.nextInt(i + 1);
-                int x = a[i];
-                a[i] = a[j];
-                a[j] = x;
-                x = b[i];
-                b[i] = b[j];
-                b[j] = x;
-            }
-            for (int i = live; i < made; i++) {
-                t.free(a[i], b[i]);
+            int[] order = workload.order;
+            for (int i = live; i < order.length; i++) {
+                t.free(a[order[i]], prefill[order[i]]);
             }
             long heapAfter = usedHeap();
-            System.out.printf("%n%s %s live %d: %d quanta; heap grew by %.1f MiB for the table%s%n", table, fit, live, 2 * total,
+            System.out.printf("%n%s %s live %d: %d quanta; heap grew by %.1f MiB for the table%s%n", table, fit, live, quanta,
                     (heapAfter - heapBefore) / 1048576.0, table == Kind.TAGS ? " (" + t + ")" : "");
-            start = Arrays.copyOf(a, live);
-            length = Arrays.copyOf(b, live);
+            start = new int[live];
+            length = new int[live];
+            for (int i = 0; i < live; i++) {
+                start[i] = a[order[i]];
+                length[i] = prefill[order[i]];
+            }
         }
 
         @TearDown(Level.Trial)
@@ -202,20 +185,6 @@ public class TableBench {
             }
             return at;
         }
-
-        /** A uniformly random live index: xorshift64, then multiply-high into [0, live). */
-        int nextIndex() {
-            long x = rng;
-            x ^= x << 13;
-            x ^= x >>> 7;
-            x ^= x << 17;
-            rng = x;
-            return (int) (((x >>> 32) * live) >>> 32);
-        }
-
-        int nextSize() {
-            return sizeTable[nextSize++ & (SIZE_TABLE - 1)];
-        }
     }
 
     /** The harness alone: same arrays, same index and size streams, no table. */
@@ -226,12 +195,11 @@ public class TableBench {
 
         int[] start;
         int[] length;
-        final int[] sizeTable = sizeTable(SEED + 1);
-        int nextSize;
-        long rng = SEED + 2;
+        SpanWorkload workload;
 
         @Setup(Level.Trial)
         public void setUp() {
+            workload = new SpanWorkload(live);
             start = new int[live];
             length = new int[live];
             for (int i = 0; i < live; i++) {
@@ -243,9 +211,9 @@ public class TableBench {
 
     @Benchmark
     public int churn(Churn s) {
-        int i = s.nextIndex();
+        int i = s.workload.nextIndex();
         s.t.free(s.start[i], s.length[i]);
-        int n = s.nextSize();
+        int n = s.workload.nextSize();
         int at = s.allocOrFail(n);
         s.start[i] = at;
         s.length[i] = n;
@@ -254,7 +222,7 @@ public class TableBench {
 
     @Benchmark
     public int allocThenFree(Churn s) {
-        int n = s.nextSize();
+        int n = s.workload.nextSize();
         int at = s.allocOrFail(n);
         s.t.free(at, n);
         return at;
@@ -262,14 +230,9 @@ public class TableBench {
 
     @Benchmark
     public int harness(Harness s) {
-        long x = s.rng;
-        x ^= x << 13;
-        x ^= x >>> 7;
-        x ^= x << 17;
-        s.rng = x;
-        int i = (int) (((x >>> 32) * s.live) >>> 32);
+        int i = s.workload.nextIndex();
         int old = s.start[i] + s.length[i];
-        int n = s.sizeTable[s.nextSize++ & (SIZE_TABLE - 1)];
+        int n = s.workload.nextSize();
         s.start[i] = old;
         s.length[i] = n;
         return old;
@@ -281,20 +244,5 @@ public class TableBench {
             System.gc();
         }
         return r.totalMemory() - r.freeMemory();
-    }
-
-    static int randomQuanta(SplittableRandom random) {
-        int c = random.nextInt(7);
-        int low = 1 << c;
-        return Math.min(MAX_QUANTA, low + random.nextInt(low));
-    }
-
-    static int[] sizeTable(long seed) {
-        SplittableRandom random = new SplittableRandom(seed);
-        int[] table = new int[SIZE_TABLE];
-        for (int i = 0; i < table.length; i++) {
-            table[i] = randomQuanta(random);
-        }
-        return table;
     }
 }

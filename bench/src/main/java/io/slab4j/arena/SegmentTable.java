@@ -5,7 +5,11 @@ import org.agrona.collections.Int2IntHashMap;
 import java.util.Arrays;
 
 /**
- * The boundary tags of an {@link Arena}: segments that tile {@code [0, quanta)}, each
+ * The arena's previous layout, kept in the bench module so {@link TableBench} measures it
+ * beside {@link TagTable} (which the {@link Arena} now runs on) in one run; nothing in the
+ * library uses it. Its NEXT fit places spans exactly as TagTable's does.
+ *
+ * <p>The boundary tags of an arena: segments that tile {@code [0, quanta)}, each
  * free or allocated, in the style of vmem (Bonwick &amp; Adams 2001). All positions and
  * lengths are in quanta; the arena converts to addresses.
  *
@@ -21,9 +25,8 @@ import java.util.Arrays;
  * one: no per-span objects, so metadata grows by a few dozen bytes a span. Unused ids
  * are chained through {@code addrNext}.
  *
- * <p>For the arena's waiting order ({@link WaitingOrder}) it also finds the window of a
- * blocked head ({@link #leastOccupiedWindow}) and carves others only outside it
- * ({@link #allocateOutside}).
+ * <p>For the arena's waiting order it also found the window of a blocked head
+ * ({@link #leastOccupiedWindow}) and carved others only outside it ({@link #allocateOutside}).
  *
  * <p>Allocate: pick a free segment (by {@link Fit}), unlink it from its free list, split
  * off a free remainder on the left (alignment) and on the right, mark the rest
@@ -35,7 +38,7 @@ import java.util.Arrays;
  * and the non-empty mask agrees; the map holds exactly the allocated starts; counters
  * agree with the segments.
  *
- * <p>Not thread-safe: the owning {@link Arena} calls it under its lock.
+ * <p>Not thread-safe: one benchmark thread drives it.
  */
 final class SegmentTable {
     static final int NONE = -1;
