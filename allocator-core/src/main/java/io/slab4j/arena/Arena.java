@@ -70,7 +70,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * successful commit the arena queues registrations instead of serving them, so the waiter
  * keeps waiting (until its own timeout, if it has one) and is retried once per such event,
  * never in a loop of its own. A non-waiting caller sees the exception. Over a closed region every call but {@code free} fails with
- * {@link IllegalStateException}, waiters included.
+ * {@link IllegalStateException}, waiters included: the region's close releases every waiter
+ * blocked at that moment ({@link VirtualRegion#onClose}), which then throws it.
  *
  * <h2>Concurrency</h2>
  * All methods are thread-safe. One {@link ReentrantLock} guards the tag table, the
@@ -117,6 +118,7 @@ public final class Arena {
         this.segments = new TagTable((int) (size >>> quantumShift), base >>> quantumShift);
         this.order = new WaitingOrder(segments, fit, maxQuanta, capped, this::describe);
         this.handover = new Handover(this, lock, segments, order, backing, counts, base, quantumShift);
+        backing.onClose(handover::releaseWaiters); // no free can serve a waiter once the region is gone
     }
 
     /** An arena over the whole of {@code region}; spans are committed when allocated and released when freed. */

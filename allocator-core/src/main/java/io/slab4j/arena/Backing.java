@@ -24,6 +24,10 @@ interface Backing {
     /** False once the memory is gone (the region was closed): nothing can be committed any more. */
     boolean isOpen();
 
+    /** Runs {@code action} once the memory is gone (the region closed); never for a plain range (the default). */
+    default void onClose(Runnable action) {
+    }
+
     /** Bytes made readable and writable (whole chunks), a freed span's released pages included; 0 for a plain range. */
     long accessibleBytes();
 

@@ -1,5 +1,6 @@
 package io.slab4j.arena;
 
+import io.slab4j.event.Failures;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
@@ -276,7 +277,7 @@ final class CommitChunks implements Backing {
                 try {
                     pages.release(from, to - from);
                 } catch (RuntimeException e) {
-                    failure = addFailure(failure, e);
+                    failure = Failures.merge(failure, e);
                 }
                 k = end + 1;
             }
@@ -311,7 +312,7 @@ final class CommitChunks implements Backing {
                 pages.decommit(start(k), start(end + 1) - start(k));
                 setAccessible(k, end, false);
             } catch (RuntimeException e) {
-                failure = addFailure(failure, e); // stays accessible: reused as it is, or decommitted with its next span
+                failure = Failures.merge(failure, e); // stays accessible: reused as it is, or decommitted with its next span
             }
             k = end + 1;
         }
@@ -334,16 +335,6 @@ final class CommitChunks implements Backing {
         return Math.min((long) k << shift, size);
     }
 
-    /** The first failure, with later ones suppressed into it: the one "first failure plus suppressed" helper of the package. */
-    static RuntimeException addFailure(RuntimeException failure, RuntimeException e) {
-        if (failure == null) {
-            return e;
-        }
-        if (failure != e) {
-            failure.addSuppressed(e);
-        }
-        return failure;
-    }
 
     @Override
     public boolean touchesMemory() {
@@ -353,6 +344,11 @@ final class CommitChunks implements Backing {
     @Override
     public boolean isOpen() {
         return pages.isOpen();
+    }
+
+    @Override
+    public void onClose(Runnable action) {
+        pages.onClose(action);
     }
 
     @Override

@@ -214,6 +214,27 @@ final class Handover {
         return handOver(node) ? Registration.NONE : () -> cancel(node);
     }
 
+    /**
+     * The region closed: unlinks every queued request, then claims and abandons each (one
+     * whose sync was won elsewhere fails the claim and is simply dropped), so its sync
+     * registers again and {@link Arena#registerFor} throws the closed region's
+     * {@link IllegalStateException} to it, instead of leaving it for a free that cannot come.
+     */
+    void releaseWaiters() {
+        List<SpanRequest> all;
+        lock.lock();
+        try {
+            all = order.removeAll();
+        } finally {
+            lock.unlock();
+        }
+        for (SpanRequest r : all) {
+            if (r.waiter.claim()) {
+                r.waiter.abandon();
+            }
+        }
+    }
+
     private void cancel(SpanRequest node) {
         List<SpanRequest> served;
         lock.lock();

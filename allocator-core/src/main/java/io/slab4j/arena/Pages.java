@@ -39,6 +39,10 @@ interface Pages {
         return false;
     }
 
+    /** Runs {@code action} once the memory is gone ({@link VirtualRegion#onClose}); never, for memory that cannot go (the default). */
+    default void onClose(Runnable action) {
+    }
+
     /** The calls of {@code region}. */
     static Pages of(VirtualRegion region) {
         return new Pages() {
@@ -60,6 +64,11 @@ interface Pages {
             @Override
             public boolean isOpen() {
                 return region.isOpen();
+            }
+
+            @Override
+            public void onClose(Runnable action) {
+                region.onClose(action);
             }
 
             @Override

@@ -59,6 +59,17 @@ final class SpanQueue {
         return head;
     }
 
+    /** Unlinks every request, oldest first, and returns them (the region closed: none can be served). */
+    java.util.List<SpanRequest> removeAll() {
+        java.util.List<SpanRequest> all = new java.util.ArrayList<>(size);
+        while (head != null) {
+            SpanRequest r = head;
+            remove(r);
+            all.add(r);
+        }
+        return all;
+    }
+
     /** The request queued after {@code r}, or null. */
     static SpanRequest after(SpanRequest r) {
         return r.next;

@@ -73,6 +73,12 @@ final class WaitingOrder {
         return queue.size();
     }
 
+    /** Unlinks every queued request and returns them, oldest first; drops the window. */
+    List<SpanRequest> removeAll() {
+        windowOwner = null;
+        return queue.removeAll();
+    }
+
     /** Carves for a request that is not queued, by the rules; returns its start, or NONE. Claims nothing. */
     int placeNewcomer(int n, long alignQ) {
         SpanRequest head = queue.liveHead();

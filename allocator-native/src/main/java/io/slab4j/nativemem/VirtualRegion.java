@@ -1,5 +1,7 @@
 package io.slab4j.nativemem;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.locks.StampedLock;
 
 /**
@@ -97,6 +99,8 @@ public final class VirtualRegion implements AutoCloseable {
      * commit/decommit before and under the read lock. Volatile so a new call sees it at once.
      */
     private volatile boolean closed;
+    /** Actions to run once the region is closed ({@link #onClose}); guarded by its own monitor, null once they ran. */
+    private List<Runnable> closeActions = new ArrayList<>();
 
     /** Whether munmap has succeeded; read and written only under the write lock. */
     private boolean unmapped;
@@ -354,14 +358,61 @@ public final class VirtualRegion implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        long stamp = lock.writeLock();
         try {
-            if (!unmapped) {
-                LinuxMemory.unmap(address, size);
-                unmapped = true;
+            long stamp = lock.writeLock();
+            try {
+                if (!unmapped) {
+                    LinuxMemory.unmap(address, size);
+                    unmapped = true;
+                }
+            } finally {
+                lock.unlockWrite(stamp);
             }
         } finally {
-            lock.unlockWrite(stamp);
+            runCloseActions(); // the region is closed to every call from here on, unmapped or not
+        }
+    }
+
+    /**
+     * Registers {@code action} to run once when this region is closed, on the thread that
+     * calls {@link #close()}, after commits and decommits have been shut out; at once, on the
+     * calling thread, when the region is closed already. For layers above that keep threads
+     * waiting on the region (an arena's blocked allocations), so that a close releases them
+     * instead of leaving them to a free that can no longer come. An action that throws is
+     * logged and does not stop the others or the close.
+     *
+     * @throws NullPointerException if {@code action} is null
+     */
+    public void onClose(Runnable action) {
+        java.util.Objects.requireNonNull(action, "onClose(null): the action is null");
+        synchronized (this) {
+            if (closeActions != null && !closed) {
+                closeActions.add(action);
+                return;
+            }
+        }
+        runQuietly(action);
+    }
+
+    private void runCloseActions() {
+        List<Runnable> actions;
+        synchronized (this) {
+            actions = closeActions;
+            closeActions = null;
+        }
+        if (actions != null) {
+            for (Runnable a : actions) {
+                runQuietly(a);
+            }
+        }
+    }
+
+    private void runQuietly(Runnable action) {
+        try {
+            action.run();
+        } catch (RuntimeException e) {
+            System.getLogger(VirtualRegion.class.getName()).log(System.Logger.Level.WARNING,
+                    "a close action of " + this + " failed; the region is closed all the same", e);
         }
     }
 
