@@ -195,13 +195,13 @@ final class Handover {
      * (see {@link Arena}'s header), so a waiter re-registering after a failed commit waits.
      */
     Registration registerFor(Waiter<Long> waiter, int n, long alignQ) {
-        SpanRequest node = new SpanRequest(waiter, n, alignQ);
+        SpanRequest node = new SpanRequest(this, waiter, n, alignQ);
         lock.lock();
         try {
             int at = commitsFailing ? NONE : order.placeNewcomer(n, alignQ);
             if (at == NONE) {
                 order.add(node);
-                return () -> cancel(node);
+                return node;
             }
             if (!waiter.claim()) {
                 segments.free(at, n, arena::describe);
@@ -211,7 +211,7 @@ final class Handover {
         } finally {
             lock.unlock();
         }
-        return handOver(node) ? Registration.NONE : () -> cancel(node);
+        return handOver(node) ? Registration.NONE : node;
     }
 
     /**
@@ -235,7 +235,7 @@ final class Handover {
         }
     }
 
-    private void cancel(SpanRequest node) {
+    void cancel(SpanRequest node) {
         List<SpanRequest> served;
         lock.lock();
         try {

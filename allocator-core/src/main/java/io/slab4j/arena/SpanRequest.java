@@ -1,13 +1,16 @@
 package io.slab4j.arena;
 
+import io.slab4j.event.Registration;
 import io.slab4j.event.Waiter;
 
 /**
  * One registration waiting for space in an {@link Arena}: the request, the span carved once
  * it is claimed, and its links in the arena's {@link SpanQueue}. All fields but the final
- * ones are guarded by the arena lock.
+ * ones are guarded by the arena lock. It is its own {@link Registration} (no cancel lambda
+ * a wait), so a waiting allocation costs one object here.
  */
-final class SpanRequest {
+final class SpanRequest implements Registration {
+    private final Handover owner;
     final Waiter<Long> waiter;
     final int quanta;
     final long alignQuanta;
@@ -18,9 +21,16 @@ final class SpanRequest {
     SpanRequest next;
     boolean linked;
 
-    SpanRequest(Waiter<Long> waiter, int quanta, long alignQuanta) {
+    SpanRequest(Handover owner, Waiter<Long> waiter, int quanta, long alignQuanta) {
+        this.owner = owner;
         this.waiter = waiter;
         this.quanta = quanta;
         this.alignQuanta = alignQuanta;
+    }
+
+    /** Withdraws this request from the arena's queue (idempotent: a request no longer queued is left alone). */
+    @Override
+    public void cancel() {
+        owner.cancel(this);
     }
 }
