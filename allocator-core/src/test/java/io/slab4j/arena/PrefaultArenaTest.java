@@ -5,11 +5,6 @@ import io.slab4j.testing.ProcMaps;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -220,22 +215,7 @@ class PrefaultArenaTest {
 
     /** Bytes in transparent huge pages inside the region: the smaps AnonHugePages lines. */
     static long hugeBytes(VirtualRegion region) {
-        long start = region.address();
-        long end = start + region.size();
-        long total = 0;
-        boolean inside = false;
-        for (String line : read("/proc/self/smaps").split("\n")) {
-            int dash = line.indexOf('-');
-            int space = line.indexOf(' ');
-            if (dash > 0 && space > dash && line.substring(0, dash).chars().allMatch(c -> Character.digit(c, 16) >= 0)) {
-                long s = Long.parseUnsignedLong(line.substring(0, dash), 16);
-                long e = Long.parseUnsignedLong(line.substring(dash + 1, space), 16);
-                inside = Long.compareUnsigned(s, start) >= 0 && Long.compareUnsigned(e, end) <= 0;
-            } else if (inside && line.startsWith("AnonHugePages:")) {
-                total += Long.parseLong(line.trim().split("\\s+")[1]) * 1024;
-            }
-        }
-        return total;
+        return ProcMaps.hugePagesWithin(region.address(), region.address() + region.size());
     }
 
     /** The huge page size; skips the test where the kernel offers none. */
@@ -255,27 +235,6 @@ class PrefaultArenaTest {
 
     /** The smaps VmFlags line of each mapping that starts inside the region. */
     static List<String> vmFlags(VirtualRegion region) {
-        List<String> flags = new ArrayList<>();
-        boolean inside = false;
-        for (String line : read("/proc/self/smaps").split("\n")) {
-            int dash = line.indexOf('-');
-            int space = line.indexOf(' ');
-            if (dash > 0 && space > dash && line.substring(0, dash).chars().allMatch(c -> Character.digit(c, 16) >= 0)) {
-                long s = Long.parseUnsignedLong(line.substring(0, dash), 16);
-                inside = Long.compareUnsigned(s, region.address()) >= 0
-                        && Long.compareUnsigned(s, region.address() + region.size()) < 0;
-            } else if (inside && line.startsWith("VmFlags:")) {
-                flags.add(line.substring("VmFlags:".length()));
-            }
-        }
-        return flags;
-    }
-
-    private static String read(String path) {
-        try {
-            return Files.readString(Path.of(path));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return ProcMaps.vmFlagsWithin(region.address(), region.address() + region.size());
     }
 }

@@ -1,5 +1,6 @@
 package io.slab4j.buffer;
 
+import io.slab4j.testing.ProcMaps;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -41,7 +42,7 @@ class ResidentMemoryTest {
     }
 
     private static long resident(BufferPool pool) {
-        return Smaps.residentWithin(pool.regionAddress(), pool.regionAddress() + RESERVE);
+        return ProcMaps.residentWithin(pool.regionAddress(), pool.regionAddress() + RESERVE);
     }
 
     private static void burstOnExitingThreads(BufferPool pool) throws InterruptedException {

@@ -1,5 +1,8 @@
 package io.slab4j.testing;
 
+import java.util.function.Consumer;
+import java.util.List;
+import java.util.ArrayList;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -49,7 +52,39 @@ public final class ProcMaps {
 
     /** Resident bytes of the mappings inside {@code [start, end)}, from the Rss lines of {@code /proc/self/smaps}. */
     public static long residentWithin(long start, long end) {
-        long total = 0;
+        return smapsKilobytesWithin(start, end, "Rss:") * 1024;
+    }
+
+    /** Bytes in transparent huge pages of the mappings inside {@code [start, end)}: the AnonHugePages lines. */
+    public static long hugePagesWithin(long start, long end) {
+        return smapsKilobytesWithin(start, end, "AnonHugePages:") * 1024;
+    }
+
+    /** The VmFlags line of each mapping that starts inside {@code [start, end)}, after the field name. */
+    public static List<String> vmFlagsWithin(long start, long end) {
+        List<String> flags = new ArrayList<>();
+        forEachSmapsField(start, end, false, "VmFlags:", rest -> flags.add(rest));
+        return flags;
+    }
+
+    /** The sum of one kB field (e.g. {@code "Rss:"}) over the mappings lying wholly inside {@code [start, end)}. */
+    private static long smapsKilobytesWithin(long start, long end, String field) {
+        long[] total = {0};
+        forEachSmapsField(start, end, true, field, rest -> {
+            String[] f = rest.trim().split("\\s+");
+            if (!"kB".equals(f[1])) {
+                throw new IllegalStateException("unexpected smaps unit in " + field + rest);
+            }
+            total[0] += Long.parseLong(f[0]);
+        });
+        return total[0];
+    }
+
+    /**
+     * Calls {@code action} with what follows {@code field} on each such line of a mapping of
+     * {@code /proc/self/smaps} that lies wholly inside the range ({@code whole}) or starts in it.
+     */
+    private static void forEachSmapsField(long start, long end, boolean whole, String field, Consumer<String> action) {
         boolean inside = false;
         for (String line : read("/proc/self/smaps").split("\n")) {
             int dash = line.indexOf('-');
@@ -57,13 +92,12 @@ public final class ProcMaps {
             if (dash > 0 && space > dash && line.substring(0, dash).chars().allMatch(c -> Character.digit(c, 16) >= 0)) {
                 long s = Long.parseUnsignedLong(line.substring(0, dash), 16);
                 long e = Long.parseUnsignedLong(line.substring(dash + 1, space), 16);
-                inside = Long.compareUnsigned(s, start) >= 0 && Long.compareUnsigned(e, end) <= 0;
-            } else if (inside && line.startsWith("Rss:")) {
-                String[] fields = line.trim().split("\\s+");
-                total += Long.parseLong(fields[1]) * 1024;
+                inside = Long.compareUnsigned(s, start) >= 0
+                        && (whole ? Long.compareUnsigned(e, end) <= 0 : Long.compareUnsigned(s, end) < 0);
+            } else if (inside && line.startsWith(field)) {
+                action.accept(line.substring(field.length()));
             }
         }
-        return total;
     }
 
     /** {@code /proc/sys/vm/max_map_count}. */
