@@ -26,7 +26,8 @@ import java.util.Arrays;
  * <h2>Lazy deletion</h2>
  * A bin is a stack of starts. A segment that stops being free (carved, or merged into a
  * neighbour) is not searched for in its bin: if its entry is the newest of the bin it is
- * popped, else the entry goes <em>stale</em> and its key {@code (start, class)} joins a
+ * popped, in a short bin (at most 32 entries, a scan of two hot lines) it is
+ * found and removed, else the entry goes <em>stale</em> and its key {@code (start, class)} joins a
  * small hash set of stale entries. So removing a segment touches no other segment, and
  * whether an entry is valid is known from the set (a few hot lines), not by reading the
  * segment's tag: {@link #take} hands out a segment without a read of its (cold) line, and
@@ -45,7 +46,9 @@ import java.util.Arrays;
  * then, and entries pushed since (the ones LIFO reuse takes) are valid without a lookup.
  * And a small direct-mapped cache of <em>fresh</em> keys, ones with no stale entry (a
  * popped or pushed entry's; a key leaves when its entry goes stale), so a segment freed
- * again where it was just taken is pushed without a lookup for a stale entry to revive.
+ * again where it was just taken is pushed without a lookup for a stale entry to revive;
+ * nor is one whose start is clear in its class's 64-bit filter of stale starts (reset when
+ * the bin is compacted or emptied).
  *
  * <p>Invariants ({@link TagTable#check}): {@code live[c]} is the number of free segments
  * of class c; class c's bitmap bit is set iff {@code live[c] > 0}; every free segment has
@@ -61,6 +64,8 @@ final class SizeBins {
     static final int NONE = -1;
     /** Stale entries a bin may hold beyond an eighth of its live ones before it is compacted. */
     private static final int SLACK = 8;
+    /** Bins of at most this many entries (two cache lines) remove a segment's entry at once, found by a scan, instead of marking it stale. */
+    private static final int SCAN = 32;
     /** Slots of the fresh-key cache (a power of two; 512 bytes). */
     private static final int FRESH = 64;
 
@@ -77,6 +82,8 @@ final class SizeBins {
     private final int[] clean = new int[CLASSES];
     /** Direct-mapped keys known to have no stale entry (-1: none), so adding such a segment needs no lookup; a key leaves when its entry goes stale. */
     private final long[] fresh = new long[FRESH];
+    /** Per class, a 64-bit filter of its stale entries' starts ({@link #filterBit}): a start whose bit is clear has no stale entry; cleared when the bin is clean. */
+    private final long[] filter = new long[CLASSES];
 
     SizeBins(Tags tags) {
         this.tags = tags;
@@ -147,12 +154,11 @@ final class SizeBins {
         int c = classOf(length);
         long k = key(start, c);
         int slot = slot(k);
-        if (size[c] == live[c] || fresh[slot] == k || !staleKeys.remove(k)) { // no stale entry of the bin, or none of the key: no lookup
+        if (size[c] == live[c] || fresh[slot] == k || (filter[c] & filterBit(start)) == 0 || !staleKeys.remove(k)) { // no stale entry of the bin, or none of the key: no lookup
             int[] bin = bins[c];
             int top = size[c];
             if (top == bin.length) {
-                bin = Arrays.copyOf(bin, Math.max(8, top * 2));
-                bins[c] = bin;
+                bin = grow(c);
             }
             bin[top] = start;
             size[c] = top + 1;
@@ -177,10 +183,27 @@ final class SizeBins {
             emptied(c);
         } else if (bins[c][size[c] - 1] == start) {
             popped(c);
+        } else if (size[c] <= SCAN) {
+            removeBelowTop(c, start);
         } else {
+            markStale(c, start);
+        }
+    }
+
+    /** Class c's full bin doubles. */
+    private int[] grow(int c) {
+        int[] bin = Arrays.copyOf(bins[c], Math.max(8, size[c] * 2));
+        bins[c] = bin;
+        return bin;
+    }
+
+    /** The entry of valid {@code start}, below the top of class c's long bin, goes stale; the bin is compacted when it holds too many. */
+    private void markStale(int c, int start) {
+        {
             long k = key(start, c);
             staleKeys.add(k);
             stale++;
+            filter[c] |= filterBit(start);
             int slot = slot(k);
             if (fresh[slot] == k) {
                 fresh[slot] = -1L;
@@ -190,6 +213,25 @@ final class SizeBins {
                 compact(c);
             }
         }
+    }
+
+    /**
+     * Removes the entry of valid {@code start} from class c's short bin, which holds it
+     * below the top: the entries above it move down one, keeping their order (stale ones
+     * stay below the clean height).
+     */
+    private void removeBelowTop(int c, int start) {
+        int[] bin = bins[c];
+        int n = size[c] - 1;
+        int j = n - 1;
+        while (bin[j] != start) { // there, once: the segment is free in this class
+            j--;
+        }
+        System.arraycopy(bin, j + 1, bin, j, n - j);
+        size[c] = n;
+        clean[c] = Math.min(clean[c], n);
+        long k = key(start, c);
+        fresh[slot(k)] = k;
     }
 
     /** Records that the segment whose entry {@link #take} popped, of {@code length} quanta, stopped being free. */
@@ -276,17 +318,20 @@ final class SizeBins {
     private void compact(int c) {
         int[] bin = bins[c];
         int kept = 0;
-        for (int i = 0, n = size[c]; i < n; i++) {
+        int i = 0;
+        for (int drop = size[c] - live[c]; drop > 0; i++) { // stale entries all lie below the clean height
             int start = bin[i];
-            if (isStale(start, c)) {
-                staleKeys.remove(key(start, c));
+            if (staleKeys.remove(key(start, c))) {
                 stale--;
+                drop--;
             } else {
                 bin[kept++] = start;
             }
         }
-        size[c] = kept;
+        System.arraycopy(bin, i, bin, kept, size[c] - i);
+        size[c] = kept + size[c] - i;
         clean[c] = 0;
+        filter[c] = 0;
         if (staleKeys.capacity() > 64 * (stale + 64)) {
             staleKeys.compact(); // a burst (a prefill's frees) grew it; a sparse set spreads over cold lines
         }
@@ -302,6 +347,7 @@ final class SizeBins {
         }
         size[c] = 0;
         clean[c] = 0;
+        filter[c] = 0;
     }
 
     /**
@@ -326,6 +372,11 @@ final class SizeBins {
         return (long) start << 9 | c;
     }
 
+    /** Bit of {@code start} in a class's stale filter. */
+    private static long filterBit(int start) {
+        return 1L << ((start * 0x9E3779B9) >>> 26);
+    }
+
     private static int slot(long key) {
         return (int) ((key * 0x9E3779B97F4A7C15L) >>> 58);
     }
@@ -342,6 +393,11 @@ final class SizeBins {
             for (int i = clean[c]; i < size[c]; i++) {
                 if (staleKeys.contains(key(bins[c][i], c))) {
                     return "entry " + bins[c][i] + " of class " + c + " is stale at index " + i + ", above the clean height " + clean[c];
+                }
+            }
+            for (int i = 0; i < size[c]; i++) {
+                if ((filter[c] & filterBit(bins[c][i])) == 0 && staleKeys.contains(key(bins[c][i], c))) {
+                    return "stale entry " + bins[c][i] + " of class " + c + " is missing from the class's filter";
                 }
             }
         }
