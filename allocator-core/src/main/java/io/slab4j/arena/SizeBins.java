@@ -26,7 +26,8 @@ import java.util.Arrays;
  * <h2>Lazy deletion</h2>
  * A bin is a stack of starts. A segment that stops being free (carved, or merged into a
  * neighbour) is not searched for in its bin: if its entry is the newest of the bin it is
- * popped, else the entry goes <em>stale</em> and its key {@code (start, class)} joins a
+ * popped, in a short bin (at most 32 entries, a scan of two hot lines) it is
+ * found and removed, else the entry goes <em>stale</em> and its key {@code (start, class)} joins a
  * small hash set of stale entries. So removing a segment touches no other segment, and
  * whether an entry is valid is known from the set (a few hot lines), not by reading the
  * segment's tag: {@link #take} hands out a segment without a read of its (cold) line, and
@@ -38,6 +39,16 @@ import java.util.Arrays;
  * holds at most {@code live + live / 8 + SLACK} entries, each start at most once, and the
  * stale set stays small enough to stay cached (a compaction scans the bin, at most nine
  * entries for each stale one it drops).
+ *
+ * <h2>Lookups skipped</h2>
+ * Two hints keep the set out of the common paths. A class's <em>clean height</em>: an
+ * entry goes stale below the top, so every stale entry lies below the height the bin had
+ * then, and entries pushed since (the ones LIFO reuse takes) are valid without a lookup.
+ * And a small direct-mapped cache of <em>fresh</em> keys, ones with no stale entry (a
+ * popped or pushed entry's; a key leaves when its entry goes stale), so a segment freed
+ * again where it was just taken is pushed without a lookup for a stale entry to revive;
+ * nor is one whose start is clear in its class's 64-bit filter of stale starts (reset when
+ * the bin is compacted or emptied).
  *
  * <p>Invariants ({@link TagTable#check}): {@code live[c]} is the number of free segments
  * of class c; class c's bitmap bit is set iff {@code live[c] > 0}; every free segment has
@@ -53,6 +64,10 @@ final class SizeBins {
     static final int NONE = -1;
     /** Stale entries a bin may hold beyond an eighth of its live ones before it is compacted. */
     private static final int SLACK = 8;
+    /** Bins of at most this many entries (two cache lines) remove a segment's entry at once, found by a scan, instead of marking it stale. */
+    private static final int SCAN = 32;
+    /** Slots of the fresh-key cache (a power of two; 512 bytes). */
+    private static final int FRESH = 64;
 
     private final Tags tags;
     private final int[][] bins = new int[CLASSES][];
@@ -63,10 +78,17 @@ final class SizeBins {
     /** Keys {@code start << 9 | class} of the stale entries; {@code stale} is its size (0 skips every lookup). */
     private final LongHashSet staleKeys = new LongHashSet();
     private int stale;
+    /** Per class, the clean height: every stale entry of class c lies below index {@code clean[c]} (at most {@code size[c]}), so entries from there up are valid without a lookup. */
+    private final int[] clean = new int[CLASSES];
+    /** Direct-mapped keys known to have no stale entry (-1: none), so adding such a segment needs no lookup; a key leaves when its entry goes stale. */
+    private final long[] fresh = new long[FRESH];
+    /** Per class, a 64-bit filter of its stale entries' starts ({@link #filterBit}): a start whose bit is clear has no stale entry; cleared when the bin is clean. */
+    private final long[] filter = new long[CLASSES];
 
     SizeBins(Tags tags) {
         this.tags = tags;
         Arrays.fill(bins, new int[0]);
+        Arrays.fill(fresh, -1L);
     }
 
     static int classOf(int length) {
@@ -130,18 +152,20 @@ final class SizeBins {
     /** Records a new free segment at {@code start} of {@code length} quanta. */
     void add(int start, int length) {
         int c = classOf(length);
-        if (size[c] == live[c] || !staleKeys.remove(key(start, c))) { // no stale entry in the bin: no lookup
+        long k = key(start, c);
+        int slot = slot(k);
+        if (size[c] == live[c] || fresh[slot] == k || (filter[c] & filterBit(start)) == 0 || !staleKeys.remove(k)) { // no stale entry of the bin, or none of the key: no lookup
             int[] bin = bins[c];
             int top = size[c];
             if (top == bin.length) {
-                bin = Arrays.copyOf(bin, Math.max(8, top * 2));
-                bins[c] = bin;
+                bin = grow(c);
             }
             bin[top] = start;
             size[c] = top + 1;
         } else {
             stale--; // its stale entry is valid again
         }
+        fresh[slot] = k;
         if (live[c]++ == 0) {
             groups[c >>> 3] |= 1 << (c & 7);
             groupMask |= 1L << (c >>> 3);
@@ -158,14 +182,56 @@ final class SizeBins {
         if (--live[c] == 0) {
             emptied(c);
         } else if (bins[c][size[c] - 1] == start) {
-            size[c]--;
+            popped(c);
+        } else if (size[c] <= SCAN) {
+            removeBelowTop(c, start);
         } else {
-            staleKeys.add(key(start, c));
+            markStale(c, start);
+        }
+    }
+
+    /** Class c's full bin doubles. */
+    private int[] grow(int c) {
+        int[] bin = Arrays.copyOf(bins[c], Math.max(8, size[c] * 2));
+        bins[c] = bin;
+        return bin;
+    }
+
+    /** The entry of valid {@code start}, below the top of class c's long bin, goes stale; the bin is compacted when it holds too many. */
+    private void markStale(int c, int start) {
+        {
+            long k = key(start, c);
+            staleKeys.add(k);
             stale++;
+            filter[c] |= filterBit(start);
+            int slot = slot(k);
+            if (fresh[slot] == k) {
+                fresh[slot] = -1L;
+            }
+            clean[c] = Math.max(clean[c], size[c] - 1); // the entry lies below the top
             if (size[c] - live[c] > (live[c] >>> 3) + SLACK) { // the bin's stale entries
                 compact(c);
             }
         }
+    }
+
+    /**
+     * Removes the entry of valid {@code start} from class c's short bin, which holds it
+     * below the top: the entries above it move down one, keeping their order (stale ones
+     * stay below the clean height).
+     */
+    private void removeBelowTop(int c, int start) {
+        int[] bin = bins[c];
+        int n = size[c] - 1;
+        int j = n - 1;
+        while (bin[j] != start) { // there, once: the segment is free in this class
+            j--;
+        }
+        System.arraycopy(bin, j + 1, bin, j, n - j);
+        size[c] = n;
+        clean[c] = Math.min(clean[c], n);
+        long k = key(start, c);
+        fresh[slot(k)] = k;
     }
 
     /** Records that the segment whose entry {@link #take} popped, of {@code length} quanta, stopped being free. */
@@ -194,8 +260,9 @@ final class SizeBins {
         int i = size[c];
         while (true) {
             int start = bin[--i]; // live[c] > 0, so a valid entry lies below
-            if (!isStale(start, c)) {
+            if (i >= clean[c] || !isStale(start, c)) {
                 size[c] = i + 1;
+                clean[c] = Math.min(clean[c], i + 1);
                 return start;
             }
             staleKeys.remove(key(start, c));
@@ -206,8 +273,15 @@ final class SizeBins {
     /** As {@link #top}, and pops the entry: the caller carves that segment now and records it with {@link #removeTaken}. */
     int take(int c) {
         int start = top(c);
-        size[c]--;
+        popped(c);
         return start;
+    }
+
+    /** Pops class c's top entry, a valid one: its key has no stale entry (a start is in a bin at most once). */
+    private void popped(int c) {
+        int top = --size[c];
+        fresh[slot(key(bins[c][top], c))] = key(bins[c][top], c);
+        clean[c] = Math.min(clean[c], top);
     }
 
     /** Entries of class c, {@code [0, size(c))}, newest last, for a search with {@link #keep}. */
@@ -221,35 +295,43 @@ final class SizeBins {
      */
     boolean keep(int c, int i) {
         int[] bin = bins[c];
-        if (!isStale(bin[i], c)) {
+        if (i >= clean[c] || !isStale(bin[i], c)) {
             return true;
         }
         staleKeys.remove(key(bin[i], c));
         stale--;
-        bin[i] = bin[--size[c]];
+        bin[i] = bin[--size[c]]; // below the clean height still: i < clean[c]
+        clean[c] = Math.min(clean[c], size[c]);
         return false;
     }
 
     /** Pops valid entry i of class c (the newest takes its place): the caller carves that segment now and records it with {@link #removeTaken}. */
     void takeAt(int c, int i) {
         int[] bin = bins[c];
-        bin[i] = bin[--size[c]];
+        long k = key(bin[i], c);
+        fresh[slot(k)] = k;
+        bin[i] = bin[--size[c]]; // an entry that may be stale moves down, so stays below the clean height
+        clean[c] = Math.min(clean[c], size[c]);
     }
 
     /** Drops the stale entries of class c. */
     private void compact(int c) {
         int[] bin = bins[c];
         int kept = 0;
-        for (int i = 0, n = size[c]; i < n; i++) {
+        int i = 0;
+        for (int drop = size[c] - live[c]; drop > 0; i++) { // stale entries all lie below the clean height
             int start = bin[i];
-            if (isStale(start, c)) {
-                staleKeys.remove(key(start, c));
+            if (staleKeys.remove(key(start, c))) {
                 stale--;
+                drop--;
             } else {
                 bin[kept++] = start;
             }
         }
-        size[c] = kept;
+        System.arraycopy(bin, i, bin, kept, size[c] - i);
+        size[c] = kept + size[c] - i;
+        clean[c] = 0;
+        filter[c] = 0;
         if (staleKeys.capacity() > 64 * (stale + 64)) {
             staleKeys.compact(); // a burst (a prefill's frees) grew it; a sparse set spreads over cold lines
         }
@@ -264,6 +346,8 @@ final class SizeBins {
             }
         }
         size[c] = 0;
+        clean[c] = 0;
+        filter[c] = 0;
     }
 
     /**
@@ -286,6 +370,43 @@ final class SizeBins {
 
     private static long key(int start, int c) {
         return (long) start << 9 | c;
+    }
+
+    /** Bit of {@code start} in a class's stale filter. */
+    private static long filterBit(int start) {
+        return 1L << ((start * 0x9E3779B9) >>> 26);
+    }
+
+    private static int slot(long key) {
+        return (int) ((key * 0x9E3779B97F4A7C15L) >>> 58);
+    }
+
+    /**
+     * The lookup hints against the stale set: null when every stale entry of each class
+     * lies below its clean height and no fresh key is stale, else what is broken.
+     */
+    String checkHints() {
+        for (int c = 0; c < CLASSES; c++) {
+            if (clean[c] < 0 || clean[c] > size[c]) {
+                return "class " + c + " has clean height " + clean[c] + " outside [0, " + size[c] + "]";
+            }
+            for (int i = clean[c]; i < size[c]; i++) {
+                if (staleKeys.contains(key(bins[c][i], c))) {
+                    return "entry " + bins[c][i] + " of class " + c + " is stale at index " + i + ", above the clean height " + clean[c];
+                }
+            }
+            for (int i = 0; i < size[c]; i++) {
+                if ((filter[c] & filterBit(bins[c][i])) == 0 && staleKeys.contains(key(bins[c][i], c))) {
+                    return "stale entry " + bins[c][i] + " of class " + c + " is missing from the class's filter";
+                }
+            }
+        }
+        for (long k : fresh) {
+            if (k != -1L && staleKeys.contains(k)) {
+                return "key of start " + (k >>> 9) + " and class " + (k & 511) + " is held fresh but is stale";
+            }
+        }
+        return null;
     }
 
     int live(int c) {

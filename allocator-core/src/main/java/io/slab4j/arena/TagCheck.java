@@ -132,6 +132,10 @@ final class TagCheck {
                 }
             }
         }
+        String hints = bins.checkHints();
+        if (hints != null) {
+            throw broken(hints);
+        }
         if (staleEntries != bins.stale() || staleEntries != bins.staleKeys()) {
             throw broken(staleEntries + " stale entries in the bins, but the count says " + bins.stale() + " and the set holds "
                     + bins.staleKeys());

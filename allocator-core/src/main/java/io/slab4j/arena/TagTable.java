@@ -192,7 +192,9 @@ final class TagTable {
         int spanEnd = at + n;
         if (tags.isLong(length)) {
             tags.clearHead(seg, length); // its EXT words may fall anywhere in the new tags
-            tags.clearFoot(end - 1, length);
+            if (spanEnd == end || !tags.isLong(end - spanEnd)) {
+                tags.clearFoot(end - 1, length); // else the long right remainder rewrites foot and EXT words in place
+            }
         } else if (spanEnd == end && n > 1) {
             tags.clearFoot(end - 1, length); // the old foot is now inside the span
         }

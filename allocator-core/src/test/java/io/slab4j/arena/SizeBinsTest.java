@@ -23,8 +23,8 @@ class SizeBinsTest {
 
     @Test
     void staleEntriesAreRevivedSkippedAndCompactedAway() {
-        for (int q = 900; q < 920; q++) {
-            makeFree(q); // twenty at the bottom, so ten stale entries stay within the bound
+        for (int q = 900; q < 940; q++) {
+            makeFree(q); // forty at the bottom: a bin longer than a scan, so ten stale entries stay within the bound
         }
         makeFree(999);
         for (int q = 0; q < 20; q += 2) {
@@ -34,22 +34,23 @@ class SizeBinsTest {
         for (int q = 0; q < 20; q += 2) {
             makeAllocated(q);
         }
-        assertEquals(32, bins.size(c), "stale entries stay until met");
+        assertEquals(52, bins.size(c), "stale entries stay until met");
         assertEquals(10, bins.stale());
         for (int q = 0; q < 20; q += 2) {
             makeFree(q); // the stale entry is valid again: no second entry
         }
-        assertEquals(32, bins.live(c));
-        assertEquals(32, bins.size(c));
+        assertEquals(52, bins.live(c));
+        assertEquals(52, bins.size(c));
         assertEquals(0, bins.stale());
         makeAllocated(999); // an old entry: goes stale
         makeAllocated(998); // the newest entry is dropped at once
-        assertEquals(31, bins.size(c));
+        assertEquals(51, bins.size(c));
         assertEquals(1, bins.stale());
         makeFree(999); // revived
         makeFree(998); // pushed again
-        assertEquals(32, bins.size(c));
+        assertEquals(52, bins.size(c));
         assertEquals(0, bins.stale());
+        assertEquals(null, bins.checkHints());
         int most = 0;
         for (int q = 100; q < 300; q += 2) { // segments that come and go under a newer one: stale entries
             makeFree(q);
@@ -57,18 +58,19 @@ class SizeBinsTest {
             makeAllocated(q);
             makeAllocated(q + 1);
             most = Math.max(most, bins.stale());
+            assertEquals(null, bins.checkHints());
             assertTrue(bins.size(c) - bins.live(c) <= bins.live(c) / 8 + 8,
                     "bin of " + bins.size(c) + " entries for " + bins.live(c) + " live: not compacted");
         }
-        assertEquals(12, most, "compacted when the stale entries pass an eighth of the live ones plus 8");
-        assertEquals(32, bins.live(c));
+        assertEquals(14, most, "compacted when the stale entries pass an eighth of the live ones plus 8");
+        assertEquals(52, bins.live(c));
         assertTrue(bins.stale() > 0, "some stale entries wait below the top");
         for (int i = bins.size(c) - 1; i >= 0; i--) {
             bins.keep(c, i);
         }
-        assertEquals(32, bins.size(c), "a search drops the stale entries it meets");
+        assertEquals(52, bins.size(c), "a search drops the stale entries it meets");
         assertEquals(0, bins.stale());
-        for (int i = 0; i < 32; i++) { // take each live segment once; stale copies are never handed out
+        for (int i = 0; i < 52; i++) { // take each live segment once; stale copies are never handed out
             int s = bins.take(c);
             assertEquals(Tags.FREE_HEAD, Tags.kind(tags.word(s)));
             tags.head(s, Tags.ALLOCATED, 1);
@@ -77,5 +79,23 @@ class SizeBinsTest {
         assertEquals(0, bins.live(c));
         assertEquals(0, bins.size(c), "an empty class drops its stale entries at once");
         assertEquals(SizeBins.NONE, bins.nonEmptyFrom(0));
+    }
+
+    @Test
+    void aShortBinRemovesAnEntryBelowTheTopAtOnceKeepingTheOrder() {
+        for (int q = 0; q < 10; q++) {
+            makeFree(q);
+        }
+        makeAllocated(3); // below the top of a bin of ten: removed, not marked stale
+        assertEquals(9, bins.size(c));
+        assertEquals(0, bins.stale());
+        assertEquals(null, bins.checkHints());
+        int[] expected = {9, 8, 7, 6, 5, 4, 2, 1, 0}; // newest first, as pushed
+        for (int s : expected) {
+            assertEquals(s, bins.take(c));
+            tags.head(s, Tags.ALLOCATED, 1);
+            bins.removeTaken(1);
+        }
+        assertEquals(0, bins.size(c));
     }
 }
