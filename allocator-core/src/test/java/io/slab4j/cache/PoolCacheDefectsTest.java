@@ -4,7 +4,6 @@ import io.slab4j.testing.Plain;
 import io.slab4j.pool.Pool;
 import io.slab4j.pool.PoolStats;
 
-
 import io.slab4j.arena.Arena;
 import io.slab4j.arena.Fit;
 import io.slab4j.testing.Background;
@@ -24,9 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Regression tests for the cache defects of issue 7 (each failed before its fix). */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class PoolCacheDefectsTest {
-    static final long PAGE = 4096;
     static final long BASE = 0x71_0000_0000L;
-
 
     /** 256-byte items, 16 a one-page slab. */
     static Pool pool(Arena arena, int hardLimit) {

@@ -27,15 +27,9 @@ class PoolCacheLocalTest {
     static final long PAGE = 4096;
     static final long BASE = 0x72_0000_0000L;
 
-
-    /** 256-byte items, 16 a one-page slab. */
-    static Pool pool(Arena arena, int hardLimit) {
-        return Pool.builder("p", 256).slabPages(1).highWater(8).hardLimit(hardLimit).build(arena);
-    }
-
     @Test
     void aLocalSharesTheThreadsMagazinesWithTheCachesOwnCalls() throws InterruptedException {
-        Pool pool = pool(Plain.arena(BASE, 64), 64);
+        Pool pool = PoolCacheDefectsTest.pool(Plain.arena(BASE, 64), 64);
         PoolCache cache = PoolCache.builder(pool).build();
         PoolCache.Local local = cache.local();
         assertSame(cache, local.cache());
@@ -63,7 +57,7 @@ class PoolCacheLocalTest {
 
     @Test
     void aLocalJudgesPutsByTheSameOwnershipRecord() throws InterruptedException {
-        Pool pool = pool(Plain.arena(BASE, 64), 64);
+        Pool pool = PoolCacheDefectsTest.pool(Plain.arena(BASE, 64), 64);
         PoolCache cache = PoolCache.builder(pool).build();
         PoolCache.Local local = cache.local();
         long x = local.get();
@@ -84,7 +78,7 @@ class PoolCacheLocalTest {
 
     @Test
     void anotherThreadIsRefusedNamingBothThreadsAndNothingChanges() throws Exception {
-        Pool pool = pool(Plain.arena(BASE, 64), 64);
+        Pool pool = PoolCacheDefectsTest.pool(Plain.arena(BASE, 64), 64);
         PoolCache cache = PoolCache.builder(pool).build();
         PoolCache.Local local = cache.local();
         long held = local.get();
@@ -115,7 +109,7 @@ class PoolCacheLocalTest {
 
     @Test
     void itemsParkedThroughAnIdleOwnersLocalServeBlockedGets() throws Exception {
-        Pool pool = pool(Plain.arena(BASE, 64), 64);
+        Pool pool = PoolCacheDefectsTest.pool(Plain.arena(BASE, 64), 64);
         PoolCache cache = PoolCache.builder(pool).build();
         CountDownLatch parked = new CountDownLatch(1);
         CountDownLatch finish = new CountDownLatch(1);
@@ -153,7 +147,7 @@ class PoolCacheLocalTest {
 
     @Test
     void closeWhileAnOwnerHoldsItsLocalReturnsItsItemsAndRefusesItsNextCall() throws Exception {
-        Pool pool = pool(Plain.arena(BASE, 64), 64);
+        Pool pool = PoolCacheDefectsTest.pool(Plain.arena(BASE, 64), 64);
         PoolCache cache = PoolCache.builder(pool).build();
         CountDownLatch parked = new CountDownLatch(1);
         CountDownLatch closed = new CountDownLatch(1);
@@ -182,7 +176,7 @@ class PoolCacheLocalTest {
 
     @Test
     void aClosedCacheGivesNoLocalAndRefusesAnOldOne() throws InterruptedException {
-        Pool pool = pool(Plain.arena(BASE, 64), 64);
+        Pool pool = PoolCacheDefectsTest.pool(Plain.arena(BASE, 64), 64);
         PoolCache cache = PoolCache.builder(pool).build();
         PoolCache.Local local = cache.local();
         long a = local.get();

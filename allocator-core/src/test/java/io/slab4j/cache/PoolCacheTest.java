@@ -6,7 +6,6 @@ import io.slab4j.testing.Plain;
 import io.slab4j.pool.Pool;
 import io.slab4j.pool.PoolStats;
 
-
 import io.slab4j.testing.Await;
 import io.slab4j.testing.Background;
 import io.slab4j.arena.Arena;
@@ -36,7 +35,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class PoolCacheTest {
     static final long PAGE = 4096;
     static final long BASE = 0x60_0000_0000L;
-
 
     /** 256-byte items, 16 a one-page slab. */
     static Pool smallPool(Arena arena) {

@@ -26,7 +26,6 @@ class PoolDefectsTest {
     static final long PAGE = 4096;
     static final long BASE = 0x70_0000_0000L;
 
-
     // defect 7: timed calls try first, then wait; waits counts real waits only
 
     @Test

@@ -22,7 +22,6 @@ class PoolTest {
     static final long PAGE = 4096;
     static final long BASE = 0x20_0000_0000L;
 
-
     @Test
     void carvesItemsFromSlabsAndReusesThem() throws InterruptedException {
         Arena arena = Plain.arena(BASE, 64);

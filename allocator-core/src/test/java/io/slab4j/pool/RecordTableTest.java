@@ -25,7 +25,6 @@ class RecordTableTest {
     static final long PAGE = 4096;
     static final long BASE = 0x74_0000_0000L;
 
-
     static void check(Pool pool) {
         pool.checkInvariants();
         pool.records().check();
