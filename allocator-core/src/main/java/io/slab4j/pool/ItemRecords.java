@@ -72,7 +72,7 @@ final class ItemRecords {
 
     /** The item index of {@code address} in {@code slab}; throws naming the address when it is not the start of an item. */
     int indexIn(Slab slab, long address, String call) {
-        int index = slab == null ? -1 : g.indexOf(address - slab.base);
+        int index = slab == null ? -1 : indexIn(slab, address);
         if (index < 0) {
             throw notAnItem(call, address, slab);
         }
