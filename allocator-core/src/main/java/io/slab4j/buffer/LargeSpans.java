@@ -1,5 +1,6 @@
 package io.slab4j.buffer;
 
+import java.util.function.ToLongFunction;
 import io.slab4j.arena.Arena;
 import io.slab4j.event.Event;
 
@@ -146,40 +147,27 @@ final class LargeSpans {
     }
 
     long buffersInUse() {
-        long n = 0;
-        for (Stripe s : stripes) {
-            synchronized (s) {
-                n += s.inUse;
-            }
-        }
-        return n;
+        return sum(s -> s.inUse);
     }
 
     long bytesInUse() {
-        long n = 0;
-        for (Stripe s : stripes) {
-            synchronized (s) {
-                n += s.inUseBytes;
-            }
-        }
-        return n;
+        return sum(s -> s.inUseBytes);
     }
 
     long cachedBytes() {
-        long n = 0;
-        for (Stripe s : stripes) {
-            synchronized (s) {
-                n += s.cachedBytes;
-            }
-        }
-        return n;
+        return sum(s -> s.cachedBytes);
     }
 
     int cachedSpans() {
-        int n = 0;
+        return (int) sum(s -> s.count);
+    }
+
+    /** The sum of one stripe counter over every stripe, each read under its stripe's lock. */
+    private long sum(ToLongFunction<Stripe> counter) {
+        long n = 0;
         for (Stripe s : stripes) {
             synchronized (s) {
-                n += (int) s.count;
+                n += counter.applyAsLong(s);
             }
         }
         return n;
