@@ -2,6 +2,8 @@ package io.slab4j.bench.tool;
 
 import picocli.CommandLine;
 
+import java.util.List;
+
 /**
  * Argument checks that picocli's types cannot express (a count that must be positive, a
  * value that must be below another). Each failure is a {@link CommandLine.ParameterException}
@@ -14,19 +16,30 @@ public final class Checks {
     }
 
     public static int positive(CommandLine.Model.CommandSpec spec, String option, int value) {
-        if (value <= 0) {
-            throw new CommandLine.ParameterException(spec.commandLine(),
-                    "invalid value for option '" + option + "': " + value + " is not positive");
-        }
+        positive(spec, option, (long) value);
         return value;
     }
 
     public static long positive(CommandLine.Model.CommandSpec spec, String option, long value) {
-        if (value <= 0) {
-            throw new CommandLine.ParameterException(spec.commandLine(),
-                    "invalid value for option '" + option + "': " + value + " is not positive");
-        }
+        require(spec, value > 0, "invalid value for option '" + option + "': " + value + " is not positive");
         return value;
+    }
+
+    public static double positive(CommandLine.Model.CommandSpec spec, String option, double value) {
+        require(spec, value > 0, "invalid value for option '" + option + "': " + value + " is not positive");
+        return value;
+    }
+
+    /** A count where 0 is allowed. */
+    public static int notNegative(CommandLine.Model.CommandSpec spec, String option, int value) {
+        require(spec, value >= 0, "invalid value for option '" + option + "': " + value + " is negative");
+        return value;
+    }
+
+    /** A list option (given as an empty string, it would run nothing). */
+    public static <T> List<T> notEmpty(CommandLine.Model.CommandSpec spec, String option, List<T> values) {
+        require(spec, !values.isEmpty(), "invalid value for option '" + option + "': empty");
+        return values;
     }
 
     public static void require(CommandLine.Model.CommandSpec spec, boolean ok, String message) {

@@ -2,11 +2,10 @@ package io.slab4j.bench.tool.fragment;
 
 import io.slab4j.arena.Fit;
 import io.slab4j.bench.tool.BenchTool;
-import io.slab4j.bench.tool.ChartFiles;
 import io.slab4j.bench.tool.Checks;
-import io.slab4j.bench.tool.JsonReport;
 import io.slab4j.bench.tool.OutputOptions;
 import io.slab4j.bench.tool.Progress;
+import io.slab4j.bench.tool.RunReport;
 import io.slab4j.bench.tool.Table;
 import io.slab4j.bench.tool.Units;
 import picocli.CommandLine.Command;
@@ -21,7 +20,6 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -110,14 +108,12 @@ public final class FragmentCommand implements Callable<Integer> {
     public Integer call() {
         Trace events = events();
         FragmentConfig config = config(events);
-        PrintWriter out = spec.commandLine().getOut();
-        Instant started = Instant.now();
-        out.println(describe(config, events));
-        out.flush();
+        RunReport report = RunReport.start("fragment", spec, output);
+        report.describe(describe(config, events));
         List<FragmentResult> results = new ArrayList<>();
         List<Replay> replays = new ArrayList<>();
         long total = (long) events.events() * config.fits().size();
-        try (Progress progress = Progress.start(output.progress, "fragment", total, "events", spec.commandLine().getErr())) {
+        try (Progress progress = report.progress(total, "events")) {
             for (int i = 0; i < config.fits().size(); i++) {
                 Fit fit = config.fits().get(i);
                 long offset = (long) i * events.events();
@@ -127,18 +123,9 @@ public final class FragmentCommand implements Callable<Integer> {
                 replays.add(r);
             }
         }
-        print(out, results, config);
-        if (output.json != null) {
-            JsonReport.write(output.json, JsonReport.envelope("fragment", started, config,
-                    new FragmentResults(events.allocations(), events.frees(), results)));
-            out.println("JSON: " + output.json);
-        }
-        if (output.charts != null) {
-            ChartFiles files = new ChartFiles(output.charts);
-            FragmentCharts.write(files, results, replays, events.name());
-            out.println("charts: " + files.written());
-        }
-        out.flush();
+        print(report.out(), results, config);
+        report.writeFiles(config, new FragmentResults(events.allocations(), events.frees(), results),
+                files -> FragmentCharts.write(files, results, replays, events.name()));
         return BenchTool.OK;
     }
 
@@ -171,7 +158,7 @@ public final class FragmentCommand implements Callable<Integer> {
             Checks.positive(spec, "--live", live);
             Checks.require(spec, minSize <= maxSize, "invalid value for option '--min-size': " + minSize
                     + " is above --max-size " + maxSize);
-            Checks.require(spec, alpha > 0, "invalid value for option '--alpha': " + alpha + " is not positive");
+            Checks.positive(spec, "--alpha", alpha);
             return d.generate(events, live, minSize, maxSize, alpha, output.seed);
         }
         try {
@@ -195,13 +182,13 @@ public final class FragmentCommand implements Callable<Integer> {
     }
 
     FragmentConfig config(Trace events) {
-        Checks.require(spec, !fits.isEmpty(), "invalid value for option '--fits': empty");
+        Checks.notEmpty(spec, "--fits", fits);
         Checks.require(spec, Long.bitCount(quantum) == 1, "invalid value for option '--quantum': " + quantum
                 + " is not a power of two");
         Checks.require(spec, Long.bitCount(granule) == 1 && granule >= quantum, "invalid value for option '--granule': "
                 + granule + " is not a power of two at least the quantum " + quantum);
         Checks.positive(spec, "--samples", samples);
-        Checks.require(spec, headroom > 0, "invalid value for option '--headroom': " + headroom + " is not positive");
+        Checks.positive(spec, "--headroom", headroom);
         Checks.require(spec, events.events() > 0, "the trace " + events.name() + " has no events");
         long peak = events.peakLive(quantum);
         long bytes = arena != null ? arena : (long) Math.ceil(peak * headroom);

@@ -1,11 +1,10 @@
 package io.slab4j.bench.tool.scarcity;
 
 import io.slab4j.bench.tool.BenchTool;
-import io.slab4j.bench.tool.ChartFiles;
 import io.slab4j.bench.tool.Checks;
-import io.slab4j.bench.tool.JsonReport;
 import io.slab4j.bench.tool.OutputOptions;
 import io.slab4j.bench.tool.Progress;
+import io.slab4j.bench.tool.RunReport;
 import io.slab4j.bench.tool.Table;
 import io.slab4j.bench.tool.Units;
 import io.slab4j.nativemem.VirtualRegion;
@@ -18,7 +17,6 @@ import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -109,14 +107,12 @@ public final class ScarcityCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         ScarcityConfig config = config();
-        PrintWriter out = spec.commandLine().getOut();
-        Instant started = Instant.now();
-        out.println(describe(config));
-        out.flush();
+        RunReport report = RunReport.start("scarcity", spec, output);
+        report.describe(describe(config));
         List<ScarcityResult> results = new ArrayList<>();
         long perStrategy = config.durationMs();
         long total = perStrategy * config.strategies().size();
-        try (Progress progress = Progress.start(output.progress, "scarcity", total, "ms", spec.commandLine().getErr())) {
+        try (Progress progress = report.progress(total, "ms")) {
             for (int i = 0; i < config.strategies().size(); i++) {
                 WaitStrategy s = config.strategies().get(i);
                 long offset = i * perStrategy;
@@ -127,18 +123,8 @@ public final class ScarcityCommand implements Callable<Integer> {
         }
         long itemBytes = config.slabPages() * VirtualRegion.pageSize() / Scene.itemsPerSlab(config);
         List<ScarcityResult> judged = Verdicts.judge(results, itemBytes);
-        print(out, judged);
-        if (output.json != null) {
-            JsonReport.write(output.json, JsonReport.envelope("scarcity", started, config,
-                    new ScarcityResults(judged)));
-            out.println("JSON: " + output.json);
-        }
-        if (output.charts != null) {
-            ChartFiles files = new ChartFiles(output.charts);
-            ScarcityCharts.write(files, judged);
-            out.println("charts: " + files.written());
-        }
-        out.flush();
+        print(report.out(), judged);
+        report.writeFiles(config, new ScarcityResults(judged), files -> ScarcityCharts.write(files, judged));
         return BenchTool.OK;
     }
 
@@ -147,14 +133,13 @@ public final class ScarcityCommand implements Callable<Integer> {
     }
 
     ScarcityConfig config() {
-        Checks.require(spec, !strategies.isEmpty(), "invalid value for option '--strategies': empty");
+        Checks.notEmpty(spec, "--strategies", strategies);
         Checks.positive(spec, "--getters", getters);
-        Checks.require(spec, fragmenters >= 0, "invalid value for option '--fragmenters': " + fragmenters + " is negative");
+        Checks.notNegative(spec, "--fragmenters", fragmenters);
         Checks.positive(spec, "--limit", limit);
         Checks.positive(spec, "--slab-pages", slabPages);
         Checks.positive(spec, "--small-max-pages", smallMaxPages);
-        Checks.require(spec, fragmentedSlabs >= 0,
-                "invalid value for option '--fragmented-slabs': " + fragmentedSlabs + " is negative");
+        Checks.notNegative(spec, "--fragmented-slabs", fragmentedSlabs);
         Checks.require(spec, longLivedPercent >= 0 && longLivedPercent <= 100,
                 "invalid value for option '--long-lived-percent': " + longLivedPercent + " is not in [0, 100]");
         long slabBytes = (long) slabPages * VirtualRegion.pageSize();

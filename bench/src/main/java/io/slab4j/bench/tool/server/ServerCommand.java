@@ -1,11 +1,10 @@
 package io.slab4j.bench.tool.server;
 
 import io.slab4j.bench.tool.BenchTool;
-import io.slab4j.bench.tool.ChartFiles;
 import io.slab4j.bench.tool.Checks;
-import io.slab4j.bench.tool.JsonReport;
 import io.slab4j.bench.tool.OutputOptions;
 import io.slab4j.bench.tool.Progress;
+import io.slab4j.bench.tool.RunReport;
 import io.slab4j.bench.tool.Table;
 import io.slab4j.bench.tool.Units;
 import picocli.CommandLine;
@@ -19,7 +18,6 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -142,16 +140,13 @@ public final class ServerCommand implements Callable<Integer> {
             wrk = WrkLoad.find().orElseThrow(() -> new CommandLine.ParameterException(spec.commandLine(),
                     "--load wrk: wrk is not on the PATH (install it, or use the built-in load: --load builtin)"));
         }
-        PrintWriter out = spec.commandLine().getOut();
-        Instant started = Instant.now();
-        out.println(describe(config));
-        out.flush();
+        RunReport report = RunReport.start("server", spec, output);
+        report.describe(describe(config));
         List<ServerResult> results = new ArrayList<>();
         List<ServerRun> runs = new ArrayList<>();
         long each = config.durationMs() + config.idleMs();
         long warmups = config.warmupMs() * allocators.size();
-        try (Progress progress = Progress.start(output.progress, "server", warmups + each * allocators.size(), "ms",
-                spec.commandLine().getErr())) {
+        try (Progress progress = report.progress(warmups + each * allocators.size(), "ms")) {
             for (AllocatorKind k : allocators) {
                 ServerRun run = new ServerRun(config, k, wrk);
                 runs.add(run);
@@ -171,18 +166,9 @@ public final class ServerCommand implements Callable<Integer> {
         } finally {
             runs.forEach(ServerRun::close);
         }
-        print(out, results);
-        if (output.json != null) {
-            JsonReport.write(output.json, JsonReport.envelope("server", started, config, new ServerResults(results)));
-            out.println("JSON: " + output.json);
-        }
-        if (output.charts != null) {
-            ChartFiles files = new ChartFiles(output.charts);
-            ServerCharts.write(files, results, config.durationMs());
-            out.println("charts: " + files.written());
-        }
+        print(report.out(), results);
+        report.writeFiles(config, new ServerResults(results), files -> ServerCharts.write(files, results, config.durationMs()));
         List<String> broken = checks(results);
-        out.flush();
         if (!broken.isEmpty()) {
             spec.commandLine().getErr().println("slab4j-bench server: the run broke: " + String.join("; ", broken));
             return BenchTool.FAILED;
@@ -195,13 +181,13 @@ public final class ServerCommand implements Callable<Integer> {
     }
 
     ServerConfig config() {
-        Checks.require(spec, !allocators.isEmpty(), "invalid value for option '--allocators': empty");
+        Checks.notEmpty(spec, "--allocators", allocators);
         Checks.require(spec, new LinkedHashSet<>(allocators).size() == allocators.size(),
                 "invalid value for option '--allocators': " + allocators + " names an allocator twice");
         Checks.positive(spec, "--requests", requests);
         Checks.positive(spec, "--connections", connections);
         Checks.positive(spec, "--io-threads", ioThreads);
-        Checks.require(spec, held >= 0, "invalid value for option '--held': " + held + " is negative");
+        Checks.notNegative(spec, "--held", held);
         Checks.require(spec, maxSize <= Payload.MAX_SIZE, "invalid value for option '--max-size': " + maxSize
                 + " is above " + Units.bytes(Payload.MAX_SIZE));
         Checks.require(spec, minSize <= maxSize, "invalid value for option '--min-size': " + Units.bytes(minSize)
