@@ -182,20 +182,20 @@ public class EventBench {
         return at;
     }
 
-    /** The echo thread and what it waits on; see {@link Waker}. */
-    @State(Scope.Thread)
-    public static class WakeUp {
-        @Param({"PARK_UNPARK", "POOL_AT_LIMIT", "POOL_PUT_OR_GROW", "ARENA_FREE"})
-        public Waker.Path path;
-
-        @Param({"0", "100"})
-        public int asleepMicros;
-
+    /**
+     * The echo thread's lifecycle, the same for {@link WakeUp} and {@link WokenGet}: started
+     * once per trial, awaited before every invocation (a setup, so untimed) until it is
+     * parked, so that every operation is a real wake-up; stopped at the end of the trial.
+     * Each subclass is a {@code @State} that says which echo it starts.
+     */
+    public abstract static class Echo {
         Waker waker;
+
+        abstract Waker newWaker();
 
         @Setup(Level.Trial)
         public void start() {
-            waker = new Waker(path, TimeUnit.MICROSECONDS.toNanos(asleepMicros));
+            waker = newWaker();
         }
 
         @Setup(Level.Invocation)
@@ -206,6 +206,21 @@ public class EventBench {
         @TearDown(Level.Trial)
         public void stop() throws InterruptedException {
             waker.close();
+        }
+    }
+
+    /** The echo thread and what it waits on; see {@link Waker}. */
+    @State(Scope.Thread)
+    public static class WakeUp extends Echo {
+        @Param({"PARK_UNPARK", "POOL_AT_LIMIT", "POOL_PUT_OR_GROW", "ARENA_FREE"})
+        public Waker.Path path;
+
+        @Param({"0", "100"})
+        public int asleepMicros;
+
+        @Override
+        Waker newWaker() {
+            return new Waker(path, TimeUnit.MICROSECONDS.toNanos(asleepMicros));
         }
     }
 
@@ -218,25 +233,13 @@ public class EventBench {
 
     /** A getter blocked on an empty pool, woken by a put from this thread: see {@link #wokenPoolGet}. */
     @State(Scope.Thread)
-    public static class WokenGet {
+    public static class WokenGet extends Echo {
         @Param({"POOL_AT_LIMIT", "POOL_PUT_OR_GROW"})
         public Waker.Path path;
 
-        Waker waker;
-
-        @Setup(Level.Trial)
-        public void start() {
-            waker = new Waker(path, 0);
-        }
-
-        @Setup(Level.Invocation)
-        public void awaitParked() {
-            waker.awaitParked();
-        }
-
-        @TearDown(Level.Trial)
-        public void stop() throws InterruptedException {
-            waker.close();
+        @Override
+        Waker newWaker() {
+            return new Waker(path, 0);
         }
     }
 

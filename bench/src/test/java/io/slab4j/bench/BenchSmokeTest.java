@@ -6,6 +6,8 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
+import java.util.function.LongSupplier;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -60,15 +62,29 @@ class BenchSmokeTest {
         EventBench.WakeUp s = new EventBench.WakeUp();
         s.path = path;
         s.asleepMicros = 100; // exercises the "stay parked" wait too
+        wakeTheEchoRepeatedly(s, () -> bench.wakeUp(s));
+    }
+
+    /** The echo's lifecycle as JMH drives it: start, then each operation after its per-invocation setup, then stop. */
+    private static void wakeTheEchoRepeatedly(EventBench.Echo s, LongSupplier operation) throws InterruptedException {
         s.start();
         try {
             for (int i = 0; i < 200; i++) {
                 s.awaitParked();
-                assertNotEquals(0, bench.wakeUp(s));
+                assertNotEquals(0, operation.getAsLong());
             }
         } finally {
             s.stop(); // stops the echo, checks pool and arena invariants
         }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Waker.Path.class, names = {"POOL_AT_LIMIT", "POOL_PUT_OR_GROW"})
+    void eventBenchWakesAGetterBlockedOnItsPool(Waker.Path path) throws InterruptedException {
+        EventBench bench = new EventBench();
+        EventBench.WokenGet s = new EventBench.WokenGet();
+        s.path = path;
+        wakeTheEchoRepeatedly(s, () -> bench.wokenPoolGet(s));
     }
 
     @Test

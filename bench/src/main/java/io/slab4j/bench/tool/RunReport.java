@@ -1,5 +1,6 @@
 package io.slab4j.bench.tool;
 
+import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
@@ -20,38 +21,35 @@ import java.util.function.Consumer;
 public final class RunReport {
     private final String scenario;
     private final OutputOptions options;
-    private final PrintWriter out;
-    private final PrintWriter err;
+    private final CommandLine command;
     private final Instant started;
 
-    private RunReport(String scenario, OutputOptions options, PrintWriter out, PrintWriter err, Instant started) {
+    private RunReport(String scenario, OutputOptions options, CommandLine command, Instant started) {
         this.scenario = scenario;
         this.options = options;
-        this.out = out;
-        this.err = err;
+        this.command = command;
         this.started = started;
     }
 
     /** The run of {@code scenario} (the JSON {@code scenario} and the progress task) starts now. */
     public static RunReport start(String scenario, CommandSpec spec, OutputOptions options) {
-        PrintWriter out = spec.commandLine().getOut();
-        return new RunReport(scenario, options, out, spec.commandLine().getErr(), Instant.now());
+        return new RunReport(scenario, options, spec.commandLine(), Instant.now());
     }
 
     /** The command's stdout, for its tables. */
     public PrintWriter out() {
-        return out;
+        return command.getOut();
     }
 
     /** Prints the run's description and flushes, so that it shows before the first progress line. */
     public void describe(String description) {
-        out.println(description);
-        out.flush();
+        out().println(description);
+        out().flush();
     }
 
     /** Progress of {@code total} units on stderr, shown as {@code --progress} asks. */
     public Progress progress(long total, String unit) {
-        return Progress.start(options.progress, scenario, total, unit, err);
+        return Progress.start(options.progress, scenario, total, unit, command.getErr());
     }
 
     /**
@@ -60,6 +58,7 @@ public final class RunReport {
      * was given (not called otherwise), each followed by its line; flushes stdout.
      */
     public void writeFiles(Object config, Object results, Consumer<ChartFiles> charts) {
+        PrintWriter out = out();
         if (options.json != null) {
             JsonReport.write(options.json, JsonReport.envelope(scenario, started, config, results));
             out.println("JSON: " + options.json);

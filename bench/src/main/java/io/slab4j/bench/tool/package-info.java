@@ -18,7 +18,8 @@
  *       control and /proc sampling, always killed), {@code LoadGenerator} / {@code WrkLoad},
  *       {@code Payload}, {@code ServerRun}.
  *   <li>Shared by every scenario: {@link io.slab4j.bench.tool.OutputOptions} (--json,
- *       --charts, --progress, --seed), {@link io.slab4j.bench.tool.Progress},
+ *       --charts, --progress, --seed), {@link io.slab4j.bench.tool.RunReport} (what a run
+ *       prints and writes around its tables), {@link io.slab4j.bench.tool.Progress},
  *       {@link io.slab4j.bench.tool.Table}, {@link io.slab4j.bench.tool.JsonReport},
  *       {@link io.slab4j.bench.tool.ChartFiles}, {@link io.slab4j.bench.tool.Units},
  *       {@link io.slab4j.bench.tool.Checks}.
