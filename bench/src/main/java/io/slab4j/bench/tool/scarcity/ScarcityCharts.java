@@ -1,6 +1,7 @@
 package io.slab4j.bench.tool.scarcity;
 
 import io.slab4j.bench.tool.ChartFiles;
+import io.slab4j.bench.tool.Percentiles;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.style.markers.SeriesMarkers;
@@ -51,7 +52,7 @@ final class ScarcityCharts {
                 ? labels[(int) Math.rint(x)] : "");
         double[] nines = {0, 1, 2, 3, 4};
         for (ScarcityResult r : results) {
-            ScarcityResult.Percentiles p = r.waitTime();
+            Percentiles p = r.waitTime();
             long[] v = {p.p50(), p.p90(), p.p99(), p.p999(), p.max()};
             double[] micros = new double[v.length];
             for (int i = 0; i < v.length; i++) {

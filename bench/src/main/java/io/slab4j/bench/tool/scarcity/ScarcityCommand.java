@@ -3,6 +3,7 @@ package io.slab4j.bench.tool.scarcity;
 import io.slab4j.bench.tool.BenchTool;
 import io.slab4j.bench.tool.Checks;
 import io.slab4j.bench.tool.OutputOptions;
+import io.slab4j.bench.tool.Percentiles;
 import io.slab4j.bench.tool.Progress;
 import io.slab4j.bench.tool.RunReport;
 import io.slab4j.bench.tool.Table;
@@ -181,7 +182,7 @@ public final class ScarcityCommand implements Callable<Integer> {
                 .column("p99.9", true).column("max", true).column("peak committed", true).column("mean wasted", true)
                 .column("slab trips", true).column("small refused", true);
         for (ScarcityResult r : results) {
-            ScarcityResult.Percentiles w = r.waitTime();
+            Percentiles w = r.waitTime();
             t.row(r.strategy(), r.completedGets(), String.format(Locale.ROOT, "%.0f", r.getsPerSecond()),
                     r.hungWaits(), r.lostItems(), Units.nanos(w.p50()), Units.nanos(w.p99()), Units.nanos(w.p999()),
                     Units.nanos(w.max()), Units.bytes(r.peakCommitted()), Units.bytes(r.meanWasted()), r.slabShrinks(),

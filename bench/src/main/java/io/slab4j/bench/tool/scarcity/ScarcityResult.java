@@ -1,7 +1,7 @@
 package io.slab4j.bench.tool.scarcity;
 
+import io.slab4j.bench.tool.Percentiles;
 import io.slab4j.pool.WaitStrategy;
-import org.HdrHistogram.Histogram;
 
 import java.util.List;
 
@@ -58,17 +58,6 @@ public record ScarcityResult(WaitStrategy strategy, long completedGets, double g
      */
     public record Sample(long timeMs, long committed, long poolCommitted, long wasted, long itemsInUse,
                          int arenaWaiters, int poolWaiters) {
-    }
-
-    /** Percentiles of a duration histogram, in nanoseconds. */
-    public record Percentiles(long count, long p50, long p90, long p99, long p999, long max) {
-        static Percentiles of(Histogram h) {
-            if (h.getTotalCount() == 0) {
-                return new Percentiles(0, 0, 0, 0, 0, 0);
-            }
-            return new Percentiles(h.getTotalCount(), h.getValueAtPercentile(50), h.getValueAtPercentile(90),
-                    h.getValueAtPercentile(99), h.getValueAtPercentile(99.9), h.getMaxValue());
-        }
     }
 
     /**

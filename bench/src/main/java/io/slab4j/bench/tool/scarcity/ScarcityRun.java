@@ -1,5 +1,6 @@
 package io.slab4j.bench.tool.scarcity;
 
+import io.slab4j.bench.tool.Percentiles;
 import io.slab4j.nativemem.VirtualRegion;
 import io.slab4j.pool.PoolStats;
 import io.slab4j.pool.WaitStrategy;
@@ -190,6 +191,6 @@ final class ScarcityRun {
         return new ScarcityResult(strategy, completed, completed / (runNanos / 1e9), hung, hungThreads, waitingAtEnd,
                 lost, leaked, sampler.peakCommitted(), sampler.peakPoolCommitted(), sampler.meanWasted(),
                 sampler.peakWasted(), after.grows() - before.grows(), after.shrinks() - before.shrinks(), attempts,
-                refused, ScarcityResult.Percentiles.of(waits), sampler.samples(), null);
+                refused, Percentiles.of(waits), sampler.samples(), null);
     }
 }

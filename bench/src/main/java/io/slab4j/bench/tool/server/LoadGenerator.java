@@ -1,5 +1,6 @@
 package io.slab4j.bench.tool.server;
 
+import io.slab4j.bench.tool.Percentiles;
 import org.HdrHistogram.Histogram;
 
 import java.io.InputStream;
@@ -66,7 +67,7 @@ final class LoadGenerator {
 
     /** What the load measured. */
     record Outcome(long requests, long errors, long mismatches, long bytes, long elapsedNanos,
-                   ServerResult.Percentiles latency, String firstError) {
+                   Percentiles latency, String firstError) {
     }
 
     Outcome run(int port) throws InterruptedException {
@@ -104,7 +105,7 @@ final class LoadGenerator {
         Histogram all = new Histogram(3_600_000_000_000L, 3);
         histograms.forEach(all::add);
         return new Outcome(completed.get(), errors.get(), mismatches.get(), bytes.get(), elapsed,
-                ServerResult.Percentiles.of(all), firstError);
+                Percentiles.of(all), firstError);
     }
 
     private void loop(HttpClient client, int port, long deadline, SplittableRandom random, Histogram latency) {

@@ -3,16 +3,17 @@ package io.slab4j.bench.tool.server;
 import io.slab4j.bench.tool.BenchTool;
 import io.slab4j.bench.tool.Checks;
 import io.slab4j.bench.tool.OutputOptions;
+import io.slab4j.bench.tool.Percentiles;
 import io.slab4j.bench.tool.Progress;
 import io.slab4j.bench.tool.RunReport;
 import io.slab4j.bench.tool.Table;
 import io.slab4j.bench.tool.Units;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -220,7 +221,7 @@ public final class ServerCommand implements Callable<Integer> {
                 .column("MiB/s", true).column("errors", true).column("bad bytes", true).column("p50", true)
                 .column("p90", true).column("p99", true).column("p99.9", true).column("max", true);
         for (ServerResult r : results) {
-            ServerResult.Percentiles l = r.latency();
+            Percentiles l = r.latency();
             t.row(r.allocator(), r.requests(), String.format(Locale.ROOT, "%.0f", r.requestsPerSecond()),
                     r.bytesPerSecond() == null ? "-" : String.format(Locale.ROOT, "%.1f", r.bytesPerSecond() / (1 << 20)),
                     r.errors(), r.mismatches() == null ? "-" : r.mismatches(), Units.nanos(l.p50()), Units.nanos(l.p90()),

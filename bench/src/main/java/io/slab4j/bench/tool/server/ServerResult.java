@@ -1,6 +1,6 @@
 package io.slab4j.bench.tool.server;
 
-import org.HdrHistogram.Histogram;
+import io.slab4j.bench.tool.Percentiles;
 
 import java.util.List;
 
@@ -55,16 +55,5 @@ public record ServerResult(String allocator, long requests, long errors, Long mi
      * @param slabUsed          slab4j: bytes of open buffers (null for Netty's allocators)
      */
     public record Sample(long timeMs, String phase, long rss, Double requestsPerSecond, long direct, Long slabUsed) {
-    }
-
-    /** Latency percentiles, nanoseconds. */
-    public record Percentiles(long count, long p50, long p90, long p99, long p999, long max) {
-        static Percentiles of(Histogram h) {
-            if (h.getTotalCount() == 0) {
-                return new Percentiles(0, 0, 0, 0, 0, 0);
-            }
-            return new Percentiles(h.getTotalCount(), h.getValueAtPercentile(50), h.getValueAtPercentile(90),
-                    h.getValueAtPercentile(99), h.getValueAtPercentile(99.9), h.getMaxValue());
-        }
     }
 }

@@ -1,5 +1,7 @@
 package io.slab4j.bench.tool.server;
 
+import io.slab4j.bench.tool.Percentiles;
+
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -63,7 +65,7 @@ final class WrkLoad {
                     long requests = Long.parseLong(f[1]);
                     long errors = Long.parseLong(f[2]);
                     long durationNanos = Long.parseLong(f[3]) * 1000;
-                    ServerResult.Percentiles latency = new ServerResult.Percentiles(requests, us(f[4]), us(f[5]), us(f[6]),
+                    Percentiles latency = new Percentiles(requests, us(f[4]), us(f[5]), us(f[6]),
                             us(f[7]), us(f[8]));
                     return new LoadGenerator.Outcome(requests, errors, -1, -1, durationNanos, latency, null);
                 }

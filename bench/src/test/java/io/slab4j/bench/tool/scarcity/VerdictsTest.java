@@ -1,5 +1,6 @@
 package io.slab4j.bench.tool.scarcity;
 
+import io.slab4j.bench.tool.Percentiles;
 import io.slab4j.pool.WaitStrategy;
 import org.junit.jupiter.api.Test;
 
@@ -15,7 +16,7 @@ class VerdictsTest {
 
     private static ScarcityResult result(WaitStrategy s, long hung, long lost, long meanWasted, long shrinks) {
         return new ScarcityResult(s, 100, 10, hung, hung > 0 ? 1 : 0, 0, lost, 0, 0, 0, meanWasted, meanWasted, 0,
-                shrinks, 0, 0, new ScarcityResult.Percentiles(0, 0, 0, 0, 0, 0), List.of(), null);
+                shrinks, 0, 0, new Percentiles(0, 0, 0, 0, 0, 0), List.of(), null);
     }
 
     @Test
