@@ -8,12 +8,12 @@ import io.slab4j.bench.tool.Progress;
 import io.slab4j.bench.tool.RunReport;
 import io.slab4j.bench.tool.Table;
 import io.slab4j.bench.tool.Units;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine;
 
 import java.io.IOException;
 import java.io.PrintWriter;
