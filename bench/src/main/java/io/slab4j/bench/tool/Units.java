@@ -1,7 +1,5 @@
 package io.slab4j.bench.tool;
 
-import picocli.CommandLine;
-
 import java.time.Duration;
 import java.util.Locale;
 import java.util.regex.Matcher;
@@ -117,26 +115,16 @@ public final class Units {
     }
 
     /** Picocli converter for size options. */
-    public static final class SizeConverter implements CommandLine.ITypeConverter<Long> {
-        @Override
-        public Long convert(String value) {
-            try {
-                return parseSize(value);
-            } catch (IllegalArgumentException e) {
-                throw new CommandLine.TypeConversionException(e.getMessage());
-            }
+    public static final class SizeConverter extends ParsingConverter<Long> {
+        public SizeConverter() {
+            super(Units::parseSize);
         }
     }
 
     /** Picocli converter for duration options. */
-    public static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
-        @Override
-        public Duration convert(String value) {
-            try {
-                return parseDuration(value);
-            } catch (IllegalArgumentException e) {
-                throw new CommandLine.TypeConversionException(e.getMessage());
-            }
+    public static final class DurationConverter extends ParsingConverter<Duration> {
+        public DurationConverter() {
+            super(Units::parseDuration);
         }
     }
 }

@@ -22,7 +22,7 @@
  *       prints and writes around its tables), {@link io.slab4j.bench.tool.Progress},
  *       {@link io.slab4j.bench.tool.Table}, {@link io.slab4j.bench.tool.JsonReport},
  *       {@link io.slab4j.bench.tool.ChartFiles}, {@link io.slab4j.bench.tool.Percentiles},
- *       {@link io.slab4j.bench.tool.Units},
+ *       {@link io.slab4j.bench.tool.Units}, {@link io.slab4j.bench.tool.ParsingConverter},
  *       {@link io.slab4j.bench.tool.Checks}.
  * </ul>
  *

@@ -3,6 +3,7 @@ package io.slab4j.bench.tool.server;
 import io.slab4j.bench.tool.BenchTool;
 import io.slab4j.bench.tool.Checks;
 import io.slab4j.bench.tool.OutputOptions;
+import io.slab4j.bench.tool.ParsingConverter;
 import io.slab4j.bench.tool.Percentiles;
 import io.slab4j.bench.tool.Progress;
 import io.slab4j.bench.tool.RunReport;
@@ -267,14 +268,9 @@ public final class ServerCommand implements Callable<Integer> {
     }
 
     /** Picocli converter for allocator names. */
-    static final class AllocatorConverter implements CommandLine.ITypeConverter<AllocatorKind> {
-        @Override
-        public AllocatorKind convert(String value) {
-            try {
-                return AllocatorKind.parse(value);
-            } catch (IllegalArgumentException e) {
-                throw new CommandLine.TypeConversionException(e.getMessage());
-            }
+    static final class AllocatorConverter extends ParsingConverter<AllocatorKind> {
+        AllocatorConverter() {
+            super(AllocatorKind::parse);
         }
     }
 }
