@@ -194,6 +194,29 @@ public final class AdapterSpikeMain {
             }
         }
 
+        /**
+         * Where the item records of the slab last found by the class's pool sit: the
+         * {@code Slab} object, its {@code states} byte array (one byte per item, written by every
+         * cache get and put with checks on) and its free stack, as "slab@A states@+B free@+C"
+         * (offsets from the slab object, bytes; a states array within 64 bytes of the slab's
+         * fields shares their cache line).
+         */
+        private static String slab(Object[] mine) {
+            try {
+                Object records = field(field(field(mine[1], "sizeClass"), "pool"), "records");
+                Object slab = field(records, "last");
+                if (slab == null) {
+                    return "slab=?";
+                }
+                long at = address(slab);
+                Object free = field(slab, "freeStack");
+                return "slab@" + Long.toHexString(at) + " states@+" + (address(field(slab, "states")) - at) + " free@"
+                        + (free == null ? "-" : "+" + (address(free) - at));
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException("the probe no longer matches allocator-core's fields", e);
+            }
+        }
+
         /** The first round of the worker's loaded magazine: the item it keeps taking and putting back, in steady state. */
         private static String item(Object[] mine) {
             long[] rounds = (long[]) mine[4];
@@ -238,7 +261,7 @@ public final class AdapterSpikeMain {
                     }
                 }
             }
-            return "min=" + best + " " + pair + " items " + item(hot[0]) + " " + item(hot[1]);
+            return "min=" + best + " " + pair + " items " + item(hot[0]) + " " + item(hot[1]) + " " + slab(hot[0]);
         }
     }
 
