@@ -45,8 +45,16 @@ import java.nio.channels.ScatteringByteChannel;
  *
  * <h2>Reference count</h2>
  * Kept here in a {@code volatile int} changed by CAS, rather than by extending Netty's
- * {@code AbstractReferenceCountedByteBuf}: in Netty 4.2 that base allocates a separate
- * counter object for every buffer, 16 bytes more than the per-allocation heap budget allows.
+ * {@code AbstractReferenceCountedByteBuf} (checked against Netty 4.2.18, whose base does what
+ * ours does on the hot path: one CAS on the final release). That base does not fit:
+ * <ul>
+ *   <li>it keeps the count in a separate {@code RefCnt} object, 16 bytes of heap more per
+ *       buffer, which takes an allocation past the adapter's budget of 96 bytes;
+ *   <li>its package-private {@code isAccessible()}, which Netty's {@code ensureAccessible()}
+ *       calls, reads that object directly and never our {@link #refCnt()}, so a buffer whose
+ *       pool was closed under it would no longer refuse access to the unmapped region (see
+ *       Concurrency); neither method can be overridden from outside {@code io.netty.buffer}.
+ * </ul>
  * The semantics are Netty's: {@code retain} of a released buffer or past
  * {@code Integer.MAX_VALUE}, and {@code release} of more than the count, throw
  * {@link IllegalReferenceCountException} and change nothing.
@@ -77,9 +85,14 @@ final class SlabByteBuf extends AbstractByteBuf {
     }
 
     private final SlabByteBufAllocator alloc;
-    /** References held; 1 at birth, 0 once released. Changed by CAS through {@link #REF_CNT}. */
-    @SuppressWarnings("FieldMayBeFinal")
-    private volatile int refCnt = 1;
+    /**
+     * References held; 1 at birth, 0 once released. Changed by CAS through {@link #REF_CNT}.
+     * Set to 1 in the constructor by a plain store, not by a field initializer: a volatile
+     * store there would be a full fence on every allocation (x86 {@code lock addl}), and the
+     * buffer reaches another thread only through something that publishes it anyway, as
+     * Netty's own buffers assume ({@code ReferenceCountUpdater.setInitialValue}).
+     */
+    private volatile int refCnt;
     /** The slab4j buffer owned now; replaced by {@link #capacity(int)}, closed by {@link #deallocate()}. */
     private PooledBuffer memory;
     /** {@code memory.address()}, cached: the accessors must not pay the handle's volatile checks. */
@@ -92,6 +105,7 @@ final class SlabByteBuf extends AbstractByteBuf {
 
     SlabByteBuf(SlabByteBufAllocator alloc, PooledBuffer memory, int capacity, int maxCapacity) {
         super(maxCapacity);
+        REF_CNT.set(this, 1);
         this.alloc = alloc;
         adopt(memory);
         this.capacity = capacity;

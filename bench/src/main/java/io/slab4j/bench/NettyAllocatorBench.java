@@ -5,6 +5,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.slab4j.buffer.BufferPool;
+import io.slab4j.buffer.BufferPoolStats;
 import io.slab4j.netty.SlabByteBufAllocator;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -50,6 +51,9 @@ import java.util.concurrent.TimeUnit;
         BenchFlags.OPEN_MISC, BenchFlags.NETTY_NO_LEAK_DETECTION})
 @State(Scope.Benchmark)
 public class NettyAllocatorBench {
+    /** {@code -Dslab4j.bench.iterationStats=true}: see {@link #iterationStats()}. */
+    static final boolean ITERATION_STATS = Boolean.getBoolean("slab4j.bench.iterationStats");
+
     @Param({"64", "4096", "65536", "1048576"})
     public int size;
 
@@ -74,6 +78,24 @@ public class NettyAllocatorBench {
                     PooledByteBufAllocator.defaultSmallCacheSize(), PooledByteBufAllocator.defaultNormalCacheSize(),
                     true);
             default -> throw new IllegalArgumentException("allocator " + allocator + ": slab4j, nettyAdaptive or nettyPooled");
+        }
+    }
+
+    /**
+     * With {@code -Dslab4j.bench.iterationStats=true}, the pool's figures after each iteration
+     * (waiters, the class of {@code size}: slabs, idle slabs, pool requests, failures), to see
+     * what a slow iteration did differently; see also {@link AdapterSpikeMain}. Pass it with
+     * {@code -jvmArgsPrepend}: {@code -jvmArgsAppend} on the command line replaces the
+     * {@code @Fork} flags above (Netty's leak detector would be back on). Runs between
+     * iterations, outside the measurement.
+     */
+    @TearDown(Level.Iteration)
+    public void iterationStats() {
+        if (pool != null && ITERATION_STATS) {
+            BufferPoolStats s = pool.stats();
+            String cls = s.sizeClasses().stream().filter(c -> c.size() >= size).findFirst().map(Object::toString)
+                    .orElse("large: " + s.largeBuffersInUse() + " in use, " + s.cachedLargeBytes() + " bytes cached");
+            System.out.println("\n  stats: waiters " + s.waiters() + ", committed " + s.committedBytes() + ", " + cls);
         }
     }
 
