@@ -382,6 +382,11 @@ public final class BufferPool implements AutoCloseable {
         return classes[c].tallies();
     }
 
+    /** For tests: whether class {@code c}'s cache runs its put checks (see {@link SizeClass}). */
+    boolean cacheChecks(int c) {
+        return classes[c].cacheChecks();
+    }
+
     /** For tests: the large-span cache. */
     LargeSpans largeSpans() {
         return large;

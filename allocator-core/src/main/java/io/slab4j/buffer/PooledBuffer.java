@@ -5,6 +5,7 @@ import org.agrona.MutableDirectBuffer;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 
 /**
@@ -162,6 +163,11 @@ public final class PooledBuffer implements AutoCloseable {
                 Extras x = (Extras) l;
                 x.close(x.supply.owner);
                 supply = x.supply;
+                // Until the watch is disarmed the handle must stay strongly reachable: the
+                // watch does not refer to it, so otherwise the JIT may let it die after the
+                // LINK read, and the cleaner could run the armed watch and return the memory
+                // a second time beside this close.
+                Reference.reachabilityFence(this);
             } else {
                 supply = (Supply) l;
             }
