@@ -75,16 +75,19 @@ public final class PooledBuffer implements AutoCloseable {
     @SuppressWarnings("FieldMayBeFinal")
     private Object link;
 
-    /** A handle on {@code supply.capacity} bytes at {@code address} (16-byte aligned at least). */
-    PooledBuffer(long address, Supply supply, boolean watch) {
+    /** A handle on {@code supply.capacity} bytes at {@code address} (16-byte aligned at least), not watched. */
+    PooledBuffer(long address, Supply supply) {
         this.word = address;
-        if (watch) {
-            Extras x = new Extras(supply);
-            x.leak = LeakWatch.watch(this, supply, address, supply.capacity);
-            this.link = x;
-        } else {
-            this.link = supply;
-        }
+        this.link = supply;
+    }
+
+    /** As the constructor, and the leak detector watches the handle. */
+    static PooledBuffer watched(long address, Supply supply) {
+        PooledBuffer b = new PooledBuffer(address, supply);
+        Extras x = new Extras(supply);
+        x.leak = LeakWatch.watch(b, supply, address, supply.capacity);
+        b.link = x; // before the handle is published (the acquire returns it)
+        return b;
     }
 
     private Supply supply() {
@@ -171,7 +174,11 @@ public final class PooledBuffer implements AutoCloseable {
             } else {
                 supply = (Supply) l;
             }
-            supply.release(address, supply.capacity, false);
+            if (supply instanceof ClassTally) {
+                ((ClassTally) supply).release(address, supply.capacity, false); // the common case, inlined whatever the profile says
+            } else {
+                supply.release(address, supply.capacity, false);
+            }
         } // else closed already, or another close won the CAS (the word changes only once)
     }
 

@@ -177,9 +177,9 @@ final class SizeClass {
      * else through the cache's lookup of the calling thread's magazines.
      */
     void giveBack(long address, boolean fromCleaner, PoolCache.Local local) {
-        if (owner.isClosed()) {
-            return; // the memory went with the region
-        }
+        // No isClosed() test first: once the pool is closed its caches and pools refuse every
+        // call (IllegalStateException, caught below) before touching anything, and the memory
+        // went with the region; the open pool's fast path so reads one closed flag, the cache's.
         try {
             if (cache != null && !fromCleaner) {
                 if (local != null) {
@@ -188,13 +188,14 @@ final class SizeClass {
                     cache.putExclusive(address);
                 }
                 if (owner.waiters() > 0) {
-                    cache.drain(); // someone waits, maybe for another class: park nothing here
+                    cache.drain(); // someone waits, maybe for another class: park nothing here,
+                    pool.reclaim(); // and give idle slabs to the arena, where another class may grow
                 }
             } else {
                 pool.put(address);
-            }
-            if (owner.waiters() > 0) {
-                pool.reclaim(); // and give idle slabs to the arena, where another class may grow
+                if (owner.waiters() > 0) {
+                    pool.reclaim();
+                }
             }
         } catch (IllegalStateException e) {
             if (!owner.isClosed()) {
