@@ -316,26 +316,35 @@ public final class BufferPool implements AutoCloseable {
     /** The class index for {@code size}, or -1 for the large path; validates. */
     private int classOf(int size, String what) {
         if (size <= 0 || size > maxBuffer) {
-            throw new IllegalArgumentException(what + "(" + size + "): size is not in [1, " + maxBuffer + "] (buffer pool '"
-                    + name + "' reserves " + region.size() + " bytes" + (maxCommitted != 0 ? ", commits at most " + maxCommitted : "")
-                    + ")");
+            throw badSize(size, what);
         }
         if (closed.get()) {
             throw closedError(what);
         }
-        if (size <= lookupMax) {
-            int i = classAt[(size - 1) >> 4];
-            while (sizes[i] < size) {
-                i++;
-            }
-            return i;
+        if (size > lookupMax) {
+            return classAbove(size);
         }
+        int i = classAt[(size - 1) >> 4];
+        while (sizes[i] < size) {
+            i++;
+        }
+        return i;
+    }
+
+    /** {@link #classOf} above the table: a binary search, or -1 for the large path. */
+    private int classAbove(int size) {
         int i = Arrays.binarySearch(sizes, size);
         if (i >= 0) {
             return i;
         }
         i = -i - 1;
         return i < sizes.length ? i : -1;
+    }
+
+    private IllegalArgumentException badSize(int size, String what) {
+        return new IllegalArgumentException(what + "(" + size + "): size is not in [1, " + maxBuffer + "] (buffer pool '"
+                + name + "' reserves " + region.size() + " bytes" + (maxCommitted != 0 ? ", commits at most " + maxCommitted : "")
+                + ")");
     }
 
     private static long pageRound(long size) {

@@ -161,25 +161,30 @@ public final class PooledBuffer implements AutoCloseable {
         long address = (long) WORD.getVolatile(this);
         if ((address & CLOSED) == 0 && WORD.compareAndSet(this, address, address | CLOSED)) {
             Object l = LINK.getVolatile(this);
-            Supply supply;
-            if (l instanceof Extras) {
-                Extras x = (Extras) l;
-                x.close(x.supply.owner);
-                supply = x.supply;
-                // Until the watch is disarmed the handle must stay strongly reachable: the
-                // watch does not refer to it, so otherwise the JIT may let it die after the
-                // LINK read, and the cleaner could run the armed watch and return the memory
-                // a second time beside this close.
-                Reference.reachabilityFence(this);
+            if (l instanceof ClassTally) {
+                ((ClassTally) l).release(address, false); // the fast path: no views, no watch, a size class
             } else {
-                supply = (Supply) l;
-            }
-            if (supply instanceof ClassTally) {
-                ((ClassTally) supply).release(address, supply.capacity, false); // the common case, inlined whatever the profile says
-            } else {
-                supply.release(address, supply.capacity, false);
+                closeSlow(l, address);
             }
         } // else closed already, or another close won the CAS (the word changes only once)
+    }
+
+    /** The close that won the CAS, for a handle with views or a leak watch, or a large span. */
+    private void closeSlow(Object l, long address) {
+        Supply supply;
+        if (l instanceof Extras) {
+            Extras x = (Extras) l;
+            x.close(x.supply.owner);
+            supply = x.supply;
+            // Until the watch is disarmed the handle must stay strongly reachable: the watch
+            // does not refer to it, so otherwise the JIT may let it die after the LINK read,
+            // and the cleaner could run the armed watch and return the memory a second time
+            // beside this close.
+            Reference.reachabilityFence(this);
+        } else {
+            supply = (Supply) l;
+        }
+        supply.release(address, supply.capacity, false);
     }
 
     /**

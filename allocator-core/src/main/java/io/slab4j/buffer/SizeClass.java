@@ -36,7 +36,7 @@ import java.util.concurrent.atomic.LongAdder;
  *       into the closing thread's. Both: the item is OUT, parked once.
  *   <li>close while an acquire waits, or while a reclaimer holds the magazines this instant
  *       (the bypass): {@code Pool.put}, which validates OUT → FREE as for any put.
- *   <li>the leak detector's return ({@code fromCleaner}): {@code Pool.put} straight away; the
+ *   <li>the leak detector's return ({@link #giveBackFromCleaner}): {@code Pool.put} straight away; the
  *       cleaner runs only for a handle that was never closed, and disarming it is part of the
  *       close that won the CAS, so it is the single return.
  *   <li>drain, trim, the decay pass, {@code makeRoom}, a blocked get's reclaim, and the
@@ -176,31 +176,50 @@ final class SizeClass {
      * through {@code local}, the calling thread's own handle on the magazines, when given;
      * else through the cache's lookup of the calling thread's magazines.
      */
-    void giveBack(long address, boolean fromCleaner, PoolCache.Local local) {
+    void giveBack(long address, PoolCache.Local local) {
         // No isClosed() test first: once the pool is closed its caches and pools refuse every
         // call (IllegalStateException, caught below) before touching anything, and the memory
         // went with the region; the open pool's fast path so reads one closed flag, the cache's.
         try {
-            if (cache != null && !fromCleaner) {
-                if (local != null) {
-                    local.putExclusive(address); // the handle's CAS makes this the item's only return
-                } else {
-                    cache.putExclusive(address);
-                }
-                if (owner.waiters() > 0) {
-                    cache.drain(); // someone waits, maybe for another class: park nothing here,
-                    pool.reclaim(); // and give idle slabs to the arena, where another class may grow
-                }
+            if (local != null) {
+                local.putExclusive(address); // the handle's CAS makes this the item's only return
+            } else if (cache != null) {
+                cache.putExclusive(address);
             } else {
                 pool.put(address);
-                if (owner.waiters() > 0) {
-                    pool.reclaim();
-                }
+            }
+            if (owner.waiters() > 0) {
+                makeRoomForWaiters();
             }
         } catch (IllegalStateException e) {
-            if (!owner.isClosed()) {
-                throw e; // cannot happen while the pool is open: pools close only with it
+            closedUnder(e);
+        }
+    }
+
+    /** The leak detector's return: straight to the pool, never into the cleaner thread's magazines. */
+    void giveBackFromCleaner(long address) {
+        try {
+            pool.put(address);
+            if (owner.waiters() > 0) {
+                makeRoomForWaiters();
             }
+        } catch (IllegalStateException e) {
+            closedUnder(e);
+        }
+    }
+
+    /** Someone waits, maybe for another class: park nothing here, and give idle slabs to the arena, where another class may grow. */
+    private void makeRoomForWaiters() {
+        if (cache != null) {
+            cache.drain();
+        }
+        pool.reclaim();
+    }
+
+    /** A refused return: expected once the pool is closed (the memory went with the region), else a bug to report. */
+    private void closedUnder(IllegalStateException e) {
+        if (!owner.isClosed()) {
+            throw e; // cannot happen while the pool is open: pools close only with it
         }
     }
 
