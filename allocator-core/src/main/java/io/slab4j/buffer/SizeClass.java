@@ -177,9 +177,9 @@ final class SizeClass {
      * else through the cache's lookup of the calling thread's magazines.
      */
     void giveBack(long address, PoolCache.Local local) {
-        // No isClosed() test first: once the pool is closed its caches and pools refuse every
-        // call (IllegalStateException, caught below) before touching anything, and the memory
-        // went with the region; the open pool's fast path so reads one closed flag, the cache's.
+        if (owner.isClosed()) {
+            return; // the memory went with the region (and a pool that refused to close must not free into it)
+        }
         try {
             if (local != null) {
                 local.putExclusive(address); // the handle's CAS makes this the item's only return
@@ -198,6 +198,9 @@ final class SizeClass {
 
     /** The leak detector's return: straight to the pool, never into the cleaner thread's magazines. */
     void giveBackFromCleaner(long address) {
+        if (owner.isClosed()) {
+            return;
+        }
         try {
             pool.put(address);
             if (owner.waiters() > 0) {
