@@ -36,9 +36,10 @@ import java.util.concurrent.atomic.LongAdder;
  *       into the closing thread's. Both: the item is OUT, parked once.
  *   <li>close while an acquire waits, or while a reclaimer holds the magazines this instant
  *       (the bypass): {@code Pool.put}, which validates OUT → FREE as for any put.
- *   <li>the leak detector's return ({@link #giveBackFromCleaner}): {@code Pool.put} straight away; the
- *       cleaner runs only for a handle that was never closed, and disarming it is part of the
- *       close that won the CAS, so it is the single return.
+ *   <li>the leak detector's return ({@link #giveBackFromCleaner}): {@code Pool.put} straight
+ *       away; the cleaner runs only for a handle that was never closed, and disarming it is
+ *       part of the close that won the CAS (the handle stays reachable until then), so it is
+ *       the single return.
  *   <li>drain, trim, the decay pass, {@code makeRoom}, a blocked get's reclaim, and the
  *       cache's close: the parked items go to {@code Pool.putAll} / {@code Pool.putHeld},
  *       which accept an item that is OUT (a layer holding it with checks off) and reject a
