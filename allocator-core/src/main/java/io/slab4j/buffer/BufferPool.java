@@ -81,6 +81,8 @@ public final class BufferPool implements AutoCloseable {
     public static final long MAX_RESERVE = 1L << 42;
     /** One acquire in this many reads the clock for the decay pass. */
     static final int DECAY_CHECK_INTERVAL = 64;
+    /** The bits of an acquire's random number that pick it for the decay check (all zero: picked); apart from the leak sample's. */
+    private static final int DECAY_BITS = (DECAY_CHECK_INTERVAL - 1) << 16;
     /** Sizes up to this many bytes find their class by table (see {@code classAt}). */
     static final int LOOKUP_LIMIT = 256 * 1024;
 
@@ -106,7 +108,12 @@ public final class BufferPool implements AutoCloseable {
     private final long maxCommitted;
     private final long maxBuffer;
     private final boolean zero;
-    private final LeakDetection leakDetection;
+    /**
+     * An acquire is watched when its random number has these bits all zero: none for
+     * {@code ALL}, the low {@code log2(LEAK_SAMPLE_INTERVAL)} for {@code SAMPLED}, every bit for
+     * {@code OFF} (the xorshift sequence never yields 0). One test on the fast path, no enum.
+     */
+    private final int watchMask;
     private final long decayNanos;
     final ViewRegistry views = new ViewRegistry();
     private final ClosingEvent closing = new ClosingEvent();
@@ -146,7 +153,11 @@ public final class BufferPool implements AutoCloseable {
         long cap = b.maxCommitted != 0 ? b.maxCommitted / page * page : region.size();
         this.maxBuffer = Math.min(cap, Integer.MAX_VALUE / page * page);
         this.zero = b.zeroOnAcquire;
-        this.leakDetection = b.leakDetection;
+        this.watchMask = switch (b.leakDetection) {
+            case ALL -> 0;
+            case SAMPLED -> LEAK_SAMPLE_INTERVAL - 1;
+            case OFF -> -1;
+        };
         this.decayNanos = saturatedNanos(b.idleDecay);
         this.lastDecay = new AtomicLong(System.nanoTime());
     }
@@ -187,23 +198,29 @@ public final class BufferPool implements AutoCloseable {
         return tryTake(size, "tryAcquire");
     }
 
+    /** The fast path: a size class whose magazines have an item; everything else is a separate (cold) method, so this one stays small enough to inline. */
     private PooledBuffer tryTake(int size, String what) {
         int c = classOf(size, what);
         ThreadState me = mine();
-        if (c >= 0) {
-            SizeClass k = classes[c];
-            ClassTally t = me.tally(c, k);
-            long address = k.tryTake(t);
-            if (address == 0) {
-                makeRoom();
-                address = k.tryTake(t);
-                if (address == 0) {
-                    return null;
-                }
-            }
-            t.taken();
-            return handOut(t, address, me);
+        if (c < 0) {
+            return tryTakeLarge(size, me);
         }
+        ClassTally t = me.tally(c, classes[c]);
+        long address = t.sizeClass.tryTake(t);
+        if (address == 0 && (address = tryTakeAfterRoom(t)) == 0) {
+            return null;
+        }
+        t.taken();
+        return handOut(t, address, me);
+    }
+
+    /** The class had nothing now: make room and try once more; 0 when that fails too. */
+    private long tryTakeAfterRoom(ClassTally t) {
+        makeRoom();
+        return t.sizeClass.tryTake(t);
+    }
+
+    private PooledBuffer tryTakeLarge(int size, ThreadState me) {
         long bytes = pageRound(size);
         long address = large.tryTake(bytes, me.stripe);
         if (address == 0) {
@@ -265,49 +282,69 @@ public final class BufferPool implements AutoCloseable {
     }
 
     private PooledBuffer handOut(Supply supply, long address, ThreadState me) {
-        int capacity = supply.capacity;
         if (closed.get()) {
-            supply.release(address, capacity, false);
-            throw closedError("acquire");
+            throw refuse(supply, address);
         }
         if (zero) {
-            DirectViews.zero(address, capacity);
+            DirectViews.zero(address, supply.capacity);
         }
         int r = me.nextRandom();
-        boolean watch = leakDetection == LeakDetection.ALL
-                || (leakDetection == LeakDetection.SAMPLED && (r & (LEAK_SAMPLE_INTERVAL - 1)) == 0);
+        boolean watch = (r & watchMask) == 0;
+        if (watch || (r & DECAY_BITS) == 0) {
+            return handOutSampled(supply, address, watch, (r & DECAY_BITS) == 0);
+        }
+        return new PooledBuffer(address, supply);
+    }
+
+    /** One acquire in {@value #DECAY_CHECK_INTERVAL} looks at the decay clock; a watched one is given to the leak detector. */
+    private PooledBuffer handOutSampled(Supply supply, long address, boolean watch, boolean decay) {
         if (watch) {
             watched.increment();
         }
-        if (((r >>> 16) & (DECAY_CHECK_INTERVAL - 1)) == 0) {
+        if (decay) {
             maybeDecay();
         }
-        return new PooledBuffer(address, supply, watch);
+        return watch ? PooledBuffer.watched(address, supply) : new PooledBuffer(address, supply);
+    }
+
+    /** The pool closed while an acquire held {@code address}: it goes back, and the acquire fails. */
+    private IllegalStateException refuse(Supply supply, long address) {
+        supply.release(address, supply.capacity, false);
+        return closedError("acquire");
     }
 
     /** The class index for {@code size}, or -1 for the large path; validates. */
     private int classOf(int size, String what) {
         if (size <= 0 || size > maxBuffer) {
-            throw new IllegalArgumentException(what + "(" + size + "): size is not in [1, " + maxBuffer + "] (buffer pool '"
-                    + name + "' reserves " + region.size() + " bytes" + (maxCommitted != 0 ? ", commits at most " + maxCommitted : "")
-                    + ")");
+            throw badSize(size, what);
         }
         if (closed.get()) {
             throw closedError(what);
         }
-        if (size <= lookupMax) {
-            int i = classAt[(size - 1) >> 4];
-            while (sizes[i] < size) {
-                i++;
-            }
-            return i;
+        if (size > lookupMax) {
+            return classAbove(size);
         }
+        int i = classAt[(size - 1) >> 4];
+        while (sizes[i] < size) {
+            i++;
+        }
+        return i;
+    }
+
+    /** {@link #classOf} above the table: a binary search, or -1 for the large path. */
+    private int classAbove(int size) {
         int i = Arrays.binarySearch(sizes, size);
         if (i >= 0) {
             return i;
         }
         i = -i - 1;
         return i < sizes.length ? i : -1;
+    }
+
+    private IllegalArgumentException badSize(int size, String what) {
+        return new IllegalArgumentException(what + "(" + size + "): size is not in [1, " + maxBuffer + "] (buffer pool '"
+                + name + "' reserves " + region.size() + " bytes" + (maxCommitted != 0 ? ", commits at most " + maxCommitted : "")
+                + ")");
     }
 
     private static long pageRound(long size) {
@@ -380,6 +417,11 @@ public final class BufferPool implements AutoCloseable {
     /** For tests: the tallies class {@code c} keeps (one per thread that used it and is not yet seen terminated). */
     int tallies(int c) {
         return classes[c].tallies();
+    }
+
+    /** For tests: whether class {@code c}'s cache runs its put checks (see {@link SizeClass}). */
+    boolean cacheChecks(int c) {
+        return classes[c].cacheChecks();
     }
 
     /** For tests: the large-span cache. */

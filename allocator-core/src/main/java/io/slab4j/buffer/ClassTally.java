@@ -71,12 +71,26 @@ final class ClassTally extends Supply {
 
     @Override
     void release(long address, int capacity, boolean fromCleaner) {
+        release(address, fromCleaner);
+    }
+
+    /** As {@link #release(long, int, boolean)}; the handle's close calls this one directly. */
+    void release(long address, boolean fromCleaner) {
         if (!fromCleaner && Thread.currentThread() == thread) {
             RELEASED.setRelease(this, released + 1);
-            sizeClass.giveBack(address, false, local);
+            sizeClass.giveBack(address, local);
         } else {
-            sizeClass.releasedElsewhere();
-            sizeClass.giveBack(address, fromCleaner, null);
+            releaseElsewhere(address, fromCleaner);
+        }
+    }
+
+    /** A close by another thread, or the leak detector's return. */
+    private void releaseElsewhere(long address, boolean fromCleaner) {
+        sizeClass.releasedElsewhere();
+        if (fromCleaner) {
+            sizeClass.giveBackFromCleaner(address);
+        } else {
+            sizeClass.giveBack(address, null);
         }
     }
 

@@ -5,6 +5,7 @@ import org.agrona.MutableDirectBuffer;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 
 /**
@@ -74,16 +75,19 @@ public final class PooledBuffer implements AutoCloseable {
     @SuppressWarnings("FieldMayBeFinal")
     private Object link;
 
-    /** A handle on {@code supply.capacity} bytes at {@code address} (16-byte aligned at least). */
-    PooledBuffer(long address, Supply supply, boolean watch) {
+    /** A handle on {@code supply.capacity} bytes at {@code address} (16-byte aligned at least), not watched. */
+    PooledBuffer(long address, Supply supply) {
         this.word = address;
-        if (watch) {
-            Extras x = new Extras(supply);
-            x.leak = LeakWatch.watch(this, supply, address, supply.capacity);
-            this.link = x;
-        } else {
-            this.link = supply;
-        }
+        this.link = supply;
+    }
+
+    /** As the constructor, and the leak detector watches the handle. */
+    static PooledBuffer watched(long address, Supply supply) {
+        PooledBuffer b = new PooledBuffer(address, supply);
+        Extras x = new Extras(supply);
+        x.leak = LeakWatch.watch(b, supply, address, supply.capacity);
+        b.link = x; // before the handle is published (the acquire returns it)
+        return b;
     }
 
     private Supply supply() {
@@ -157,16 +161,30 @@ public final class PooledBuffer implements AutoCloseable {
         long address = (long) WORD.getVolatile(this);
         if ((address & CLOSED) == 0 && WORD.compareAndSet(this, address, address | CLOSED)) {
             Object l = LINK.getVolatile(this);
-            Supply supply;
-            if (l instanceof Extras) {
-                Extras x = (Extras) l;
-                x.close(x.supply.owner);
-                supply = x.supply;
+            if (l instanceof ClassTally) {
+                ((ClassTally) l).release(address, false); // the fast path: no views, no watch, a size class
             } else {
-                supply = (Supply) l;
+                closeSlow(l, address);
             }
-            supply.release(address, supply.capacity, false);
         } // else closed already, or another close won the CAS (the word changes only once)
+    }
+
+    /** The close that won the CAS, for a handle with views or a leak watch, or a large span. */
+    private void closeSlow(Object l, long address) {
+        Supply supply;
+        if (l instanceof Extras) {
+            Extras x = (Extras) l;
+            x.close(x.supply.owner);
+            supply = x.supply;
+            // Until the watch is disarmed the handle must stay strongly reachable: the watch
+            // does not refer to it, so otherwise the JIT may let it die after the LINK read,
+            // and the cleaner could run the armed watch and return the memory a second time
+            // beside this close.
+            Reference.reachabilityFence(this);
+        } else {
+            supply = (Supply) l;
+        }
+        supply.release(address, supply.capacity, false);
     }
 
     /**

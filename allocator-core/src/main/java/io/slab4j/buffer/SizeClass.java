@@ -7,6 +7,9 @@ import io.slab4j.pool.Pool;
 import io.slab4j.cache.PoolCache;
 import io.slab4j.pool.PoolStats;
 
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
@@ -15,9 +18,43 @@ import java.util.concurrent.atomic.LongAdder;
  * One size class of a {@link BufferPool}: a {@link Pool} of {@code size}-byte items over the
  * pool's arena, with a {@link PoolCache} in front of it when magazines are on. The only class
  * of {@code io.slab4j.buffer} that names {@code io.slab4j.pool} or {@code io.slab4j.cache}
- * types. A close goes through {@link PoolCache#putExclusive}: the handle's CAS already
- * guarantees one return per acquire, so the cache skips the checking CAS on the item's
- * ownership record (a stray put of the item from elsewhere is still rejected).
+ * types.
+ *
+ * <h2>The cache runs without its put checks</h2>
+ * The class's cache is built with {@code PoolCache.Builder.checks(false)}: its items are not
+ * recorded PARKED while in a magazine, and a hit does not record them OUT again; they stay OUT
+ * in the pool's ownership record from the pool's get until they are returned to it. This
+ * gives up nothing the handle does not already give, because every address reaching the
+ * cache or the pool from here comes from one {@link PooledBuffer} of this class, whose
+ * {@code close()} wins its one CAS once, and no one else can reach either: the pool and the
+ * cache are private to this object, so a user who knows an address has no call that returns
+ * it. The paths that return memory, and why each is still one return through the pool's
+ * validating calls:
+ * <ul>
+ *   <li>close on the acquiring thread: {@code Local.putExclusive} into that thread's
+ *       magazines (no record write); close on another thread: {@code cache.putExclusive}
+ *       into the closing thread's. Both: the item is OUT, parked once.
+ *   <li>close while an acquire waits, or while a reclaimer holds the magazines this instant
+ *       (the bypass): {@code Pool.put}, which validates OUT → FREE as for any put.
+ *   <li>the leak detector's return ({@link #giveBackFromCleaner}): {@code Pool.put} straight
+ *       away; the cleaner runs only for a handle that was never closed, and disarming it is
+ *       part of the close that won the CAS (the handle stays reachable until then), so it is
+ *       the single return.
+ *   <li>drain, trim, the decay pass, {@code makeRoom}, a blocked get's reclaim, and the
+ *       cache's close: the parked items go to {@code Pool.putAll} / {@code Pool.putHeld},
+ *       which accept an item that is OUT (a layer holding it with checks off) and reject a
+ *       free one.
+ *   <li>the pool's close: the cache's close returns every parked item first (waiting for a
+ *       thread inside a call), then the pool refuses to close if any item is still OUT.
+ * </ul>
+ * What is given up is only the cache's own judgement of a put at the moment of the put (a
+ * second put of one item would be parked twice and found later, by {@code checkInvariants} or
+ * by the pool when the magazines go back); the handle's CAS is what makes that second put
+ * impossible, and {@code BufferSafetyTest} races closes with magazines on to show it. What
+ * the checks cost here: at two threads both threads' items share a slab's record cache line,
+ * so each park and unpark moved that line between cores. {@code PoolCache.Builder.checks} is
+ * package-private (the public switch is the system property, for everyone), so this class
+ * reaches it through a private lookup ({@link #CHECKS_OFF}), leaving the public API as it is.
  *
  * <h2>Slabs</h2>
  * A slab holds at least {@value #MIN_ITEMS_PER_SLAB} items and is at least
@@ -41,6 +78,22 @@ final class SizeClass {
     static final int MIN_ITEMS_PER_SLAB = 8;
     static final int MIN_SLAB_BYTES = 16 * 1024;
 
+    /**
+     * {@code PoolCache.Builder.checks(boolean)}, package-private in {@code io.slab4j.cache}:
+     * found once through a private lookup (same module, so no {@code --add-opens} is needed).
+     */
+    private static final MethodHandle CHECKS_OFF;
+
+    static {
+        try {
+            MethodHandles.Lookup cache = MethodHandles.privateLookupIn(PoolCache.Builder.class, MethodHandles.lookup());
+            CHECKS_OFF = cache.findVirtual(PoolCache.Builder.class, "checks",
+                    MethodType.methodType(PoolCache.Builder.class, boolean.class));
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     final BufferPool owner;
     final int size;
     private final Pool pool;
@@ -58,7 +111,23 @@ final class SizeClass {
         this.size = size;
         int pages = (int) (SizeClasses.slabBytes(size) / VirtualRegion.pageSize());
         this.pool = Pool.builder(name + "/" + size, size).slabPages(pages).lowWater(0).highWater(1).build(arena);
-        this.cache = magazines ? PoolCache.builder(pool).build() : null;
+        this.cache = magazines ? withoutChecks(PoolCache.builder(pool)).build() : null;
+    }
+
+    /** {@code b} with the cache's put checks off (see the class comment). */
+    private static PoolCache.Builder withoutChecks(PoolCache.Builder b) {
+        try {
+            return (PoolCache.Builder) CHECKS_OFF.invokeExact(b, false);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException("PoolCache.Builder.checks(false) threw", e); // declares nothing checked
+        }
+    }
+
+    /** True when the class's cache runs its put checks (never, see the class comment); false without magazines. For tests. */
+    boolean cacheChecks() {
+        return cache != null && cache.checksEnabled();
     }
 
     /** An item now for {@code t}'s thread (its magazines, the depot, the pool, or a grow the arena can give now), or 0. */
@@ -108,30 +177,53 @@ final class SizeClass {
      * through {@code local}, the calling thread's own handle on the magazines, when given;
      * else through the cache's lookup of the calling thread's magazines.
      */
-    void giveBack(long address, boolean fromCleaner, PoolCache.Local local) {
+    void giveBack(long address, PoolCache.Local local) {
         if (owner.isClosed()) {
-            return; // the memory went with the region
+            return; // the memory went with the region (and a pool that refused to close must not free into it)
         }
         try {
-            if (cache != null && !fromCleaner) {
-                if (local != null) {
-                    local.putExclusive(address); // the handle's CAS makes this the item's only return
-                } else {
-                    cache.putExclusive(address);
-                }
-                if (owner.waiters() > 0) {
-                    cache.drain(); // someone waits, maybe for another class: park nothing here
-                }
+            if (local != null) {
+                local.putExclusive(address); // the handle's CAS makes this the item's only return
+            } else if (cache != null) {
+                cache.putExclusive(address);
             } else {
                 pool.put(address);
             }
             if (owner.waiters() > 0) {
-                pool.reclaim(); // and give idle slabs to the arena, where another class may grow
+                makeRoomForWaiters();
             }
         } catch (IllegalStateException e) {
-            if (!owner.isClosed()) {
-                throw e; // cannot happen while the pool is open: pools close only with it
+            closedUnder(e);
+        }
+    }
+
+    /** The leak detector's return: straight to the pool, never into the cleaner thread's magazines. */
+    void giveBackFromCleaner(long address) {
+        if (owner.isClosed()) {
+            return;
+        }
+        try {
+            pool.put(address);
+            if (owner.waiters() > 0) {
+                makeRoomForWaiters();
             }
+        } catch (IllegalStateException e) {
+            closedUnder(e);
+        }
+    }
+
+    /** Someone waits, maybe for another class: park nothing here, and give idle slabs to the arena, where another class may grow. */
+    private void makeRoomForWaiters() {
+        if (cache != null) {
+            cache.drain();
+        }
+        pool.reclaim();
+    }
+
+    /** A refused return: expected once the pool is closed (the memory went with the region), else a bug to report. */
+    private void closedUnder(IllegalStateException e) {
+        if (!owner.isClosed()) {
+            throw e; // cannot happen while the pool is open: pools close only with it
         }
     }
 

@@ -20,8 +20,10 @@
  * An address is owned by exactly one of: a layer below (pool, magazine, arena, large-span
  * cache) or one open {@link io.slab4j.buffer.PooledBuffer}. A handle moves from open to
  * closed by one CAS; only the winner hands the address back, so the layers below never see a
- * double return through this package. A leaked handle's address goes back through its
- * {@code LeakWatch}, which runs only if the handle was never closed (it disarms on close).
+ * double return through this package, and the size classes build their caches without the
+ * put checks (the argument is in {@code SizeClass}). A leaked handle's address goes back
+ * through its {@code LeakWatch}, which runs only if the handle was never closed (it disarms
+ * on close, and the closing handle stays reachable until it has).
  *
  * <h2>Waits</h2>
  * Every blocked acquire syncs on one Concurrent ML choice: the class pool's

@@ -112,6 +112,66 @@ class BufferSafetyTest {
         pool.checkInvariants();
     }
 
+    /**
+     * With magazines on (the default), whose cache runs without its put checks: the acquiring
+     * thread and three others race to close each handle, so a second return would park one
+     * item twice, in one thread's magazines or two. The magazines are checked for an item
+     * parked twice, then drained to the pool (which rejects a free item), then the pool must
+     * hand out distinct items.
+     */
+    @Test
+    void racingClosesParkTheMemoryOnceInUncheckedMagazines() throws Exception {
+        pool = BufferPool.builder().name("race-magazines").reserve(16L << 20).sizeClasses(64).build();
+        assertTrue(!pool.cacheChecks(0), "the class's cache runs without put checks (else this test covers the checked path)");
+        int others = 3;
+        int rounds = 2000;
+        PooledBuffer[] current = new PooledBuffer[1];
+        CyclicBarrier go = new CyclicBarrier(others + 1);
+        CyclicBarrier done = new CyclicBarrier(others + 1);
+        AtomicInteger failures = new AtomicInteger();
+        List<Thread> ts = new ArrayList<>();
+        for (int t = 0; t < others; t++) {
+            Thread th = new Thread(() -> {
+                try {
+                    for (int r = 0; r < rounds; r++) {
+                        go.await();
+                        current[0].close(); // the barrier publishes current[0]
+                        done.await();
+                    }
+                } catch (Throwable e) {
+                    failures.incrementAndGet();
+                }
+            });
+            th.start();
+            ts.add(th);
+        }
+        for (int r = 0; r < rounds; r++) {
+            current[0] = pool.acquire(64);
+            go.await();
+            current[0].close();
+            done.await();
+            if (r % 250 == 0) {
+                pool.checkInvariants(); // every racer waits at a barrier: all magazines are read
+            }
+        }
+        for (Thread th : ts) {
+            th.join();
+        }
+        assertEquals(0, failures.get());
+        assertEquals(0, pool.stats().buffersInUse());
+        pool.checkInvariants();
+        pool.trim(); // every magazine to the pool: an item parked twice would be rejected as free here
+        List<PooledBuffer> held = new ArrayList<>();
+        java.util.Set<Long> addresses = new java.util.HashSet<>();
+        for (int i = 0; i < 1000; i++) {
+            PooledBuffer b = pool.acquire(64);
+            assertTrue(addresses.add(b.address()), "address handed out twice");
+            held.add(b);
+        }
+        held.forEach(PooledBuffer::close);
+        pool.checkInvariants();
+    }
+
     /** A view made by one thread while another closes the handle is detached either way. */
     @Test
     void aViewRacingCloseIsNeverLeftAttached() throws Exception {
