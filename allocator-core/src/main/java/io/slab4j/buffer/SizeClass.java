@@ -7,9 +7,6 @@ import io.slab4j.pool.Pool;
 import io.slab4j.cache.PoolCache;
 import io.slab4j.pool.PoolStats;
 
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.MethodType;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
@@ -52,9 +49,7 @@ import java.util.concurrent.atomic.LongAdder;
  * by the pool when the magazines go back); the handle's CAS is what makes that second put
  * impossible, and {@code BufferSafetyTest} races closes with magazines on to show it. What
  * the checks cost here: at two threads both threads' items share a slab's record cache line,
- * so each park and unpark moved that line between cores. {@code PoolCache.Builder.checks} is
- * package-private (the public switch is the system property, for everyone), so this class
- * reaches it through a private lookup ({@link #CHECKS_OFF}), leaving the public API as it is.
+ * so each park and unpark moved that line between cores.
  *
  * <h2>Slabs</h2>
  * A slab holds at least {@value #MIN_ITEMS_PER_SLAB} items and is at least
@@ -78,22 +73,6 @@ final class SizeClass {
     static final int MIN_ITEMS_PER_SLAB = 8;
     static final int MIN_SLAB_BYTES = 16 * 1024;
 
-    /**
-     * {@code PoolCache.Builder.checks(boolean)}, package-private in {@code io.slab4j.cache}:
-     * found once through a private lookup (same module, so no {@code --add-opens} is needed).
-     */
-    private static final MethodHandle CHECKS_OFF;
-
-    static {
-        try {
-            MethodHandles.Lookup cache = MethodHandles.privateLookupIn(PoolCache.Builder.class, MethodHandles.lookup());
-            CHECKS_OFF = cache.findVirtual(PoolCache.Builder.class, "checks",
-                    MethodType.methodType(PoolCache.Builder.class, boolean.class));
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
     final BufferPool owner;
     final int size;
     private final Pool pool;
@@ -111,18 +90,7 @@ final class SizeClass {
         this.size = size;
         int pages = (int) (SizeClasses.slabBytes(size) / VirtualRegion.pageSize());
         this.pool = Pool.builder(name + "/" + size, size).slabPages(pages).lowWater(0).highWater(1).build(arena);
-        this.cache = magazines ? withoutChecks(PoolCache.builder(pool)).build() : null;
-    }
-
-    /** {@code b} with the cache's put checks off (see the class comment). */
-    private static PoolCache.Builder withoutChecks(PoolCache.Builder b) {
-        try {
-            return (PoolCache.Builder) CHECKS_OFF.invokeExact(b, false);
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable e) {
-            throw new IllegalStateException("PoolCache.Builder.checks(false) threw", e); // declares nothing checked
-        }
+        this.cache = magazines ? PoolCache.builder(pool).checks(false).build() : null;
     }
 
     /** True when the class's cache runs its put checks (never, see the class comment); false without magazines. For tests. */

@@ -668,8 +668,16 @@ public final class PoolCache implements AutoCloseable {
             return this;
         }
 
-        /** For tests of both modes in one JVM; everyone else uses {@value #CHECKS_PROPERTY}. */
-        Builder checks(boolean on) {
+        /**
+         * Whether this cache judges each put by the item's ownership record (default
+         * {@link #CHECKS}, from {@value #CHECKS_PROPERTY}). Turn them off only in a layer that
+         * itself guarantees one put per get and never shows the raw addresses to its users, as
+         * {@code BufferPool}'s handles do (one CAS each): the cache then skips the record's
+         * write on every get and put. What is given up is the put's own judgement: a second put
+         * of one item is parked twice and found only later, by the pool when the item goes back
+         * or by {@code checkInvariants}.
+         */
+        public Builder checks(boolean on) {
             this.checks = on;
             return this;
         }
