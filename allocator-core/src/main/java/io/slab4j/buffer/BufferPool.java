@@ -129,7 +129,7 @@ public final class BufferPool implements AutoCloseable {
     private BufferPool(Builder b, VirtualRegion region) {
         this.name = b.name;
         this.region = region;
-        Arena.Builder arenaBuilder = Arena.builder(region);
+        Arena.Builder arenaBuilder = Arena.builder(region).prefault(b.prefault).hugePages(b.hugePages);
         if (b.maxCommitted != 0) {
             arenaBuilder.maxCommitted(b.maxCommitted);
         }
@@ -139,7 +139,9 @@ public final class BufferPool implements AutoCloseable {
         for (int i = 0; i < sizes.length; i++) {
             classes[i] = new SizeClass(this, name, sizes[i], arena, b.magazines);
         }
-        this.large = new LargeSpans(this, arena, Math.max(VirtualRegion.pageSize(), region.size() / 16), LargeSpans.stripeCount());
+        long huge = b.hugePages ? VirtualRegion.hugePageSize() : 0;
+        this.large = new LargeSpans(this, arena, Math.max(VirtualRegion.pageSize(), region.size() / 16), LargeSpans.stripeCount(),
+                huge > VirtualRegion.pageSize() ? huge : 0);
         this.lookupMax = sizes.length <= Short.MAX_VALUE ? Math.min(sizes[sizes.length - 1], LOOKUP_LIMIT) : 0;
         this.classAt = new short[(lookupMax + 15) >> 4];
         for (int g = 0, c = 0; g < classAt.length; g++) {
@@ -543,6 +545,8 @@ public final class BufferPool implements AutoCloseable {
         private boolean zeroOnAcquire;
         private LeakDetection leakDetection = LeakDetection.SAMPLED;
         private Duration idleDecay = DEFAULT_IDLE_DECAY;
+        private boolean prefault;
+        private boolean hugePages;
 
         private Builder() {
         }
@@ -611,6 +615,31 @@ public final class BufferPool implements AutoCloseable {
         }
 
         /**
+         * Fault in the memory of every slab and large span when the arena commits it, so the
+         * first writes to a fresh slab take no page faults ({@link Arena.Builder#prefault}:
+         * one {@code madvise(MADV_POPULATE_WRITE)} per grow; nothing where the kernel lacks
+         * it). Costs resident memory for slab parts never written. Default false.
+         */
+        public Builder prefault(boolean on) {
+            this.prefault = on;
+            return this;
+        }
+
+        /**
+         * Back large buffers of a huge page or more with transparent huge pages
+         * ({@link Arena.Builder#hugePages}): the region is reserved aligned to
+         * {@link VirtualRegion#hugePageSize()} and such spans are allocated at that alignment,
+         * so each whole huge page inside one is a single page-table entry and a single fault
+         * (with {@link #prefault}, none). Smaller buffers and slabs keep small pages; freed and
+         * decayed spans still go back to the OS. Where the kernel offers no huge pages
+         * ({@code hugePageSize() == 0}) it does nothing. Default false.
+         */
+        public Builder hugePages(boolean on) {
+            this.hugePages = on;
+            return this;
+        }
+
+        /**
          * Reserves the region and builds the pool, registering its MXBean.
          *
          * @throws IllegalArgumentException the committed cap exceeds the reservation, a slab of
@@ -632,7 +661,8 @@ public final class BufferPool implements AutoCloseable {
                         : "reservation of " + reserved + " bytes"));
             }
             Management.checkFree(name);
-            VirtualRegion region = VirtualRegion.reserve(reserved);
+            long huge = hugePages ? VirtualRegion.hugePageSize() : 0;
+            VirtualRegion region = huge > page ? VirtualRegion.reserve(reserved, huge) : VirtualRegion.reserve(reserved);
             try {
                 BufferPool pool = new BufferPool(this, region);
                 Management.register(pool);

@@ -57,17 +57,23 @@ final class LargeSpans {
     private final Arena arena;
     private final Stripe[] stripes;
     private final long maxStripeBytes;
+    /** The huge page size when spans of that size or more are placed on huge-page boundaries, else 0. */
+    private final long hugeAlign;
 
     /**
      * @param maxCachedBytes the cache's high water mark; each of the stripes may cache
      *                       {@code max(maxCachedBytes / stripes, min(maxCachedBytes, MIN_STRIPE_BYTES))}
+     * @param hugeAlign      0, or the huge page size: spans at least that long are first tried
+     *                       at that alignment (so the arena's huge-page advice covers whole pages
+     *                       of them), and anywhere when no aligned space is free
      */
-    LargeSpans(BufferPool owner, Arena arena, long maxCachedBytes, int stripeCount) {
+    LargeSpans(BufferPool owner, Arena arena, long maxCachedBytes, int stripeCount, long hugeAlign) {
         if (Integer.bitCount(stripeCount) != 1) {
             throw new IllegalArgumentException("large spans: stripe count " + stripeCount + " is not a power of two");
         }
         this.owner = owner;
         this.arena = arena;
+        this.hugeAlign = hugeAlign;
         this.maxStripeBytes = Math.max(maxCachedBytes / stripeCount, Math.min(maxCachedBytes, MIN_STRIPE_BYTES));
         this.stripes = new Stripe[stripeCount];
         for (int i = 0; i < stripeCount; i++) {
@@ -103,9 +109,9 @@ final class LargeSpans {
                 return address;
             }
         }
-        address = arena.tryAlloc(bytes);
+        address = allocNow(bytes);
         while (address == 0 && evictOne()) {
-            address = arena.tryAlloc(bytes);
+            address = allocNow(bytes);
         }
         if (address != 0) {
             home.taken(bytes);
@@ -113,7 +119,18 @@ final class LargeSpans {
         return address;
     }
 
-    /** The wait for arena space of {@code bytes}; the caller counts the span with {@link Stripe#taken} once it has it. */
+    /** Arena space now: on a huge-page boundary first when the span holds a huge page, else anywhere; 0 when there is none. */
+    private long allocNow(long bytes) {
+        if (hugeAlign != 0 && bytes >= hugeAlign) {
+            long address = arena.tryAlloc(bytes, hugeAlign);
+            if (address != 0) {
+                return address;
+            }
+        }
+        return arena.tryAlloc(bytes);
+    }
+
+    /** The wait for arena space of {@code bytes} (anywhere: a waiter takes the first fit, aligned or not); the caller counts the span with {@link Stripe#taken} once it has it. */
     Event<Long> takeEvent(long bytes) {
         return arena.allocEvent(bytes);
     }

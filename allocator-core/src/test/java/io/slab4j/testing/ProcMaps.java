@@ -55,6 +55,39 @@ public final class ProcMaps {
         return smapsKilobytesWithin(start, end, "Rss:") * 1024;
     }
 
+    /**
+     * Resident bytes of exactly {@code [start, end)} (page aligned), page by page: the
+     * "present" bit (63) of each page's entry in {@code /proc/self/pagemap}, which an
+     * unprivileged process may read (the frame numbers read as 0, the bit does not). For a
+     * range inside a larger mapping, where {@link #residentWithin} sees nothing.
+     */
+    public static long residentPagesWithin(long start, long end, int pageSize) {
+        if (start % pageSize != 0 || end % pageSize != 0 || end < start) {
+            throw new IllegalArgumentException("residentPagesWithin(0x" + Long.toHexString(start) + ", 0x" + Long.toHexString(end)
+                    + "): not a page-aligned range");
+        }
+        int pages = (int) ((end - start) / pageSize);
+        java.nio.ByteBuffer entries = java.nio.ByteBuffer.allocate(pages * 8).order(java.nio.ByteOrder.nativeOrder());
+        try (java.nio.channels.FileChannel map = java.nio.channels.FileChannel.open(Path.of("/proc/self/pagemap"))) {
+            long at = start / pageSize * 8;
+            while (entries.hasRemaining()) {
+                int n = map.read(entries, at + entries.position());
+                if (n < 0) {
+                    throw new IllegalStateException("/proc/self/pagemap ended early at entry " + entries.position() / 8);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        long present = 0;
+        for (int i = 0; i < pages; i++) {
+            if (entries.getLong(i * 8) < 0) { // bit 63
+                present++;
+            }
+        }
+        return present * pageSize;
+    }
+
     /** Bytes in transparent huge pages of the mappings inside {@code [start, end)}: the AnonHugePages lines. */
     public static long hugePagesWithin(long start, long end) {
         return smapsKilobytesWithin(start, end, "AnonHugePages:") * 1024;
