@@ -533,9 +533,9 @@ public final class BufferPool implements AutoCloseable {
      * Configures a {@link BufferPool}. Defaults: name {@code "buffers"}, 1 GiB reserved, no
      * committed cap, {@link SizeClasses#DEFAULT}, magazines on, no zeroing,
      * {@link LeakDetection#SAMPLED}, idle decay {@link #DEFAULT_IDLE_DECAY}, no prefault, no huge
-     * pages. Setters reject bad
-     * values at once (IllegalArgumentException naming them) and leave the builder unchanged;
-     * {@link #build()} checks values against each other and never changes the builder.
+     * pages. Setters reject bad values at once (IllegalArgumentException naming them) and leave
+     * the builder unchanged; {@link #build()} checks values against each other and never
+     * changes the builder.
      */
     public static final class Builder {
         private String name = "buffers";
