@@ -143,6 +143,11 @@ final class ItemRecords {
         return slab;
     }
 
+    /** The slab the directory finds for {@code address}, or null; touches neither the table nor {@code last}. */
+    Slab slabFor(long address) {
+        return slabs.find(address);
+    }
+
     private int slot(long address) {
         return (int) (address >>> chunkShift) & (RECENT - 1);
     }
