@@ -80,7 +80,7 @@ final class Slab {
     static final int LINE = 64;
     /** Groups the records are spread over: items whose indices differ by less than this are in different groups. */
     static final int GROUPS = 64;
-    private static final int GROUP_SHIFT = 6;
+    private static final int GROUP_SHIFT = Integer.numberOfTrailingZeros(GROUPS);
     /** Bytes before the first record and after the last, so no record shares a line with another object. */
     static final int PAD = LINE;
 
