@@ -37,9 +37,10 @@ import io.slab4j.arena.Hex;
  *
  * <p>Thread-safe. {@code last} and the table's entries are plain fields, written racily by
  * any thread on a table miss and read racily: that is sound because a reader uses only
- * {@link Slab}'s final fields ({@code base}, the states array), which the Java memory model
- * shows fully initialised to any thread that sees the reference (JLS 17.5), and the states
- * themselves only through {@link Slab}'s CAS, acquire and release accesses. A stale or lost
+ * {@link Slab}'s final fields ({@code base}, the records array and {@code groupBytes}, which
+ * places each record in it), which the Java memory model shows fully initialised to any
+ * thread that sees the reference (JLS 17.5), and the records themselves only through
+ * {@link Slab}'s CAS, acquire and release accesses. A stale or lost
  * entry costs a directory lookup, never a wrong answer.
  */
 final class ItemRecords {
@@ -141,6 +142,11 @@ final class ItemRecords {
             last = slab;
         }
         return slab;
+    }
+
+    /** The slab the directory finds for {@code address}, or null; touches neither the table nor {@code last}. */
+    Slab slabFor(long address) {
+        return slabs.find(address);
     }
 
     private int slot(long address) {
