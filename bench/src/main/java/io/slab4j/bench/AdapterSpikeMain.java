@@ -196,8 +196,9 @@ public final class AdapterSpikeMain {
 
         /**
          * Where the item records of the slab last found by the class's pool sit: the
-         * {@code Slab} object, its {@code states} byte array (one record byte per item, spread a line apart since round 5; written by every
-         * cache get and put with checks on) and its free stack, as "slab@A states@+B free@+C"
+         * {@code Slab} object, its {@code states} byte array (one record byte per item, kept a
+         * line apart from its neighbours' since round 5; written by every cache get and put with
+         * checks on) and its free stack, as "slab@A states@+B free@+C"
          * (offsets from the slab object, bytes; a states array within 64 bytes of the slab's
          * fields shares their cache line).
          */
