@@ -51,7 +51,7 @@ final class LeakWatch implements Runnable {
         }
         BufferPool pool = supply.owner;
         pool.leaked(capacity);
-        LOG.log(System.Logger.Level.WARNING, "buffer pool '" + pool.name() + "': a buffer of " + capacity + " bytes at 0x"
+        LOG.log(System.Logger.Level.WARNING, "buffer pool '" + pool.name() + "': a buffer of " + capacity + " bytes at "
                 + Hex.of(address) + " became unreachable without close(); its memory goes back to the pool", acquiredAt);
         supply.release(address, capacity, true);
     }
