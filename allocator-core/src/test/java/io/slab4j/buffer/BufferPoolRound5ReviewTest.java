@@ -1,0 +1,504 @@
+package io.slab4j.buffer;
+
+import org.agrona.MutableDirectBuffer;
+import org.junit.jupiter.api.Test;
+
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Round-5 adversarial review of BufferPool / PooledBuffer through their public API. */
+class BufferPoolRound5ReviewTest {
+    private static final AtomicInteger SEQ = new AtomicInteger();
+
+    private static BufferPool.Builder small() {
+        return BufferPool.builder().name("r5-" + SEQ.incrementAndGet()).reserve(16L << 20);
+    }
+
+    private static void join(Thread... ts) throws InterruptedException {
+        for (Thread t : ts) {
+            t.join(TimeUnit.SECONDS.toMillis(10));
+            assertTrue(!t.isAlive(), "thread still running: " + t);
+        }
+    }
+
+    private static void rethrow(AtomicReference<Throwable> err) {
+        if (err.get() != null) {
+            throw new AssertionError("worker failed", err.get());
+        }
+    }
+
+    @Test
+    void closesFromAnotherThreadLeaveTheCountsAtZero() throws Exception {
+        try (BufferPool p = small().build()) {
+            for (int round = 0; round < 20; round++) {
+                List<PooledBuffer> bufs = new ArrayList<>();
+                for (int i = 0; i < 200; i++) {
+                    bufs.add(p.acquire(64 + (i % 5) * 100));
+                }
+                Thread t = new Thread(() -> bufs.forEach(PooledBuffer::close));
+                t.start();
+                join(t);
+                BufferPoolStats s = p.stats();
+                assertEquals(0, s.buffersInUse(), "round " + round + ": " + s);
+                assertEquals(0, s.usedBytes(), "round " + round + ": " + s);
+                for (SizeClassStats c : s.sizeClasses()) {
+                    assertEquals(0, c.buffersInUse(), "class " + c);
+                }
+                p.checkInvariants();
+            }
+        }
+    }
+
+    @Test
+    void manyThreadsRacingToCloseOneHandleReturnItOnce() throws Exception {
+        int threads = 4;
+        try (BufferPool p = small().build()) {
+            for (int round = 0; round < 300; round++) {
+                PooledBuffer b = p.acquire(100);
+                CyclicBarrier bar = new CyclicBarrier(threads);
+                AtomicReference<Throwable> err = new AtomicReference<>();
+                Thread[] ts = new Thread[threads];
+                for (int i = 0; i < threads; i++) {
+                    ts[i] = new Thread(() -> {
+                        try {
+                            bar.await();
+                            b.close();
+                        } catch (Throwable e) {
+                            err.set(e);
+                        }
+                    });
+                    ts[i].start();
+                }
+                join(ts);
+                rethrow(err);
+                assertEquals(0, p.stats().buffersInUse(), "round " + round);
+            }
+            // no address handed to two holders afterwards
+            Set<Long> seen = new HashSet<>();
+            List<PooledBuffer> held = new ArrayList<>();
+            for (int i = 0; i < 500; i++) {
+                PooledBuffer b = p.acquire(100);
+                assertTrue(seen.add(b.address()), "address handed out twice: " + b.address());
+                held.add(b);
+            }
+            held.forEach(PooledBuffer::close);
+            p.checkInvariants();
+        }
+    }
+
+    @Test
+    void crossThreadTrafficWithTrimLoopConservesAddresses() throws Exception {
+        try (BufferPool p = small().build()) {
+            java.util.concurrent.BlockingQueue<PooledBuffer> q = new java.util.concurrent.LinkedBlockingQueue<>();
+            Set<Long> owned = ConcurrentHashMap.newKeySet();
+            AtomicReference<Throwable> err = new AtomicReference<>();
+            CountDownLatch done = new CountDownLatch(2);
+            Thread producer = new Thread(() -> {
+                try {
+                    for (int i = 0; i < 20000; i++) {
+                        PooledBuffer b = p.acquire(16 + (i * 37) % 5000);
+                        if (!owned.add(b.address())) {
+                            throw new AssertionError("address owned twice " + b.address());
+                        }
+                        q.put(b);
+                    }
+                } catch (Throwable e) {
+                    err.compareAndSet(null, e);
+                } finally {
+                    done.countDown();
+                }
+            });
+            Thread consumer = new Thread(() -> {
+                try {
+                    for (int i = 0; i < 20000; i++) {
+                        PooledBuffer b = q.take();
+                        long a = b.address();
+                        owned.remove(a);
+                        b.close();
+                    }
+                } catch (Throwable e) {
+                    err.compareAndSet(null, e);
+                } finally {
+                    done.countDown();
+                }
+            });
+            Thread trimmer = new Thread(() -> {
+                while (done.getCount() > 0) {
+                    try {
+                        p.trim();
+                    } catch (Throwable e) {
+                        err.compareAndSet(null, e);
+                        return;
+                    }
+                }
+            });
+            producer.start();
+            consumer.start();
+            trimmer.start();
+            join(producer, consumer, trimmer);
+            rethrow(err);
+            BufferPoolStats s = p.stats();
+            assertEquals(0, s.buffersInUse(), s.toString());
+            p.checkInvariants();
+            p.trim();
+            assertEquals(0, p.stats().committedBytes(), p.stats().toString());
+        }
+    }
+
+    @Test
+    void everyClassBoundaryAndJustAboveTheLargestGetTheDocumentedCapacity() throws Exception {
+        try (BufferPool p = small().build()) {
+            int[] classes = p.sizeClasses();
+            for (int i = 0; i < classes.length; i++) {
+                int c = classes[i];
+                try (PooledBuffer b = p.acquire(c)) {
+                    assertEquals(c, b.capacity(), "size " + c);
+                    assertEquals(c, b.byteBuffer().capacity());
+                    assertEquals(c, b.buffer().capacity());
+                }
+                if (i > 0) {
+                    try (PooledBuffer b = p.acquire(classes[i - 1] + 1)) {
+                        assertEquals(c, b.capacity(), "size " + (classes[i - 1] + 1));
+                    }
+                }
+                try (PooledBuffer b = p.acquire(c - 1 <= 0 ? 1 : c - 1)) {
+                    assertTrue(b.capacity() >= c - 1 && b.capacity() <= c);
+                }
+            }
+            int largest = classes[classes.length - 1];
+            int page = 4096;
+            for (int size : new int[] {largest + 1, largest + page, largest + page + 1, 1 << 20, (1 << 21) + 1}) {
+                try (PooledBuffer b = p.acquire(size)) {
+                    int want = (size + page - 1) / page * page;
+                    assertEquals(want, b.capacity(), "size " + size);
+                    assertEquals(want, b.byteBuffer().capacity());
+                    b.byteBuffer().put(want - 1, (byte) 1);
+                }
+            }
+            assertEquals(0, p.stats().buffersInUse());
+            p.checkInvariants();
+        }
+    }
+
+    @Test
+    void zeroOnAcquireZeroesReusedClassItemsAndLargeSpansAcrossThreads() throws Exception {
+        try (BufferPool p = small().zeroOnAcquire(true).build()) {
+            int[] sizes = {16, 100, 4096, 65536, 65537, 1 << 20};
+            for (int size : sizes) {
+                for (int round = 0; round < 3; round++) {
+                    AtomicReference<PooledBuffer> dirty = new AtomicReference<>();
+                    Thread t = new Thread(() -> {
+                        try {
+                            PooledBuffer b = p.acquire(size);
+                            ByteBuffer bb = b.byteBuffer();
+                            for (int i = 0; i < bb.capacity(); i++) {
+                                bb.put(i, (byte) 0x5A);
+                            }
+                            dirty.set(b);
+                        } catch (InterruptedException e) {
+                            throw new RuntimeException(e);
+                        }
+                    });
+                    t.start();
+                    join(t);
+                    long addr = dirty.get().address();
+                    dirty.get().close();
+                    PooledBuffer b = p.acquire(size);
+                    ByteBuffer bb = b.byteBuffer();
+                    for (int i = 0; i < bb.capacity(); i++) {
+                        if (bb.get(i) != 0) {
+                            throw new AssertionError("size " + size + " byte " + i + " not zeroed (reuse "
+                                    + (b.address() == addr) + ")");
+                        }
+                    }
+                    b.close();
+                }
+            }
+            p.checkInvariants();
+        }
+    }
+
+    @Test
+    void useAfterCloseThroughHandleAndViewsThrows() throws Exception {
+        try (BufferPool p = small().build()) {
+            for (int size : new int[] {64, 70000}) {
+                PooledBuffer b = p.acquire(size);
+                ByteBuffer bb = b.byteBuffer();
+                MutableDirectBuffer ag = b.buffer();
+                b.close();
+                assertTrue(b.isClosed());
+                assertThrows(IllegalStateException.class, b::address);
+                assertThrows(IllegalStateException.class, b::capacity);
+                assertThrows(IllegalStateException.class, b::byteBuffer);
+                assertThrows(IllegalStateException.class, b::buffer);
+                assertEquals(0, bb.capacity());
+                assertEquals(0, ag.capacity());
+                assertThrows(IndexOutOfBoundsException.class, () -> bb.get(0));
+                assertThrows(IndexOutOfBoundsException.class, () -> ag.getByte(0));
+                b.close();
+            }
+            // views made on another thread, closed on this one
+            AtomicReference<PooledBuffer> h = new AtomicReference<>();
+            AtomicReference<ByteBuffer> v = new AtomicReference<>();
+            Thread t = new Thread(() -> {
+                try {
+                    PooledBuffer b = p.acquire(200);
+                    v.set(b.byteBuffer());
+                    h.set(b);
+                } catch (InterruptedException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            t.start();
+            join(t);
+            h.get().close();
+            assertEquals(0, v.get().capacity());
+            assertEquals(0, p.stats().buffersInUse());
+            p.checkInvariants();
+        }
+    }
+
+    @Test
+    void closeAfterPoolCloseDoesNothingAndAcquireAfterCloseThrows() throws Exception {
+        BufferPool p = small().build();
+        PooledBuffer a = p.acquire(64);
+        PooledBuffer large = p.acquire(200000);
+        ByteBuffer av = a.byteBuffer();
+        PooledBuffer plain = p.acquire(128);
+        p.close();
+        assertTrue(a.isClosed());
+        assertTrue(plain.isClosed());
+        assertEquals(0, av.capacity());
+        assertThrows(IllegalStateException.class, plain::address);
+        assertThrows(IllegalStateException.class, plain::byteBuffer);
+        assertThrows(IllegalStateException.class, large::buffer);
+        a.close();
+        plain.close();
+        large.close();
+        assertThrows(IllegalStateException.class, () -> p.acquire(64));
+        assertThrows(IllegalStateException.class, () -> p.tryAcquire(64));
+        assertThrows(IllegalStateException.class, () -> p.acquire(64, Duration.ofMillis(1)));
+        assertThrows(IllegalStateException.class, () -> p.acquire(1 << 20));
+        p.checkInvariants();
+        p.close();
+    }
+
+    @Test
+    void closeOnAnotherThreadAfterPoolCloseNeverThrows() throws Exception {
+        for (int round = 0; round < 20; round++) {
+            BufferPool p = small().build();
+            List<PooledBuffer> bufs = new ArrayList<>();
+            for (int i = 0; i < 50; i++) {
+                bufs.add(p.acquire(i % 2 == 0 ? 64 : 100000));
+            }
+            AtomicReference<Throwable> err = new AtomicReference<>();
+            CyclicBarrier bar = new CyclicBarrier(2);
+            Thread t = new Thread(() -> {
+                try {
+                    bar.await();
+                    for (PooledBuffer b : bufs) {
+                        b.close();
+                    }
+                } catch (Throwable e) {
+                    err.set(e);
+                }
+            });
+            t.start();
+            bar.await();
+            p.close();
+            join(t);
+            rethrow(err);
+            p.checkInvariants();
+        }
+    }
+
+    private static void leak(BufferPool p, int size) throws InterruptedException {
+        PooledBuffer b = p.acquire(size);
+        b.byteBuffer().put(0, (byte) 1);
+    }
+
+    @Test
+    void leakedBuffersRacingTrimComeBackAndCountsReturnToZero() throws Exception {
+        try (BufferPool p = small().leakDetection(LeakDetection.ALL).build()) {
+            int n = 300;
+            Thread t = new Thread(() -> {
+                try {
+                    for (int i = 0; i < n; i++) {
+                        leak(p, 16 + (i * 53) % 3000);
+                    }
+                } catch (InterruptedException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            t.start();
+            join(t);
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(4);
+            while ((p.stats().leaksDetected() < n || p.stats().buffersInUse() > 0) && System.nanoTime() < end) {
+                System.gc();
+                p.trim();
+                try (PooledBuffer b = p.acquire(64)) {
+                    b.byteBuffer();
+                }
+                Thread.sleep(5);
+            }
+            BufferPoolStats s = p.stats();
+            assertEquals(n, s.leaksDetected(), s.toString());
+            assertEquals(0, s.buffersInUse(), s.toString());
+            assertEquals(0, s.usedBytes(), s.toString());
+            p.checkInvariants();
+            p.trim();
+            assertEquals(0, p.stats().committedBytes(), p.stats().toString());
+        }
+    }
+
+    @Test
+    void aBlockedAcquireOfAHugePageBufferIsServedByAClose() throws Exception {
+        try (BufferPool p = BufferPool.builder().name("r5-" + SEQ.incrementAndGet()).reserve(5L << 20)
+                .hugePages(true).prefault(true).build()) {
+            PooledBuffer a = p.acquire(2 << 20);
+            PooledBuffer b = p.tryAcquire(2 << 20);
+            // may or may not fit the second; hold what fits
+            PooledBuffer c = b == null ? null : p.tryAcquire(2 << 20);
+            AtomicReference<PooledBuffer> got = new AtomicReference<>();
+            AtomicReference<Throwable> err = new AtomicReference<>();
+            Thread w = new Thread(() -> {
+                try {
+                    got.set(p.acquire(2 << 20, Duration.ofSeconds(5)));
+                } catch (Throwable e) {
+                    err.set(e);
+                }
+            });
+            if (c == null && b != null) {
+                // two fit: the third waits
+                w.start();
+            } else {
+                w.start();
+            }
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+            while (p.stats().waiters() < 1 && System.nanoTime() < end) {
+                Thread.sleep(1);
+            }
+            assertEquals(1, p.stats().waiters());
+            a.close();
+            join(w);
+            rethrow(err);
+            assertNotNull(got.get());
+            got.get().byteBuffer().put((2 << 20) - 1, (byte) 1);
+            got.get().close();
+            if (b != null) b.close();
+            if (c != null) c.close();
+            assertEquals(0, p.stats().buffersInUse());
+            p.checkInvariants();
+        }
+    }
+
+    @Test
+    void hugePagesWithSmallOrUnalignedReservationsAndCaps() throws Exception {
+        long[] reserves = {1L << 20, 3L << 20, (5L << 20) + 4096, 7L << 20};
+        for (long r : reserves) {
+            try (BufferPool p = BufferPool.builder().name("r5-" + SEQ.incrementAndGet()).reserve(r)
+                    .maxCommitted(r).hugePages(true).sizeClasses(64, 4096).build()) {
+                assertTrue(p.stats().reservedBytes() >= r, "reserve " + r + ": " + p.stats());
+                List<PooledBuffer> held = new ArrayList<>();
+                PooledBuffer b;
+                while ((b = p.tryAcquire(1 << 20)) != null) {
+                    held.add(b);
+                    assertTrue(p.stats().committedBytes() <= r, p.stats().toString());
+                }
+                assertTrue(!held.isEmpty() || r < (1L << 20) + 8192, "reserve " + r + " served none");
+                held.forEach(PooledBuffer::close);
+                p.checkInvariants();
+            }
+        }
+    }
+
+    @Test
+    void maxCommittedIsHonouredWithHugePages() throws Exception {
+        long cap = 3L << 20;
+        try (BufferPool p = BufferPool.builder().name("r5-" + SEQ.incrementAndGet()).reserve(32L << 20)
+                .maxCommitted(cap).hugePages(true).prefault(true).build()) {
+            List<PooledBuffer> held = new ArrayList<>();
+            PooledBuffer b;
+            while ((b = p.tryAcquire(2 << 20)) != null) {
+                held.add(b);
+                assertTrue(p.stats().committedBytes() <= cap, p.stats().toString());
+            }
+            assertEquals(1, held.size(), p.stats().toString());
+            while ((b = p.tryAcquire(100000)) != null) {
+                held.add(b);
+                assertTrue(p.stats().committedBytes() <= cap, p.stats().toString());
+            }
+            assertNull(p.tryAcquire(2 << 20));
+            held.forEach(PooledBuffer::close);
+            p.trim();
+            assertEquals(0, p.stats().committedBytes());
+            p.checkInvariants();
+        }
+    }
+
+    @Test
+    void interruptOfBlockedAcquiresLosesNothing() throws Exception {
+        try (BufferPool p = small().reserve(4L << 20).sizeClasses(64, 1 << 16).build()) {
+            List<PooledBuffer> held = new ArrayList<>();
+            PooledBuffer b;
+            while ((b = p.tryAcquire(1 << 16)) != null) {
+                held.add(b);
+            }
+            int n = held.size();
+            for (int round = 0; round < 30; round++) {
+                Thread[] ws = new Thread[3];
+                AtomicInteger served = new AtomicInteger();
+                List<PooledBuffer> got = java.util.Collections.synchronizedList(new ArrayList<>());
+                for (int i = 0; i < ws.length; i++) {
+                    ws[i] = new Thread(() -> {
+                        try {
+                            PooledBuffer x = p.acquire(1 << 16);
+                            got.add(x);
+                            served.incrementAndGet();
+                        } catch (InterruptedException e) {
+                            // expected
+                        }
+                    });
+                    ws[i].start();
+                }
+                long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+                while (p.stats().waiters() < ws.length && System.nanoTime() < end) {
+                    Thread.sleep(1);
+                }
+                held.remove(0).close();
+                for (Thread w : ws) {
+                    w.interrupt();
+                }
+                join(ws);
+                assertEquals(0, p.stats().waiters());
+                held.addAll(got);
+                // conservation: nothing lost
+                assertEquals(held.size(), p.stats().buffersInUse(), "round " + round);
+                while (held.size() < n) {
+                    PooledBuffer x = p.tryAcquire(1 << 16);
+                    assertNotNull(x, "round " + round + ": lost an item, " + p.stats());
+                    held.add(x);
+                }
+                assertNull(p.tryAcquire(1 << 16));
+                p.checkInvariants();
+            }
+            held.forEach(PooledBuffer::close);
+        }
+    }
+}
