@@ -328,6 +328,18 @@ class BufferPoolRound5ReviewTest {
         }
     }
 
+    /** The leak reports' stack traces through surefire's pipe are slower than the cleaner: keep them out. */
+    private static java.util.logging.Level quietLeaks() {
+        java.util.logging.Logger log = java.util.logging.Logger.getLogger(BufferPool.class.getName());
+        java.util.logging.Level was = log.getLevel();
+        log.setLevel(java.util.logging.Level.SEVERE);
+        return was;
+    }
+
+    private static void loudAgain(java.util.logging.Level was) {
+        java.util.logging.Logger.getLogger(BufferPool.class.getName()).setLevel(was);
+    }
+
     private static void leak(BufferPool p, int size) throws InterruptedException {
         PooledBuffer b = p.acquire(size);
         b.byteBuffer().put(0, (byte) 1);
@@ -499,6 +511,172 @@ class BufferPoolRound5ReviewTest {
                 p.checkInvariants();
             }
             held.forEach(PooledBuffer::close);
+        }
+    }
+
+    @Test
+    void theAcquirerClosingItsOwnBuffersWhileAnotherThreadClosesItsOthersKeepsTheCount() throws Exception {
+        for (boolean magazines : new boolean[] {true, false}) {
+            try (BufferPool p = small().magazines(magazines).build()) {
+                java.util.concurrent.BlockingQueue<PooledBuffer> q = new java.util.concurrent.ArrayBlockingQueue<>(64);
+                AtomicReference<Throwable> err = new AtomicReference<>();
+                int n = 30000;
+                Thread closer = new Thread(() -> {
+                    try {
+                        for (int i = 0; i < n; i++) {
+                            q.take().close();
+                        }
+                    } catch (Throwable e) {
+                        err.compareAndSet(null, e);
+                    }
+                });
+                closer.start();
+                for (int i = 0; i < n; i++) {
+                    PooledBuffer mine = p.acquire(100);
+                    PooledBuffer theirs = p.acquire(100);
+                    q.put(theirs);
+                    mine.close();
+                }
+                join(closer);
+                rethrow(err);
+                BufferPoolStats s = p.stats();
+                assertEquals(0, s.buffersInUse(), "magazines " + magazines + ": " + s);
+                assertEquals(0, s.usedBytes(), "magazines " + magazines);
+                p.checkInvariants();
+                p.trim();
+                assertEquals(0, p.stats().committedBytes(), "magazines " + magazines + ": " + p.stats());
+            }
+        }
+    }
+
+    @Test
+    void largeSpansClosedOnOtherThreadsWhileTrimLoopsAreConserved() throws Exception {
+        try (BufferPool p = small().reserve(64L << 20).build()) {
+            java.util.concurrent.BlockingQueue<PooledBuffer> q = new java.util.concurrent.ArrayBlockingQueue<>(8);
+            Set<Long> owned = ConcurrentHashMap.newKeySet();
+            AtomicReference<Throwable> err = new AtomicReference<>();
+            CountDownLatch done = new CountDownLatch(3);
+            int n = 3000;
+            Runnable producer = () -> {
+                try {
+                    for (int i = 0; i < n; i++) {
+                        PooledBuffer b = p.acquire(70000 + (i % 4) * 4096);
+                        if (!owned.add(b.address())) {
+                            throw new AssertionError("owned twice " + b.address());
+                        }
+                        q.put(b);
+                    }
+                } catch (Throwable e) {
+                    err.compareAndSet(null, e);
+                } finally {
+                    done.countDown();
+                }
+            };
+            Thread p1 = new Thread(producer);
+            Thread p2 = new Thread(producer);
+            Thread consumer = new Thread(() -> {
+                try {
+                    for (int i = 0; i < 2 * n; i++) {
+                        PooledBuffer b = q.take();
+                        owned.remove(b.address());
+                        b.close();
+                    }
+                } catch (Throwable e) {
+                    err.compareAndSet(null, e);
+                } finally {
+                    done.countDown();
+                }
+            });
+            Thread trimmer = new Thread(() -> {
+                while (done.getCount() > 0) {
+                    try {
+                        p.trim();
+                    } catch (Throwable e) {
+                        err.compareAndSet(null, e);
+                        return;
+                    }
+                }
+            });
+            p1.start();
+            p2.start();
+            consumer.start();
+            trimmer.start();
+            join(p1, p2, consumer, trimmer);
+            rethrow(err);
+            BufferPoolStats s = p.stats();
+            assertEquals(0, s.buffersInUse(), s.toString());
+            assertEquals(0, s.largeBuffersInUse(), s.toString());
+            p.checkInvariants();
+            p.trim();
+            assertEquals(0, p.stats().committedBytes(), p.stats().toString());
+            assertEquals(0, p.stats().cachedLargeBytes(), p.stats().toString());
+        }
+    }
+
+    @Test
+    void hugePageSizedBuffersSitOnHugePageBoundaries() throws Exception {
+        long huge = io.slab4j.nativemem.VirtualRegion.hugePageSize();
+        org.junit.jupiter.api.Assumptions.assumeTrue(huge > 0, "no huge pages");
+        try (BufferPool p = BufferPool.builder().name("r5-" + SEQ.incrementAndGet()).reserve(32L << 20)
+                .hugePages(true).build()) {
+            List<PooledBuffer> held = new ArrayList<>();
+            held.add(p.acquire(64));
+            held.add(p.acquire(300000));
+            for (int size : new int[] {(int) huge, (int) huge + 1, 3 * (int) huge}) {
+                PooledBuffer b = p.acquire(size);
+                assertEquals(0, b.address() % huge, "size " + size + " at " + Long.toHexString(b.address()));
+                held.add(b);
+            }
+            held.forEach(PooledBuffer::close);
+            // reused from the large cache, still aligned
+            PooledBuffer b = p.acquire((int) huge);
+            assertEquals(0, b.address() % huge);
+            b.close();
+            p.checkInvariants();
+        }
+    }
+
+    @Test
+    void leakReturnsRacingTheAcquirersOwnTrafficKeepTheCount() throws Exception {
+        java.util.logging.Level was = quietLeaks();
+        try (BufferPool p = small().leakDetection(LeakDetection.ALL).build()) {
+            int leaks = 2000;
+            for (int i = 0; i < leaks; i++) {
+                leak(p, 100);
+                if (i % 50 == 0) {
+                    System.gc();
+                }
+                try (PooledBuffer b = p.acquire(100)) {
+                    b.address();
+                }
+            }
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(4);
+            while ((p.stats().leaksDetected() < leaks || p.stats().buffersInUse() > 0) && System.nanoTime() < end) {
+                System.gc();
+                Thread.sleep(5);
+            }
+            BufferPoolStats s = p.stats();
+            assertEquals(leaks, s.leaksDetected(), s.toString());
+            assertEquals(0, s.buffersInUse(), s.toString());
+            p.checkInvariants();
+        } finally {
+            loudAgain(was);
+        }
+    }
+
+    @Test
+    void poolCloseRacingLeakReturnsNeverThrowsOrCorrupts() throws Exception {
+        for (int round = 0; round < 10; round++) {
+            BufferPool p = small().leakDetection(LeakDetection.ALL).build();
+            for (int i = 0; i < 200; i++) {
+                leak(p, 16 + i * 331 % 90000);
+            }
+            System.gc();
+            p.close();
+            System.gc();
+            Thread.sleep(10);
+            p.checkInvariants();
+            assertEquals(0, p.stats().committedBytes());
         }
     }
 }
