@@ -679,4 +679,118 @@ class BufferPoolRound5ReviewTest {
             assertEquals(0, p.stats().committedBytes());
         }
     }
+
+    @Test
+    void buffersOfAnExitedAcquirerClosedElsewhereLeaveNothingInUseOrCommitted() throws Exception {
+        for (boolean magazines : new boolean[] {true, false}) {
+            try (BufferPool p = small().magazines(magazines).build()) {
+                List<PooledBuffer> bufs = java.util.Collections.synchronizedList(new ArrayList<>());
+                Thread t = new Thread(() -> {
+                    try {
+                        for (int i = 0; i < 300; i++) {
+                            PooledBuffer b = p.acquire(16 + (i * 97) % 70000);
+                            bufs.add(b);
+                            if (i % 3 == 0) {
+                                PooledBuffer c = p.acquire(100);
+                                c.close(); // something parked in the exiting thread's magazines
+                            }
+                        }
+                    } catch (InterruptedException e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+                t.start();
+                join(t);
+                for (PooledBuffer b : bufs) {
+                    b.close();
+                }
+                BufferPoolStats s = p.stats();
+                assertEquals(0, s.buffersInUse(), "magazines " + magazines + ": " + s);
+                assertEquals(0, s.usedBytes(), "magazines " + magazines);
+                p.checkInvariants();
+                p.trim();
+                assertEquals(0, p.stats().committedBytes(), "magazines " + magazines + ": " + p.stats());
+            }
+        }
+    }
+
+    @Test
+    void zeroOnAcquireAlsoZeroesMemoryThatCameBackFromALeak() throws Exception {
+        java.util.logging.Level was = quietLeaks();
+        try (BufferPool p = small().zeroOnAcquire(true).leakDetection(LeakDetection.ALL).magazines(false)
+                .sizeClasses(256).build()) {
+            for (int i = 0; i < 50; i++) {
+                PooledBuffer b = p.acquire(256);
+                ByteBuffer bb = b.byteBuffer();
+                for (int k = 0; k < 256; k++) {
+                    bb.put(k, (byte) 0x77);
+                }
+            }
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(4);
+            while (p.stats().buffersInUse() > 0 && System.nanoTime() < end) {
+                System.gc();
+                Thread.sleep(5);
+            }
+            assertEquals(0, p.stats().buffersInUse());
+            List<PooledBuffer> held = new ArrayList<>();
+            for (int i = 0; i < 50; i++) {
+                PooledBuffer b = p.acquire(256);
+                held.add(b);
+                ByteBuffer bb = b.byteBuffer();
+                for (int k = 0; k < 256; k++) {
+                    assertEquals(0, bb.get(k), "buffer " + i + " byte " + k);
+                }
+            }
+            held.forEach(PooledBuffer::close);
+            p.checkInvariants();
+        } finally {
+            loudAgain(was);
+        }
+    }
+
+    @Test
+    void aBlockedHugePageAcquireIsServedByClassClosesThatLeaveOnlyAnUnalignedHole() throws Exception {
+        // BufferPool: "a blocked acquire is served by whichever comes first, a close of a buffer of its class or
+        // space in the arena"; hugePages: large spans "are placed on huge-page boundaries first (anywhere when none
+        // is free)". So with huge pages on, a waiter for 2 MiB must be served as soon as a 2 MiB hole exists, aligned
+        // or not, exactly as it is with huge pages off.
+        List<String> wrong = new ArrayList<>();
+        for (boolean huge : new boolean[] {false, true}) {
+            try (BufferPool p = BufferPool.builder().name("r5-" + SEQ.incrementAndGet()).reserve(3L << 20)
+                    .hugePages(huge).build()) {
+                PooledBuffer pin = p.acquire(64);
+                List<PooledBuffer> fill = new ArrayList<>();
+                PooledBuffer b;
+                while ((b = p.tryAcquire(65536)) != null) {
+                    fill.add(b);
+                }
+                assertNull(p.tryAcquire(2 << 20));
+                AtomicReference<PooledBuffer> got = new AtomicReference<>();
+                AtomicReference<Throwable> err = new AtomicReference<>();
+                Thread w = new Thread(() -> {
+                    try {
+                        got.set(p.acquire(2 << 20, Duration.ofSeconds(3)));
+                    } catch (Throwable e) {
+                        err.set(e);
+                    }
+                });
+                w.start();
+                long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+                while (p.stats().waiters() < 1 && System.nanoTime() < end) {
+                    Thread.sleep(1);
+                }
+                fill.forEach(PooledBuffer::close);
+                join(w);
+                rethrow(err);
+                if (got.get() == null) {
+                    wrong.add("hugePages " + huge + ": waiter timed out, " + p.stats().committedBytes() + " committed");
+                } else {
+                    got.get().close();
+                }
+                pin.close();
+                p.checkInvariants();
+            }
+        }
+        assertEquals(List.of(), wrong);
+    }
 }
