@@ -793,4 +793,156 @@ class BufferPoolRound5ReviewTest {
         }
         assertEquals(List.of(), wrong);
     }
+
+    @Test
+    void oddOrUnalignedClassSizesAreRejectedOrEveryBufferComesBack() throws Exception {
+        // PooledBuffer: "addresses are at least 16-byte aligned: items of a class are"; close() "Returns the memory
+        // to the pool". A class size the builder accepts must give buffers that go back on close.
+        List<String> wrong = new ArrayList<>();
+        for (int[] classes : new int[][] {{1, 3, 7}, {24, 40}, {17}, {100, 5000}}) {
+            BufferPool p;
+            try {
+                p = small().sizeClasses(classes).build();
+            } catch (IllegalArgumentException e) {
+                continue; // refused at once: fine
+            }
+            try (p) {
+                for (int c : classes) {
+                    List<PooledBuffer> held = new ArrayList<>();
+                    for (int i = 0; i < 40; i++) {
+                        PooledBuffer b = p.acquire(c);
+                        if (b.capacity() < c) {
+                            wrong.add("class " + c + ": capacity " + b.capacity());
+                        }
+                        if (b.address() % 16 != 0) {
+                            wrong.add("class " + java.util.Arrays.toString(classes) + " size " + c + ": address "
+                                    + Long.toHexString(b.address()) + " not 16-byte aligned");
+                        }
+                        held.add(b);
+                    }
+                    held.forEach(PooledBuffer::close);
+                    for (PooledBuffer b : held) {
+                        if (!b.isClosed()) {
+                            wrong.add("class " + c + ": not closed after close()");
+                        }
+                    }
+                }
+                if (p.stats().buffersInUse() != 0) {
+                    wrong.add(java.util.Arrays.toString(classes) + ": " + p.stats().buffersInUse() + " in use after closing all");
+                }
+                p.checkInvariants();
+            }
+        }
+        assertEquals(List.of(), dedupe(wrong));
+    }
+
+    private static List<String> dedupe(List<String> l) {
+        return new ArrayList<>(new java.util.LinkedHashSet<>(l)).subList(0, Math.min(8, new java.util.LinkedHashSet<>(l).size()));
+    }
+
+    @Test
+    void aSizeAboveTheLargestIntPageMultipleIsRejectedNamingIt() {
+        // BufferPool: "Validate: 0 < size <= reservation (and at most the largest int page multiple)".
+        try (BufferPool p = BufferPool.builder().name("r5-" + SEQ.incrementAndGet()).reserve(8L << 30)
+                .maxCommitted(64L << 20).build()) {
+            for (int size : new int[] {Integer.MAX_VALUE, Integer.MAX_VALUE - 4094}) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> p.tryAcquire(size));
+                assertTrue(e.getMessage().contains(Integer.toString(size)), e.getMessage());
+            }
+            p.checkInvariants();
+        }
+    }
+
+    @Test
+    void anOldHandleClosedAfterItsPoolWasReplacedBySameNamedPoolLeavesTheNewOneAlone() throws Exception {
+        String name = "r5-same-" + SEQ.incrementAndGet();
+        BufferPool old = BufferPool.builder().name(name).reserve(8L << 20).build();
+        PooledBuffer stale = old.acquire(100);
+        PooledBuffer staleLarge = old.acquire(200000);
+        old.close();
+        try (BufferPool p = BufferPool.builder().name(name).reserve(8L << 20).build()) {
+            PooledBuffer a = p.acquire(100);
+            PooledBuffer l = p.acquire(200000);
+            stale.close();
+            staleLarge.close();
+            assertEquals(2, p.stats().buffersInUse());
+            a.byteBuffer().put(0, (byte) 1);
+            a.close();
+            l.close();
+            assertEquals(0, p.stats().buffersInUse());
+            p.checkInvariants();
+        }
+    }
+
+    @Test
+    void toStringOfAClosedHandleDoesNotThrow() throws Exception {
+        try (BufferPool p = small().build()) {
+            PooledBuffer b = p.acquire(64);
+            b.close();
+            assertNotNull(b.toString());
+        }
+    }
+
+    private static long residentOf(long address, long bytes) {
+        return io.slab4j.testing.ProcMaps.residentPagesWithin(address, address + bytes, io.slab4j.nativemem.VirtualRegion.pageSize());
+    }
+
+    @Test
+    void decayGivesHugePageSpansBackWithoutTrim() throws Exception {
+        long huge = io.slab4j.nativemem.VirtualRegion.hugePageSize();
+        org.junit.jupiter.api.Assumptions.assumeTrue(huge > 0, "no huge pages");
+        try (BufferPool p = BufferPool.builder().name("r5-" + SEQ.incrementAndGet()).reserve(64L << 20)
+                .hugePages(true).prefault(true).idleDecay(Duration.ofMillis(20)).build()) {
+            PooledBuffer b = p.acquire((int) (2 * huge));
+            long address = b.address();
+            long bytes = b.capacity();
+            ByteBuffer v = b.byteBuffer();
+            for (int i = 0; i < v.capacity(); i += 4096) {
+                v.put(i, (byte) 1);
+            }
+            assertTrue(residentOf(address, bytes) > 0);
+            b.close();
+            // BufferPool: "idle memory goes back within about two periods of going idle, as long as the pool is used
+            // at all"; large spans "go back once idle for between one and two passes".
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(4);
+            while ((p.stats().cachedLargeBytes() > 0 || residentOf(address, bytes) > 0) && System.nanoTime() < end) {
+                for (int i = 0; i < 2000; i++) {
+                    p.acquire(64).close();
+                }
+                Thread.sleep(5);
+            }
+            assertEquals(0, p.stats().cachedLargeBytes(), p.stats().toString());
+            assertEquals(0, residentOf(address, bytes), "resident pages of the decayed span");
+            p.checkInvariants();
+        }
+    }
+
+    @Test
+    void aLargeBufferWithAHugePageRunIsGivenBackWholeOnTrim() throws Exception {
+        long huge = io.slab4j.nativemem.VirtualRegion.hugePageSize();
+        org.junit.jupiter.api.Assumptions.assumeTrue(huge > 0, "no huge pages");
+        try (BufferPool p = BufferPool.builder().name("r5-" + SEQ.incrementAndGet()).reserve(64L << 20)
+                .hugePages(true).prefault(true).build()) {
+            PooledBuffer small = p.acquire(64);
+            int[] sizes = {(int) huge + 4096, (int) (3 * huge / 2), (int) (5 * huge / 2) + 8192};
+            List<long[]> spans = new ArrayList<>();
+            for (int size : sizes) {
+                PooledBuffer b = p.acquire(size);
+                assertEquals(0, b.address() % huge, "size " + size);
+                ByteBuffer v = b.byteBuffer();
+                for (int i = 0; i < v.capacity(); i += 4096) {
+                    v.put(i, (byte) 1);
+                }
+                spans.add(new long[] {b.address(), b.capacity()});
+                b.close();
+            }
+            small.close();
+            p.trim();
+            for (long[] s : spans) {
+                assertEquals(0, residentOf(s[0], s[1]), "span at " + Long.toHexString(s[0]) + " of " + s[1]);
+            }
+            assertEquals(0, p.stats().committedBytes(), p.stats().toString());
+            p.checkInvariants();
+        }
+    }
 }
