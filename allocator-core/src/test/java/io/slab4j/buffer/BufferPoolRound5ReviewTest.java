@@ -945,4 +945,107 @@ class BufferPoolRound5ReviewTest {
             p.checkInvariants();
         }
     }
+
+    @Test
+    void everythingAtOnceUnderACapConservesEveryAddress() throws Exception {
+        java.util.logging.Level was = quietLeaks();
+        try (BufferPool p = small().reserve(8L << 20).maxCommitted(4L << 20).leakDetection(LeakDetection.ALL)
+                .idleDecay(Duration.ofMillis(2)).zeroOnAcquire(true).build()) {
+            Set<Long> owned = ConcurrentHashMap.newKeySet();
+            java.util.concurrent.BlockingQueue<PooledBuffer> handoff = new java.util.concurrent.LinkedBlockingQueue<>();
+            AtomicReference<Throwable> err = new AtomicReference<>();
+            AtomicInteger leaked = new AtomicInteger();
+            int workers = 3;
+            CountDownLatch done = new CountDownLatch(workers);
+            Thread[] ts = new Thread[workers];
+            for (int w = 0; w < workers; w++) {
+                int seed = w;
+                ts[w] = new Thread(() -> {
+                    java.util.Random r = new java.util.Random(seed);
+                    List<PooledBuffer> mine = new ArrayList<>();
+                    try {
+                        for (int i = 0; i < 4000 && err.get() == null; i++) {
+                            int size = r.nextInt(10) == 0 ? 65537 + r.nextInt(600000) : 1 + r.nextInt(9000);
+                            PooledBuffer b = p.acquire(size, Duration.ofMillis(50));
+                            if (b != null) {
+                                ByteBuffer v = b.byteBuffer();
+                                if (v.get(0) != 0 || v.get(v.capacity() - 1) != 0) {
+                                    throw new AssertionError("not zeroed: " + b);
+                                }
+                                v.put(0, (byte) 9).put(v.capacity() - 1, (byte) 9);
+                                int what = r.nextInt(20);
+                                if (what == 0) {
+                                    leaked.incrementAndGet(); // dropped: the leak detector's
+                                } else {
+                                    if (!owned.add(b.address())) {
+                                        throw new AssertionError("owned twice: " + Long.toHexString(b.address()));
+                                    }
+                                    if (what < 6) {
+                                        handoff.add(b);
+                                    } else {
+                                        mine.add(b);
+                                    }
+                                }
+                            }
+                            while (mine.size() > r.nextInt(8) || (b == null && !mine.isEmpty())) {
+                                PooledBuffer x = mine.remove(r.nextInt(mine.size()));
+                                owned.remove(x.address());
+                                x.close();
+                            }
+                            PooledBuffer other;
+                            while ((other = handoff.poll()) != null) {
+                                owned.remove(other.address());
+                                other.close();
+                            }
+                            if (i % 500 == 0) {
+                                System.gc();
+                            }
+                        }
+                    } catch (Throwable e) {
+                        err.compareAndSet(null, e);
+                    } finally {
+                        for (PooledBuffer x : mine) {
+                            owned.remove(x.address());
+                            x.close();
+                        }
+                        done.countDown();
+                    }
+                });
+                ts[w].start();
+            }
+            Thread trimmer = new Thread(() -> {
+                while (done.getCount() > 0) {
+                    try {
+                        p.trim();
+                        Thread.sleep(1);
+                    } catch (Throwable e) {
+                        err.compareAndSet(null, e);
+                        return;
+                    }
+                }
+            });
+            trimmer.start();
+            join(ts);
+            join(trimmer);
+            PooledBuffer other;
+            while ((other = handoff.poll()) != null) {
+                owned.remove(other.address());
+                other.close();
+            }
+            rethrow(err);
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(4);
+            while (p.stats().buffersInUse() > 0 && System.nanoTime() < end) {
+                System.gc();
+                Thread.sleep(5);
+            }
+            BufferPoolStats s = p.stats();
+            assertEquals(0, s.buffersInUse(), s.toString());
+            assertTrue(s.leaksDetected() >= leaked.get(), s + " leaked " + leaked.get());
+            p.checkInvariants();
+            p.trim();
+            assertEquals(0, p.stats().committedBytes(), p.stats().toString());
+        } finally {
+            loudAgain(was);
+        }
+    }
 }
