@@ -189,4 +189,53 @@ class AdapterRound5ReviewTest {
         }
         p.checkInvariants();
     }
+
+    @Test
+    void internalAndExportedNioBuffersFollowTheMemoryAcrossMoves() {
+        try (BufferPool p = pool()) {
+            SlabByteBufAllocator a = new SlabByteBufAllocator(p);
+            ByteBuf b = a.directBuffer(64, 1 << 22);
+            java.nio.ByteBuffer before = b.internalNioBuffer(0, 8);
+            assertEquals(8, before.remaining());
+            long addr0 = b.memoryAddress();
+            for (int cap : new int[] {5000, 300000, 70000, 100, 1 << 21, 16, 0, 64}) {
+                b.capacity(cap);
+                assertEquals(cap, b.capacity());
+                if (cap >= 8) {
+                    b.setLong(cap - 8, 0x0102030405060708L + cap);
+                    java.nio.ByteBuffer in = b.internalNioBuffer(cap - 8, 8);
+                    assertEquals(0x0102030405060708L + cap, in.getLong(in.position()), "cap " + cap);
+                    java.nio.ByteBuffer out = b.nioBuffer(cap - 8, 8);
+                    assertEquals(0x0102030405060708L + cap, out.getLong(0), "cap " + cap);
+                    assertEquals(0x0102030405060708L + cap, b.getLong(cap - 8));
+                    long raw = io.netty.util.internal.PlatformDependent.getLong(b.memoryAddress() + cap - 8);
+                    assertEquals(0x0102030405060708L + cap,
+                            java.nio.ByteOrder.nativeOrder() == java.nio.ByteOrder.BIG_ENDIAN ? raw : Long.reverseBytes(raw),
+                            "cap " + cap);
+                }
+                assertEquals(1, p.stats().buffersInUse(), "cap " + cap + ": " + p.stats());
+            }
+            assertTrue(addr0 != 0);
+            assertTrue(b.release());
+            assertEquals(0, p.stats().buffersInUse());
+            p.checkInvariants();
+        }
+    }
+
+    @Test
+    void aZeroCapacityBufferGrowsAndReleasesItsMemory() {
+        try (BufferPool p = pool()) {
+            SlabByteBufAllocator a = new SlabByteBufAllocator(p);
+            ByteBuf b = a.directBuffer(0);
+            assertEquals(0, b.capacity());
+            assertEquals(1, p.stats().buffersInUse());
+            b.writeBytes(new byte[100000]);
+            assertEquals(100000, b.readableBytes());
+            assertEquals(1, p.stats().buffersInUse());
+            b.release();
+            assertEquals(0, p.stats().buffersInUse());
+            assertEquals(0, a.metric().usedDirectMemory(), a.metric().toString());
+            p.checkInvariants();
+        }
+    }
 }
