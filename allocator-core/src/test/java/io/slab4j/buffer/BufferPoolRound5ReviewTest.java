@@ -1048,4 +1048,67 @@ class BufferPoolRound5ReviewTest {
             loudAgain(was);
         }
     }
+
+    @Test
+    void tryAcquireFindsMemoryParkedByAnIdleThread() throws Exception {
+        // BufferPool: tryAcquire "null when nothing fits now"; on a miss it makes room: "drain every class's
+        // magazines" (those "of threads outside a pool call"), "and try once more".
+        List<String> wrong = new ArrayList<>();
+        for (int want : new int[] {4096, 16384, 1 << 20}) {
+            try (BufferPool p = small().reserve(4L << 20).sizeClasses(4096, 16384).build()) {
+                CountDownLatch parked = new CountDownLatch(1);
+                CountDownLatch exit = new CountDownLatch(1);
+                Thread idle = new Thread(() -> {
+                    try {
+                        List<PooledBuffer> all = new ArrayList<>();
+                        PooledBuffer b;
+                        while ((b = p.tryAcquire(4096)) != null) {
+                            all.add(b);
+                        }
+                        all.forEach(PooledBuffer::close); // parked in this thread's magazines (and the depot)
+                        parked.countDown();
+                        exit.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                });
+                idle.start();
+                assertTrue(parked.await(5, TimeUnit.SECONDS));
+                PooledBuffer got = p.tryAcquire(want);
+                if (got == null) {
+                    wrong.add("size " + want + ": null with " + p.stats().buffersInUse() + " in use, "
+                            + p.stats().committedBytes() + " committed");
+                } else {
+                    got.close();
+                }
+                exit.countDown();
+                join(idle);
+                p.checkInvariants();
+            }
+        }
+        assertEquals(List.of(), wrong);
+    }
+
+    @Test
+    void jmxFiguresAgreeWithStatsAfterCrossThreadCloses() throws Exception {
+        try (BufferPool p = small().build()) {
+            List<PooledBuffer> bufs = new ArrayList<>();
+            for (int i = 0; i < 50; i++) {
+                bufs.add(p.acquire(100 + i * 3000));
+            }
+            Thread t = new Thread(() -> bufs.subList(0, 30).forEach(PooledBuffer::close));
+            t.start();
+            join(t);
+            javax.management.MBeanServer mbs = java.lang.management.ManagementFactory.getPlatformMBeanServer();
+            javax.management.ObjectName on = new javax.management.ObjectName("io.slab4j:type=BufferPool,name=" + p.name());
+            BufferPoolStats s = p.stats();
+            assertEquals(20L, s.buffersInUse());
+            assertEquals(s.buffersInUse(), ((Number) mbs.getAttribute(on, "BuffersInUse")).longValue());
+            assertEquals(s.usedBytes(), ((Number) mbs.getAttribute(on, "UsedBytes")).longValue());
+            assertEquals(s.committedBytes(), ((Number) mbs.getAttribute(on, "CommittedBytes")).longValue());
+            bufs.subList(30, 50).forEach(PooledBuffer::close);
+            assertEquals(0L, ((Number) mbs.getAttribute(on, "BuffersInUse")).longValue());
+            assertEquals(0L, ((Number) mbs.getAttribute(on, "UsedBytes")).longValue());
+        }
+    }
 }
