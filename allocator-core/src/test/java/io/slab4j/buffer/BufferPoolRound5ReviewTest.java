@@ -1111,4 +1111,95 @@ class BufferPoolRound5ReviewTest {
             assertEquals(0L, ((Number) mbs.getAttribute(on, "UsedBytes")).longValue());
         }
     }
+
+    @Test
+    void theReservationStaysTheHardCapWithHugePages() throws Exception {
+        // DESIGN: reserve is "address space reserved; the hard cap"; "Size ... beyond the reservation ->
+        // IllegalArgumentException". hugePages reserves the region huge-page aligned: that must not raise the cap.
+        List<String> wrong = new ArrayList<>();
+        for (long r : new long[] {1L << 20, (2L << 20) + 4096, 3L << 20}) {
+            try (BufferPool p = BufferPool.builder().name("r5-" + SEQ.incrementAndGet()).reserve(r).hugePages(true)
+                    .sizeClasses(64).build()) {
+                if (p.stats().reservedBytes() != r) {
+                    wrong.add("reserve " + r + ": reservedBytes " + p.stats().reservedBytes());
+                }
+                int beyond = (int) r + 4096;
+                try {
+                    PooledBuffer b = p.tryAcquire(beyond);
+                    wrong.add("reserve " + r + ": tryAcquire(" + beyond + ") gave " + b);
+                    if (b != null) {
+                        b.close();
+                    }
+                } catch (IllegalArgumentException expected) {
+                    // as documented
+                }
+                long total = 0;
+                List<PooledBuffer> held = new ArrayList<>();
+                PooledBuffer b;
+                while ((b = p.tryAcquire(256 << 10)) != null) {
+                    held.add(b);
+                    total += b.capacity();
+                }
+                if (total > r) {
+                    wrong.add("reserve " + r + ": handed out " + total + " bytes");
+                }
+                held.forEach(PooledBuffer::close);
+                p.checkInvariants();
+            }
+        }
+        assertEquals(List.of(), wrong);
+    }
+
+    @Test
+    void anAcquireWithTheInterruptFlagSetLosesNothing() throws Exception {
+        try (BufferPool p = small().reserve(2L << 20).sizeClasses(64, 65536).build()) {
+            for (int size : new int[] {64, 65536, 300000}) {
+                Thread.currentThread().interrupt();
+                try {
+                    PooledBuffer b = p.acquire(size);
+                    assertTrue(Thread.interrupted(), "an acquire that returned keeps the interrupt flag");
+                    b.close();
+                } catch (InterruptedException e) {
+                    assertEquals(0, p.stats().buffersInUse(), "size " + size);
+                }
+                Thread.interrupted();
+                assertEquals(0, p.stats().buffersInUse(), "size " + size);
+            }
+            // exhausted: an interrupted acquire must throw and leave no waiter
+            List<PooledBuffer> held = new ArrayList<>();
+            PooledBuffer b;
+            while ((b = p.tryAcquire(65536)) != null) {
+                held.add(b);
+            }
+            int n = held.size();
+            Thread.currentThread().interrupt();
+            assertThrows(InterruptedException.class, () -> p.acquire(65536));
+            assertEquals(0, p.stats().waiters());
+            assertEquals(n, p.stats().buffersInUse());
+            held.forEach(PooledBuffer::close);
+            p.checkInvariants();
+        } finally {
+            Thread.interrupted();
+        }
+    }
+
+    @Test
+    void justAboveACustomLargestClassIsAPageRoundedSpan() throws Exception {
+        try (BufferPool p = small().sizeClasses(100, 5000).build()) {
+            try (PooledBuffer b = p.acquire(5001)) {
+                assertEquals(8192, b.capacity());
+                assertEquals(8192, b.byteBuffer().capacity());
+            }
+            try (PooledBuffer b = p.acquire(4097)) {
+                assertEquals(5000, b.capacity());
+            }
+            try (PooledBuffer b = p.acquire(101)) {
+                assertEquals(5000, b.capacity());
+            }
+            try (PooledBuffer b = p.acquire(1)) {
+                assertEquals(100, b.capacity());
+            }
+            p.checkInvariants();
+        }
+    }
 }
