@@ -104,4 +104,67 @@ class BenchToolRound5ReviewTest {
         // "IllegalArgumentException: size -9223372036854775808 is not a positive multiple of the quantum 16".
         assertUsageError(Cli.run(commandLine.trim().split("\\s+")), expected.trim());
     }
+
+    private static final String SERVER = "server --duration 200ms --warmup 1ms --allocators slab4j --requests 20 --idle 10ms --progress none ";
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "--reserve 0          | '0' is zero",
+            "--reserve -1M        | '-1M' is negative",
+            "--child-heap 0       | '0' is zero",
+            "--sample-every 0ms   | '0ms'",
+            "--io-threads -1      | --io-threads",
+            "--connections 99999999999 | 99999999999",
+            "--reserve 64K        | --reserve",
+    })
+    void aBadServerValueIsNamedProbe(String args, String expected) {
+        assertUsageError(Cli.run((SERVER + args).trim().split("\\s+")), expected.trim());
+    }
+
+    @org.junit.jupiter.api.Test
+    void aJsonFileInADirectoryThatDoesNotExistIsNamed(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        java.nio.file.Path json = dir.resolve("no/such/dir/out.json");
+        Cli cli = Cli.run((FRAGMENT + "--json " + json).trim().split("\\s+"));
+        // either written (parents made) or a usage error naming the path, never a broken run
+        if (cli.status() == BenchTool.OK) {
+            assertTrue(java.nio.file.Files.exists(json), cli.toString());
+        } else {
+            assertUsageError(cli, json.getParent().toString());
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void chartsIntoARegularFileIsNamed(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        // BenchTool: exit 2 is "bad arguments - one line naming the problem, then the usage, no stack trace", exit 1
+        // is "the run broke". A --charts path that is a regular file is a bad argument known before the run; now the
+        // whole scenario runs, then exit 1 with "UncheckedIOException: cannot create the charts directory ...".
+        java.nio.file.Path file = java.nio.file.Files.writeString(dir.resolve("plain.txt"), "x");
+        assertUsageError(Cli.run((FRAGMENT + "--charts " + file).trim().split("\\s+")), file.toString());
+    }
+
+    @org.junit.jupiter.api.Test
+    void jsonOntoADirectoryIsNamed(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        // As above: --json naming a directory runs the scenario, then exits 1 with
+        // "UncheckedIOException: cannot write JSON to ... (Is a directory)" instead of a usage error before the run.
+        assertUsageError(Cli.run((FRAGMENT + "--json " + dir).trim().split("\\s+")), dir.toString());
+    }
+
+    private static final String TRACE = "fragment --samples 10 --fits INSTANT --progress none --trace ";
+
+    @org.junit.jupiter.api.Test
+    void aTraceThatIsADirectoryIsNamed(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        assertUsageError(Cli.run((TRACE + dir).split("\\s+")), dir.toString());
+    }
+
+    @org.junit.jupiter.api.Test
+    void aTraceThatIsNotReallyGzipIsNamed(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path fake = java.nio.file.Files.writeString(dir.resolve("fake.gz"), "not gzip at all\n");
+        assertUsageError(Cli.run((TRACE + fake).split("\\s+")), fake.toString());
+    }
+
+    @org.junit.jupiter.api.Test
+    void anEmptyTraceIsNamed(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path empty = java.nio.file.Files.writeString(dir.resolve("empty.txt"), "");
+        assertUsageError(Cli.run((TRACE + empty).split("\\s+")), empty.toString());
+    }
 }
