@@ -1202,4 +1202,59 @@ class BufferPoolRound5ReviewTest {
             p.checkInvariants();
         }
     }
+
+    @Test
+    void theAcquirerAndAnotherThreadRacingToCloseReturnOnceOnEveryPath() throws Exception {
+        java.util.logging.Level was = quietLeaks();
+        try {
+            for (LeakDetection mode : new LeakDetection[] {LeakDetection.OFF, LeakDetection.ALL}) {
+                try (BufferPool p = small().leakDetection(mode).build()) {
+                    for (int round = 0; round < 400; round++) {
+                        int kind = round % 4;
+                        int size = kind == 3 ? 100000 : 200;
+                        PooledBuffer b = p.acquire(size);
+                        ByteBuffer view = kind == 1 || kind == 3 ? b.byteBuffer() : null;
+                        if (kind == 2) {
+                            b.buffer();
+                        }
+                        CyclicBarrier bar = new CyclicBarrier(2);
+                        AtomicReference<Throwable> err = new AtomicReference<>();
+                        Thread t = new Thread(() -> {
+                            try {
+                                bar.await();
+                                b.close();
+                            } catch (Throwable e) {
+                                err.set(e);
+                            }
+                        });
+                        t.start();
+                        bar.await();
+                        b.close();
+                        join(t);
+                        rethrow(err);
+                        if (view != null) {
+                            assertEquals(0, view.capacity());
+                        }
+                        assertEquals(0, p.stats().buffersInUse(), mode + " round " + round);
+                    }
+                    Set<Long> seen = new HashSet<>();
+                    List<PooledBuffer> held = new ArrayList<>();
+                    for (int i = 0; i < 300; i++) {
+                        PooledBuffer b = p.acquire(200);
+                        assertTrue(seen.add(b.address()), "handed out twice");
+                        held.add(b);
+                    }
+                    for (int i = 0; i < 30; i++) {
+                        PooledBuffer b = p.acquire(100000);
+                        assertTrue(seen.add(b.address()), "large handed out twice");
+                        held.add(b);
+                    }
+                    held.forEach(PooledBuffer::close);
+                    p.checkInvariants();
+                }
+            }
+        } finally {
+            loudAgain(was);
+        }
+    }
 }
