@@ -1257,4 +1257,32 @@ class BufferPoolRound5ReviewTest {
             loudAgain(was);
         }
     }
+
+    @Test
+    void aClassWhoseSlabExceedsTheCommittedCapIsRefusedInsteadOfWaitingOut() throws Exception {
+        // Round 4 fixed "sizes above the committed cap are rejected instead of waiting forever" for large sizes. A
+        // class size whose slab alone exceeds maxCommitted can never be served either: build() or acquire() must
+        // refuse it (IllegalArgumentException naming it); an acquire that sits out its whole timeout and returns null
+        // (or, untimed, waits forever) breaks "never hangs".
+        BufferPool p;
+        try {
+            p = small().maxCommitted(64L << 10).build();
+        } catch (IllegalArgumentException refused) {
+            return;
+        }
+        try (p) {
+            int[] classes = p.sizeClasses();
+            int largest = classes[classes.length - 1];
+            long slab = p.stats().sizeClasses().get(classes.length - 1).slabBytes();
+            org.junit.jupiter.api.Assumptions.assumeTrue(slab > (64L << 10), "the largest class's slab fits the cap");
+            try {
+                PooledBuffer b = p.acquire(largest, Duration.ofMillis(300));
+                assertNotNull(b, "acquire(" + largest + ") timed out: its slab of " + slab
+                        + " bytes can never fit maxCommitted 65536");
+                b.close();
+            } catch (IllegalArgumentException refused) {
+                assertTrue(refused.getMessage().contains(Integer.toString(largest)), refused.getMessage());
+            }
+        }
+    }
 }
