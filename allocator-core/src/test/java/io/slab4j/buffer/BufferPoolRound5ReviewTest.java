@@ -1285,4 +1285,58 @@ class BufferPoolRound5ReviewTest {
             }
         }
     }
+
+    /** Committed bytes of the class slabs, less the class the traffic itself uses (60000 -> the largest class). */
+    private static long othersCommitted(BufferPool p, String traffic) {
+        List<SizeClassStats> c = p.stats().sizeClasses();
+        return classCommitted(p) - (traffic.equals("class tryAcquire") ? c.get(c.size() - 1).committedBytes() : 0);
+    }
+
+    private static long classCommitted(BufferPool p) {
+        return p.stats().sizeClasses().stream().mapToLong(SizeClassStats::committedBytes).sum();
+    }
+
+    @Test
+    void decayDrivenByLargeOnlyOrTryAcquireOnlyTrafficReturnsAnExitedThreadsClassMemory() throws Exception {
+        // BufferPool: "the same happens on its own once per idleDecay ... one acquire in DECAY_CHECK_INTERVAL looks
+        // at the clock ... So idle memory goes back within about two periods of going idle, as long as the pool is
+        // used at all". trim() gives all of it back (the exited thread's magazines, idle slabs).
+        List<String> wrong = new ArrayList<>();
+        for (String traffic : new String[] {"large acquire", "class tryAcquire", "large tryAcquire"}) {
+            try (BufferPool p = small().idleDecay(Duration.ofMillis(20)).build()) {
+                Thread t = new Thread(() -> {
+                    try {
+                        List<PooledBuffer> l = new ArrayList<>();
+                        for (int i = 0; i < 400; i++) {
+                            l.add(p.acquire(16 + (i * 131) % 8000));
+                        }
+                        l.forEach(PooledBuffer::close);
+                    } catch (InterruptedException e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+                t.start();
+                join(t);
+                long before = classCommitted(p);
+                long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+                while (othersCommitted(p, traffic) > 0 && System.nanoTime() < end) {
+                    for (int i = 0; i < 3000; i++) {
+                        PooledBuffer b = switch (traffic) {
+                            case "large acquire" -> p.acquire(1 << 20);
+                            case "class tryAcquire" -> p.tryAcquire(60000);
+                            default -> p.tryAcquire(1 << 20);
+                        };
+                        b.close();
+                    }
+                    Thread.sleep(2);
+                }
+                long after = othersCommitted(p, traffic);
+                if (after > 0) {
+                    wrong.add(traffic + ": class slabs still committed " + after + " of " + before);
+                }
+                p.checkInvariants();
+            }
+        }
+        assertEquals(List.of(), wrong);
+    }
 }
