@@ -1339,4 +1339,20 @@ class BufferPoolRound5ReviewTest {
         }
         assertEquals(List.of(), wrong);
     }
+
+    @Test
+    void aBuilderWithGrowAdviceBuildsAgainAfterClose() throws Exception {
+        BufferPool.Builder b = small().hugePages(true).prefault(true).zeroOnAcquire(true).maxCommitted(8L << 20);
+        for (int i = 0; i < 3; i++) {
+            try (BufferPool p = b.build()) {
+                try (PooledBuffer x = p.acquire(3 << 20)) {
+                    assertEquals(3 << 20, x.capacity());
+                    assertEquals(0, x.byteBuffer().get((3 << 20) - 1));
+                }
+                assertEquals(8L << 20, p.stats().maxCommittedBytes());
+                assertEquals(16L << 20, p.stats().reservedBytes());
+                p.checkInvariants();
+            }
+        }
+    }
 }
