@@ -1355,4 +1355,55 @@ class BufferPoolRound5ReviewTest {
             }
         }
     }
+
+    @Test
+    void aClosedPoolHandsOutNothingFromTheCallersParkedItems() throws Exception {
+        // DESIGN: acquire "after close() -> IllegalStateException"; close() unmaps, so an item still parked in the
+        // caller's magazines must not come out of the fast path afterwards.
+        for (boolean magazines : new boolean[] {true, false}) {
+            BufferPool p = small().magazines(magazines).build();
+            for (int i = 0; i < 10; i++) {
+                List<PooledBuffer> l = new ArrayList<>();
+                for (int k = 0; k < 5; k++) {
+                    l.add(p.acquire(64));
+                    l.add(p.acquire(100000));
+                }
+                l.forEach(PooledBuffer::close);
+            }
+            p.close();
+            for (int size : new int[] {64, 100000}) {
+                assertThrows(IllegalStateException.class, () -> p.tryAcquire(size), "size " + size);
+                assertThrows(IllegalStateException.class, () -> p.acquire(size), "size " + size);
+                assertThrows(IllegalStateException.class, () -> p.acquire(size, Duration.ofMillis(10)), "size " + size);
+            }
+            // and on another thread that had parked items too
+            AtomicReference<Throwable> err = new AtomicReference<>();
+            BufferPool q = small().magazines(magazines).build();
+            CountDownLatch parked = new CountDownLatch(1);
+            CountDownLatch closed = new CountDownLatch(1);
+            Thread t = new Thread(() -> {
+                try {
+                    for (int k = 0; k < 20; k++) {
+                        q.acquire(64).close();
+                    }
+                    parked.countDown();
+                    closed.await();
+                    try {
+                        PooledBuffer b = q.tryAcquire(64);
+                        err.set(new AssertionError("handed out after close: " + b));
+                    } catch (IllegalStateException expected) {
+                        // as documented
+                    }
+                } catch (Throwable e) {
+                    err.set(e);
+                }
+            });
+            t.start();
+            assertTrue(parked.await(5, TimeUnit.SECONDS));
+            q.close();
+            closed.countDown();
+            join(t);
+            rethrow(err);
+        }
+    }
 }
