@@ -167,4 +167,19 @@ class BenchToolRound5ReviewTest {
         java.nio.file.Path empty = java.nio.file.Files.writeString(dir.resolve("empty.txt"), "");
         assertUsageError(Cli.run((TRACE + empty).split("\\s+")), empty.toString());
     }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "--item-size 2G --slab-pages 524288 --limit 2 --fragmented-slabs 1",
+    })
+    void theArenaOfSlabsBeyondAnIntIsReportedWithoutOverflow(String args) {
+        // The scenario accepts these values and runs (exit 0), but its header reports the arena through an int
+        // overflow of the slab's bytes (524288 pages * 4096 = 2^31): "arena -6 GiB (3 slabs ...)"; with the default
+        // limit "arena -40 GiB (20 slabs ...)", and 4 GiB items in 2,000,000-page slabs print "arena -7.4 GiB".
+        // 1 GiB slabs (262144 pages) report "arena 4 GiB" correctly. An accepted value must give a true report
+        // (or be refused with exit 2 naming it).
+        Cli cli = Cli.run((SCARCITY + args).trim().split("\\s+"));
+        assertTrue(cli.status() == BenchTool.USAGE || cli.status() == BenchTool.OK, cli.toString());
+        assertFalse(cli.out().contains("arena -"), cli.toString());
+    }
 }
