@@ -25,9 +25,19 @@ public final class Checks {
         return value;
     }
 
+    /** A positive real number: NaN, 0, negatives and infinity are refused. */
     public static double positive(CommandLine.Model.CommandSpec spec, String option, double value) {
         require(spec, value > 0, "invalid value for option '" + option + "': " + value + " is not positive");
+        require(spec, value != Double.POSITIVE_INFINITY, "invalid value for option '" + option + "': " + value
+                + " is not finite");
         return value;
+    }
+
+    /** A list option that names each of its values once (a value named twice would run twice). */
+    public static <T> List<T> distinct(CommandLine.Model.CommandSpec spec, String option, List<T> values, String what) {
+        require(spec, new java.util.HashSet<>(values).size() == values.size(), "invalid value for option '" + option
+                + "': " + values + " names " + what + " twice");
+        return values;
     }
 
     /** A count where 0 is allowed. */

@@ -4,6 +4,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.time.Instant;
 import java.util.function.Consumer;
 
@@ -31,8 +32,20 @@ public final class RunReport {
         this.started = started;
     }
 
-    /** The run of {@code scenario} (the JSON {@code scenario} and the progress task) starts now. */
+    /**
+     * The run of {@code scenario} (the JSON {@code scenario} and the progress task) starts now.
+     * A {@code --json} path that is a directory, or a {@code --charts} path that exists and is
+     * not one, is a bad argument: refused here, before anything runs, not after the run.
+     */
     public static RunReport start(String scenario, CommandSpec spec, OutputOptions options) {
+        if (options.json != null) {
+            Checks.require(spec, !Files.isDirectory(options.json), "invalid value for option '--json': '" + options.json
+                    + "' is a directory, not a file");
+        }
+        if (options.charts != null) {
+            Checks.require(spec, !Files.exists(options.charts) || Files.isDirectory(options.charts),
+                    "invalid value for option '--charts': '" + options.charts + "' exists and is not a directory");
+        }
         return new RunReport(scenario, options, spec.commandLine(), Instant.now());
     }
 

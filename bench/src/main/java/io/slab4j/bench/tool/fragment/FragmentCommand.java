@@ -183,6 +183,7 @@ public final class FragmentCommand implements Callable<Integer> {
 
     FragmentConfig config(Trace events) {
         Checks.notEmpty(spec, "--fits", fits);
+        Checks.distinct(spec, "--fits", fits, "a fit");
         Checks.require(spec, Long.bitCount(quantum) == 1, "invalid value for option '--quantum': " + quantum
                 + " is not a power of two");
         Checks.require(spec, Long.bitCount(granule) == 1 && granule >= quantum, "invalid value for option '--granule': "
@@ -191,7 +192,11 @@ public final class FragmentCommand implements Callable<Integer> {
         Checks.positive(spec, "--headroom", headroom);
         Checks.require(spec, events.events() > 0, "the trace " + events.name() + " has no events");
         long peak = events.peakLive(quantum);
-        long bytes = arena != null ? arena : (long) Math.ceil(peak * headroom);
+        double wanted = Math.ceil(peak * headroom);
+        Checks.require(spec, arena != null || wanted <= Long.MAX_VALUE / 2, "invalid value for option '--headroom': "
+                + headroom + " times the peak of " + peak + " live bytes does not fit an arena (" + (Long.MAX_VALUE / 2)
+                + " bytes at most)");
+        long bytes = arena != null ? arena : (long) wanted;
         bytes = (bytes + granule - 1) & -granule;
         Checks.require(spec, bytes / quantum <= Integer.MAX_VALUE, "the arena of " + bytes + " bytes holds more than "
                 + Integer.MAX_VALUE + " quanta of " + quantum + ": use a larger --quantum");

@@ -122,7 +122,7 @@ public final class ScarcityCommand implements Callable<Integer> {
                 progress.stepTo(offset + perStrategy);
             }
         }
-        long itemBytes = config.slabPages() * VirtualRegion.pageSize() / Scene.itemsPerSlab(config);
+        long itemBytes = (long) config.slabPages() * VirtualRegion.pageSize() / Scene.itemsPerSlab(config);
         List<ScarcityResult> judged = Verdicts.judge(results, itemBytes);
         print(report.out(), judged);
         report.writeFiles(config, new ScarcityResults(judged), files -> ScarcityCharts.write(files, judged));
@@ -135,6 +135,7 @@ public final class ScarcityCommand implements Callable<Integer> {
 
     ScarcityConfig config() {
         Checks.notEmpty(spec, "--strategies", strategies);
+        Checks.distinct(spec, "--strategies", strategies, "a strategy");
         Checks.positive(spec, "--getters", getters);
         Checks.notNegative(spec, "--fragmenters", fragmenters);
         Checks.positive(spec, "--limit", limit);
@@ -165,7 +166,7 @@ public final class ScarcityCommand implements Callable<Integer> {
     private static String describe(ScarcityConfig c) {
         int perSlab = Scene.itemsPerSlab(c);
         int limitSlabs = c.hardLimit() / perSlab;
-        long slabBytes = c.slabPages() * VirtualRegion.pageSize();
+        long slabBytes = (long) c.slabPages() * VirtualRegion.pageSize();
         return String.format(Locale.ROOT,
                 "scarcity: pool 'exec' of %s items (%d a slab of %d pages), hard limit %d; arena %s (%d slabs, %d of them "
                         + "fragmented by long-lived small spans); %d getters (hold %.1f ms, think %.1f ms), %d fragmenters; "

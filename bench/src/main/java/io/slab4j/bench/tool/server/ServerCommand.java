@@ -21,7 +21,6 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -184,8 +183,7 @@ public final class ServerCommand implements Callable<Integer> {
 
     ServerConfig config() {
         Checks.notEmpty(spec, "--allocators", allocators);
-        Checks.require(spec, new LinkedHashSet<>(allocators).size() == allocators.size(),
-                "invalid value for option '--allocators': " + allocators + " names an allocator twice");
+        Checks.distinct(spec, "--allocators", allocators, "an allocator");
         Checks.positive(spec, "--requests", requests);
         Checks.positive(spec, "--connections", connections);
         Checks.positive(spec, "--io-threads", ioThreads);
