@@ -632,8 +632,12 @@ public final class BufferPool implements AutoCloseable {
          * {@link VirtualRegion#hugePageSize()} and such spans are allocated at that alignment,
          * so each whole huge page inside one is a single page-table entry and a single fault
          * (with {@link #prefault}, none). Smaller buffers and slabs keep small pages; freed and
-         * decayed spans still go back to the OS. Where the kernel offers no huge pages
-         * ({@code hugePageSize() == 0}) it does nothing. Default false.
+         * decayed spans still go back to the OS. The placement can cost capacity: a span put on
+         * a boundary leaves the hole below it to smaller buffers, so on a reservation of a few
+         * huge pages a large buffer that would fit unaligned may find no room (it is then placed
+         * anywhere there is space, but aligned neighbours may have split that space). Where the
+         * kernel offers no huge pages ({@code hugePageSize() == 0}) it does nothing. Default
+         * false.
          */
         public Builder hugePages(boolean on) {
             this.hugePages = on;
