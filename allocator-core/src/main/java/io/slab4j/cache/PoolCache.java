@@ -65,8 +65,9 @@ import java.util.Objects;
  * <h2>Reclaim</h2>
  * Registered with the pool as a {@link Reclaimer}: before a get blocks on the pool, and
  * every {@link Pool#RECLAIM_INTERVAL_MILLIS} ms while gets wait, the cache takes the
- * magazines of every thread that is outside a cache call (idle, or exited) through the lease
- * and returns their items and the depot's to the pool. So items parked by an exited thread
+ * magazines of every thread that is outside a cache call (idle, or exited) through the lease,
+ * and every thread's hot item (by CAS, inside a call or not), and returns them and the
+ * depot's items to the pool. So items parked by an exited thread
  * never make a get block, and items parked by an idle thread reach a blocked get within about
  * one interval (100 ms by default, at most 1 s). {@link #close()} takes every thread's
  * magazines the same way, waiting only for threads inside a call to leave it.
@@ -471,8 +472,9 @@ public final class PoolCache implements AutoCloseable {
 
     /**
      * Returns to the pool every item parked where no thread is using it: the calling
-     * thread's magazines, the depot, and the magazines of every thread outside a cache call
-     * (idle or exited). A thread inside a call keeps its magazines.
+     * thread's magazines, the depot, the magazines of every thread outside a cache call
+     * (idle or exited), and every thread's hot item. A thread inside a call keeps its
+     * magazines.
      *
      * @throws IllegalStateException    the cache is closed
      * @throws IllegalArgumentException (checks off only) the pool rejected a parked address;

@@ -31,8 +31,8 @@ import java.lang.ref.WeakReference;
  *
  * <p>The owner never waits for a reclaimer: when its CAS finds TAKEN it bypasses the
  * magazines for that call and goes to the pool. A reclaimer never waits for the owner: it
- * skips an INSIDE holder (the owner is in a short, non-blocking step; {@link PoolCache#close}
- * alone waits for that step to end).
+ * skips an INSIDE holder's magazines, taking its hot item still (the owner is in a short,
+ * non-blocking step; {@link PoolCache#close} alone waits for that step to end).
  *
  * <h2>The hot slot</h2>
  * One more word, {@code hot}, parks at most one item outside the magazines: a put that finds
@@ -59,7 +59,9 @@ import java.lang.ref.WeakReference;
  * item will arrive any more. A check-then-store leaves the owner between its read of
  * {@code closed} or of 0 and its store, a window nothing it has written reveals (loads are
  * invisible to other threads), so the closer cannot wait for it and the store would land after
- * the close took the slot, parking an item in a closed cache for good. Making the closer's
+ * the close took the slot, parking an item in a closed cache for good ({@code
+ * PoolCacheHotSlotStressTest}'s close race finds such an item within a few hundred rounds when
+ * the fill is a plain store). Making the closer's
  * seal and the producer's fill one word's atomic RMWs closes the window without any wait: after
  * the seal, the producer's CAS fails and its put takes the lease path, which finds RETIRED and
  * bypasses to the pool as before.
