@@ -2,6 +2,7 @@ package io.slab4j.cache;
 
 import io.slab4j.arena.Hex;
 import io.slab4j.pool.Pool;
+import org.agrona.collections.LongArrayList;
 import org.agrona.collections.LongHashSet;
 
 import java.util.ArrayList;
@@ -307,10 +308,13 @@ final class Depot {
 
     /**
      * Checks the depot and the magazines of every thread that is outside a cache call (each
-     * held still through its lease while it is read): shapes, no magazine in two places, no
-     * address parked twice. A thread inside a call is skipped.
+     * held still through its lease while it is read, its hot item lifted out of the slot for
+     * the check and put back after): shapes, no magazine in two places, no address parked
+     * twice, the hot item included. A thread inside a call is skipped. A lifted hot item that
+     * cannot go back (the owner refilled the slot and its magazines are full) is added to
+     * {@code spill}, for the caller to return to the pool after this lock.
      */
-    void check() {
+    void check(LongArrayList spill) {
         lock.lock();
         try {
             Set<Magazine> seen = Collections.newSetFromMap(new IdentityHashMap<>());
@@ -334,21 +338,31 @@ final class Depot {
                 }
             }
             // hold every readable holder still at once, so no item moves between two of them mid-check
+            // and lift their hot items, which move without the lease: each item read is then held still
             List<ThreadMagazines> held = new ArrayList<>();
+            long[] hot = new long[threads.size()];
             try {
                 for (ThreadMagazines holder : threads) {
                     if (holder.lease() == ThreadMagazines.RETIRED) {
                         throw broken("registered holder of thread '" + holder.ownerName + "' is retired");
                     }
                     if (holder.holdForCheck()) { // else its owner is inside a call: not ours to read now
+                        hot[held.size()] = holder.pollHot();
                         held.add(holder);
                     }
                 }
-                for (ThreadMagazines holder : held) {
-                    checkHolder(holder, seen, rounds);
+                for (int i = 0; i < held.size(); i++) {
+                    checkHolder(held.get(i), hot[i], seen, rounds);
                 }
             } finally {
-                for (ThreadMagazines holder : held) {
+                for (int i = 0; i < held.size(); i++) {
+                    ThreadMagazines holder = held.get(i);
+                    long x = hot[i];
+                    // back where it was; when the owner refilled the slot meanwhile, into its magazines
+                    // (held still), else out to the pool by the caller, after this lock
+                    if (x != 0 && !holder.restoreHot(x) && !holder.give(x)) {
+                        spill.addLong(x);
+                    }
                     holder.endCheck();
                 }
             }
@@ -357,8 +371,11 @@ final class Depot {
         }
     }
 
-    private void checkHolder(ThreadMagazines holder, Set<Magazine> seen, LongHashSet rounds) {
+    private void checkHolder(ThreadMagazines holder, long hot, Set<Magazine> seen, LongHashSet rounds) {
         String whose = "thread '" + holder.ownerName + "'";
+        if (hot != 0 && !rounds.add(hot)) {
+            throw broken(whose + "'s hot slot holds " + Hex.of(hot) + ", which is parked twice");
+        }
         if (holder.loaded() == holder.previous()) {
             throw broken(whose + " has one magazine as both loaded and previous");
         }

@@ -4,6 +4,8 @@ import io.slab4j.event.Failures;
 import io.slab4j.pool.Pool;
 import io.slab4j.pool.Reclaimer;
 
+import org.agrona.collections.LongArrayList;
+
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -17,10 +19,12 @@ import java.util.Objects;
  * <h2>Terms and picture</h2>
  * A <b>magazine</b> is a stack of up to {@code magazineSize} item addresses. Each thread that
  * uses the cache has a {@link ThreadMagazines} with a <b>loaded</b> magazine and a
- * <b>previous</b> one (always full or empty) under a <b>lease</b>; the <b>depot</b> keeps
+ * <b>previous</b> one (always full or empty) under a <b>lease</b>, and a <b>hot slot</b> of one
+ * item outside the lease, changed only by CAS; the <b>depot</b> keeps
  * full and empty magazines for all threads, under one lock; the pool is below it all.
  * <pre>
  *   thread A                 thread B
+ *   hot a0                   hot (empty)               per thread, one CAS, no lease
  *   loaded [a1 a2 a3 . ]     loaded [b1 . . . ]        per thread, leased: one CAS a call
  *   previous [full]          previous [empty]
  *         \                    /
@@ -31,7 +35,9 @@ import java.util.Objects;
  *
  * <h2>Get</h2>
  * <ol>
- *   <li>Enter the lease (when a reclaimer holds it this instant, go to step 4).
+ *   <li>The thread's hot slot holds an item: take it with one CAS (a hit), no lease; with
+ *       checks on, record it OUT again ({@link Pool#unpark}). Else:
+ *   <li>Enter the lease (when a reclaimer holds it this instant, go to step 5).
  *   <li>Loaded not empty: pop it (a hit); else previous full: swap, pop (a hit); else the
  *       depot has a full magazine: exchange previous (empty) for it, pop.
  *   <li>Leave the lease. With checks on, record the item OUT again ({@link Pool#unpark}).
@@ -46,6 +52,8 @@ import java.util.Objects;
  *   <li>With checks on, record the item PARKED: one CAS on its ownership record
  *       ({@link Pool#park}), which rejects anything that is not an item of the pool that is
  *       out, however it was got or put before.
+ *   <li>The thread's hot slot is empty: leave the item there with one CAS, no lease, and go
+ *       to the last step. Else:
  *   <li>Enter the lease (when a reclaimer holds it, return the item to the pool instead:
  *       {@link Pool#putHeld} with checks on, since it is parked now).
  *   <li>Loaded not full: push; else previous empty: swap, push; else exchange previous
@@ -57,8 +65,9 @@ import java.util.Objects;
  * <h2>Reclaim</h2>
  * Registered with the pool as a {@link Reclaimer}: before a get blocks on the pool, and
  * every {@link Pool#RECLAIM_INTERVAL_MILLIS} ms while gets wait, the cache takes the
- * magazines of every thread that is outside a cache call (idle, or exited) through the lease
- * and returns their items and the depot's to the pool. So items parked by an exited thread
+ * magazines of every thread that is outside a cache call (idle, or exited) through the lease,
+ * and every thread's hot item (by CAS, inside a call or not), and returns them and the
+ * depot's items to the pool. So items parked by an exited thread
  * never make a get block, and items parked by an idle thread reach a blocked get within about
  * one interval (100 ms by default, at most 1 s). {@link #close()} takes every thread's
  * magazines the same way, waiting only for threads inside a call to leave it.
@@ -85,7 +94,8 @@ import java.util.Objects;
  * speed for safety, by explicit choice only. See {@link #configuration()}.
  *
  * <h2>Concurrency</h2>
- * Thread-safe. Each holder's lease guards its magazines; the depot's lock guards the depot
+ * Thread-safe. Each holder's lease guards its magazines, and its hot slot is one word that
+ * only atomic read-modify-writes change (see {@link ThreadMagazines}); the depot's lock guards the depot
  * and the registry; {@code closed} is volatile. No lock of the cache is held while calling
  * the pool, and the pool calls back ({@link Reclaimer}) holding none of its locks.
  */
@@ -166,8 +176,16 @@ public final class PoolCache implements AutoCloseable {
         return address != 0 ? address : pool.tryGet();
     }
 
-    /** Get steps 1 to 3 for {@code mine}'s owner; 0 on a miss (counted). */
+    /** Get steps 1 to 4 for {@code mine}'s owner; 0 on a miss (counted). */
     private long cached(ThreadMagazines mine) {
+        long hot = mine.pollHot(); // step 1: the hot slot, one CAS and no lease
+        if (hot != 0) {
+            mine.countHit();
+            if (checks) {
+                pool.unpark(hot);
+            }
+            return hot;
+        }
         if (!mine.enter()) {
             mine.countBypass();
             mine.countMiss();
@@ -227,7 +245,7 @@ public final class PoolCache implements AutoCloseable {
         put(mine("put"), address, true);
     }
 
-    /** Put steps 1 to 5 for {@code mine}'s owner; the cold steps are separate methods so this one stays small. */
+    /** Put steps 1 to 6 for {@code mine}'s owner; the cold steps are separate methods so this one stays small. */
     private void put(ThreadMagazines mine, long address, boolean exclusive) {
         if (pool.hasWaiters()) {
             putToWaiter(mine, address);
@@ -243,6 +261,13 @@ public final class PoolCache implements AutoCloseable {
             pool.parkOwned(address);
         } else {
             pool.park(address);
+        }
+        if (mine.offerHot(address)) { // step 3: the hot slot when empty, one CAS and no lease
+            mine.countPut();
+            if (pool.hasWaiters()) {
+                afterPut(mine, null);
+            }
+            return;
         }
         if (!mine.enter()) {
             bypassPut(mine, address);
@@ -283,7 +308,7 @@ public final class PoolCache implements AutoCloseable {
         throwIfAny(feedWaiters(mine));
     }
 
-    /** Put step 5, and the overflow of step 4, after leaving the lease. */
+    /** Put step 6, and the overflow of step 5, after leaving the lease. */
     private void afterPut(ThreadMagazines mine, Magazine overflow) {
         RuntimeException trouble = overflow == null ? null : returnMagazine(overflow);
         if (pool.hasWaiters()) {
@@ -319,8 +344,8 @@ public final class PoolCache implements AutoCloseable {
     private RuntimeException feedWaiters(ThreadMagazines mine) {
         RuntimeException trouble = null;
         while (pool.hasWaiters()) {
-            long address = 0;
-            if (mine.enter()) {
+            long address = mine.pollHot();
+            if (address == 0 && mine.enter()) {
                 try {
                     address = mine.take();
                 } finally {
@@ -447,8 +472,9 @@ public final class PoolCache implements AutoCloseable {
 
     /**
      * Returns to the pool every item parked where no thread is using it: the calling
-     * thread's magazines, the depot, and the magazines of every thread outside a cache call
-     * (idle or exited). A thread inside a call keeps its magazines.
+     * thread's magazines, the depot, the magazines of every thread outside a cache call
+     * (idle or exited), and every thread's hot item. A thread inside a call keeps its
+     * magazines.
      *
      * @throws IllegalStateException    the cache is closed
      * @throws IllegalArgumentException (checks off only) the pool rejected a parked address;
@@ -543,6 +569,11 @@ public final class PoolCache implements AutoCloseable {
 
     // ----------------------------------------------------------------- plumbing
 
+    /** The calling thread's holder, for tests that play a reclaimer on it. */
+    ThreadMagazines holder() {
+        return mine("holder");
+    }
+
     /** The calling thread's holder, registering one on first use. */
     private ThreadMagazines mine(String call) {
         ThreadMagazines mine = local.get();
@@ -632,7 +663,19 @@ public final class PoolCache implements AutoCloseable {
      * use the cache; threads inside a call at that instant are skipped.
      */
     public void checkInvariants() {
-        depot.check();
+        LongArrayList spill = new LongArrayList();
+        try {
+            depot.check(spill);
+        } finally {
+            if (!spill.isEmpty()) {
+                long[] rounds = spill.toLongArray();
+                RuntimeException trouble = returnAll(rounds);
+                if (trouble != null) {
+                    LOG.log(System.Logger.Level.WARNING, "returning hot items lifted by a check of " + this
+                            + ": the pool rejected some", trouble);
+                }
+            }
+        }
     }
 
     @Override

@@ -31,8 +31,40 @@ import java.lang.ref.WeakReference;
  *
  * <p>The owner never waits for a reclaimer: when its CAS finds TAKEN it bypasses the
  * magazines for that call and goes to the pool. A reclaimer never waits for the owner: it
- * skips an INSIDE holder (the owner is in a short, non-blocking step; {@link PoolCache#close}
- * alone waits for that step to end).
+ * skips an INSIDE holder's magazines, taking its hot item still (the owner is in a short,
+ * non-blocking step; {@link PoolCache#close} alone waits for that step to end).
+ *
+ * <h2>The hot slot</h2>
+ * One more word, {@code hot}, parks at most one item outside the magazines: a put that finds
+ * it empty leaves the item there and a get that finds it full takes it, neither touching the
+ * lease. Its states:
+ * <pre>
+ *   EMPTY (0) ──owner's put: CAS 0 → x──▶ x ──any consumer: CAS x → 0──▶ EMPTY
+ *   EMPTY or x ──retire (close, sweep of an exited owner): getAndSet SEALED──▶ SEALED   (final)
+ * </pre>
+ * Producer: the owner's put of an item it owns (after the put's record CAS with checks on),
+ * and a {@link Depot#check} putting back what it lifted; consumers: the owner's get, and every
+ * reclaimer (takeIdle, feedWaiters, retire), whatever the lease's state. Every transition is an
+ * atomic read-modify-write of the one word, so they form one modification order in which each
+ * RMW reads the value just before it: an item x written by the CAS 0 → x is removed by exactly
+ * one later successful RMW (CAS x → 0 or getAndSet), whose caller then owns x; a failed CAS
+ * changes nothing and owns nothing. A value x in the slot means x is parked there now, so a
+ * consumer whose CAS x → 0 succeeds on a slot refilled with the same address since it read it
+ * (ABA) takes an item that is parked there: harmless. The producer's CAS is a volatile write
+ * and the winning consumer's RMW a volatile read of it, so what the producer did before (the
+ * record's PARKED store with checks on) happens-before what the consumer does after.
+ *
+ * <p>Why the producer cannot be a plain (release) store after a check for 0, although only
+ * the owner writes items: {@link #retireIfOutside} (close) must, once it returns, know that no
+ * item will arrive any more. A check-then-store leaves the owner between its read of
+ * {@code closed} or of 0 and its store, a window nothing it has written reveals (loads are
+ * invisible to other threads), so the closer cannot wait for it and the store would land after
+ * the close took the slot, parking an item in a closed cache for good ({@code
+ * PoolCacheHotSlotStressTest}'s close race finds such an item within a few hundred rounds when
+ * the fill is a plain store). Making the closer's
+ * seal and the producer's fill one word's atomic RMWs closes the window without any wait: after
+ * the seal, the producer's CAS fails and its put takes the lease path, which finds RETIRED and
+ * bypasses to the pool as before.
  *
  * <h2>Counters</h2>
  * Written by the owner alone with {@code setOpaque} and read with {@code getOpaque}:
@@ -54,6 +86,11 @@ final class ThreadMagazines {
     private Magazine previous;
     /** OUTSIDE, INSIDE, TAKEN or RETIRED; see the class comment. */
     private volatile int lease;
+    /** The hot slot: 0, an item, or SEALED; only atomic RMWs write it (see the class comment). */
+    private volatile long hot;
+
+    /** The hot slot's final value after retire; never an item address handed to the slot. */
+    static final long SEALED = -1L;
 
     /** Counters, owner writes opaque. */
     private long hits;
@@ -63,6 +100,7 @@ final class ThreadMagazines {
     private long bypasses;
 
     private static final VarHandle LEASE;
+    private static final VarHandle HOT;
     private static final VarHandle HITS;
     private static final VarHandle MISSES;
     private static final VarHandle PUTS;
@@ -73,6 +111,7 @@ final class ThreadMagazines {
         try {
             MethodHandles.Lookup lookup = MethodHandles.lookup();
             LEASE = lookup.findVarHandle(ThreadMagazines.class, "lease", int.class);
+            HOT = lookup.findVarHandle(ThreadMagazines.class, "hot", long.class);
             HITS = lookup.findVarHandle(ThreadMagazines.class, "hits", long.class);
             MISSES = lookup.findVarHandle(ThreadMagazines.class, "misses", long.class);
             PUTS = lookup.findVarHandle(ThreadMagazines.class, "puts", long.class);
@@ -112,11 +151,12 @@ final class ThreadMagazines {
      * there was nothing to take.
      */
     long[] takeIdle() {
+        long first = pollHot(); // the hot slot needs no lease: taken even while the owner is inside
         if (!LEASE.compareAndSet(this, OUTSIDE, TAKEN)) {
-            return null;
+            return first == 0 ? null : new long[] {first};
         }
         try {
-            return drainAll();
+            return drainAll(first);
         } finally {
             LEASE.setRelease(this, OUTSIDE);
         }
@@ -132,22 +172,63 @@ final class ThreadMagazines {
         LEASE.setRelease(this, OUTSIDE);
     }
 
-    /** Any thread: retires the holder once its owner is outside a call; its rounds, or null if it was not outside. */
+    /**
+     * Any thread: retires the holder once its owner is outside a call, sealing the hot slot;
+     * its rounds (the hot item's too), or null if it was not outside.
+     */
     long[] retireIfOutside() {
         if (!LEASE.compareAndSet(this, OUTSIDE, RETIRED)) {
             return null;
         }
-        return drainAll();
+        long last = (long) HOT.getAndSet(this, SEALED); // from here no put can fill it
+        return drainAll(last == SEALED ? 0 : last);
     }
 
-    private long[] drainAll() {
-        int n = loaded.count() + previous.count();
+    /** Lease holder: every round of both magazines, and {@code first} (0: none) before them. */
+    private long[] drainAll(long first) {
+        int extra = first != 0 ? 1 : 0;
+        int n = loaded.count() + previous.count() + extra;
         if (n == 0) {
             return EMPTY;
         }
         long[] out = new long[n];
-        previous.drainTo(out, loaded.drainTo(out, 0));
+        out[0] = first;
+        previous.drainTo(out, loaded.drainTo(out, extra));
         return out;
+    }
+
+    // ------------------------------------------------------------- the hot slot
+
+    /**
+     * Owner, for an item it owns: parks it in the hot slot when the slot is empty (one CAS,
+     * tried only after a read saw 0, so a full slot costs no locked instruction); false when
+     * the slot is full or sealed, or the address is {@link #SEALED} itself (a bad address with
+     * checks off, left to the magazine path).
+     */
+    boolean offerHot(long address) {
+        return (long) HOT.getOpaque(this) == 0 && address != SEALED && HOT.compareAndSet(this, 0L, address);
+    }
+
+    /** Any thread: takes the hot item (the CAS's winner owns it); 0 when the slot is empty or sealed, or the CAS lost. */
+    long pollHot() {
+        long x = (long) HOT.getAcquire(this);
+        return x != 0 && x != SEALED && HOT.compareAndSet(this, x, 0L) ? x : 0;
+    }
+
+    /** A check giving back the hot item it lifted with {@link #pollHot}: false when the owner refilled the slot meanwhile. */
+    boolean restoreHot(long address) {
+        return HOT.compareAndSet(this, 0L, address);
+    }
+
+    /** The slot's value now (0, an item, or {@link #SEALED}), racy: for checks and tests. */
+    long peekHot() {
+        return (long) HOT.getOpaque(this);
+    }
+
+    /** Racy: 1 when the slot holds an item now, for estimates. */
+    private int hotEstimate() {
+        long x = (long) HOT.getOpaque(this);
+        return x != 0 && x != SEALED ? 1 : 0;
     }
 
     private static final long[] EMPTY = new long[0];
@@ -209,7 +290,7 @@ final class ThreadMagazines {
 
     /** Racy estimate of the rounds parked here, for messages. */
     int parkedEstimate() {
-        return loaded.count() + previous.count();
+        return loaded.count() + previous.count() + hotEstimate();
     }
 
     // ------------------------------------------------------------------ counters

@@ -19,6 +19,12 @@
  * {@code Thread} being collected. The pool asks for a reclaim before a get blocks and
  * periodically while gets wait; {@code close} takes every thread's magazines.
  *
+ * <h2>Hot slots</h2>
+ * Beside its magazines each thread has one hot slot, an item address in one word that only
+ * compare-and-set and get-and-set change: the owner's put fills it when empty, the owner's get
+ * and any reclaimer empty it, whatever the lease's state, and close seals it for good. One
+ * word's atomic updates are totally ordered, so each item in it has exactly one taker.
+ *
  * <h2>Thread-bound handles</h2>
  * {@code PoolCache.local()} gives the calling thread a handle on its own magazines, so its
  * calls skip the {@code ThreadLocal} lookup. It changes nothing above: the same lease, so a
