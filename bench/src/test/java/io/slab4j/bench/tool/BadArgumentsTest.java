@@ -20,7 +20,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class BadArgumentsTest {
 
-    private static void assertUsageError(Cli cli, String expectedInFirstLine) {
+    /** Exit 2, one line naming {@code expectedInFirstLine}, then the usage; no stack trace, nothing on stdout. */
+    static void assertUsageError(Cli cli, String expectedInFirstLine) {
         assertEquals(BenchTool.USAGE, cli.status(), cli.toString());
         String first = cli.firstErrLine();
         assertTrue(first.startsWith("slab4j-bench: "), cli.toString());

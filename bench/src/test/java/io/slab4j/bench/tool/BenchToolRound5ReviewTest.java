@@ -3,7 +3,7 @@ package io.slab4j.bench.tool;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import static io.slab4j.bench.tool.BadArgumentsTest.assertUsageError;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -15,17 +15,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class BenchToolRound5ReviewTest {
     private static final String SCARCITY = "scarcity --duration 100ms --hang-after 50ms --getters 2 --fragmenters 0 --strategies NAIVE --progress none ";
     private static final String FRAGMENT = "fragment --dist uniform --events 2000 --live 100 --samples 10 --fits INSTANT --progress none ";
-
-    private static void assertUsageError(Cli cli, String expectedInFirstLine) {
-        assertEquals(BenchTool.USAGE, cli.status(), cli.toString());
-        String first = cli.firstErrLine();
-        assertTrue(first.startsWith("slab4j-bench: "), cli.toString());
-        assertTrue(first.contains(expectedInFirstLine), "'" + first + "' should name " + expectedInFirstLine);
-        assertTrue(cli.err().contains("Usage: slab4j-bench"), "the usage follows:\n" + cli);
-        assertFalse(cli.err().contains("\tat "), "no stack trace:\n" + cli);
-        assertFalse(cli.err().contains("Exception"), "no exception name:\n" + cli);
-        assertEquals("", cli.out(), "nothing on stdout: " + cli);
-    }
 
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
