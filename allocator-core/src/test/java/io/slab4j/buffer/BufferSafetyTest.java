@@ -101,6 +101,11 @@ class BufferSafetyTest {
             assertEquals(0, pool.stats().buffersInUse());
         }
         // the pool still hands out each item once: hold many and check they are distinct
+        assertHandsOutEachItemOnce(pool);
+    }
+
+    /** Holds 1000 buffers of 64 B at once: no address twice; then closes them and checks the pool. */
+    private static void assertHandsOutEachItemOnce(BufferPool pool) throws InterruptedException {
         List<PooledBuffer> held = new ArrayList<>();
         java.util.Set<Long> addresses = new java.util.HashSet<>();
         for (int i = 0; i < 1000; i++) {
@@ -161,15 +166,7 @@ class BufferSafetyTest {
         assertEquals(0, pool.stats().buffersInUse());
         pool.checkInvariants();
         pool.trim(); // every magazine to the pool: an item parked twice would be rejected as free here
-        List<PooledBuffer> held = new ArrayList<>();
-        java.util.Set<Long> addresses = new java.util.HashSet<>();
-        for (int i = 0; i < 1000; i++) {
-            PooledBuffer b = pool.acquire(64);
-            assertTrue(addresses.add(b.address()), "address handed out twice");
-            held.add(b);
-        }
-        held.forEach(PooledBuffer::close);
-        pool.checkInvariants();
+        assertHandsOutEachItemOnce(pool);
     }
 
     /** A view made by one thread while another closes the handle is detached either way. */
