@@ -146,13 +146,22 @@ final class SizeClass {
      * else through the cache's lookup of the calling thread's magazines.
      */
     void giveBack(long address, PoolCache.Local local) {
+        giveBack(address, local, false);
+    }
+
+    /** The leak detector's return: straight to the pool, never into the cleaner thread's magazines. */
+    void giveBackFromCleaner(long address) {
+        giveBack(address, null, true);
+    }
+
+    private void giveBack(long address, PoolCache.Local local, boolean toPool) {
         if (owner.isClosed()) {
             return; // the memory went with the region (and a pool that refused to close must not free into it)
         }
         try {
             if (local != null) {
                 local.putExclusive(address); // the handle's CAS makes this the item's only return
-            } else if (cache != null) {
+            } else if (cache != null && !toPool) {
                 cache.putExclusive(address);
             } else {
                 pool.put(address);
@@ -161,22 +170,9 @@ final class SizeClass {
                 makeRoomForWaiters();
             }
         } catch (IllegalStateException e) {
-            closedUnder(e);
-        }
-    }
-
-    /** The leak detector's return: straight to the pool, never into the cleaner thread's magazines. */
-    void giveBackFromCleaner(long address) {
-        if (owner.isClosed()) {
-            return;
-        }
-        try {
-            pool.put(address);
-            if (owner.waiters() > 0) {
-                makeRoomForWaiters();
-            }
-        } catch (IllegalStateException e) {
-            closedUnder(e);
+            if (!owner.isClosed()) {
+                throw e; // cannot happen while the pool is open: pools close only with it
+            } // else refused because the pool closed under the return: the memory went with the region
         }
     }
 
@@ -186,13 +182,6 @@ final class SizeClass {
             cache.drain();
         }
         pool.reclaim();
-    }
-
-    /** A refused return: expected once the pool is closed (the memory went with the region), else a bug to report. */
-    private void closedUnder(IllegalStateException e) {
-        if (!owner.isClosed()) {
-            throw e; // cannot happen while the pool is open: pools close only with it
-        }
     }
 
     /** Returns items parked by threads outside a cache call (this one, idle and exited ones) and the depot's to the pool, then idle slabs to the arena. */
