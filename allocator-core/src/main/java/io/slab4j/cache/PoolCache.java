@@ -159,20 +159,33 @@ public final class PoolCache implements AutoCloseable {
 
     /** Takes an item: from this thread's magazines, the depot, or else the pool, waiting as {@link Pool#get()} does. */
     public long get() throws InterruptedException {
-        long address = cached(mine("get"));
-        return address != 0 ? address : pool.get();
+        return get(mine("get"));
     }
 
     /** As {@link #get()}, trying first and then waiting up to {@code timeout} in the pool; 0 when the time runs out. */
     public long get(Duration timeout) throws InterruptedException {
         Objects.requireNonNull(timeout, "timeout");
-        long address = cached(mine("get"));
-        return address != 0 ? address : pool.get(timeout);
+        return get(mine("get"), timeout);
     }
 
     /** As {@link #get()} without waiting; 0 when the magazines, the depot and the pool have nothing now. */
     public long tryGet() {
-        long address = cached(mine("tryGet"));
+        return tryGet(mine("tryGet"));
+    }
+
+    /** The gets of the cache and of a {@link Local}, once the caller's magazines are found. */
+    private long get(ThreadMagazines mine) throws InterruptedException {
+        long address = cached(mine);
+        return address != 0 ? address : pool.get();
+    }
+
+    private long get(ThreadMagazines mine, Duration timeout) throws InterruptedException {
+        long address = cached(mine);
+        return address != 0 ? address : pool.get(timeout);
+    }
+
+    private long tryGet(ThreadMagazines mine) {
+        long address = cached(mine);
         return address != 0 ? address : pool.tryGet();
     }
 
@@ -408,21 +421,18 @@ public final class PoolCache implements AutoCloseable {
 
         /** As {@link PoolCache#get()}. */
         public long get() throws InterruptedException {
-            long address = cached(mine("get"));
-            return address != 0 ? address : pool.get();
+            return PoolCache.this.get(mine("get"));
         }
 
         /** As {@link PoolCache#get(Duration)}. */
         public long get(Duration timeout) throws InterruptedException {
             Objects.requireNonNull(timeout, "timeout");
-            long address = cached(mine("get"));
-            return address != 0 ? address : pool.get(timeout);
+            return PoolCache.this.get(mine("get"), timeout);
         }
 
         /** As {@link PoolCache#tryGet()}. */
         public long tryGet() {
-            long address = cached(mine("tryGet"));
-            return address != 0 ? address : pool.tryGet();
+            return PoolCache.this.tryGet(mine("tryGet"));
         }
 
         /** As {@link PoolCache#put(long)}. */
