@@ -25,7 +25,7 @@ class PrefaultArenaTest {
 
     @Test
     void aPrefaultedSpanIsResidentWhenHandedOutAndNotAfterItsFree() {
-        assumeTrue(populateWriteExists(), "no MADV_POPULATE_WRITE on this kernel");
+        assumeTrue(ProcMaps.populateWriteExists(), "no MADV_POPULATE_WRITE on this kernel");
         try (VirtualRegion region = VirtualRegion.reserve(64 * MIB)) {
             Arena arena = Arena.builder(region).prefault(true).build();
             long span = arena.tryAlloc(MIB);
@@ -58,7 +58,7 @@ class PrefaultArenaTest {
      */
     @Test
     void aSpanInsideALiveChunkIsPrefaultedOnEveryCommit() {
-        assumeTrue(populateWriteExists(), "no MADV_POPULATE_WRITE on this kernel");
+        assumeTrue(ProcMaps.populateWriteExists(), "no MADV_POPULATE_WRITE on this kernel");
         try (VirtualRegion region = VirtualRegion.reserve(16 * MIB)) {
             Arena arena = Arena.builder(region).commitChunk(64 * PAGE).fit(Fit.BEST).prefault(true).build();
             long holder = arena.tryAlloc(PAGE);
@@ -85,7 +85,7 @@ class PrefaultArenaTest {
     @Test
     void anAlignedHugeSpanIsOneHugePageAndSmallSpansAreNot() {
         long huge = hugePagesAvailable();
-        assumeTrue(populateWriteExists(), "no MADV_POPULATE_WRITE on this kernel");
+        assumeTrue(ProcMaps.populateWriteExists(), "no MADV_POPULATE_WRITE on this kernel");
         try (VirtualRegion region = VirtualRegion.reserve(16 * huge)) {
             Arena arena = Arena.builder(region).prefault(true).hugePages(true).build();
             long mappingsBefore = mappings(region);
@@ -124,7 +124,7 @@ class PrefaultArenaTest {
     @Test
     void aFreedHugeSpanLeavesNoHugePageAdviceBehind() {
         long huge = hugePagesAvailable();
-        assumeTrue(populateWriteExists(), "no MADV_POPULATE_WRITE on this kernel");
+        assumeTrue(ProcMaps.populateWriteExists(), "no MADV_POPULATE_WRITE on this kernel");
         try (VirtualRegion region = VirtualRegion.reserve(8 * huge)) {
             Arena arena = Arena.builder(region).commitChunk(huge).prefault(true).hugePages(true).build();
             long big = arena.tryAlloc(huge, huge);
@@ -164,7 +164,7 @@ class PrefaultArenaTest {
     @Test
     void anUnalignedHugeSizedSpanGetsNoHugePage() {
         long huge = hugePagesAvailable();
-        assumeTrue(populateWriteExists(), "no MADV_POPULATE_WRITE on this kernel");
+        assumeTrue(ProcMaps.populateWriteExists(), "no MADV_POPULATE_WRITE on this kernel");
         try (VirtualRegion region = VirtualRegion.reserve(8 * huge)) {
             Arena arena = Arena.builder(region).prefault(true).hugePages(true).build();
             long first = arena.tryAlloc(huge, huge);
@@ -223,14 +223,6 @@ class PrefaultArenaTest {
         long huge = VirtualRegion.hugePageSize();
         assumeTrue(huge > 0, "no transparent huge pages on this machine");
         return huge;
-    }
-
-    /** Whether the kernel has MADV_POPULATE_WRITE: Linux 5.14 or later. */
-    static boolean populateWriteExists() {
-        String[] parts = System.getProperty("os.version").split("[.-]");
-        int major = Integer.parseInt(parts[0]);
-        int minor = parts.length > 1 ? Integer.parseInt(parts[1].replaceAll("\\D.*", "")) : 0;
-        return major > 5 || (major == 5 && minor >= 14);
     }
 
     /** The smaps VmFlags line of each mapping that starts inside the region. */

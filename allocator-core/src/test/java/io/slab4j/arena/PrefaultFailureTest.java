@@ -4,6 +4,7 @@ import io.slab4j.nativemem.NativeMemoryException;
 import io.slab4j.nativemem.VirtualRegion;
 import io.slab4j.testing.Await;
 import io.slab4j.testing.Background;
+import io.slab4j.testing.ProcMaps;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
@@ -180,7 +181,7 @@ class PrefaultFailureTest {
             assertEquals(0, PrefaultArenaTest.resident(region));
             pages.prefault = Answer.REAL;
             chunks.commit(0, MIB);
-            assertEquals(PrefaultArenaTest.populateWriteExists() ? 1 : 0, chunks.prefaults());
+            assertEquals(ProcMaps.populateWriteExists() ? 1 : 0, chunks.prefaults());
             chunks.release(0, MIB);
         }
     }

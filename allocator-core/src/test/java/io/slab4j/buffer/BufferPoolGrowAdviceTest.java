@@ -34,13 +34,6 @@ class BufferPoolGrowAdviceTest {
         return ProcMaps.hugePagesWithin(b.address(), b.address() + b.capacity());
     }
 
-    private static boolean populateWriteExists() {
-        String[] parts = System.getProperty("os.version").split("[.-]");
-        int major = Integer.parseInt(parts[0]);
-        int minor = parts.length > 1 ? Integer.parseInt(parts[1].replaceAll("\\D.*", "")) : 0;
-        return major > 5 || (major == 5 && minor >= 14);
-    }
-
     private static String thpMode() throws Exception {
         String s = Files.readString(Path.of("/sys/kernel/mm/transparent_hugepage/enabled"));
         int open = s.indexOf('[');
@@ -49,7 +42,7 @@ class BufferPoolGrowAdviceTest {
 
     @Test
     void prefaultMakesSlabsAndLargeSpansResidentBeforeTheirFirstTouch() throws Exception {
-        assumeTrue(populateWriteExists(), "no MADV_POPULATE_WRITE on this kernel");
+        assumeTrue(ProcMaps.populateWriteExists(), "no MADV_POPULATE_WRITE on this kernel");
         try (BufferPool p = pool("prefault").prefault(true).build()) {
             PooledBuffer small = p.acquire(4096);
             PooledBuffer large = p.acquire((int) MIB);
@@ -80,7 +73,7 @@ class BufferPoolGrowAdviceTest {
     void hugePagesPlaceLargeBuffersOnHugePagesAndTrimGivesThemBack() throws Exception {
         long page = VirtualRegion.hugePageSize();
         assumeTrue(page > 0, "no transparent huge pages on this machine");
-        assumeTrue(populateWriteExists(), "no MADV_POPULATE_WRITE on this kernel");
+        assumeTrue(ProcMaps.populateWriteExists(), "no MADV_POPULATE_WRITE on this kernel");
         try (BufferPool p = pool("huge").hugePages(true).prefault(true).build()) {
             PooledBuffer pad = p.acquire(3 * VirtualRegion.pageSize() + 100); // a large span that is not huge
             PooledBuffer b = p.acquire((int) (2 * page));

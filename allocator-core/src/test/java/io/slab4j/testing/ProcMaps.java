@@ -133,6 +133,14 @@ public final class ProcMaps {
         }
     }
 
+    /** Whether the kernel has {@code MADV_POPULATE_WRITE}: Linux 5.14 or later, by {@code os.version}. */
+    public static boolean populateWriteExists() {
+        String[] parts = System.getProperty("os.version").split("[.-]");
+        int major = Integer.parseInt(parts[0]);
+        int minor = parts.length > 1 ? Integer.parseInt(parts[1].replaceAll("\\D.*", "")) : 0;
+        return major > 5 || (major == 5 && minor >= 14);
+    }
+
     /** {@code /proc/sys/vm/max_map_count}. */
     public static long maxMapCount() {
         return Long.parseLong(read("/proc/sys/vm/max_map_count").trim());
