@@ -220,7 +220,7 @@ public final class BufferPool implements AutoCloseable {
             return null;
         }
         t.taken();
-        return handOut(t, address, me);
+        return handOut(t, address, t.nextRandom());
     }
 
     /** The class had nothing now: make room and try once more; 0 when that fails too. */
@@ -239,7 +239,7 @@ public final class BufferPool implements AutoCloseable {
                 return null;
             }
         }
-        return handOut(me.large((int) bytes), address, me);
+        return handOut(me.large((int) bytes), address, me.nextRandom());
     }
 
     /** The calling thread's state for this pool, made on its first acquire. */
@@ -284,20 +284,20 @@ public final class BufferPool implements AutoCloseable {
         if (c >= 0) {
             ClassTally t = me.tally(c, classes[c]);
             t.taken();
-            return handOut(t, address, me);
+            return handOut(t, address, t.nextRandom());
         }
         me.stripe.taken(bytes);
-        return handOut(me.large((int) bytes), address, me);
+        return handOut(me.large((int) bytes), address, me.nextRandom());
     }
 
-    private PooledBuffer handOut(Supply supply, long address, ThreadState me) {
+    /** {@code r}: the next number of the acquiring thread's sampling sequence (its tally's, or its state's for a large span). */
+    private PooledBuffer handOut(Supply supply, long address, int r) {
         if (closed.get()) {
             throw refuse(supply, address);
         }
         if (zero) {
             DirectViews.zero(address, supply.capacity);
         }
-        int r = me.nextRandom();
         boolean watch = (r & watchMask) == 0;
         if (watch || (r & DECAY_BITS) == 0) {
             return handOutSampled(supply, address, watch, (r & DECAY_BITS) == 0);
