@@ -54,13 +54,14 @@ import java.util.concurrent.atomic.LongAdder;
  * thread is needed.
  *
  * <h2>The fast path</h2>
- * An acquire finds the calling thread's {@link ThreadState} (one {@code ThreadLocal} lookup, the
- * only one of the acquire), its {@link ClassTally} of the class (which holds the thread's
+ * An acquire finds the calling thread's {@link ThreadState} (its slot in a small array by thread
+ * id, see {@code byId}, else one {@code ThreadLocal} lookup: the only lookup of the acquire),
+ * its {@link ClassTally} of the class (which holds the thread's
  * {@code PoolCache.Local}) and takes an item through it; the close of a handle on the thread
  * that acquired it goes back through the same tally with no lookup at all. Counting in use is a
  * release store to the thread's own tally, not a shared atomic; the leak and decay samples come
- * from the thread's own xorshift sequence. Atomic instructions left: the magazine lease of the
- * get and of the put, and the handle's one CAS.
+ * from the tally's own xorshift sequence. Atomic instructions left: the get's and the put's CAS
+ * on the thread's hot slot (or its magazine lease), and the handle's one CAS.
  *
  * <h2>Concurrency</h2>
  * Thread-safe. {@code closed} is an {@link AtomicBoolean} (one CAS elects the closing thread);
@@ -86,6 +87,8 @@ public final class BufferPool implements AutoCloseable {
      * arena numbers its quanta with an {@code int}, and the pool's arena uses the page as its quantum).
      */
     public static final long MAX_RESERVE = 1L << 42;
+    /** Slots of {@link #byId}, a power of two: the threads that use one pool at once rarely number more. */
+    static final int BY_ID = 256;
     /** One acquire in this many reads the clock for the decay pass. */
     static final int DECAY_CHECK_INTERVAL = 64;
     /** The bits of an acquire's random number that pick it for the decay check (all zero: picked); apart from the leak sample's. */
@@ -110,6 +113,21 @@ public final class BufferPool implements AutoCloseable {
     private final int lookupMax;
     /** The calling thread's tallies, stripe and random sequence for this pool. */
     private final ThreadLocal<ThreadState> local = new ThreadLocal<>();
+    /**
+     * A direct-mapped cache in front of {@link #local}, by thread id: slot {@code id & (BY_ID - 1)}
+     * holds the state of a thread whose id maps there, or null. An acquire trusts a slot only
+     * when its state's (final) {@code thread} is the caller, so plain racy reads and writes are
+     * sound: a state is made and installed by its own thread only, a caller that finds its own
+     * state there reads what it wrote itself, and one that finds another's (whose final field it
+     * sees as constructed, JLS 17.5) goes to the {@code ThreadLocal}. A thread installs its state
+     * when the slot is empty or holds an exited thread's; two live threads that map to one slot
+     * leave the first there and the second uses the {@code ThreadLocal} each time (no writes per
+     * call). Exited threads' states are dropped by {@link #trim()} and the decay pass, so the
+     * array keeps no dead thread's objects for longer than that. Why: this is two dependent
+     * loads from the caller's thread object where {@code ThreadLocal.get} is four, and an
+     * acquire's loads are a chain the processor cannot overlap.
+     */
+    private final ThreadState[] byId = new ThreadState[BY_ID];
     /** Home stripes are handed out round robin. */
     private final AtomicInteger nextStripe = new AtomicInteger();
     private final long maxCommitted;
@@ -244,8 +262,48 @@ public final class BufferPool implements AutoCloseable {
 
     /** The calling thread's state for this pool, made on its first acquire. */
     private ThreadState mine() {
+        Thread self = Thread.currentThread();
+        int slot = (int) self.getId() & (BY_ID - 1);
+        ThreadState s = byId[slot];
+        return s != null && s.thread == self ? s : mineSlow(self, slot);
+    }
+
+    /** {@link #mine()} when the slot is someone else's or empty: the {@code ThreadLocal}, then install when the slot is free. */
+    private ThreadState mineSlow(Thread self, int slot) {
         ThreadState me = local.get();
-        return me != null ? me : register();
+        if (me == null) {
+            me = register();
+        }
+        ThreadState there = byId[slot];
+        if (there == null || !there.thread.isAlive()) {
+            byId[slot] = me;
+        }
+        return me;
+    }
+
+    /** Drops exited threads' states from {@link #byId} (their tallies are folded by their classes). */
+    private void forgetExited() {
+        for (int i = 0; i < BY_ID; i++) {
+            ThreadState s = byId[i];
+            if (s != null && !s.thread.isAlive()) {
+                byId[i] = null; // a racing install by a live thread may be lost: it installs again on its next call
+            }
+        }
+    }
+
+    /** The thread whose state is in {@code t}'s slot of {@link #byId} now, or null; for tests. */
+    Thread threadInSlotOf(Thread t) {
+        ThreadState s = byId[(int) t.getId() & (BY_ID - 1)];
+        return s != null ? s.thread : null;
+    }
+
+    /** States in {@link #byId} now, for tests. */
+    int statesById() {
+        int n = 0;
+        for (ThreadState s : byId) {
+            n += s != null ? 1 : 0;
+        }
+        return n;
     }
 
     private ThreadState register() {
@@ -383,6 +441,7 @@ public final class BufferPool implements AutoCloseable {
             k.trim();
         }
         large.trim();
+        forgetExited();
     }
 
     private void maybeDecay() {
@@ -396,6 +455,7 @@ public final class BufferPool implements AutoCloseable {
                 k.trim();
             }
             large.decay(decayEpoch.incrementAndGet());
+            forgetExited();
         } catch (IllegalStateException e) {
             if (!closed.get()) {
                 throw e;
