@@ -5,13 +5,14 @@ import io.slab4j.event.Event;
 import io.slab4j.event.Events;
 import io.slab4j.nativemem.VirtualRegion;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
@@ -64,8 +65,10 @@ import java.util.concurrent.atomic.LongAdder;
  * on the thread's hot slot (or its magazine lease), and the handle's one CAS.
  *
  * <h2>Concurrency</h2>
- * Thread-safe. {@code closed} is an {@link AtomicBoolean} (one CAS elects the closing thread);
- * {@code waiting} counts blocked acquires (incremented before the sync, decremented after);
+ * Thread-safe. {@code closed} is a volatile field set once by CAS (which elects the closing
+ * thread); {@code waiting} counts blocked acquires (atomically incremented before the sync,
+ * decremented after); both are fields of this object, not atomic wrappers, because every
+ * acquire and close reads them and a wrapper is one more dependent load;
  * {@code leaks} is a {@link LongAdder}; {@code lastDecay} an {@link AtomicLong} claimed by
  * CAS, {@code decayEpoch} an {@link AtomicInteger} bumped by the elected pass; {@code local}
  * holds state that only its thread touches (see {@link ThreadState}, {@link ClassTally}). Layers below lock themselves; this class holds no lock while calling them.
@@ -93,6 +96,18 @@ public final class BufferPool implements AutoCloseable {
     static final int DECAY_CHECK_INTERVAL = 64;
     /** The bits of an acquire's random number that pick it for the decay check (all zero: picked); apart from the leak sample's. */
     private static final int DECAY_BITS = (DECAY_CHECK_INTERVAL - 1) << 16;
+    private static final VarHandle CLOSED;
+    private static final VarHandle WAITING;
+
+    static {
+        try {
+            MethodHandles.Lookup lookup = MethodHandles.lookup();
+            CLOSED = lookup.findVarHandle(BufferPool.class, "closed", boolean.class);
+            WAITING = lookup.findVarHandle(BufferPool.class, "waiting", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
     /** Sizes up to this many bytes find their class by table (see {@code classAt}). */
     static final int LOOKUP_LIMIT = 256 * 1024;
 
@@ -142,8 +157,12 @@ public final class BufferPool implements AutoCloseable {
     private final long decayNanos;
     final ViewRegistry views = new ViewRegistry();
     private final ClosingEvent closing = new ClosingEvent();
-    private final AtomicBoolean closed = new AtomicBoolean();
-    private final AtomicInteger waiting = new AtomicInteger();
+    /** Set once, by the CAS that elects the closing thread (VarHandle); read on every acquire and close. */
+    @SuppressWarnings("FieldMayBeFinal")
+    private volatile boolean closed;
+    /** Blocked acquires now; changed by atomic adds (VarHandle). A field of its own rather than an AtomicInteger: one load less on every close. */
+    @SuppressWarnings("FieldMayBeFinal")
+    private volatile int waiting;
     private final LongAdder leaks = new LongAdder();
     /** Acquires handed to the leak detector (for tests and the effective-configuration check). */
     private final LongAdder watched = new LongAdder();
@@ -320,7 +339,7 @@ public final class BufferPool implements AutoCloseable {
         Event<Long> event = timeout == null ? Events.choose(take, closing)
                 : Events.choose(take, closing, Events.timeout(timeout).wrap(signal -> 0L));
         long address;
-        waiting.incrementAndGet();
+        WAITING.getAndAdd(this, 1);
         try {
             // Closes park nothing from here on (they see a waiter); what was parked between the
             // caller's first try and now goes back by this second try's makeRoom.
@@ -330,10 +349,10 @@ public final class BufferPool implements AutoCloseable {
             }
             address = event.sync();
         } finally {
-            waiting.decrementAndGet();
+            WAITING.getAndAdd(this, -1);
         }
         if (address == 0) {
-            if (closed.get()) {
+            if (closed) {
                 throw closedError("acquire");
             }
             return null;
@@ -350,7 +369,7 @@ public final class BufferPool implements AutoCloseable {
 
     /** {@code r}: the next number of the acquiring thread's sampling sequence (its tally's, or its state's for a large span). */
     private PooledBuffer handOut(Supply supply, long address, int r) {
-        if (closed.get()) {
+        if (closed) {
             throw refuse(supply, address);
         }
         if (zero) {
@@ -385,7 +404,7 @@ public final class BufferPool implements AutoCloseable {
         if (size <= 0 || size > maxBuffer) {
             throw badSize(size, what);
         }
-        if (closed.get()) {
+        if (closed) {
             throw closedError(what);
         }
         if (size > lookupMax) {
@@ -447,7 +466,7 @@ public final class BufferPool implements AutoCloseable {
     private void maybeDecay() {
         long now = System.nanoTime();
         long last = lastDecay.get();
-        if (now - last < decayNanos || !lastDecay.compareAndSet(last, now) || closed.get()) {
+        if (now - last < decayNanos || !lastDecay.compareAndSet(last, now) || closed) {
             return;
         }
         try {
@@ -457,7 +476,7 @@ public final class BufferPool implements AutoCloseable {
             large.decay(decayEpoch.incrementAndGet());
             forgetExited();
         } catch (IllegalStateException e) {
-            if (!closed.get()) {
+            if (!closed) {
                 throw e;
             } // else the pool closed under the pass: nothing left to decay
         }
@@ -472,7 +491,7 @@ public final class BufferPool implements AutoCloseable {
 
     /** Acquires blocked now. */
     int waiters() {
-        return waiting.get();
+        return waiting;
     }
 
     void leaked(int capacity) {
@@ -517,7 +536,7 @@ public final class BufferPool implements AutoCloseable {
     }
 
     public boolean isClosed() {
-        return closed.get();
+        return closed;
     }
 
     public BufferPoolStats stats() {
@@ -530,8 +549,8 @@ public final class BufferPool implements AutoCloseable {
             used += s.buffersInUse() * s.size();
             count += s.buffersInUse();
         }
-        long committed = closed.get() ? 0 : arena.stats().committed(); // closed: the region is unmapped
-        return new BufferPoolStats(name, region.size(), committed, maxCommitted, used, count, waiting.get(),
+        long committed = closed ? 0 : arena.stats().committed(); // closed: the region is unmapped
+        return new BufferPoolStats(name, region.size(), committed, maxCommitted, used, count, waiting,
                 leaks.sum(), large.buffersInUse(), large.cachedBytes(), perClass);
     }
 
@@ -558,11 +577,11 @@ public final class BufferPool implements AutoCloseable {
      */
     @Override
     public void close() {
-        if (!closed.compareAndSet(false, true)) {
+        if (!CLOSED.compareAndSet(this, false, true)) {
             return;
         }
         closing.fire();
-        while (waiting.get() > 0) {
+        while (waiting > 0) {
             Thread.onSpinWait(); // woken waiters are leaving their syncs
         }
         int withViews = views.detachAll();
@@ -581,7 +600,7 @@ public final class BufferPool implements AutoCloseable {
     }
 
     private void checkOpen(String what) {
-        if (closed.get()) {
+        if (closed) {
             throw closedError(what);
         }
     }
@@ -593,7 +612,7 @@ public final class BufferPool implements AutoCloseable {
     @Override
     public String toString() {
         return "BufferPool[" + name + ", " + region.size() + " bytes reserved, " + sizes.length + " size classes"
-                + (closed.get() ? ", closed]" : "]");
+                + (closed ? ", closed]" : "]");
     }
 
     /**
