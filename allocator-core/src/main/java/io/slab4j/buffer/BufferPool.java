@@ -55,10 +55,10 @@ import java.util.concurrent.atomic.LongAdder;
  * thread is needed.
  *
  * <h2>The fast path</h2>
- * An acquire finds the calling thread's {@link ThreadState} (its slot in a small array by thread
- * id, see {@code byId}, else one {@code ThreadLocal} lookup: the only lookup of the acquire),
- * its {@link ClassTally} of the class (which holds the thread's
- * {@code PoolCache.Local}) and takes an item through it; the close of a handle on the thread
+ * An acquire finds the calling thread's {@link ClassTally} of the class (in a small array by
+ * thread id and class, see {@code byThread}; else through its {@link ThreadState}, one
+ * {@code ThreadLocal} lookup), which holds the thread's {@code PoolCache.Local}, and takes an
+ * item through it; the close of a handle on the thread
  * that acquired it goes back through the same tally with no lookup at all. Counting in use is a
  * release store to the thread's own tally, not a shared atomic; the leak and decay samples come
  * from the tally's own xorshift sequence. Atomic instructions left: the get's and the put's CAS
@@ -90,8 +90,10 @@ public final class BufferPool implements AutoCloseable {
      * arena numbers its quanta with an {@code int}, and the pool's arena uses the page as its quantum).
      */
     public static final long MAX_RESERVE = 1L << 42;
-    /** Slots of {@link #byId}, a power of two: the threads that use one pool at once rarely number more. */
-    static final int BY_ID = 256;
+    /** Thread slots of the tally cache when the classes allow: the threads that use one pool at once rarely number more. */
+    static final int MAX_THREAD_SLOTS = 256;
+    /** The tally cache's size bound in entries (4 bytes each with compressed references): 256 slots of up to 64 classes. */
+    static final int BY_THREAD_ENTRIES = 16384;
     /** One acquire in this many reads the clock for the decay pass. */
     static final int DECAY_CHECK_INTERVAL = 64;
     /** The bits of an acquire's random number that pick it for the decay check (all zero: picked); apart from the leak sample's. */
@@ -129,20 +131,24 @@ public final class BufferPool implements AutoCloseable {
     /** The calling thread's tallies, stripe and random sequence for this pool. */
     private final ThreadLocal<ThreadState> local = new ThreadLocal<>();
     /**
-     * A direct-mapped cache in front of {@link #local}, by thread id: slot {@code id & (BY_ID - 1)}
-     * holds the state of a thread whose id maps there, or null. An acquire trusts a slot only
-     * when its state's (final) {@code thread} is the caller, so plain racy reads and writes are
-     * sound: a state is made and installed by its own thread only, a caller that finds its own
-     * state there reads what it wrote itself, and one that finds another's (whose final field it
-     * sees as constructed, JLS 17.5) goes to the {@code ThreadLocal}. A thread installs its state
-     * when the slot is empty or holds an exited thread's; two live threads that map to one slot
-     * leave the first there and the second uses the {@code ThreadLocal} each time (no writes per
-     * call). Exited threads' states are dropped by {@link #trim()} and the decay pass, so the
-     * array keeps no dead thread's objects for longer than that. Why: this is two dependent
-     * loads from the caller's thread object where {@code ThreadLocal.get} is four, and an
-     * acquire's loads are a chain the processor cannot overlap.
+     * A direct-mapped cache of the threads' tallies, by thread id and class: entry
+     * {@code (id & (threadSlots - 1)) * classes + c} holds the {@link ClassTally} of class
+     * {@code c} of a thread whose id maps to that slot, or null. An acquire trusts an entry only
+     * when the tally's (final) {@code thread} is the caller, so plain racy reads and writes are
+     * sound: a tally is made and installed by its own thread only, a caller that finds its own
+     * reads what it wrote itself, and one that finds another's (whose final field it sees as
+     * constructed, JLS 17.5) takes the {@code ThreadLocal} path. A thread installs its tally
+     * when the entry is empty or holds an exited thread's; of two live threads that map to one
+     * slot the first keeps it and the second uses the {@code ThreadLocal} each time (no writes
+     * per call). Exited threads' tallies are dropped by {@link #trim()} and the decay pass, so
+     * the array keeps no dead thread's objects for longer than that. Why: from the caller's
+     * thread object this is two dependent loads to the tally where {@code ThreadLocal.get} and
+     * the state's table are six, and an acquire's loads are a chain that the processor cannot
+     * overlap with the previous call's atomic instructions.
      */
-    private final ThreadState[] byId = new ThreadState[BY_ID];
+    private final ClassTally[] byThread;
+    /** Thread slots of {@link #byThread}, a power of two; fewer when there are many classes, so the array stays near {@value #BY_THREAD_ENTRIES} entries. */
+    private final int threadSlots;
     /** Home stripes are handed out round robin. */
     private final AtomicInteger nextStripe = new AtomicInteger();
     private final long maxCommitted;
@@ -180,6 +186,8 @@ public final class BufferPool implements AutoCloseable {
         this.arena = arenaBuilder.build();
         this.sizes = b.sizeClasses.clone();
         this.classes = new SizeClass[sizes.length];
+        this.threadSlots = Math.max(1, Math.min(MAX_THREAD_SLOTS, Integer.highestOneBit(BY_THREAD_ENTRIES / sizes.length)));
+        this.byThread = new ClassTally[threadSlots * sizes.length];
         for (int i = 0; i < sizes.length; i++) {
             classes[i] = new SizeClass(this, name, sizes[i], arena, b.magazines);
         }
@@ -247,11 +255,15 @@ public final class BufferPool implements AutoCloseable {
     /** The fast path: a size class whose magazines have an item; everything else is a separate (cold) method, so this one stays small enough to inline. */
     private PooledBuffer tryTake(int size, String what) {
         int c = classOf(size, what);
-        ThreadState me = mine();
         if (c < 0) {
-            return tryTakeLarge(size, me);
+            return tryTakeLarge(size, mine());
         }
-        ClassTally t = me.tally(c, classes[c]);
+        Thread self = Thread.currentThread();
+        int i = ((int) self.getId() & (threadSlots - 1)) * classes.length + c;
+        ClassTally t = byThread[i];
+        if (t == null || t.thread != self) {
+            t = tallySlow(self, i, c);
+        }
         long address = t.sizeClass.tryTake(t);
         if (address == 0 && (address = tryTakeAfterRoom(t)) == 0) {
             return null;
@@ -281,46 +293,47 @@ public final class BufferPool implements AutoCloseable {
 
     /** The calling thread's state for this pool, made on its first acquire. */
     private ThreadState mine() {
-        Thread self = Thread.currentThread();
-        int slot = (int) self.getId() & (BY_ID - 1);
-        ThreadState s = byId[slot];
-        return s != null && s.thread == self ? s : mineSlow(self, slot);
-    }
-
-    /** {@link #mine()} when the slot is someone else's or empty: the {@code ThreadLocal}, then install when the slot is free. */
-    private ThreadState mineSlow(Thread self, int slot) {
         ThreadState me = local.get();
-        if (me == null) {
-            me = register();
-        }
-        ThreadState there = byId[slot];
-        if (there == null || !there.thread.isAlive()) {
-            byId[slot] = me;
-        }
-        return me;
+        return me != null ? me : register();
     }
 
-    /** Drops exited threads' states from {@link #byId} (their tallies are folded by their classes). */
+    /** The caller's tally of class {@code c} when entry {@code i} of {@link #byThread} is someone else's or empty; installs it when the entry is free. */
+    private ClassTally tallySlow(Thread self, int i, int c) {
+        ClassTally t = mine().tally(c, classes[c]);
+        ClassTally there = byThread[i];
+        if (there == null || !there.thread.isAlive()) {
+            byThread[i] = t;
+        }
+        return t;
+    }
+
+    /** Drops exited threads' tallies from {@link #byThread} (their classes fold their counts). */
     private void forgetExited() {
-        for (int i = 0; i < BY_ID; i++) {
-            ThreadState s = byId[i];
-            if (s != null && !s.thread.isAlive()) {
-                byId[i] = null; // a racing install by a live thread may be lost: it installs again on its next call
+        for (int i = 0; i < byThread.length; i++) {
+            ClassTally t = byThread[i];
+            if (t != null && !t.thread.isAlive()) {
+                byThread[i] = null; // a racing install by a live thread may be lost: it installs again on its next call
             }
         }
     }
 
-    /** The thread whose state is in {@code t}'s slot of {@link #byId} now, or null; for tests. */
-    Thread threadInSlotOf(Thread t) {
-        ThreadState s = byId[(int) t.getId() & (BY_ID - 1)];
+    /** Thread slots of the tally cache, for tests. */
+    int threadSlots() {
+        return threadSlots;
+    }
+
+    /** The thread whose tally of the class of {@code size} is in {@code t}'s slot of the tally cache now, or null; for tests. */
+    Thread threadInSlotOf(Thread t, int size) {
+        int c = classOf(size, "threadInSlotOf");
+        ClassTally s = byThread[((int) t.getId() & (threadSlots - 1)) * classes.length + c];
         return s != null ? s.thread : null;
     }
 
-    /** States in {@link #byId} now, for tests. */
-    int statesById() {
+    /** Tallies in the tally cache now, for tests. */
+    int talliesByThread() {
         int n = 0;
-        for (ThreadState s : byId) {
-            n += s != null ? 1 : 0;
+        for (ClassTally t : byThread) {
+            n += t != null ? 1 : 0;
         }
         return n;
     }

@@ -2,7 +2,8 @@ package io.slab4j.buffer;
 
 /**
  * What one thread keeps for one {@link BufferPool}, found through the pool's
- * {@code ThreadLocal} once per acquire: its {@link ClassTally} of each size class it has used
+ * {@code ThreadLocal} by a large-span acquire, and by a class acquire whose tally is not in the
+ * pool's tally cache (see {@code BufferPool.byThread}): its {@link ClassTally} of each size class it has used
  * (made on first use), its home stripe of the {@link LargeSpans}, and a private random
  * sequence that picks the large-span acquires watched by the leak detector and those that
  * look at the decay clock (a size class's acquires use their {@link ClassTally}'s, so that a

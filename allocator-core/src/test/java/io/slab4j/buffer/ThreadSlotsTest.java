@@ -13,23 +13,25 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * {@code BufferPool}'s direct-mapped cache of thread states by thread id ({@code byId}): two
- * live threads whose ids map to one slot each get their own state (their own tallies and
- * magazines: the second is not handed the first's), an exited thread's slot is taken over by
- * the next thread that maps there, and {@code trim()} drops exited threads' states.
+ * {@code BufferPool}'s direct-mapped cache of the threads' tallies by thread id and class
+ * ({@code byThread}): two live threads whose ids map to one slot each get their own tally (their
+ * own counts and magazines: the second is not handed the first's), an exited thread's entry is
+ * taken over by the next thread that maps there, {@code trim()} drops exited threads' tallies,
+ * and many classes mean fewer thread slots, not a larger array.
  */
 class ThreadSlotsTest {
 
-    /** Starts and joins throwaway threads until a new thread's id maps to {@code id}'s slot; returns that thread unstarted. */
-    private static Thread collidingWith(long id, Runnable body) throws InterruptedException {
-        for (int tries = 0; tries < 2 * BufferPool.BY_ID; tries++) {
+    /** Starts and joins throwaway threads until a new thread's id maps to {@code id}'s slot of {@code pool}; returns that thread unstarted. */
+    private static Thread collidingWith(BufferPool pool, long id, Runnable body) throws InterruptedException {
+        int slots = pool.threadSlots();
+        for (int tries = 0; tries < 2 * slots; tries++) {
             AtomicBoolean chosen = new AtomicBoolean();
             Thread t = new Thread(() -> {
                 if (chosen.get()) {
                     body.run();
                 } // else a throwaway: it burns an id and never touches the pool
             }, "collider");
-            if ((t.getId() & (BufferPool.BY_ID - 1)) == (id & (BufferPool.BY_ID - 1))) {
+            if ((t.getId() & (slots - 1)) == (id & (slots - 1))) {
                 chosen.set(true);
                 return t;
             }
@@ -66,7 +68,7 @@ class ThreadSlotsTest {
             first.start();
             holding.await();
             assertNull(trouble.get());
-            Thread second = collidingWith(first.getId(), () -> {
+            Thread second = collidingWith(pool, first.getId(), () -> {
                 try {
                     for (int i = 0; i < 100; i++) {
                         PooledBuffer b = pool.acquire(64);
@@ -81,7 +83,7 @@ class ThreadSlotsTest {
             });
             second.start();
             second.join();
-            assertEquals(first, pool.threadInSlotOf(second), "a live thread keeps its slot");
+            assertEquals(first, pool.threadInSlotOf(second, 64), "a live thread keeps its slot");
             assertNull(trouble.get(), () -> "the colliding thread failed: " + trouble.get());
             assertEquals(3, pool.stats().buffersInUse());
             done.countDown();
@@ -107,22 +109,42 @@ class ThreadSlotsTest {
             Thread first = new Thread(use, "first");
             first.start();
             first.join();
-            assertEquals(1, pool.statesById());
-            Thread next = collidingWith(first.getId(), use);
+            assertEquals(1, pool.talliesByThread());
+            Thread next = collidingWith(pool, first.getId(), use);
             next.start();
             next.join();
             assertNull(trouble.get());
-            assertEquals(1, pool.statesById());
-            assertEquals(next, pool.threadInSlotOf(first), "the exited thread's state gave its slot to the next one");
+            assertEquals(1, pool.talliesByThread());
+            assertEquals(next, pool.threadInSlotOf(first, 64), "the exited thread's state gave its slot to the next one");
             pool.trim();
-            assertEquals(0, pool.statesById(), "trim drops exited threads' states");
+            assertEquals(0, pool.talliesByThread(), "trim drops exited threads' states");
             pool.acquire(64).close(); // the caller installs its own
-            assertEquals(1, pool.statesById());
+            assertEquals(1, pool.talliesByThread());
             pool.trim();
-            assertEquals(1, pool.statesById(), "a live thread's state stays");
+            assertEquals(1, pool.talliesByThread(), "a live thread's state stays");
             assertEquals(0, pool.stats().buffersInUse());
             pool.checkInvariants();
             assertTrue(first.getState() == Thread.State.TERMINATED);
+        }
+    }
+
+    @Test
+    void manyClassesMeanFewerThreadSlots() throws Exception {
+        int[] classes = new int[1000];
+        for (int i = 0; i < classes.length; i++) {
+            classes[i] = 16 * (i + 1);
+        }
+        try (BufferPool pool = BufferPool.builder().name("slots-many").reserve(256L << 20).sizeClasses(classes)
+                .leakDetection(LeakDetection.OFF).build()) {
+            assertEquals(16, pool.threadSlots(), "16384 entries / 1000 classes, rounded down to a power of two");
+            for (int size : new int[] {1, 16, 17, 8000, 16000}) {
+                pool.acquire(size).close();
+            }
+            assertEquals(4, pool.talliesByThread(), "one entry per class used (1 and 16 share the first)");
+            pool.checkInvariants();
+        }
+        try (BufferPool pool = BufferPool.builder().name("slots-default").reserve(64L << 20).build()) {
+            assertEquals(BufferPool.MAX_THREAD_SLOTS, pool.threadSlots());
         }
     }
 }
