@@ -5,13 +5,14 @@ import io.slab4j.event.Event;
 import io.slab4j.event.Events;
 import io.slab4j.nativemem.VirtualRegion;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
@@ -54,17 +55,20 @@ import java.util.concurrent.atomic.LongAdder;
  * thread is needed.
  *
  * <h2>The fast path</h2>
- * An acquire finds the calling thread's {@link ThreadState} (one {@code ThreadLocal} lookup, the
- * only one of the acquire), its {@link ClassTally} of the class (which holds the thread's
- * {@code PoolCache.Local}) and takes an item through it; the close of a handle on the thread
+ * An acquire finds the calling thread's {@link ClassTally} of the class (in a small array by
+ * thread id and class, see {@code byThread}; else through its {@link ThreadState}, one
+ * {@code ThreadLocal} lookup), which holds the thread's {@code PoolCache.Local}, and takes an
+ * item through it; the close of a handle on the thread
  * that acquired it goes back through the same tally with no lookup at all. Counting in use is a
  * release store to the thread's own tally, not a shared atomic; the leak and decay samples come
- * from the thread's own xorshift sequence. Atomic instructions left: the magazine lease of the
- * get and of the put, and the handle's one CAS.
+ * from the tally's own xorshift sequence. Atomic instructions left: the get's and the put's CAS
+ * on the thread's hot slot (or its magazine lease), and the handle's one CAS.
  *
  * <h2>Concurrency</h2>
- * Thread-safe. {@code closed} is an {@link AtomicBoolean} (one CAS elects the closing thread);
- * {@code waiting} counts blocked acquires (incremented before the sync, decremented after);
+ * Thread-safe. {@code closed} is a volatile field set once by CAS (which elects the closing
+ * thread); {@code waiting} counts blocked acquires (atomically incremented before the sync,
+ * decremented after); both are fields of this object, not atomic wrappers, because every
+ * acquire and close reads them and a wrapper is one more dependent load;
  * {@code leaks} is a {@link LongAdder}; {@code lastDecay} an {@link AtomicLong} claimed by
  * CAS, {@code decayEpoch} an {@link AtomicInteger} bumped by the elected pass; {@code local}
  * holds state that only its thread touches (see {@link ThreadState}, {@link ClassTally}). Layers below lock themselves; this class holds no lock while calling them.
@@ -86,10 +90,26 @@ public final class BufferPool implements AutoCloseable {
      * arena numbers its quanta with an {@code int}, and the pool's arena uses the page as its quantum).
      */
     public static final long MAX_RESERVE = 1L << 42;
+    /** Thread slots of the tally cache when the classes allow: the threads that use one pool at once rarely number more. */
+    static final int MAX_THREAD_SLOTS = 256;
+    /** The tally cache's size bound in entries (4 bytes each with compressed references): 256 slots of up to 64 classes. */
+    static final int BY_THREAD_ENTRIES = 16384;
     /** One acquire in this many reads the clock for the decay pass. */
     static final int DECAY_CHECK_INTERVAL = 64;
     /** The bits of an acquire's random number that pick it for the decay check (all zero: picked); apart from the leak sample's. */
     private static final int DECAY_BITS = (DECAY_CHECK_INTERVAL - 1) << 16;
+    private static final VarHandle CLOSED;
+    private static final VarHandle WAITING;
+
+    static {
+        try {
+            MethodHandles.Lookup lookup = MethodHandles.lookup();
+            CLOSED = lookup.findVarHandle(BufferPool.class, "closed", boolean.class);
+            WAITING = lookup.findVarHandle(BufferPool.class, "waiting", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
     /** Sizes up to this many bytes find their class by table (see {@code classAt}). */
     static final int LOOKUP_LIMIT = 256 * 1024;
 
@@ -110,6 +130,25 @@ public final class BufferPool implements AutoCloseable {
     private final int lookupMax;
     /** The calling thread's tallies, stripe and random sequence for this pool. */
     private final ThreadLocal<ThreadState> local = new ThreadLocal<>();
+    /**
+     * A direct-mapped cache of the threads' tallies, by thread id and class: entry
+     * {@code (id & (threadSlots - 1)) * classes + c} holds the {@link ClassTally} of class
+     * {@code c} of a thread whose id maps to that slot, or null. An acquire trusts an entry only
+     * when the tally's (final) {@code thread} is the caller, so plain racy reads and writes are
+     * sound: a tally is made and installed by its own thread only, a caller that finds its own
+     * reads what it wrote itself, and one that finds another's (whose final field it sees as
+     * constructed, JLS 17.5) takes the {@code ThreadLocal} path. A thread installs its tally
+     * when the entry is empty or holds an exited thread's; of two live threads that map to one
+     * slot the first keeps it and the second uses the {@code ThreadLocal} each time (no writes
+     * per call). Exited threads' tallies are dropped by {@link #trim()} and the decay pass, so
+     * the array keeps no dead thread's objects for longer than that. Why: from the caller's
+     * thread object this is two dependent loads to the tally where {@code ThreadLocal.get} and
+     * the state's table are six, and an acquire's loads are a chain that the processor cannot
+     * overlap with the previous call's atomic instructions.
+     */
+    private final ClassTally[] byThread;
+    /** Thread slots of {@link #byThread}, a power of two; fewer when there are many classes, so the array stays near {@value #BY_THREAD_ENTRIES} entries. */
+    private final int threadSlots;
     /** Home stripes are handed out round robin. */
     private final AtomicInteger nextStripe = new AtomicInteger();
     private final long maxCommitted;
@@ -124,8 +163,12 @@ public final class BufferPool implements AutoCloseable {
     private final long decayNanos;
     final ViewRegistry views = new ViewRegistry();
     private final ClosingEvent closing = new ClosingEvent();
-    private final AtomicBoolean closed = new AtomicBoolean();
-    private final AtomicInteger waiting = new AtomicInteger();
+    /** Set once, by the CAS that elects the closing thread (VarHandle); read on every acquire and close. */
+    @SuppressWarnings("FieldMayBeFinal")
+    private volatile boolean closed;
+    /** Blocked acquires now; changed by atomic adds (VarHandle). A field of its own rather than an AtomicInteger: one load less on every close. */
+    @SuppressWarnings("FieldMayBeFinal")
+    private volatile int waiting;
     private final LongAdder leaks = new LongAdder();
     /** Acquires handed to the leak detector (for tests and the effective-configuration check). */
     private final LongAdder watched = new LongAdder();
@@ -143,6 +186,8 @@ public final class BufferPool implements AutoCloseable {
         this.arena = arenaBuilder.build();
         this.sizes = b.sizeClasses.clone();
         this.classes = new SizeClass[sizes.length];
+        this.threadSlots = Math.max(1, Math.min(MAX_THREAD_SLOTS, Integer.highestOneBit(BY_THREAD_ENTRIES / sizes.length)));
+        this.byThread = new ClassTally[threadSlots * sizes.length];
         for (int i = 0; i < sizes.length; i++) {
             classes[i] = new SizeClass(this, name, sizes[i], arena, b.magazines);
         }
@@ -210,17 +255,21 @@ public final class BufferPool implements AutoCloseable {
     /** The fast path: a size class whose magazines have an item; everything else is a separate (cold) method, so this one stays small enough to inline. */
     private PooledBuffer tryTake(int size, String what) {
         int c = classOf(size, what);
-        ThreadState me = mine();
         if (c < 0) {
-            return tryTakeLarge(size, me);
+            return tryTakeLarge(size, mine());
         }
-        ClassTally t = me.tally(c, classes[c]);
+        Thread self = Thread.currentThread();
+        int i = ((int) self.getId() & (threadSlots - 1)) * classes.length + c;
+        ClassTally t = byThread[i];
+        if (t == null || t.thread != self) {
+            t = tallySlow(self, i, c);
+        }
         long address = t.sizeClass.tryTake(t);
         if (address == 0 && (address = tryTakeAfterRoom(t)) == 0) {
             return null;
         }
         t.taken();
-        return handOut(t, address, me);
+        return handOut(t, address, t.nextRandom());
     }
 
     /** The class had nothing now: make room and try once more; 0 when that fails too. */
@@ -239,13 +288,54 @@ public final class BufferPool implements AutoCloseable {
                 return null;
             }
         }
-        return handOut(me.large((int) bytes), address, me);
+        return handOut(me.large((int) bytes), address, me.nextRandom());
     }
 
     /** The calling thread's state for this pool, made on its first acquire. */
     private ThreadState mine() {
         ThreadState me = local.get();
         return me != null ? me : register();
+    }
+
+    /** The caller's tally of class {@code c} when entry {@code i} of {@link #byThread} is someone else's or empty; installs it when the entry is free. */
+    private ClassTally tallySlow(Thread self, int i, int c) {
+        ClassTally t = mine().tally(c, classes[c]);
+        ClassTally there = byThread[i];
+        if (there == null || !there.thread.isAlive()) {
+            byThread[i] = t;
+        }
+        return t;
+    }
+
+    /** Drops exited threads' tallies from {@link #byThread} (their classes fold their counts). */
+    private void forgetExited() {
+        for (int i = 0; i < byThread.length; i++) {
+            ClassTally t = byThread[i];
+            if (t != null && !t.thread.isAlive()) {
+                byThread[i] = null; // a racing install by a live thread may be lost: it installs again on its next call
+            }
+        }
+    }
+
+    /** Thread slots of the tally cache, for tests. */
+    int threadSlots() {
+        return threadSlots;
+    }
+
+    /** The thread whose tally of the class of {@code size} is in {@code t}'s slot of the tally cache now, or null; for tests. */
+    Thread threadInSlotOf(Thread t, int size) {
+        int c = classOf(size, "threadInSlotOf");
+        ClassTally s = byThread[((int) t.getId() & (threadSlots - 1)) * classes.length + c];
+        return s != null ? s.thread : null;
+    }
+
+    /** Tallies in the tally cache now, for tests. */
+    int talliesByThread() {
+        int n = 0;
+        for (ClassTally t : byThread) {
+            n += t != null ? 1 : 0;
+        }
+        return n;
     }
 
     private ThreadState register() {
@@ -262,7 +352,7 @@ public final class BufferPool implements AutoCloseable {
         Event<Long> event = timeout == null ? Events.choose(take, closing)
                 : Events.choose(take, closing, Events.timeout(timeout).wrap(signal -> 0L));
         long address;
-        waiting.incrementAndGet();
+        WAITING.getAndAdd(this, 1);
         try {
             // Closes park nothing from here on (they see a waiter); what was parked between the
             // caller's first try and now goes back by this second try's makeRoom.
@@ -272,10 +362,10 @@ public final class BufferPool implements AutoCloseable {
             }
             address = event.sync();
         } finally {
-            waiting.decrementAndGet();
+            WAITING.getAndAdd(this, -1);
         }
         if (address == 0) {
-            if (closed.get()) {
+            if (closed) {
                 throw closedError("acquire");
             }
             return null;
@@ -284,20 +374,20 @@ public final class BufferPool implements AutoCloseable {
         if (c >= 0) {
             ClassTally t = me.tally(c, classes[c]);
             t.taken();
-            return handOut(t, address, me);
+            return handOut(t, address, t.nextRandom());
         }
         me.stripe.taken(bytes);
-        return handOut(me.large((int) bytes), address, me);
+        return handOut(me.large((int) bytes), address, me.nextRandom());
     }
 
-    private PooledBuffer handOut(Supply supply, long address, ThreadState me) {
-        if (closed.get()) {
+    /** {@code r}: the next number of the acquiring thread's sampling sequence (its tally's, or its state's for a large span). */
+    private PooledBuffer handOut(Supply supply, long address, int r) {
+        if (closed) {
             throw refuse(supply, address);
         }
         if (zero) {
             DirectViews.zero(address, supply.capacity);
         }
-        int r = me.nextRandom();
         boolean watch = (r & watchMask) == 0;
         if (watch || (r & DECAY_BITS) == 0) {
             return handOutSampled(supply, address, watch, (r & DECAY_BITS) == 0);
@@ -327,7 +417,7 @@ public final class BufferPool implements AutoCloseable {
         if (size <= 0 || size > maxBuffer) {
             throw badSize(size, what);
         }
-        if (closed.get()) {
+        if (closed) {
             throw closedError(what);
         }
         if (size > lookupMax) {
@@ -383,12 +473,13 @@ public final class BufferPool implements AutoCloseable {
             k.trim();
         }
         large.trim();
+        forgetExited();
     }
 
     private void maybeDecay() {
         long now = System.nanoTime();
         long last = lastDecay.get();
-        if (now - last < decayNanos || !lastDecay.compareAndSet(last, now) || closed.get()) {
+        if (now - last < decayNanos || !lastDecay.compareAndSet(last, now) || closed) {
             return;
         }
         try {
@@ -396,8 +487,9 @@ public final class BufferPool implements AutoCloseable {
                 k.trim();
             }
             large.decay(decayEpoch.incrementAndGet());
+            forgetExited();
         } catch (IllegalStateException e) {
-            if (!closed.get()) {
+            if (!closed) {
                 throw e;
             } // else the pool closed under the pass: nothing left to decay
         }
@@ -412,7 +504,7 @@ public final class BufferPool implements AutoCloseable {
 
     /** Acquires blocked now. */
     int waiters() {
-        return waiting.get();
+        return waiting;
     }
 
     void leaked(int capacity) {
@@ -457,7 +549,7 @@ public final class BufferPool implements AutoCloseable {
     }
 
     public boolean isClosed() {
-        return closed.get();
+        return closed;
     }
 
     public BufferPoolStats stats() {
@@ -470,8 +562,8 @@ public final class BufferPool implements AutoCloseable {
             used += s.buffersInUse() * s.size();
             count += s.buffersInUse();
         }
-        long committed = closed.get() ? 0 : arena.stats().committed(); // closed: the region is unmapped
-        return new BufferPoolStats(name, region.size(), committed, maxCommitted, used, count, waiting.get(),
+        long committed = closed ? 0 : arena.stats().committed(); // closed: the region is unmapped
+        return new BufferPoolStats(name, region.size(), committed, maxCommitted, used, count, waiting,
                 leaks.sum(), large.buffersInUse(), large.cachedBytes(), perClass);
     }
 
@@ -498,11 +590,11 @@ public final class BufferPool implements AutoCloseable {
      */
     @Override
     public void close() {
-        if (!closed.compareAndSet(false, true)) {
+        if (!CLOSED.compareAndSet(this, false, true)) {
             return;
         }
         closing.fire();
-        while (waiting.get() > 0) {
+        while (waiting > 0) {
             Thread.onSpinWait(); // woken waiters are leaving their syncs
         }
         int withViews = views.detachAll();
@@ -521,7 +613,7 @@ public final class BufferPool implements AutoCloseable {
     }
 
     private void checkOpen(String what) {
-        if (closed.get()) {
+        if (closed) {
             throw closedError(what);
         }
     }
@@ -533,7 +625,7 @@ public final class BufferPool implements AutoCloseable {
     @Override
     public String toString() {
         return "BufferPool[" + name + ", " + region.size() + " bytes reserved, " + sizes.length + " size classes"
-                + (closed.get() ? ", closed]" : "]");
+                + (closed ? ", closed]" : "]");
     }
 
     /**

@@ -20,7 +20,7 @@ import java.lang.invoke.VarHandle;
  * acquire or close is in flight ({@link SizeClass#buffersInUse()}).
  *
  * <h2>Concurrency</h2>
- * {@code taken} and {@code released} have one writer, {@code thread}, which writes them with
+ * {@code taken}, {@code released} and {@code seed} have one writer, {@code thread}, which writes them with
  * release stores (a plain {@code mov} on x86: no atomic instruction on the fast path); readers
  * ({@code stats()}) use acquire loads. A close on another thread never writes them. Once the
  * thread has terminated, its counts are final, and a reader that saw {@code !isAlive()} sees
@@ -50,9 +50,12 @@ final class ClassTally extends Supply {
     private long taken;
     /** Written by {@code thread} only (release store), read by anyone (acquire load). */
     private long released;
+    /** Xorshift state of the acquires' sampling, never 0; {@code thread} only. A long, so that it sits with the counters before the padding. */
+    private long seed;
     /**
      * Padding: a class's tallies sit in one list, so a collection may copy them next to each
-     * other; 96 bytes after the counters keep two threads' counters off one cache line pair.
+     * other; {@link LeadingPad} in front and these 96 bytes after the written fields keep two
+     * threads' counters off one cache line pair.
      */
     @SuppressWarnings("unused")
     private long p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11;
@@ -62,6 +65,22 @@ final class ClassTally extends Supply {
         this.sizeClass = sizeClass;
         this.thread = thread;
         this.local = sizeClass.local();
+        this.seed = (thread.getId() * 0x9E3779B97F4A7C15L) | 1;
+    }
+
+    /**
+     * The next number of a xorshift32 sequence (Marsaglia 2003), which picks the acquires
+     * watched by the leak detector and those that look at the decay clock; {@code thread}
+     * only. Kept here rather than in the thread's {@link ThreadState} so that an acquire
+     * writes one object, whose line it writes anyway.
+     */
+    int nextRandom() {
+        int x = (int) seed;
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        seed = x;
+        return x;
     }
 
     /** The owner thread: one more acquire handed out. */

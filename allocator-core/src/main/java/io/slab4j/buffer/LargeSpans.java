@@ -219,7 +219,7 @@ final class LargeSpans {
      * handles' {@link Sized} supply names it, so their close comes back here). Fields guarded
      * by this object's monitor.
      */
-    final class Stripe {
+    final class Stripe extends LeadingPad {
         private final long[] addresses = new long[MAX_CACHED_SPANS];
         private final long[] sizes = new long[MAX_CACHED_SPANS];
         private final long[] idleSince = new long[MAX_CACHED_SPANS];
@@ -230,8 +230,10 @@ final class LargeSpans {
         private long count;
         /**
          * Padding: the stripes sit in one array, so a collection may copy them next to each
-         * other; 96 bytes after the written fields keep one stripe's monitor word and counters
-         * off the cache lines of the next (two threads on two stripes must not share a line).
+         * other; {@link LeadingPad} in front and 96 bytes after the written fields keep one
+         * stripe's counters off the cache lines of the next (two threads on two stripes must
+         * not share a line). The monitor word is in the header, which the padding cannot move:
+         * it is taken once per large acquire and close, by the stripe's threads.
          */
         @SuppressWarnings("unused")
         private long p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11;

@@ -6,10 +6,13 @@ package io.slab4j.buffer;
  * stripe of the large-span cache and a span size). A handle keeps its supply so that its
  * {@code close()} returns the memory without a lookup.
  *
+ * <p>Extends {@link LeadingPad}: a {@link ClassTally} is written on every acquire and close by
+ * its thread.
+ *
  * <p>Concurrency: implementations are thread-safe; {@link #release} is called exactly once
  * per acquired address (the handle's CAS guarantees it), from any thread.
  */
-abstract class Supply {
+abstract class Supply extends LeadingPad {
     final BufferPool owner;
     /** The capacity of every buffer this supply hands out (so a handle need not keep it). */
     final int capacity;

@@ -2,10 +2,13 @@ package io.slab4j.buffer;
 
 /**
  * What one thread keeps for one {@link BufferPool}, found through the pool's
- * {@code ThreadLocal} once per acquire: its {@link ClassTally} of each size class it has used
+ * {@code ThreadLocal} by a large-span acquire, and by a class acquire whose tally is not in the
+ * pool's tally cache (see {@code BufferPool.byThread}): its {@link ClassTally} of each size class it has used
  * (made on first use), its home stripe of the {@link LargeSpans}, and a private random
- * sequence that picks the acquires watched by the leak detector and those that look at the
- * decay clock.
+ * sequence that picks the large-span acquires watched by the leak detector and those that
+ * look at the decay clock (a size class's acquires use their {@link ClassTally}'s, so that a
+ * class acquire writes nothing here). Padded in front ({@link LeadingPad}): read on every
+ * acquire, so no other thread's written fields may share its lines.
  *
  * <h2>Concurrency</h2>
  * Owner thread only: nothing here is read or written by another thread, except the tallies
@@ -13,7 +16,7 @@ package io.slab4j.buffer;
  * object or its {@code ThreadLocal} entry being collected: an exited thread's tallies are folded
  * by their size class once the thread is seen dead.
  */
-final class ThreadState {
+final class ThreadState extends LeadingPad {
     final Thread thread;
     final LargeSpans.Stripe stripe;
     private final ClassTally[] tallies;
@@ -57,7 +60,7 @@ final class ThreadState {
         return s;
     }
 
-    /** The next number of a xorshift32 sequence (Marsaglia 2003): uniform enough to sample by its bits. */
+    /** The next number of this thread's xorshift32 sequence ({@link ClassTally#nextRandom}), for large-span acquires. */
     int nextRandom() {
         int x = seed;
         x ^= x << 13;

@@ -66,11 +66,17 @@ import java.lang.ref.WeakReference;
  * the seal, the producer's CAS fails and its put takes the lease path, which finds RETIRED and
  * bypasses to the pool as before.
  *
+ * <h2>Layout</h2>
+ * The owner writes {@code hot} and a counter on every get and put: {@link LeadingPad} keeps
+ * them two cache lines away from whatever a collection places in front of the holder
+ * (another thread's holder, for one). The holder's last fields are references that change
+ * only when magazines rotate.
+ *
  * <h2>Counters</h2>
  * Written by the owner alone with {@code setOpaque} and read with {@code getOpaque}:
  * each exact, not a consistent snapshot across counters.
  */
-final class ThreadMagazines {
+final class ThreadMagazines extends LeadingPad {
     static final int OUTSIDE = 0;
     static final int INSIDE = 1;
     static final int TAKEN = 2;
