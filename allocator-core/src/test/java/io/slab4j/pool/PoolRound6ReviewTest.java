@@ -47,4 +47,37 @@ class PoolRound6ReviewTest {
         assertEquals(0, s.waiters(), s.toString());
     }
 
+
+    @Test
+    void aSyncOnGetEventServedByAPutCountsARequestAndAWait() throws Exception {
+        // PoolStats.requests: "successful gets (any form)"; waits: "gets that had to wait (queued on the pool ...)".
+        // The same defect as above on the served path: a sync on getEvent() that queued (waiters was 1) and was
+        // served by a put counts the request and the release, but waits stays 0 (seen failing the same way).
+        List<Long> held = new ArrayList<>();
+        Pool p = exhausted(held);
+        PoolStats before = p.stats();
+        java.util.concurrent.atomic.AtomicLong got = new java.util.concurrent.atomic.AtomicLong();
+        Thread t = new Thread(() -> {
+            try {
+                got.set(p.getEvent().sync());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        t.start();
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (p.waiters() == 0 && System.nanoTime() < end) {
+            Thread.sleep(1);
+        }
+        assertEquals(1, p.stats().waiters());
+        p.put(held.get(0));
+        t.join(10_000);
+        assertEquals(held.get(0), got.get());
+        PoolStats s = p.stats();
+        assertEquals(before.requests() + 1, s.requests(), before + " -> " + s);
+        assertEquals(before.releases() + 1, s.releases(), before + " -> " + s);
+        assertEquals(before.waits() + 1, s.waits(), before + " -> " + s);
+        assertEquals(4, s.itemsInUse());
+        p.checkInvariants();
+    }
 }
