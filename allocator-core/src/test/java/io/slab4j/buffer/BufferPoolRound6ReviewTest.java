@@ -122,4 +122,35 @@ class BufferPoolRound6ReviewTest {
     private static SizeClassStats classOf100(BufferPool p) {
         return p.stats().sizeClasses().stream().filter(x -> x.size() >= 100).findFirst().get();
     }
+
+    @Test
+    void afterCloseNoClassClaimsCommittedSlabs() throws Exception {
+        // SizeClassStats.slabs: "slabs the class's pool holds (committed memory: slabs * slabBytes)";
+        // BufferPoolStats.committedBytes: "bytes committed in the region now". close() "unmaps the region", and
+        // stats() still answers afterwards (it does not throw), so its figures must agree: nothing is committed, and
+        // no class holds committed slabs.
+        // Observed: after close with one class buffer left open, committedBytes=0 but the class still reports
+        // slabs=1 (16 KiB by slabs * slabBytes), before and after the handle's close(). Seen failing with
+        // mvn -o -pl allocator-core -am verify -Dtest=io.slab4j.buffer.BufferPoolRound6ReviewTest. Guess: the class
+        // pools refuse Pool.close() while items are out, so BufferPool.close leaves them holding their slab records
+        // after the region is gone, and SizeClass.stats reads them as they were.
+        java.util.logging.Logger log = java.util.logging.Logger.getLogger(BufferPool.class.getName());
+        java.util.logging.Level was = log.getLevel();
+        log.setLevel(java.util.logging.Level.OFF);
+        try {
+            BufferPool p = BufferPool.builder().name(name()).reserve(8L << 20).leakDetection(LeakDetection.OFF).build();
+            PooledBuffer small = p.acquire(10);
+            p.close();
+            assertTrue(small.isClosed());
+            for (int pass = 0; pass < 2; pass++) {
+                BufferPoolStats s = p.stats();
+                assertEquals(0, s.committedBytes(), s.toString());
+                assertEquals(0, s.sizeClasses().stream().mapToLong(SizeClassStats::committedBytes).sum(),
+                        "pass " + pass + ": " + s.sizeClasses().get(0));
+                small.close();
+            }
+        } finally {
+            log.setLevel(was);
+        }
+    }
 }
