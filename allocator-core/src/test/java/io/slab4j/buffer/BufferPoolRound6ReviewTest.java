@@ -95,6 +95,20 @@ class BufferPoolRound6ReviewTest {
     }
 
     @Test
+    void aNameThatNeedsQuotingAndTheSameNameInQuotesAreDifferentPools() throws Exception {
+        // As above: x:y is quoted to name="x:y", while the different name "x:y" (with the quotes) parses as that same
+        // quoted value unchanged, so the second build is refused as "already open". Seen failing the same way.
+        int k = SEQ.incrementAndGet();
+        String plain = "q" + k + ":y";
+        String quoted = "\"" + plain + "\"";
+        try (BufferPool p1 = BufferPool.builder().name(plain).reserve(1 << 20).build();
+             BufferPool p2 = BufferPool.builder().name(quoted).reserve(1 << 20).build()) {
+            assertEquals(plain, p1.name());
+            assertEquals(quoted, p2.name());
+        }
+    }
+
+    @Test
     void oneMissOrOneTimeoutIsOneFailureOfItsClass() throws Exception {
         // SizeClassStats.failures: "pool gets that found nothing (a tryAcquire miss, a timeout)"; PoolStats.failures:
         // "gets that returned 0: tryGet with nothing free and no grow, timeouts". A user reading these counts one
