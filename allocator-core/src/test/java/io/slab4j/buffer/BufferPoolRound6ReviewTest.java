@@ -37,10 +37,7 @@ class BufferPoolRound6ReviewTest {
                 held.add(b);
             }
             SizeClassStats before = p.stats().sizeClasses().stream().filter(x -> x.size() >= 100).findFirst().get();
-            long t0 = System.nanoTime();
             assertNull(p.acquire(100, Duration.ofMillis(50)));
-            long waited = System.nanoTime() - t0;
-            assertTrue(waited >= TimeUnit.MILLISECONDS.toNanos(45), "it did wait: " + waited + " ns");
             BufferPoolStats s = p.stats();
             assertEquals(0, s.waiters(), s.toString());
             SizeClassStats cs = s.sizeClasses().stream().filter(x -> x.size() >= 100).findFirst().get();
@@ -113,7 +110,7 @@ class BufferPoolRound6ReviewTest {
         // SizeClassStats.failures: "pool gets that found nothing (a tryAcquire miss, a timeout)"; PoolStats.failures:
         // "gets that returned 0: tryGet with nothing free and no grow, timeouts". A user reading these counts one
         // failure per tryAcquire that returned null and one per acquire that timed out (failures / requests as a miss
-        // rate). Observed: one tryAcquire miss adds 2 and one timed-out acquire adds 4 (the internal retries: try,
+        // rate). Observed: one tryAcquire miss adds 2 and one timed-out acquire adds 4 (presumably one per internal try: try,
         // make room and try again, try again as a waiter, the wait) -- seen failing with
         // mvn -o -pl allocator-core -am verify -Dtest=io.slab4j.buffer.BufferPoolRound6ReviewTest.
         // Guess: BufferPool's acquire/tryAcquire retry paths each call the class pool's tryGet, which counts a failure.
