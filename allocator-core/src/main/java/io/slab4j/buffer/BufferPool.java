@@ -241,15 +241,30 @@ public final class BufferPool implements AutoCloseable {
     public PooledBuffer acquire(int size, Duration timeout) throws InterruptedException {
         Objects.requireNonNull(timeout, "acquire(size, null): the timeout is null");
         PooledBuffer b = tryTake(size, "acquire");
-        if (b != null || timeout.isZero() || timeout.isNegative()) {
-            return b;
+        if (b == null) {
+            b = timeout.isZero() || timeout.isNegative() ? null : await(size, timeout);
+            if (b == null) {
+                missed(size);
+            }
         }
-        return await(size, timeout);
+        return b;
     }
 
     /** A buffer of at least {@code size} bytes if one can be had now, else null; never waits. */
     public PooledBuffer tryAcquire(int size) {
-        return tryTake(size, "tryAcquire");
+        PooledBuffer b = tryTake(size, "tryAcquire");
+        if (b == null) {
+            missed(size);
+        }
+        return b;
+    }
+
+    /** An acquire of {@code size} (validated) returned null: one failure of its class (large spans have no class figures). */
+    private void missed(int size) {
+        int c = classIndex(size); // not classOf: a miss because the pool closed meanwhile must not throw
+        if (c >= 0) {
+            classes[c].missed();
+        }
     }
 
     /** The fast path: a size class whose magazines have an item; everything else is a separate (cold) method, so this one stays small enough to inline. */
@@ -420,6 +435,11 @@ public final class BufferPool implements AutoCloseable {
         if (closed) {
             throw closedError(what);
         }
+        return classIndex(size);
+    }
+
+    /** The class index for a valid {@code size}, or -1 for the large path. */
+    private int classIndex(int size) {
         if (size > lookupMax) {
             return classAbove(size);
         }
@@ -443,7 +463,7 @@ public final class BufferPool implements AutoCloseable {
     private IllegalArgumentException badSize(int size, String what) {
         return new IllegalArgumentException(what + "(" + size + "): size is not in [1, " + maxBuffer + "] (buffer pool '"
                 + name + "' reserves " + region.size() + " bytes" + (maxCommitted != 0 ? ", commits at most " + maxCommitted : "")
-                + ")");
+                + "; a buffer above the largest size class takes whole pages of " + VirtualRegion.pageSize() + " bytes)");
     }
 
     private static long pageRound(long size) {

@@ -25,20 +25,22 @@ final class Management implements BufferPoolMXBean {
         this.pool = pool;
     }
 
+    /**
+     * {@code io.slab4j:type=BufferPool,name=<name>}: the name as it is when it holds none of the
+     * characters that have a meaning in an unquoted key value ({@code , = : " * ?} and line
+     * breaks), else quoted ({@link ObjectName#quote}). So the name key is always exactly the
+     * pool's name, two different names never give one MBean name (a name that looks quoted
+     * holds {@code "} and is quoted again), and the plain names users type stay unquoted.
+     */
     static ObjectName objectName(String name) {
+        boolean plain = true;
+        for (int i = 0; i < name.length() && plain; i++) {
+            plain = ",=:\"*?\n\r".indexOf(name.charAt(i)) < 0;
+        }
         try {
-            ObjectName plain = new ObjectName("io.slab4j:type=BufferPool,name=" + name);
-            if (!plain.isPattern()) {
-                return plain;
-            }
-            // '*' or '?' would make a pattern, which no MBean can be registered under: quote it
-            return new ObjectName("io.slab4j:type=BufferPool,name=" + ObjectName.quote(name));
+            return new ObjectName("io.slab4j:type=BufferPool,name=" + (plain ? name : ObjectName.quote(name)));
         } catch (MalformedObjectNameException e) {
-            try {
-                return new ObjectName("io.slab4j:type=BufferPool,name=" + ObjectName.quote(name));
-            } catch (MalformedObjectNameException impossible) {
-                throw new IllegalArgumentException("buffer pool name '" + name + "' cannot name an MBean", impossible);
-            }
+            throw new IllegalArgumentException("buffer pool name '" + name + "' cannot name an MBean", e);
         }
     }
 

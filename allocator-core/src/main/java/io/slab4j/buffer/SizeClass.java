@@ -79,6 +79,8 @@ final class SizeClass {
     /** Null when magazines are off. */
     private final PoolCache cache;
     private final LongAdder elsewhere = new LongAdder();
+    /** Acquires of this class that returned no buffer (see {@link SizeClassStats#failures()}). */
+    private final LongAdder misses = new LongAdder();
     private final Object tallyLock = new Object();
     /** Guarded by tallyLock: the tallies of threads not yet seen terminated. */
     private final List<ClassTally> tallies = new ArrayList<>();
@@ -120,6 +122,11 @@ final class SizeClass {
             foldTerminated();
             tallies.add(t);
         }
+    }
+
+    /** An acquire of this class returned no buffer (a tryAcquire miss, a timeout). */
+    void missed() {
+        misses.increment();
     }
 
     /** A buffer acquired by one thread was closed by another one, or returned by the leak detector. */
@@ -216,8 +223,9 @@ final class SizeClass {
 
     SizeClassStats stats() {
         PoolStats p = pool.stats();
-        return new SizeClassStats(size, buffersInUse(), p.slabs(), p.idleSlabs(), pool.slabBytes(), p.requests(), p.failures(),
-                p.waits(), p.waiters());
+        boolean unmapped = owner.isClosed(); // a pool that refused to close (buffers open) still lists slabs that are gone
+        return new SizeClassStats(size, buffersInUse(), unmapped ? 0 : p.slabs(), unmapped ? 0 : p.idleSlabs(), pool.slabBytes(),
+                p.requests(), misses.sum(), p.waits(), p.waiters());
     }
 
     void checkInvariants() {

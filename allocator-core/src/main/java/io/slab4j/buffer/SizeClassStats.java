@@ -6,11 +6,14 @@ package io.slab4j.buffer;
  *
  * @param size          the class's item size in bytes (a buffer's capacity)
  * @param buffersInUse  buffers of this class open now
- * @param slabs         slabs the class's pool holds (committed memory: {@code slabs * slabBytes})
- * @param idleSlabs     slabs with no item in use or parked in a magazine
+ * @param slabs         slabs the class's pool holds (committed memory: {@code slabs * slabBytes});
+ *                      0 once the buffer pool is closed (its region is unmapped)
+ * @param idleSlabs     slabs with no item in use or parked in a magazine (0 once closed)
  * @param slabBytes     bytes in one slab
  * @param requests      items the pool handed out (magazine hits are not counted: they never reach the pool)
- * @param failures      pool gets that found nothing (a {@code tryAcquire} miss, a timeout)
+ * @param failures      acquires of this class that returned no buffer: one per {@code tryAcquire}
+ *                      miss and per timed-out {@code acquire(size, timeout)}, however often the
+ *                      acquire tried its pool
  * @param waits         pool gets that had to wait
  * @param waiters       registrations waiting in the pool now
  */

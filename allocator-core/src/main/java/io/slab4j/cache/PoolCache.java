@@ -105,7 +105,7 @@ public final class PoolCache implements AutoCloseable {
     /** The effective default, read once at class initialisation. */
     public static final boolean CHECKS = !"false".equalsIgnoreCase(System.getProperty(CHECKS_PROPERTY, "true").trim());
     public static final int DEFAULT_MAGAZINE_SIZE = 32;
-    /** Bounds a thread's parked items to {@code 2 * 1024} and a magazine to 8 KiB of heap. */
+    /** Bounds a thread's parked items to {@code 2 * 1024 + 1} (two magazines and the hot slot) and a magazine to 8 KiB of heap. */
     public static final int MAX_MAGAZINE_SIZE = 1024;
     public static final int DEFAULT_DEPOT_LIMIT = 16;
     public static final int MAX_DEPOT_LIMIT = 1 << 16;
@@ -602,8 +602,13 @@ public final class PoolCache implements AutoCloseable {
         List<long[]> exited = depot.register(mine); // throws if a close got there first
         local.set(mine);
         RuntimeException trouble = null;
+        long items = 0;
         for (long[] rounds : exited) {
+            items += rounds.length;
             trouble = Failures.merge(trouble, returnAll(rounds));
+        }
+        if (items > 0) {
+            depot.reclaimed(items); // a reclaim pass like drain's: puts - reclaimedItems stays what is parked
         }
         if (trouble != null) {
             LOG.log(System.Logger.Level.WARNING, "returning exited threads' parked items of " + this + ": the pool rejected some",
@@ -709,7 +714,7 @@ public final class PoolCache implements AutoCloseable {
             this.pool = Objects.requireNonNull(pool, "pool");
         }
 
-        /** Items a magazine holds, in [1, {@value #MAX_MAGAZINE_SIZE}]; a thread parks at most twice this. */
+        /** Items a magazine holds, in [1, {@value #MAX_MAGAZINE_SIZE}]; a thread parks at most twice this, plus one in its hot slot. */
         public Builder magazineSize(int items) {
             this.magazineSize = items;
             return this;

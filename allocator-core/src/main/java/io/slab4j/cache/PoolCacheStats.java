@@ -22,7 +22,9 @@ package io.slab4j.cache;
  *                       thread's magazines at that moment (gets among them also count as misses)
  * @param threads        threads holding magazines now (registered, not yet swept or retired)
  * @param exitedThreads  exited threads whose holders a sweep retired
- * @param reclaims       reclaim passes that returned idle parked items to the pool
+ * @param reclaims       reclaim passes that returned idle parked items to the pool (drains,
+ *                       reclaims of idle magazines, and the sweeps of exited threads that a
+ *                       thread's registration runs)
  * @param reclaimedItems items those passes returned (idle or exited threads' magazines, the depot)
  * @param fullMagazines  full magazines in the depot now
  * @param emptyMagazines empty magazines in the depot now

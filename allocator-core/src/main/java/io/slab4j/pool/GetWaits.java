@@ -80,8 +80,12 @@ final class GetWaits {
 
     /** The withNack function of {@code getEvent()}'s grow branch: a fresh grow event (and ticket) per sync. */
     private Function<NackEvent, Event<Long>> growBranch() {
+        boolean alone = strategy == WaitStrategy.NAIVE || strategy == WaitStrategy.PENDING_GROW_COUNT;
         return nack -> {
             GrowEvent grow = new GrowEvent(this);
+            if (alone) {
+                grow.startClock(System.nanoTime()); // no put branch beside it to count the wait
+            }
             nack.onNack(grow);
             return grow.wrap(grow);
         };
@@ -138,7 +142,7 @@ final class GetWaits {
         try {
             pool.checkOpen("get");
             if (!stock.hasFree()) {
-                PutWaiters.Node node = new PutWaiters.Node(waiter, this);
+                PutWaiters.Node node = new PutWaiters.Node(waiter, this, System.nanoTime()); // a real wait: counted when it ends
                 putWaiters.add(node);
                 return node;
             }
@@ -153,7 +157,7 @@ final class GetWaits {
         return Registration.NONE;
     }
 
-    /** A put node's cancellation. */
+    /** A put node's cancellation: out of the queue, and its wait counted (a served node was counted by its put). */
     void cancelPut(PutWaiters.Node node) {
         if (node.served) {
             return; // the put that served it already took it off the queue (see PutWaiters.Node.served)
@@ -161,8 +165,21 @@ final class GetWaits {
         lock.lock();
         try {
             putWaiters.remove(node);
+            waitEnded(node);
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * A {@code getEvent()} sync's put node was served or withdrawn: its wait counts once. The
+     * put node counts for the sync, whose grow branch (when it has one) does not; a sync with
+     * only a grow branch counts through its {@link GrowEvent}. Pool lock.
+     */
+    void waitEnded(PutWaiters.Node node) {
+        if (node.queuedAt >= 0) {
+            counts.waited(System.nanoTime() - node.queuedAt);
+            node.queuedAt = -1;
         }
     }
 
@@ -192,6 +209,7 @@ final class GetWaits {
         try {
             pool.checkOpen("get");
             supply.register(request);
+            ticket.queued(); // counted (when its clock runs) by its nack or its wrap
         } finally {
             lock.unlock();
         }
@@ -224,7 +242,7 @@ final class GetWaits {
             pool.checkOpen("get");
             if (!wait.puts || !stock.hasFree()) {
                 if (wait.puts) {
-                    wait.node = new PutWaiters.Node(waiter, this);
+                    wait.node = new PutWaiters.Node(waiter, this, -1); // the GetWait counts the wait
                     putWaiters.add(wait.node);
                 }
                 if (wait.grows) {

@@ -30,7 +30,7 @@ abstract class GrowTicket extends BaseEvent<Long> {
     final GetWaits waits;
     /** NEW, RESERVED, CONSUMED or RELEASED (a byte: the ticket is in every waiting get). Pool lock. */
     private byte state = NEW;
-    /** True for a get's own ticket, whose wait is counted; false for a sync on {@code getEvent()}. */
+    /** True for a get's own ticket and for a {@code getEvent()} grow branch with no put branch beside it (their waits are counted here); false beside a put branch, whose node counts the sync's wait. */
     private boolean timed;
     /** True once the get queued on the pool: a real wait. Syncing thread, under the lock. */
     private boolean queued;

@@ -146,7 +146,8 @@ public final class Pool implements AutoCloseable {
     /**
      * The event of getting an item, for composing with other events (a timeout, another
      * pool, a channel). Its branches register on this pool and on the arena only while a
-     * sync is in progress, and are withdrawn when the sync ends.
+     * sync is in progress, and are withdrawn when the sync ends. A sync that queued here
+     * counts as one wait in {@link PoolStats#waits()}, with its time.
      */
     public Event<Long> getEvent() {
         return waits.event();

@@ -16,8 +16,11 @@ package io.slab4j.pool;
  * @param itemsInUse    items handed out and not yet put back
  * @param pendingItems  items of grows waiting for arena space (they count against the hard limit)
  * @param highMark      the most items ever in use at once
- * @param waits         gets that had to wait (queued on the pool; a get that only tried, such as
- *                      {@code get(Duration.ZERO)}, is not a wait)
+ * @param waits         gets that had to wait (queued on the pool): blocking gets, and syncs on
+ *                      {@link Pool#getEvent()}, once per sync (a sync that chose it among
+ *                      other pools' events counts in each pool it queued on); a get that only
+ *                      tried, such as {@code get(Duration.ZERO)}, or a sync that another event
+ *                      served at once, is not a wait
  * @param waitNanos     total time those gets waited
  * @param waiters       gets waiting now, one each (a get waiting on a put and a grow counts once)
  * @param slabReturnFailures slabs whose return to the arena failed after a put had accepted

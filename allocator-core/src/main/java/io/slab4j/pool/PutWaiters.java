@@ -23,10 +23,17 @@ final class PutWaiters {
          * offer DONE (which orders the write before the read). Nobody else writes it.
          */
         boolean served;
+        /**
+         * For a sync on {@code getEvent()}: System.nanoTime() when it queued, so that its wait
+         * is counted once when a put serves it or it is withdrawn; -1 for a blocking get's node
+         * (its {@link GetWait} counts the wait) and once counted. Pool lock.
+         */
+        long queuedAt;
 
-        Node(Waiter<Long> waiter, GetWaits waits) {
+        Node(Waiter<Long> waiter, GetWaits waits, long queuedAt) {
             super(waiter);
             this.waits = waits;
+            this.queuedAt = queuedAt;
         }
 
         @Override
@@ -60,6 +67,7 @@ final class PutWaiters {
             if (head.waiter().claim()) {
                 head.served = true;
                 claimed = head.waiter();
+                head.waits.waitEnded(head); // under the pool lock, as every caller holds it
             }
         }
         publish();
