@@ -59,10 +59,12 @@ import java.util.concurrent.atomic.LongAdder;
  * thread id and class, see {@code byThread}; else through its {@link ThreadState}, one
  * {@code ThreadLocal} lookup), which holds the thread's {@code PoolCache.Local}, and takes an
  * item through it; the close of a handle on the thread
- * that acquired it goes back through the same tally with no lookup at all. Counting in use is a
+ * that acquired it goes back through the same tally with no lookup at all, into the tally's
+ * one-item hot slot when it is empty (so an alternating acquire and close never reach the
+ * cache: see {@link ClassTally}). Counting in use is a
  * release store to the thread's own tally, not a shared atomic; the leak and decay samples come
- * from the tally's own xorshift sequence. Atomic instructions left: the get's and the put's CAS
- * on the thread's hot slot (or its magazine lease), and the handle's one CAS.
+ * from the tally's own xorshift sequence. Atomic instructions left: the acquire's and the close's
+ * CAS on the tally's hot slot (or the cache's own), and the handle's one CAS.
  *
  * <h2>Concurrency</h2>
  * Thread-safe. {@code closed} is a volatile field set once by CAS (which elects the closing
@@ -279,8 +281,8 @@ public final class BufferPool implements AutoCloseable {
         if (t == null || t.thread != self) {
             t = tallySlow(self, i, c);
         }
-        long address = t.sizeClass.tryTake(t);
-        if (address == 0 && (address = tryTakeAfterRoom(t)) == 0) {
+        long address = t.pollHot();
+        if (address == 0 && (address = t.sizeClass.tryTake(t)) == 0 && (address = tryTakeAfterRoom(t)) == 0) {
             return null;
         }
         t.taken();
@@ -330,6 +332,18 @@ public final class BufferPool implements AutoCloseable {
                 byThread[i] = null; // a racing install by a live thread may be lost: it installs again on its next call
             }
         }
+    }
+
+    /** {@code t}'s tally of the class of {@code size} when the tally cache holds it, else null; for tests. */
+    ClassTally tallyOf(Thread t, int size) {
+        int c = classIndex(size);
+        ClassTally s = byThread[((int) t.getId() & (threadSlots - 1)) * classes.length + c];
+        return s != null && s.thread == t ? s : null;
+    }
+
+    /** The size class of {@code size}, for tests. */
+    SizeClass sizeClassOf(int size) {
+        return classes[classIndex(size)];
     }
 
     /** Thread slots of the tally cache, for tests. */

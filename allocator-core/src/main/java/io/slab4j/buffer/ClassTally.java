@@ -26,16 +26,43 @@ import java.lang.invoke.VarHandle;
  * thread has terminated, its counts are final, and a reader that saw {@code !isAlive()} sees
  * them (thread termination synchronizes-with that observation, JLS 17.4.4), so
  * {@link SizeClass} may fold them into a plain total and forget the tally.
+ *
+ * <h2>The hot slot</h2>
+ * {@code hot} parks at most one item of the class for {@code thread}, in front of its
+ * magazines: a close by {@code thread} that finds it empty leaves the item there, and its next
+ * acquire takes it back, so an alternating acquire/close touches this object and the handle
+ * only (two CASes and the handle's), not the cache. Its states:
+ * <pre>
+ *   EMPTY (0) ──thread's close: CAS 0 → x──▶ x ──thread's acquire, or a reclaimer: CAS x → 0──▶ EMPTY
+ *   any ──the class's close: getAndSet SEALED──▶ SEALED   (final; also the initial state without magazines)
+ * </pre>
+ * Every change is an atomic read-modify-write of the one word, so the changes form one
+ * modification order in which each reads the value just before it: an item put there by the
+ * CAS 0 → x is taken by exactly one later successful RMW, whose caller then owns it, and a
+ * failed CAS owns nothing (the argument of {@code ThreadMagazines}' hot slot, whose protocol
+ * this is). The filling CAS is a volatile write and the winning RMW a volatile read of it, so
+ * the closing holder's writes to the buffer happen-before whatever the taker does next.
+ * Reclaimers are {@link SizeClass}'s trim, decay and make-room passes (they take every tally's
+ * item), the fold of an exited thread's tally, and the class's close (it seals). A close that
+ * parks here while an acquire waits takes the item out again and returns it: the fill's CAS
+ * precedes its read of the pool's waiter count, and a waiting acquire counts itself before its
+ * last try reclaims, so one of the two sees the other (see {@link SizeClass#unparkForWaiters}).
+ * The item stays OUT in the pool's ownership record while here, as in the class's magazines
+ * (the cache runs without put checks, see {@link SizeClass}).
  */
 final class ClassTally extends Supply {
     private static final VarHandle TAKEN;
     private static final VarHandle RELEASED;
+    private static final VarHandle HOT;
+    /** The hot slot's value once sealed (the pool closed, or magazines are off); never an item address. */
+    static final long SEALED = -1L;
 
     static {
         try {
             MethodHandles.Lookup lookup = MethodHandles.lookup();
             TAKEN = lookup.findVarHandle(ClassTally.class, "taken", long.class);
             RELEASED = lookup.findVarHandle(ClassTally.class, "released", long.class);
+            HOT = lookup.findVarHandle(ClassTally.class, "hot", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -52,6 +79,9 @@ final class ClassTally extends Supply {
     private long released;
     /** Xorshift state of the acquires' sampling, never 0; {@code thread} only. A long, so that it sits with the counters before the padding. */
     private long seed;
+    /** The hot slot: 0, one item {@code thread} parked, or {@link #SEALED}; written only by atomic RMWs (see the class comment). */
+    @SuppressWarnings("FieldMayBeFinal")
+    private long hot;
     /**
      * Padding: a class's tallies sit in one list, so a collection may copy them next to each
      * other; {@link LeadingPad} in front and these 96 bytes after the written fields keep two
@@ -66,6 +96,42 @@ final class ClassTally extends Supply {
         this.thread = thread;
         this.local = sizeClass.local();
         this.seed = (thread.getId() * 0x9E3779B97F4A7C15L) | 1;
+        this.hot = local != null ? 0 : SEALED; // no magazines: nothing is parked per thread, not even here
+    }
+
+    // ------------------------------------------------------------ the hot slot
+
+    /** The owner's acquire: takes the parked item (the CAS's winner owns it); 0 when the slot is empty or sealed, or a reclaimer won. */
+    long pollHot() {
+        long x = (long) HOT.getAcquire(this);
+        return x != 0 && x != SEALED && HOT.compareAndSet(this, x, 0L) ? x : 0;
+    }
+
+    /** The owner's close: parks {@code address} when the slot is empty; false when it is full or sealed. */
+    boolean offerHot(long address) {
+        return (long) HOT.getOpaque(this) == 0 && HOT.compareAndSet(this, 0L, address);
+    }
+
+    /** Any thread: takes the parked item, leaving the slot empty (a sealed slot stays sealed); 0 when there is none. */
+    long takeHot() {
+        long x;
+        while ((x = (long) HOT.getVolatile(this)) != 0 && x != SEALED) {
+            if (HOT.compareAndSet(this, x, 0L)) {
+                return x;
+            }
+        }
+        return 0;
+    }
+
+    /** Any thread: seals the slot for good and returns the item it held, or 0. */
+    long sealHot() {
+        long x = (long) HOT.getAndSet(this, SEALED);
+        return x != SEALED ? x : 0;
+    }
+
+    /** The slot's value now (0, an item, or {@link #SEALED}), racy: for checks. */
+    long peekHot() {
+        return (long) HOT.getOpaque(this);
     }
 
     /**
@@ -97,7 +163,11 @@ final class ClassTally extends Supply {
     void release(long address, boolean fromCleaner) {
         if (!fromCleaner && Thread.currentThread() == thread) {
             RELEASED.setRelease(this, released + 1);
-            sizeClass.giveBack(address, local);
+            if (!offerHot(address)) {
+                sizeClass.giveBack(address, local);
+            } else if (sizeClass.owner.waiters() > 0) {
+                sizeClass.unparkForWaiters(this); // an acquire waits: nothing may stay parked here
+            }
         } else {
             releaseElsewhere(address, fromCleaner);
         }

@@ -28,15 +28,20 @@ import java.util.concurrent.atomic.LongAdder;
  * it. The paths that return memory, and why each is still one return through the pool's
  * validating calls:
  * <ul>
- *   <li>close on the acquiring thread: {@code Local.putExclusive} into that thread's
- *       magazines (no record write); close on another thread: {@code cache.putExclusive}
- *       into the closing thread's. Both: the item is OUT, parked once.
+ *   <li>close on the acquiring thread: into its {@link ClassTally}'s hot slot when that is
+ *       empty, else {@code Local.putExclusive} into that thread's magazines (no record write);
+ *       close on another thread: {@code cache.putExclusive} into the closing thread's. All:
+ *       the item is OUT, parked once. A hot item leaves its slot by one CAS (its thread's next
+ *       acquire, or a reclaimer below, which gives it to {@code Pool.put}).
  *   <li>close while an acquire waits, or while a reclaimer holds the magazines this instant
  *       (the bypass): {@code Pool.put}, which validates OUT → FREE as for any put.
  *   <li>the leak detector's return ({@link #giveBackFromCleaner}): {@code Pool.put} straight
  *       away; the cleaner runs only for a handle that was never closed, and disarming it is
  *       part of the close that won the CAS (the handle stays reachable until then), so it is
  *       the single return.
+ *   <li>trim, the decay pass and {@code makeRoom} take every tally's hot item (and the fold
+ *       of an exited thread's tally takes its one; the class's close seals every slot) and
+ *       give it to {@code Pool.put}, which validates OUT → FREE.
  *   <li>drain, trim, the decay pass, {@code makeRoom}, a blocked get's reclaim, and the
  *       cache's close: the parked items go to {@code Pool.putAll} / {@code Pool.putHeld},
  *       which accept an item that is OUT (a layer holding it with checks off) and reject a
@@ -86,6 +91,8 @@ final class SizeClass {
     private final List<ClassTally> tallies = new ArrayList<>();
     /** Guarded by tallyLock: the open count of the tallies folded (their threads terminated). */
     private long folded;
+    /** Guarded by tallyLock: set by {@link #close()}; a tally registered afterwards is sealed at once. */
+    private boolean sealed;
 
     SizeClass(BufferPool owner, String name, int size, Arena arena, boolean magazines) {
         this.owner = owner;
@@ -120,7 +127,45 @@ final class SizeClass {
     void register(ClassTally t) {
         synchronized (tallyLock) {
             foldTerminated();
+            if (sealed) {
+                t.sealHot(); // empty: made just now
+            }
             tallies.add(t);
+        }
+    }
+
+    /**
+     * A close by {@code t}'s thread parked its item in {@code t}'s hot slot and then saw a
+     * waiting acquire: the item (if no reclaimer took it meanwhile) goes back as any close's
+     * would, to the waiter, and the class makes room as a close with waiters does.
+     */
+    void unparkForWaiters(ClassTally t) {
+        long address = t.takeHot();
+        if (address != 0) {
+            giveBack(address, null, true);
+        } else if (!owner.isClosed()) {
+            makeRoomForWaiters();
+        }
+    }
+
+    /** Guarded by tallyLock: returns every tally's hot item to the pool (their threads may be inside an acquire or a close: the CAS decides). */
+    private void returnHotItems() {
+        for (ClassTally t : tallies) {
+            long address = t.takeHot();
+            if (address != 0) {
+                returnToPool(address);
+            }
+        }
+    }
+
+    /** An item taken out of a hot slot: to the pool, which hands it to the oldest waiter if any. */
+    private void returnToPool(long address) {
+        try {
+            pool.put(address);
+        } catch (IllegalStateException e) {
+            if (!owner.isClosed()) {
+                throw e; // cannot happen while the pool is open: pools close only with it
+            } // else the pool closed under the return: the memory went with the region
         }
     }
 
@@ -139,6 +184,10 @@ final class SizeClass {
         for (int i = tallies.size() - 1; i >= 0; i--) {
             ClassTally t = tallies.get(i);
             if (!t.thread.isAlive()) {
+                long parked = t.takeHot(); // the thread will not take it back
+                if (parked != 0) {
+                    returnToPool(parked);
+                }
                 folded += t.open(); // final: the thread has terminated (see ClassTally)
                 int last = tallies.size() - 1;
                 tallies.set(i, tallies.get(last));
@@ -185,14 +234,14 @@ final class SizeClass {
 
     /** Someone waits, maybe for another class: park nothing here, and give idle slabs to the arena, where another class may grow. */
     private void makeRoomForWaiters() {
-        if (cache != null) {
-            cache.drain();
-        }
-        pool.reclaim();
+        trim();
     }
 
-    /** Returns items parked by threads outside a cache call (this one, idle and exited ones) and the depot's to the pool, then idle slabs to the arena. */
+    /** Returns the threads' hot items, the items parked by threads outside a cache call (this one, idle and exited ones) and the depot's to the pool, then idle slabs to the arena. */
     void trim() {
+        synchronized (tallyLock) {
+            returnHotItems();
+        }
         if (cache != null) {
             cache.drain();
         }
@@ -222,9 +271,10 @@ final class SizeClass {
     }
 
     SizeClassStats stats() {
+        long inUse = buffersInUse(); // first: its fold of exited threads' tallies returns their hot items to the pool
         PoolStats p = pool.stats();
         boolean unmapped = owner.isClosed(); // a pool that refused to close (buffers open) still lists slabs that are gone
-        return new SizeClassStats(size, buffersInUse(), unmapped ? 0 : p.slabs(), unmapped ? 0 : p.idleSlabs(), pool.slabBytes(),
+        return new SizeClassStats(size, inUse, unmapped ? 0 : p.slabs(), unmapped ? 0 : p.idleSlabs(), pool.slabBytes(),
                 p.requests(), misses.sum(), p.waits(), p.waiters());
     }
 
@@ -233,10 +283,45 @@ final class SizeClass {
         if (cache != null) {
             cache.checkInvariants();
         }
+        synchronized (tallyLock) {
+            long twice = parkedTwice();
+            if (twice != 0 && parkedTwice() == twice) { // read again: an item may move from one slot to another between reads
+                throw new IllegalStateException(this + ": " + io.slab4j.arena.Hex.of(twice) + " is in two threads' hot slots");
+            }
+        }
+    }
+
+    /** Guarded by tallyLock: an item found in two tallies' hot slots, or 0; throws on a slot that holds no item address. */
+    private long parkedTwice() {
+        java.util.Set<Long> seen = new java.util.HashSet<>();
+        long twice = 0;
+        for (ClassTally t : tallies) {
+            long x = t.peekHot(); // racy for a live thread's slot
+            if (x == ClassTally.SEALED) {
+                if (!sealed && cache != null) {
+                    throw new IllegalStateException(this + ": " + t + " has a sealed hot slot while the class is open");
+                }
+            } else if ((x & 15) != 0) {
+                throw new IllegalStateException(this + ": " + t + "'s hot slot holds " + io.slab4j.arena.Hex.of(x)
+                        + ", which is not an item address");
+            } else if (x != 0 && !seen.add(x)) {
+                twice = x;
+            }
+        }
+        return twice;
     }
 
     /** Closes the cache and the pool; false when the pool refused (buffers of this class still open). */
     boolean close() {
+        synchronized (tallyLock) {
+            sealed = true;
+            for (ClassTally t : tallies) {
+                long address = t.sealHot(); // a close racing this one either parked before the seal (taken here) or fails its CAS
+                if (address != 0) {
+                    returnToPool(address);
+                }
+            }
+        }
         if (cache != null) {
             cache.close();
         }

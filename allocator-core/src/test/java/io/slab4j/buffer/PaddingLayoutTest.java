@@ -59,7 +59,7 @@ class PaddingLayoutTest {
     @Test
     void classTallysCountersHaveItsTrailingPaddingBehindThem() throws Exception {
         long writtenEnd = 0;
-        for (String name : new String[] {"taken", "released", "seed"}) {
+        for (String name : new String[] {"taken", "released", "seed", "hot"}) {
             writtenEnd = Math.max(writtenEnd, offset(ClassTally.class.getDeclaredField(name)) + 8);
         }
         long padStart = Long.MAX_VALUE;
