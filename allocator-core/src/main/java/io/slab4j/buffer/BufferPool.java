@@ -373,13 +373,17 @@ public final class BufferPool implements AutoCloseable {
     /** {@code t}'s tally of the class of {@code size} when the tally cache holds it, else null; for tests. */
     ClassTally tallyOf(Thread t, int size) {
         int c = classIndex(size);
+        if (c < 0) {
+            return null; // a large span: no class
+        }
         ClassTally s = byThread[((int) t.getId() & (threadSlots - 1)) * classes.length + c];
         return s != null && s.thread == t ? s : null;
     }
 
-    /** The size class of {@code size}, for tests. */
+    /** The size class of {@code size}, or null above the largest class; for tests. */
     SizeClass sizeClassOf(int size) {
-        return classes[classIndex(size)];
+        int c = classIndex(size);
+        return c >= 0 ? classes[c] : null;
     }
 
     /** Thread slots of the tally cache, for tests. */
