@@ -149,6 +149,13 @@ public final class BufferPool implements AutoCloseable {
      * overlap with the previous call's atomic instructions.
      */
     private final ClassTally[] byThread;
+    /**
+     * The same cache for the threads' {@link ThreadState}s, which a large-span acquire needs:
+     * slot {@code id & (threadSlots - 1)}, the same rules as {@link #byThread}'s (a state is made
+     * and installed by its own thread only, and trusted only when its final {@code thread} is the
+     * caller).
+     */
+    private final ThreadState[] statesByThread;
     /** Thread slots of {@link #byThread}, a power of two; fewer when there are many classes, so the array stays near {@value #BY_THREAD_ENTRIES} entries. */
     private final int threadSlots;
     /** Home stripes are handed out round robin. */
@@ -190,6 +197,7 @@ public final class BufferPool implements AutoCloseable {
         this.classes = new SizeClass[sizes.length];
         this.threadSlots = Math.max(1, Math.min(MAX_THREAD_SLOTS, Integer.highestOneBit(BY_THREAD_ENTRIES / sizes.length)));
         this.byThread = new ClassTally[threadSlots * sizes.length];
+        this.statesByThread = new ThreadState[threadSlots];
         for (int i = 0; i < sizes.length; i++) {
             classes[i] = new SizeClass(this, name, sizes[i], arena, b.magazines);
         }
@@ -273,7 +281,7 @@ public final class BufferPool implements AutoCloseable {
     private PooledBuffer tryTake(int size, String what) {
         int c = classOf(size, what);
         if (c < 0) {
-            return tryTakeLarge(size, mine());
+            return tryTakeLarge(size, mineFast());
         }
         Thread self = Thread.currentThread();
         int i = ((int) self.getId() & (threadSlots - 1)) * classes.length + c;
@@ -314,6 +322,22 @@ public final class BufferPool implements AutoCloseable {
         return me != null ? me : register();
     }
 
+    /** The calling thread's state through {@link #statesByThread}, else the {@code ThreadLocal} (installing it when the slot is free). */
+    private ThreadState mineFast() {
+        Thread self = Thread.currentThread();
+        int slot = (int) self.getId() & (threadSlots - 1);
+        ThreadState s = statesByThread[slot];
+        if (s != null && s.thread == self) {
+            return s;
+        }
+        ThreadState me = mine();
+        ThreadState there = statesByThread[slot];
+        if (there == null || !there.thread.isAlive()) {
+            statesByThread[slot] = me;
+        }
+        return me;
+    }
+
     /** The caller's tally of class {@code c} when entry {@code i} of {@link #byThread} is someone else's or empty; installs it when the entry is free. */
     private ClassTally tallySlow(Thread self, int i, int c) {
         ClassTally t = mine().tally(c, classes[c]);
@@ -332,18 +356,34 @@ public final class BufferPool implements AutoCloseable {
                 byThread[i] = null; // a racing install by a live thread may be lost: it installs again on its next call
             }
         }
+        for (int i = 0; i < statesByThread.length; i++) {
+            ThreadState s = statesByThread[i];
+            if (s != null && !s.thread.isAlive()) {
+                statesByThread[i] = null;
+            }
+        }
+    }
+
+    /** The thread whose state is in {@code t}'s slot of the state cache now, or null; for tests. */
+    Thread stateThreadInSlotOf(Thread t) {
+        ThreadState s = statesByThread[(int) t.getId() & (threadSlots - 1)];
+        return s != null ? s.thread : null;
     }
 
     /** {@code t}'s tally of the class of {@code size} when the tally cache holds it, else null; for tests. */
     ClassTally tallyOf(Thread t, int size) {
         int c = classIndex(size);
+        if (c < 0) {
+            return null; // a large span: no class
+        }
         ClassTally s = byThread[((int) t.getId() & (threadSlots - 1)) * classes.length + c];
         return s != null && s.thread == t ? s : null;
     }
 
-    /** The size class of {@code size}, for tests. */
+    /** The size class of {@code size}, or null above the largest class; for tests. */
     SizeClass sizeClassOf(int size) {
-        return classes[classIndex(size)];
+        int c = classIndex(size);
+        return c >= 0 ? classes[c] : null;
     }
 
     /** Thread slots of the tally cache, for tests. */

@@ -142,10 +142,8 @@ final class SizeClass {
     void unparkForWaiters(ClassTally t) {
         long address = t.takeHot();
         if (address != 0) {
-            giveBack(address, null, true);
-        } else if (!owner.isClosed()) {
-            makeRoomForWaiters();
-        }
+            giveBack(address, null, true); // never throws: it swallows a refusal of a pool closed meanwhile
+        } // else a reclaimer took it first, and gave it to the pool (hence to the waiter) and made room itself
     }
 
     /** Guarded by tallyLock: returns every tally's hot item to the pool (their threads may be inside an acquire or a close: the CAS decides). */

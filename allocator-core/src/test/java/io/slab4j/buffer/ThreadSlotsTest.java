@@ -147,4 +147,60 @@ class ThreadSlotsTest {
             assertEquals(BufferPool.MAX_THREAD_SLOTS, pool.threadSlots());
         }
     }
+
+    /** Large-span acquires find the thread's state through the state cache: a live thread keeps its slot, an exited one's goes to the next, trim drops exited ones. */
+    @Test
+    void largeAcquiresUseTheStateCacheByTheSameRules() throws Exception {
+        try (BufferPool pool = BufferPool.builder().name("slots-large").reserve(64L << 20).leakDetection(LeakDetection.OFF)
+                .build()) {
+            AtomicReference<Throwable> trouble = new AtomicReference<>();
+            CountDownLatch holding = new CountDownLatch(1);
+            CountDownLatch done = new CountDownLatch(1);
+            Thread first = new Thread(() -> {
+                try {
+                    PooledBuffer big = pool.acquire(1 << 20);
+                    holding.countDown();
+                    done.await();
+                    big.close();
+                } catch (Throwable e) {
+                    trouble.compareAndSet(null, e);
+                    holding.countDown();
+                }
+            }, "first");
+            first.start();
+            holding.await();
+            assertEquals(first, pool.stateThreadInSlotOf(first));
+            Thread second = collidingWith(pool, first.getId(), () -> {
+                try {
+                    for (int i = 0; i < 20; i++) {
+                        pool.acquire(1 << 20).close();
+                    }
+                    assertEquals(1, pool.stats().largeBuffersInUse(), "the first thread's");
+                } catch (Throwable e) {
+                    trouble.compareAndSet(null, e);
+                }
+            });
+            second.start();
+            second.join();
+            assertNull(trouble.get(), () -> "failed: " + trouble.get());
+            assertEquals(first, pool.stateThreadInSlotOf(second), "a live thread keeps its slot");
+            done.countDown();
+            first.join();
+            Thread third = collidingWith(pool, first.getId(), () -> {
+                try {
+                    pool.acquire(1 << 20).close();
+                } catch (Throwable e) {
+                    trouble.compareAndSet(null, e);
+                }
+            });
+            third.start();
+            third.join();
+            assertNull(trouble.get());
+            assertEquals(third, pool.stateThreadInSlotOf(first), "the exited thread's slot went to the next one");
+            pool.trim();
+            assertNull(pool.stateThreadInSlotOf(first), "trim drops exited threads' states");
+            assertEquals(0, pool.stats().largeBuffersInUse());
+            pool.checkInvariants();
+        }
+    }
 }
