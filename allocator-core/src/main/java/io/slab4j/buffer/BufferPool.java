@@ -16,6 +16,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Function;
 
 /**
  * An off-heap buffer pool for servers: one reserved {@link VirtualRegion}, one {@link Arena}
@@ -284,7 +285,7 @@ public final class BufferPool implements AutoCloseable {
             return tryTakeLarge(size, mineFast());
         }
         Thread self = Thread.currentThread();
-        int i = ((int) self.getId() & (threadSlots - 1)) * classes.length + c;
+        int i = slot(self) * classes.length + c;
         ClassTally t = byThread[i];
         if (t == null || t.thread != self) {
             t = tallySlow(self, i, c);
@@ -325,24 +326,42 @@ public final class BufferPool implements AutoCloseable {
     /** The calling thread's state through {@link #statesByThread}, else the {@code ThreadLocal} (installing it when the slot is free). */
     private ThreadState mineFast() {
         Thread self = Thread.currentThread();
-        int slot = (int) self.getId() & (threadSlots - 1);
+        int slot = slot(self);
         ThreadState s = statesByThread[slot];
         if (s != null && s.thread == self) {
             return s;
         }
         ThreadState me = mine();
-        ThreadState there = statesByThread[slot];
-        if (there == null || !there.thread.isAlive()) {
+        if (vacant(statesByThread[slot], s0 -> s0.thread)) {
             statesByThread[slot] = me;
         }
         return me;
     }
 
+    /** The thread slot of {@code t} in {@link #byThread} and {@link #statesByThread}. */
+    private int slot(Thread t) {
+        return (int) t.getId() & (threadSlots - 1);
+    }
+
+    /** The install rule of both caches: an entry may be taken when it is empty or its thread has exited. */
+    private static <T> boolean vacant(T entry, Function<T, Thread> thread) {
+        return entry == null || !thread.apply(entry).isAlive();
+    }
+
+    /** Drops the entries of exited threads from one of the caches. */
+    private static <T> void dropExited(T[] entries, Function<T, Thread> thread) {
+        for (int i = 0; i < entries.length; i++) {
+            T e = entries[i];
+            if (e != null && !thread.apply(e).isAlive()) {
+                entries[i] = null; // a racing install by a live thread may be lost: it installs again on its next call
+            }
+        }
+    }
+
     /** The caller's tally of class {@code c} when entry {@code i} of {@link #byThread} is someone else's or empty; installs it when the entry is free. */
     private ClassTally tallySlow(Thread self, int i, int c) {
         ClassTally t = mine().tally(c, classes[c]);
-        ClassTally there = byThread[i];
-        if (there == null || !there.thread.isAlive()) {
+        if (vacant(byThread[i], t0 -> t0.thread)) {
             byThread[i] = t;
         }
         return t;
@@ -350,23 +369,13 @@ public final class BufferPool implements AutoCloseable {
 
     /** Drops exited threads' tallies from {@link #byThread} (their classes fold their counts). */
     private void forgetExited() {
-        for (int i = 0; i < byThread.length; i++) {
-            ClassTally t = byThread[i];
-            if (t != null && !t.thread.isAlive()) {
-                byThread[i] = null; // a racing install by a live thread may be lost: it installs again on its next call
-            }
-        }
-        for (int i = 0; i < statesByThread.length; i++) {
-            ThreadState s = statesByThread[i];
-            if (s != null && !s.thread.isAlive()) {
-                statesByThread[i] = null;
-            }
-        }
+        dropExited(byThread, t -> t.thread);
+        dropExited(statesByThread, s -> s.thread);
     }
 
     /** The thread whose state is in {@code t}'s slot of the state cache now, or null; for tests. */
     Thread stateThreadInSlotOf(Thread t) {
-        ThreadState s = statesByThread[(int) t.getId() & (threadSlots - 1)];
+        ThreadState s = statesByThread[slot(t)];
         return s != null ? s.thread : null;
     }
 
@@ -376,7 +385,7 @@ public final class BufferPool implements AutoCloseable {
         if (c < 0) {
             return null; // a large span: no class
         }
-        ClassTally s = byThread[((int) t.getId() & (threadSlots - 1)) * classes.length + c];
+        ClassTally s = byThread[slot(t) * classes.length + c];
         return s != null && s.thread == t ? s : null;
     }
 
@@ -394,7 +403,7 @@ public final class BufferPool implements AutoCloseable {
     /** The thread whose tally of the class of {@code size} is in {@code t}'s slot of the tally cache now, or null; for tests. */
     Thread threadInSlotOf(Thread t, int size) {
         int c = classOf(size, "threadInSlotOf");
-        ClassTally s = byThread[((int) t.getId() & (threadSlots - 1)) * classes.length + c];
+        ClassTally s = byThread[slot(t) * classes.length + c];
         return s != null ? s.thread : null;
     }
 

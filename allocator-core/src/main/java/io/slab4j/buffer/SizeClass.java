@@ -161,9 +161,14 @@ final class SizeClass {
         try {
             pool.put(address);
         } catch (IllegalStateException e) {
-            if (!owner.isClosed()) {
-                throw e; // cannot happen while the pool is open: pools close only with it
-            } // else the pool closed under the return: the memory went with the region
+            refusedUnlessClosed(e);
+        }
+    }
+
+    /** A return refused with {@code e}: rethrown while the buffer pool is open (cannot happen: its pools close only with it), else the memory went with the region. */
+    private void refusedUnlessClosed(IllegalStateException e) {
+        if (!owner.isClosed()) {
+            throw e;
         }
     }
 
@@ -221,18 +226,11 @@ final class SizeClass {
                 pool.put(address);
             }
             if (owner.waiters() > 0) {
-                makeRoomForWaiters();
+                trim(); // someone waits, maybe for another class: park nothing here, give idle slabs to the arena
             }
         } catch (IllegalStateException e) {
-            if (!owner.isClosed()) {
-                throw e; // cannot happen while the pool is open: pools close only with it
-            } // else refused because the pool closed under the return: the memory went with the region
+            refusedUnlessClosed(e);
         }
-    }
-
-    /** Someone waits, maybe for another class: park nothing here, and give idle slabs to the arena, where another class may grow. */
-    private void makeRoomForWaiters() {
-        trim();
     }
 
     /** Returns the threads' hot items, the items parked by threads outside a cache call (this one, idle and exited ones) and the depot's to the pool, then idle slabs to the arena. */
