@@ -73,7 +73,9 @@ import java.util.function.Function;
  * decremented after); both are fields of this object, not atomic wrappers, because every
  * acquire and close reads them and a wrapper is one more dependent load;
  * {@code leaks} is a {@link LongAdder}; {@code lastDecay} an {@link AtomicLong} claimed by
- * CAS, {@code decayEpoch} an {@link AtomicInteger} bumped by the elected pass; {@code local}
+ * CAS, {@code decayEpoch} an {@link AtomicInteger} bumped by the elected pass; a zeroing pool
+ * counts the acquires inside their zeroing in {@code zeroing}, so that {@link #close()} unmaps
+ * only once none is (the argument is at the field); {@code local}
  * holds state that only its thread touches (see {@link ThreadState}, {@link ClassTally}). Layers below lock themselves; this class holds no lock while calling them.
  */
 public final class BufferPool implements AutoCloseable {
@@ -103,6 +105,11 @@ public final class BufferPool implements AutoCloseable {
     private static final int DECAY_BITS = (DECAY_CHECK_INTERVAL - 1) << 16;
     private static final VarHandle CLOSED;
     private static final VarHandle WAITING;
+    private static final VarHandle ZEROING = MethodHandles.arrayElementVarHandle(long[].class);
+    /** Stripes of {@link #zeroing}: thread ids spread over them, so two threads rarely count on one line. */
+    static final int ZEROING_STRIPES = 16;
+    /** Longs from one stripe of {@link #zeroing} to the next: 128 bytes, two cache lines. */
+    private static final int ZEROING_STRIDE = 16;
 
     static {
         try {
@@ -165,6 +172,18 @@ public final class BufferPool implements AutoCloseable {
     private final long maxBuffer;
     private final boolean zero;
     /**
+     * A zeroing pool's acquires inside their zeroing, striped by thread id (stripe
+     * {@code id % ZEROING_STRIPES} at index {@code stripe * ZEROING_STRIDE}); null without
+     * zeroing, the only acquire step that writes pool memory. An acquire adds one to its stripe
+     * (an atomic add), then reads {@code closed}, zeroes only if it is still false, and
+     * subtracts one; {@link #close()} sets {@code closed} and, before it unmaps, waits for every
+     * stripe to read 0. All four are volatile accesses, so they are in one total order: an
+     * acquire whose add comes after close's read of its stripe reads {@code closed} after close
+     * set it (and refuses), and one whose add comes before is waited for. So no zeroing writes to
+     * an unmapped region (which would crash the JVM, not throw).
+     */
+    private final long[] zeroing;
+    /**
      * An acquire is watched when its random number has these bits all zero: none for
      * {@code ALL}, the low {@code log2(LEAK_SAMPLE_INTERVAL)} for {@code SAMPLED}, every bit for
      * {@code OFF} (the xorshift sequence never yields 0). One test on the fast path, no enum.
@@ -218,6 +237,7 @@ public final class BufferPool implements AutoCloseable {
         long cap = b.maxCommitted != 0 ? b.maxCommitted / page * page : region.size();
         this.maxBuffer = Math.min(cap, Integer.MAX_VALUE / page * page);
         this.zero = b.zeroOnAcquire;
+        this.zeroing = zero ? new long[ZEROING_STRIPES * ZEROING_STRIDE] : null;
         this.watchMask = switch (b.leakDetection) {
             case ALL -> 0;
             case SAMPLED -> LEAK_SAMPLE_INTERVAL - 1;
@@ -460,17 +480,49 @@ public final class BufferPool implements AutoCloseable {
 
     /** {@code r}: the next number of the acquiring thread's sampling sequence (its tally's, or its state's for a large span). */
     private PooledBuffer handOut(Supply supply, long address, int r) {
-        if (closed) {
-            throw refuse(supply, address);
-        }
         if (zero) {
-            DirectViews.zero(address, supply.capacity);
+            zeroUnlessClosed(supply, address);
+        } else if (closed) {
+            throw refuse(supply, address);
         }
         boolean watch = (r & watchMask) == 0;
         if (watch || (r & DECAY_BITS) == 0) {
             return handOutSampled(supply, address, watch, (r & DECAY_BITS) == 0);
         }
         return new PooledBuffer(address, supply);
+    }
+
+    /** Zeroes the buffer at {@code address} unless the pool has closed (then refuses it), counted in {@link #zeroing} so that close waits for the zeroing before it unmaps. */
+    private void zeroUnlessClosed(Supply supply, long address) {
+        int at = ((int) Thread.currentThread().getId() & (ZEROING_STRIPES - 1)) * ZEROING_STRIDE;
+        ZEROING.getAndAdd(zeroing, at, 1L);
+        boolean open = !closed;
+        try {
+            if (open) {
+                DirectViews.zero(address, supply.capacity);
+            }
+        } finally {
+            ZEROING.getAndAdd(zeroing, at, -1L);
+        }
+        if (!open) {
+            throw refuse(supply, address);
+        }
+    }
+
+    /** Close: waits until no acquire is inside its zeroing (see {@link #zeroing}); each is a memset of one buffer. */
+    private void awaitZeroing() {
+        if (zeroing == null) {
+            return;
+        }
+        for (int at = 0; at < zeroing.length; at += ZEROING_STRIDE) {
+            for (int spins = 0; (long) ZEROING.getVolatile(zeroing, at) != 0; spins++) {
+                if (spins < 100) {
+                    Thread.onSpinWait();
+                } else {
+                    Thread.yield(); // a large span's zeroing can take milliseconds
+                }
+            }
+        }
     }
 
     /** One acquire in {@value #DECAY_CHECK_INTERVAL} looks at the decay clock; a watched one is given to the leak detector. */
@@ -692,6 +744,7 @@ public final class BufferPool implements AutoCloseable {
         }
         large.close();
         Management.unregister(name);
+        awaitZeroing(); // an acquire that read closed as false before it was set may still be zeroing
         region.close();
     }
 
