@@ -1,8 +1,11 @@
 package io.slab4j.buffer;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.function.ToLongFunction;
 import io.slab4j.arena.Arena;
 import io.slab4j.event.Event;
+import io.slab4j.nativemem.VirtualRegion;
 
 /**
  * Buffers above the largest size class: page-rounded spans straight from the arena, kept
@@ -38,20 +41,54 @@ import io.slab4j.event.Event;
  *       frees the spans stamped {@code e - 2} or earlier, closed before the pass before it, so
  *       idle for at least one period (passes are at least {@code idleDecay} apart) and at most
  *       about two. {@link #trim()} frees all of them now.
+ *   <li><b>parked span</b>: in front of its cache, each stripe has a one-span <b>hot slot</b>
+ *       ({@code hot}): a close that finds it empty leaves its span there without taking the
+ *       stripe's lock, and the next acquire of that size through the stripe takes it back the
+ *       same way, so one thread's alternating acquire and close of a large buffer takes no lock
+ *       at all. A parked span stays counted in {@code inUse} and {@code inUseBytes} (so
+ *       parking and taking back change no counter); the stats subtract it, and count it as
+ *       cached. Only spans of at most {@code maxStripeBytes} park, so a stripe holds at most
+ *       {@code 2 * maxStripeBytes} idle: its cache and one parked span.
  *   <li>Conservation: per stripe, {@code inUse} counts the spans handed out through it and not
- *       yet released; their sum over stripes is the number of large buffers open.
+ *       yet released, plus its parked span; the sum over stripes of {@code inUse} less the
+ *       parked spans is the number of large buffers open.
  * </ul>
  *
  * <h2>Concurrency</h2>
  * Thread-safe. Each stripe's monitor guards its cache arrays and its two in-use counters. The
  * arena is called with no stripe lock held, and no two stripe locks are ever held at once, so
  * a free that serves arena waiters never runs under one.
+ *
+ * <p>The hot slot is one long changed only by atomic read-modify-writes: 0 (empty), a parked
+ * span ({@link #park}: its page offset in the region and its length, always positive), or
+ * {@link #SEALED} (the pool closed). A close parks by CAS 0 → x; an acquire, a reclaimer
+ * (trim, make-room, decay, the other stripes' acquires) takes by CAS x → 0; the pool's close
+ * seals by getAndSet. These RMWs of one word are totally ordered, each reading the value the
+ * previous one wrote, so a parked span is taken by exactly one later winner, which owns it; a
+ * loser owns nothing. The park is a volatile write and the winning take a volatile read of it,
+ * so the closing holder's writes to the buffer happen-before the next holder's use, and the
+ * stripe's counters need no change (they are read and written under the monitor only). A
+ * close that parks while an acquire of the buffer pool waits takes the span out again and
+ * frees it ({@link Stripe#release}): its park precedes its read of {@code owner.waiters()},
+ * and a waiter counts itself before its last try evicts (which takes every parked span), so
+ * one of the two sees the other, as for a size class's hot slot ({@link ClassTally}).
  */
 final class LargeSpans {
     /** Spans a stripe caches at most. */
     static final int MAX_CACHED_SPANS = 32;
     /** A stripe may cache at least this many bytes (when the pool's high water mark allows it). */
     static final long MIN_STRIPE_BYTES = 2L << 20;
+    /** A hot slot's value once the pool closed: never a parked span (those are positive). */
+    static final long SEALED = -1L;
+    private static final VarHandle HOT;
+
+    static {
+        try {
+            HOT = MethodHandles.lookup().findVarHandle(Stripe.class, "hot", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     private final BufferPool owner;
     private final Arena arena;
@@ -59,6 +96,9 @@ final class LargeSpans {
     private final long maxStripeBytes;
     /** The huge page size when spans of that size or more are placed on huge-page boundaries, else 0. */
     private final long hugeAlign;
+    /** The arena's first byte: parked spans are stored as page offsets from it. */
+    private final long base;
+    private final int pageShift;
 
     /**
      * @param maxCachedBytes the cache's high water mark; each of the stripes may cache
@@ -74,6 +114,8 @@ final class LargeSpans {
         this.owner = owner;
         this.arena = arena;
         this.hugeAlign = hugeAlign;
+        this.base = arena.base();
+        this.pageShift = Integer.numberOfTrailingZeros(VirtualRegion.pageSize());
         this.maxStripeBytes = Math.max(maxCachedBytes / stripeCount, Math.min(maxCachedBytes, MIN_STRIPE_BYTES));
         this.stripes = new Stripe[stripeCount];
         for (int i = 0; i < stripeCount; i++) {
@@ -88,6 +130,21 @@ final class LargeSpans {
         return Math.min(8, Math.max(2, pow));
     }
 
+    /** A parked span's hot-slot value: its page offset in the high half, its length (below 2^31) in the low; positive. */
+    long park(long address, long bytes) {
+        return ((address - base) >>> pageShift) << 32 | bytes;
+    }
+
+    /** The address of the parked span {@code x}. */
+    long addressOf(long x) {
+        return base + ((x >>> 32) << pageShift);
+    }
+
+    /** The length of the parked span {@code x}. */
+    static long bytesOf(long x) {
+        return x & 0xFFFF_FFFFL;
+    }
+
     /** The home stripe for the {@code i}-th thread to use the pool. */
     Stripe stripe(int i) {
         return stripes[i & (stripes.length - 1)];
@@ -99,12 +156,12 @@ final class LargeSpans {
      * {@code home}.
      */
     long tryTake(long bytes, Stripe home) {
-        long address = home.takeCached(bytes, true);
-        if (address != 0) {
+        long address = home.pollHot(bytes);
+        if (address != 0 || (address = home.takeCached(bytes, true)) != 0) {
             return address;
         }
         for (Stripe s : stripes) {
-            if (s != home && (address = s.takeCached(bytes, false)) != 0) {
+            if (s != home && ((address = s.takeCached(bytes, false)) != 0 || (address = s.moveHot(bytes)) != 0)) {
                 home.taken(bytes);
                 return address;
             }
@@ -135,7 +192,10 @@ final class LargeSpans {
         return arena.allocEvent(bytes);
     }
 
-    /** Frees one cached span (the oldest of the first stripe that has one) to the arena; false when none is cached. */
+    /**
+     * Frees one cached span (the oldest of the first stripe that has one) to the arena; false
+     * when none is cached. Parked spans are left to the buffer pool's make-room pass ({@link #trim}).
+     */
     boolean evictOne() {
         for (Stripe s : stripes) {
             if (s.evictOldest(Long.MAX_VALUE, false)) {
@@ -145,10 +205,16 @@ final class LargeSpans {
         return false;
     }
 
-    /** Decay pass {@code epoch}: frees the cached spans stamped {@code epoch - 2} or earlier. */
+    /**
+     * Decay pass {@code epoch}: frees the cached spans stamped {@code epoch - 2} or earlier, and
+     * each parked span the previous pass found parked too (so idle, like a cached one, for
+     * between one and about two periods; a span taken and parked again in between looks the
+     * same and goes back early, which costs its next acquire a fresh span, nothing more).
+     */
     void decay(int epoch) {
         long cutoff = epoch - 2L;
         for (Stripe s : stripes) {
+            s.decayHot();
             while (s.evictOldest(cutoff, true)) {
                 // one span a pass, none under the lock
             }
@@ -157,6 +223,7 @@ final class LargeSpans {
 
     void trim() {
         for (Stripe s : stripes) {
+            s.freeHot();
             while (s.evictOldest(Long.MAX_VALUE, false)) {
                 // one span a pass, none under the lock
             }
@@ -164,19 +231,21 @@ final class LargeSpans {
     }
 
     long buffersInUse() {
-        return sum(s -> s.inUse);
+        return sum(s -> s.inUse - (s.parked() != 0 ? 1 : 0));
     }
 
     long bytesInUse() {
-        return sum(s -> s.inUseBytes);
+        return sum(s -> s.inUseBytes - bytesOf(s.parked()));
     }
 
+    /** Bytes of idle spans: cached and parked. */
     long cachedBytes() {
-        return sum(s -> s.cachedBytes);
+        return sum(s -> s.cachedBytes + bytesOf(s.parked()));
     }
 
+    /** Idle spans: cached and parked. */
     int cachedSpans() {
-        return (int) sum(s -> s.count);
+        return (int) sum(s -> s.count + (s.parked() != 0 ? 1 : 0));
     }
 
     /** The sum of one stripe counter over every stripe, each read under its stripe's lock. */
@@ -194,6 +263,15 @@ final class LargeSpans {
         return stripes.length;
     }
 
+    /** Stripes whose hot slot holds a span now, for tests. */
+    int parkedSpans() {
+        int n = 0;
+        for (Stripe s : stripes) {
+            n += s.parked() != 0 ? 1 : 0;
+        }
+        return n;
+    }
+
     long maxStripeBytes() {
         return maxStripeBytes;
     }
@@ -204,10 +282,15 @@ final class LargeSpans {
         }
     }
 
-    /** Forgets cached spans (the region is about to be unmapped). */
+    /** Seals the hot slots and forgets cached and parked spans (the region is about to be unmapped). */
     void close() {
         for (Stripe s : stripes) {
+            long x = (long) HOT.getAndSet(s, SEALED);
             synchronized (s) {
+                if (x > 0) {
+                    s.inUse--;
+                    s.inUseBytes -= bytesOf(x);
+                }
                 s.count = 0;
                 s.cachedBytes = 0;
             }
@@ -228,6 +311,11 @@ final class LargeSpans {
         private long inUseBytes;
         /** Spans cached, in [0, MAX_CACHED_SPANS]; a long so that it sits with the other written fields, before the padding. */
         private long count;
+        /** The hot slot: 0, a parked span ({@link #park}) or {@link #SEALED}; changed only by atomic RMWs (see the class comment). */
+        @SuppressWarnings("FieldMayBeFinal")
+        private long hot;
+        /** The hot slot's value the last decay pass saw; guarded by this. */
+        private long hotSeen;
         /**
          * Padding: the stripes sit in one array, so a collection may copy them next to each
          * other; {@link LeadingPad} in front and 96 bytes after the written fields keep one
@@ -263,8 +351,91 @@ final class LargeSpans {
             inUseBytes += bytes;
         }
 
-        /** A span of {@code capacity} bytes counted here is closed. */
+        /** The stripe's acquire: the parked span if it is {@code bytes} long and this CAS wins it, else 0. */
+        long pollHot(long bytes) {
+            long x = (long) HOT.getAcquire(this);
+            return x > 0 && bytesOf(x) == bytes && HOT.compareAndSet(this, x, 0L) ? addressOf(x) : 0;
+        }
+
+        /** Another stripe's acquire: the parked span if it is {@code bytes} long, counted out of this stripe (the caller counts it in its own), else 0. */
+        long moveHot(long bytes) {
+            long address = pollHot(bytes);
+            if (address != 0) {
+                synchronized (this) {
+                    inUse--;
+                    inUseBytes -= bytes;
+                }
+            }
+            return address;
+        }
+
+        /** Any thread: takes the parked span (0 when there is none, or the slot is sealed). */
+        private long takeHot() {
+            long x;
+            while ((x = (long) HOT.getVolatile(this)) > 0) {
+                if (HOT.compareAndSet(this, x, 0L)) {
+                    return x;
+                }
+            }
+            return 0;
+        }
+
+        /** The parked span now (0 when there is none), racy: for stats and checks. */
+        long parked() {
+            long x = (long) HOT.getVolatile(this);
+            return x > 0 ? x : 0;
+        }
+
+        /** Frees the parked span to the arena, counted out of this stripe; false when there was none. */
+        boolean freeHot() {
+            long x = takeHot();
+            if (x == 0) {
+                return false;
+            }
+            synchronized (this) {
+                inUse--;
+                inUseBytes -= bytesOf(x);
+            }
+            freeToArena(addressOf(x), bytesOf(x));
+            return true;
+        }
+
+        /** A decay pass: frees the parked span if the previous pass saw the same one parked (see {@link LargeSpans#decay}). */
+        void decayHot() {
+            long x = parked();
+            boolean stale;
+            synchronized (this) {
+                stale = x != 0 && x == hotSeen;
+                hotSeen = stale ? 0 : x;
+            }
+            if (stale && HOT.compareAndSet(this, x, 0L)) {
+                synchronized (this) {
+                    inUse--;
+                    inUseBytes -= bytesOf(x);
+                }
+                freeToArena(addressOf(x), bytesOf(x));
+            }
+        }
+
+        /**
+         * A span of {@code capacity} bytes counted here is closed: parked when the hot slot is
+         * empty and no acquire waits, else cached or freed under the lock.
+         */
         void release(long address, long capacity) {
+            if (capacity <= maxStripeBytes && (long) HOT.getOpaque(this) == 0 && HOT.compareAndSet(this, 0L, park(address, capacity))) {
+                if (owner.waiters() > 0) { // read after the park: see the class comment
+                    long x = takeHot(); // 0 when the waiter's eviction took it first
+                    if (x != 0) {
+                        releaseLocked(addressOf(x), bytesOf(x));
+                    }
+                }
+                return;
+            }
+            releaseLocked(address, capacity);
+        }
+
+        /** {@link #release} past the hot slot: counted out, then cached, or freed when the cache is full or an acquire waits. */
+        private void releaseLocked(long address, long capacity) {
             synchronized (this) {
                 inUse--;
                 inUseBytes -= capacity;
@@ -282,6 +453,11 @@ final class LargeSpans {
                     return;
                 }
             }
+            freeToArena(address, capacity);
+        }
+
+        /** Frees a span counted out of this stripe; nothing to do once the pool has closed (its region is unmapped). */
+        private void freeToArena(long address, long capacity) {
             try {
                 arena.free(address, capacity);
             } catch (IllegalStateException e) {
@@ -322,6 +498,12 @@ final class LargeSpans {
         }
 
         synchronized void check(int k) {
+            long x = (long) HOT.getVolatile(this);
+            if (x != 0 && x != SEALED && (x < 0 || bytesOf(x) == 0 || (bytesOf(x) & ((1L << pageShift) - 1)) != 0
+                    || bytesOf(x) > maxStripeBytes || inUse < 1 || inUseBytes < bytesOf(x))) {
+                throw new IllegalStateException("large spans, stripe " + k + ": hot slot " + Long.toHexString(x) + " is not a parked span"
+                        + " of whole pages up to " + maxStripeBytes + " bytes counted in use (in use " + inUse + ", " + inUseBytes + " bytes)");
+            }
             long sum = 0;
             for (int i = 0; i < count; i++) {
                 sum += sizes[i];
