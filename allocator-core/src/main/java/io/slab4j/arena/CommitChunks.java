@@ -35,9 +35,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * chunk it would have decommitted is marked inaccessible, and the bookkeeping goes on as
  * after a release that worked; grow advice refused so is skipped uncounted. A refusal is
  * taken for gone memory only when it is an {@code IllegalStateException} <em>and</em> the
- * pages report closed afterwards ({@link #gone}): the closed flag is set before close
- * unmaps and never cleared, so a refusal for that reason always sees it; any other failure,
- * and an {@code IllegalStateException} while the region is open (a bug), counts as before.
+ * pages report closed afterwards ({@link #gone}): the region refuses a call for this reason
+ * only after reading its volatile closed flag as set, and the flag is never cleared, so the
+ * same thread's later {@code isOpen()} sees it closed. Any other failure, and an
+ * {@code IllegalStateException} while the region is open (a bug), counts as before. (A bug's
+ * {@code IllegalStateException} thrown just before a close would be taken for gone memory:
+ * harmless, as the unmap takes whatever that call left committed.)
  *
  * <h2>Grow advice ({@link Advice}, chosen in {@link Arena.Builder#prefault} and
  * {@link Arena.Builder#hugePages})</h2>

@@ -12,9 +12,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * counted under the lock ({@link #carvedLocked}), committed outside it and handed to its
  * caller or waiter; a commit that fails takes the one undo path ({@link #giveBack}) and
  * pauses serving (unless the region was closed: that refusal is no OS failure, and is
- * neither counted nor logged); a free releases the span's memory outside the lock, then
- * coalesces it and serves the waiting order. The offer protocol, the ownership of a span in flight and
- * the lock order are in {@code package-info.java}; the policy is in {@link Arena}'s header.
+ * neither counted nor warned about); a free releases the span's memory outside the lock,
+ * then coalesces it and serves the waiting order. The offer protocol, the ownership of a
+ * span in flight and the lock order are in {@code package-info.java}; the policy is in
+ * {@link Arena}'s header.
  *
  * <h2>Terms</h2>
  * <ul>
@@ -291,9 +292,13 @@ final class Handover {
             try {
                 backing.commit(r.address - base, (long) r.quanta << quantumShift);
             } catch (RuntimeException e) {
-                if (giveBack(r.address, r.quanta, refusedAsClosed(e))) {
+                boolean closed = refusedAsClosed(e);
+                if (giveBack(r.address, r.quanta, closed)) {
                     LOG.log(System.Logger.Level.WARNING, "a commit for a waiter of " + arena + " failed (failure "
                             + arena.stats().commitFailures() + "; counted in ArenaStats.commitFailures); it keeps waiting", e);
+                } else if (closed) {
+                    LOG.log(System.Logger.Level.DEBUG, () -> "a commit for a waiter of " + arena + " was refused: the region"
+                            + " is closed; its sync registers again and is told (" + e.getMessage() + ")");
                 }
                 r.waiter.abandon();
                 return false;

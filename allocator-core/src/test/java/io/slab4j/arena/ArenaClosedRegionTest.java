@@ -269,6 +269,7 @@ class ArenaClosedRegionTest {
             assertEquals(0, stats.allocated(), "the span the waiter could not take went back");
             assertEquals(0, arena.waiters());
             assertEquals(List.of(), warnings());
+            assertEquals(1, debugLinesSayingClosed(), "the refused commit, at DEBUG: " + records);
             arena.checkInvariants();
         } finally {
             region.close();
