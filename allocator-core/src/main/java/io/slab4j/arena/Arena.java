@@ -46,7 +46,9 @@ import java.util.concurrent.locks.ReentrantLock;
  *       (a second free now fails, and nobody can reuse it yet).
  *   <li>Outside the lock: release its memory. A failure is counted
  *       ({@link ArenaStats#releaseFailures}) and logged, never thrown: once accepted, a
- *       free succeeds, and the pages stay committed until reused or released later.
+ *       free succeeds, and the pages stay committed until reused or released later. Over
+ *       a region closed meanwhile (its owner's close racing a trim) the release is moot,
+ *       not failed: the memory went with the unmap; nothing is counted or logged.
  *   <li>Under the lock: mark it free, coalesce, serve waiters (below); outside the lock,
  *       commit and hand over their spans.
  * </ol>
@@ -69,7 +71,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * its claim is abandoned, and until the next free, the next non-waiting call or the next
  * successful commit the arena queues registrations instead of serving them, so the waiter
  * keeps waiting (until its own timeout, if it has one) and is retried once per such event,
- * never in a loop of its own. A non-waiting caller sees the exception. Over a closed region every call but {@code free} fails with
+ * never in a loop of its own. A non-waiting caller sees the exception. A commit refused
+ * because the region closed meanwhile is no such failure: not counted, not logged, and it
+ * pauses nothing. Over a closed region every call but {@code free} fails with
  * {@link IllegalStateException}, waiters included: the region's close releases every waiter
  * blocked at that moment ({@link VirtualRegion#onClose}), which then throws it.
  *
@@ -193,7 +197,9 @@ public final class Arena {
      * quantum as it did then). Coalesces it with free neighbours and serves waiters. Once
      * the span is accepted this returns normally: a failure to release its memory is
      * counted in {@link ArenaStats#releaseFailures} and logged, and its pages stay
-     * committed (a span reused from them then reads old bytes rather than zeros).
+     * committed (a span reused from them then reads old bytes rather than zeros). Over a
+     * closed region the span is freed all the same, and since its memory is gone with the
+     * region, nothing is counted or logged.
      *
      * @throws IllegalArgumentException the address is not the start of an allocated span
      *                                  (outside the arena, interior, never allocated, or

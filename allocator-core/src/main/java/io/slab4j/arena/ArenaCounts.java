@@ -5,7 +5,8 @@ package io.slab4j.arena;
  *
  * <p>Terms: an <b>allocation</b> is a carve that stands (a carve whose commit fails is
  * taken back, {@link #uncarved}); a <b>failure</b> is a non-waiting call that found nothing
- * it could carve; commit and release failures are OS calls that failed.
+ * it could carve; commit and release failures are OS calls that failed (a call a closed
+ * region refused is none: its memory is gone, and the OS refused nothing).
  *
  * <p>Not thread-safe: every field is written and read under the arena's lock.
  */

@@ -21,9 +21,11 @@ package io.slab4j.arena;
  * @param maxCommitted    the cap on allocated bytes ({@link Arena.Builder#maxCommitted}); the
  *                        reservation when none was set
  * @param commitFailures  commits that failed (the span went back; the caller saw the exception, or
- *                        a served waiter kept waiting)
+ *                        a served waiter kept waiting); a commit refused because the region was
+ *                        closed is not counted
  * @param releaseFailures frees whose release or decommit failed (counted and logged; the span's
- *                        pages stayed committed)
+ *                        pages stayed committed); a release over a closed region is not counted:
+ *                        its memory went with the region
  */
 public record ArenaStats(
         long reserved,

@@ -9,13 +9,19 @@ package io.slab4j.arena;
  * <p>Contract: {@link #commit} either makes the span usable or throws having changed
  * nothing the arena can see; {@link #release} does what it can, keeps its own bookkeeping
  * right whatever the OS did, and throws the first failure afterwards (the arena counts
- * and logs it and never passes it on). Implementations are thread-safe.
+ * and logs it and never passes it on). Memory that is gone (the region closed) is not a
+ * failure of {@code release}: nothing stays committed, so it does not throw for it; a
+ * commit over a closed region throws {@link IllegalStateException}, and only then while
+ * {@link #isOpen} is false. Implementations are thread-safe.
  */
 interface Backing {
     /** Makes {@code [offset, offset + length)} of a freshly carved span usable. */
     void commit(long offset, long length);
 
-    /** Gives the memory of a freed span back; throws (after doing what it could) when the OS refused some of it. */
+    /**
+     * Gives the memory of a freed span back; throws (after doing what it could) when the OS
+     * refused some of it, never because the region is closed (its memory is gone already).
+     */
     void release(long offset, long length);
 
     /** False when commit and release do nothing: the arena then frees in one step under its lock. */

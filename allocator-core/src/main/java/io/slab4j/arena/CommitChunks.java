@@ -28,6 +28,20 @@ import java.util.concurrent.locks.ReentrantLock;
  * A chunk with no spans is normally inaccessible; it stays accessible only after its
  * decommit failed, and is then reused as it is or decommitted when its next span goes.
  *
+ * <p><b>Gone memory</b>: once the region is closed (unmapped) every page call is refused
+ * with an {@link IllegalStateException}, having done nothing. A release or decommit refused
+ * so is moot rather than failed: the memory went with the unmap, nothing stays committed,
+ * and the OS refused nothing. It is not thrown (so the arena neither counts nor warns), a
+ * chunk it would have decommitted is marked inaccessible, and the bookkeeping goes on as
+ * after a release that worked; grow advice refused so is skipped uncounted. A refusal is
+ * taken for gone memory only when it is an {@code IllegalStateException} <em>and</em> the
+ * pages report closed afterwards ({@link #gone}): the region refuses a call for this reason
+ * only after reading its volatile closed flag as set, and the flag is never cleared, so the
+ * same thread's later {@code isOpen()} sees it closed. Any other failure, and an
+ * {@code IllegalStateException} while the region is open (a bug), counts as before. (A bug's
+ * {@code IllegalStateException} thrown just before a close would be taken for gone memory:
+ * harmless, as the unmap takes whatever that call left committed.)
+ *
  * <h2>Grow advice ({@link Advice}, chosen in {@link Arena.Builder#prefault} and
  * {@link Arena.Builder#hugePages})</h2>
  * Best effort on top of a commit that has already succeeded: whatever the kernel answers,
@@ -203,7 +217,9 @@ final class CommitChunks implements Backing {
                     adviceSkipped.incrementAndGet();
                 }
             } catch (RuntimeException e) {
-                adviceFailed("prefault", offset, length, e);
+                if (!gone(e)) {
+                    adviceFailed("prefault", offset, length, e);
+                }
             }
         }
     }
@@ -216,7 +232,9 @@ final class CommitChunks implements Backing {
             }
             adviceSkipped.incrementAndGet();
         } catch (RuntimeException e) {
-            adviceFailed(huge ? "huge-page advice" : "no-huge-page advice", offset, length, e);
+            if (!gone(e)) {
+                adviceFailed(huge ? "huge-page advice" : "no-huge-page advice", offset, length, e);
+            }
         }
         return false;
     }
@@ -243,7 +261,8 @@ final class CommitChunks implements Backing {
      * Uncounts the span; chunks it leaves empty are decommitted (pages dropped, protection
      * none), and in chunks still live its pages are released. Runs of adjacent chunks with
      * the same action are one call. Throws the first failure after trying everything;
-     * a chunk whose decommit failed stays accessible.
+     * a chunk whose decommit failed stays accessible. Calls the closed region refused are
+     * not failures (gone memory, class comment).
      */
     @Override
     public void release(long offset, long length) {
@@ -277,7 +296,9 @@ final class CommitChunks implements Backing {
                 try {
                     pages.release(from, to - from);
                 } catch (RuntimeException e) {
-                    failure = Failures.merge(failure, e);
+                    if (!gone(e)) {
+                        failure = Failures.merge(failure, e);
+                    }
                 }
                 k = end + 1;
             }
@@ -296,7 +317,11 @@ final class CommitChunks implements Backing {
         }
     }
 
-    /** Under the lock: decommits the accessible chunks of [first, last] that no span holds; returns the failures. */
+    /**
+     * Under the lock: decommits the accessible chunks of [first, last] that no span holds;
+     * returns the failures. A run the closed region refused is marked inaccessible, as its
+     * memory is gone (class comment), and is no failure.
+     */
     private RuntimeException decommitIdle(int first, int last, RuntimeException failure) {
         int k = first;
         while (k <= last) {
@@ -312,11 +337,29 @@ final class CommitChunks implements Backing {
                 pages.decommit(start(k), start(end + 1) - start(k));
                 setAccessible(k, end, false);
             } catch (RuntimeException e) {
-                failure = Failures.merge(failure, e); // stays accessible: reused as it is, or decommitted with its next span
+                if (gone(e)) {
+                    setAccessible(k, end, false);
+                } else {
+                    failure = Failures.merge(failure, e); // stays accessible: reused as it is, or decommitted with its next span
+                }
             }
             k = end + 1;
         }
         return failure;
+    }
+
+    /**
+     * Whether {@code e}, thrown by a page call, only says that the memory is gone: an
+     * {@link IllegalStateException} while the pages report closed (class comment). Logged at
+     * DEBUG, since nobody is told otherwise.
+     */
+    private boolean gone(RuntimeException e) {
+        if (!(e instanceof IllegalStateException) || pages.isOpen()) {
+            return false;
+        }
+        LOG.log(System.Logger.Level.DEBUG, () -> "a page call on " + this + " was refused: the region is closed, its"
+                + " memory went with it (" + e.getMessage() + ")");
+        return true;
     }
 
     private void setAccessible(int first, int last, boolean value) {

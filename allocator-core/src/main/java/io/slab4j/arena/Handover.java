@@ -11,9 +11,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * The path of a span of an {@link Arena} between the arena lock and the OS: a carve is
  * counted under the lock ({@link #carvedLocked}), committed outside it and handed to its
  * caller or waiter; a commit that fails takes the one undo path ({@link #giveBack}) and
- * pauses serving; a free releases the span's memory outside the lock, then coalesces it
- * and serves the waiting order. The offer protocol, the ownership of a span in flight and
- * the lock order are in {@code package-info.java}; the policy is in {@link Arena}'s header.
+ * pauses serving (unless the region was closed: that refusal is no OS failure, and is
+ * neither counted nor warned about); a free releases the span's memory outside the lock,
+ * then coalesces it and serves the waiting order. The offer protocol, the ownership of a
+ * span in flight and the lock order are in {@code package-info.java}; the policy is in
+ * {@link Arena}'s header.
  *
  * <h2>Terms</h2>
  * <ul>
@@ -93,7 +95,7 @@ final class Handover {
         try {
             backing.commit(address - base, (long) n << quantumShift);
         } catch (RuntimeException e) {
-            giveBack(address, n);
+            giveBack(address, n, refusedAsClosed(e));
             throw e;
         }
         committed();
@@ -102,13 +104,19 @@ final class Handover {
     /**
      * The one undo path of a failed commit: the span goes back, and serving pauses until a
      * free or a commit succeeds. Returns whether to log this failure (the 1st, 2nd, 4th...).
+     * A commit the closed region refused ({@code closed}) is no OS failure: it is neither
+     * counted nor logged and pauses nothing (the region's close releases the waiters, and
+     * every later call fails anyway).
      */
-    private boolean giveBack(long address, int n) {
+    private boolean giveBack(long address, int n, boolean closed) {
         lock.lock();
         try {
             counts.uncarved();
-            boolean logIt = Long.bitCount(counts.commitFailed()) == 1;
-            commitsFailing = true; // before the span is free: nobody is served from it while commits fail
+            boolean logIt = false;
+            if (!closed) {
+                logIt = Long.bitCount(counts.commitFailed()) == 1;
+                commitsFailing = true; // before the span is free: nobody is served from it while commits fail
+            }
             segments.free(quantumIndex(address), n, arena::describe);
             inFlight.decrementAndGet();
             return logIt;
@@ -284,9 +292,13 @@ final class Handover {
             try {
                 backing.commit(r.address - base, (long) r.quanta << quantumShift);
             } catch (RuntimeException e) {
-                if (giveBack(r.address, r.quanta)) {
+                boolean closed = refusedAsClosed(e);
+                if (giveBack(r.address, r.quanta, closed)) {
                     LOG.log(System.Logger.Level.WARNING, "a commit for a waiter of " + arena + " failed (failure "
                             + arena.stats().commitFailures() + "; counted in ArenaStats.commitFailures); it keeps waiting", e);
+                } else if (closed) {
+                    LOG.log(System.Logger.Level.DEBUG, () -> "a commit for a waiter of " + arena + " was refused: the region"
+                            + " is closed; its sync registers again and is told (" + e.getMessage() + ")");
                 }
                 r.waiter.abandon();
                 return false;
@@ -295,6 +307,18 @@ final class Handover {
         }
         r.waiter.complete(r.address);
         return true;
+    }
+
+    /**
+     * Whether a commit failed only because the region is closed: an {@link IllegalStateException}
+     * (what a closed region and {@link CommitChunks#commit} throw for it) while the backing
+     * reports closed. The closed flag is set before the region refuses anything and never
+     * cleared, so such a refusal always sees it; an {@code IllegalStateException} while the
+     * region is open is a bug and is counted as a failure. Releases need no such test here:
+     * the backing does not throw for memory that is gone ({@link Backing#release}).
+     */
+    private boolean refusedAsClosed(RuntimeException e) {
+        return e instanceof IllegalStateException && !backing.isOpen();
     }
 
     private long addressOf(int quantumIndex) {

@@ -8,7 +8,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * Test seam under the arena: a region's page calls, each of which can be made to fail on
  * demand with the ENOMEM a process at {@code vm.max_map_count} sees, without exhausting
- * the machine. Counts every call, so a test can tell a retry from a spin. Thread-safe.
+ * the machine. Counts every call, so a test can tell a retry from a spin. A one-shot hook
+ * ({@link #beforeNextCall}) runs at the start of the next page call of a kind, before it
+ * reaches the region: to close the region between a span's acceptance and its page call,
+ * deterministically. Thread-safe.
  */
 final class FaultyPages implements Pages {
     private static final int ENOMEM = 12;
@@ -18,6 +21,10 @@ final class FaultyPages implements Pages {
     volatile boolean failCommits;
     volatile boolean failDecommits;
     volatile boolean failReleases;
+    /** Releases throw an {@link IllegalStateException} as a bug would, whether or not the region is open. */
+    volatile boolean releasesThrowIllegalState;
+    /** One-shot hooks: {@code "commit"}, {@code "decommit"} or {@code "release"} to the action its next call runs first. */
+    private final java.util.Map<String, Runnable> hooks = new java.util.concurrent.ConcurrentHashMap<>();
     /** Percent of commits and releases that fail at random (stress runs); 0 for none. */
     volatile int failPercent;
     /** When set to n ≥ 0: the commit call after the next n fails (once). */
@@ -37,8 +44,24 @@ final class FaultyPages implements Pages {
         return Arena.builder(this, region.address(), region.size(), VirtualRegion.pageSize());
     }
 
+    /** Runs {@code action} at the start of the next {@code call} ("commit", "decommit", "release"), once. */
+    void beforeNextCall(String call, Runnable action) {
+        if (!call.equals("commit") && !call.equals("decommit") && !call.equals("release")) {
+            throw new IllegalArgumentException("beforeNextCall(" + call + "): expected commit, decommit or release");
+        }
+        hooks.put(call, action);
+    }
+
+    private void runHook(String call) {
+        Runnable action = hooks.remove(call);
+        if (action != null) {
+            action.run();
+        }
+    }
+
     @Override
     public void commit(long offset, long length) {
+        runHook("commit");
         commits.incrementAndGet();
         if (failCommits || commitsUntilFailure.getAndUpdate(n -> n >= 0 ? n - 1 : n) == 0 || randomFailure()) {
             failedCommits.incrementAndGet();
@@ -49,6 +72,7 @@ final class FaultyPages implements Pages {
 
     @Override
     public void decommit(long offset, long length) {
+        runHook("decommit");
         if (failDecommits || randomFailure()) {
             failedDecommits.incrementAndGet();
             throw injected("mprotect", offset, length);
@@ -58,9 +82,15 @@ final class FaultyPages implements Pages {
 
     @Override
     public void release(long offset, long length) {
+        runHook("release");
         if (failReleases || randomFailure()) {
             failedReleases.incrementAndGet();
             throw injected("madvise", offset, length);
+        }
+        if (releasesThrowIllegalState) {
+            failedReleases.incrementAndGet();
+            throw new IllegalStateException("release(offset=" + Hex.of(offset) + ", length=" + Hex.of(length)
+                    + "): an injected bug");
         }
         real.release(offset, length);
     }
