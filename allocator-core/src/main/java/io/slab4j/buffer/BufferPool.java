@@ -29,8 +29,9 @@ import java.util.function.Function;
  *       pool open.
  *   <li>Pick the smallest class {@code >= size} (a table by 16-byte granule), else the large path with the
  *       size rounded up to pages.
- *   <li>Try now: magazines / pool / a grow the arena can give now; large: a cached span of the
- *       same page count, else arena space now. When that fails, make room (evict cached large
+ *   <li>Try now: magazines / pool / a grow the arena can give now; large: the span parked in
+ *       the thread's home stripe (one CAS, no lock) or a cached span of the same page count,
+ *       else arena space now. When that fails, make room (evict cached large
  *       spans, drain every class's magazines, return idle slabs of every class) and try once
  *       more; a blocked acquire tries once more after it counts as a waiter.
  *   <li>Else ({@code acquire} with time left) sync on {@code choose(class pool's getEvent(),

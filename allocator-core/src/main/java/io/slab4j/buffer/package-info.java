@@ -8,7 +8,8 @@
  *     ├─ SizeClass[i]: Pool(size_i) + PoolCache (magazines)   sizes ≤ the largest class
  *     │    └─ ClassTally per thread: its in-use counts and PoolCache.Local (the handles' Supply)
  *     ├─ LargeSpans: page spans from the arena, cached committed up to a high water mark,
- *     │    in stripes (a home stripe per thread); LargeSpans.Sized is the handles' Supply
+ *     │    in stripes (a home stripe per thread), each with a one-span hot slot in front of
+ *     │    its cache (parked and taken by CAS); LargeSpans.Sized is the handles' Supply
  *     ├─ ThreadState per thread (ThreadLocal): its tallies, home stripe, random sequence
  *     ├─ ClosingEvent: wakes blocked acquires on close
  *     └─ ViewRegistry: weak set of open buffers with views (detached on close)
