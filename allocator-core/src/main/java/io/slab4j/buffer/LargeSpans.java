@@ -288,8 +288,7 @@ final class LargeSpans {
             long x = (long) HOT.getAndSet(s, SEALED);
             synchronized (s) {
                 if (x > 0) {
-                    s.inUse--;
-                    s.inUseBytes -= bytesOf(x);
+                    s.countOut(bytesOf(x));
                 }
                 s.count = 0;
                 s.cachedBytes = 0;
@@ -345,6 +344,12 @@ final class LargeSpans {
             return 0;
         }
 
+        /** Counts out a parked span of {@code bytes} that someone other than this stripe's acquire took from the hot slot. */
+        private synchronized void countOut(long bytes) {
+            inUse--;
+            inUseBytes -= bytes;
+        }
+
         /** Counts a span of {@code bytes} handed out through this stripe. */
         synchronized void taken(long bytes) {
             inUse++;
@@ -361,10 +366,7 @@ final class LargeSpans {
         long moveHot(long bytes) {
             long address = pollHot(bytes);
             if (address != 0) {
-                synchronized (this) {
-                    inUse--;
-                    inUseBytes -= bytes;
-                }
+                countOut(bytes);
             }
             return address;
         }
@@ -392,10 +394,7 @@ final class LargeSpans {
             if (x == 0) {
                 return false;
             }
-            synchronized (this) {
-                inUse--;
-                inUseBytes -= bytesOf(x);
-            }
+            countOut(bytesOf(x));
             freeToArena(addressOf(x), bytesOf(x));
             return true;
         }
@@ -409,10 +408,7 @@ final class LargeSpans {
                 hotSeen = stale ? 0 : x;
             }
             if (stale && HOT.compareAndSet(this, x, 0L)) {
-                synchronized (this) {
-                    inUse--;
-                    inUseBytes -= bytesOf(x);
-                }
+                countOut(bytesOf(x));
                 freeToArena(addressOf(x), bytesOf(x));
             }
         }

@@ -287,31 +287,11 @@ class ArenaClosedRegionTest {
         try {
             Pages real = Pages.of(region);
             Runnable close = closeElsewhere(region);
-            Pages closingBeforePrefault = new Pages() {
-                @Override
-                public void commit(long offset, long length) {
-                    real.commit(offset, length);
-                }
-
-                @Override
-                public void decommit(long offset, long length) {
-                    real.decommit(offset, length);
-                }
-
-                @Override
-                public void release(long offset, long length) {
-                    real.release(offset, length);
-                }
-
-                @Override
-                public boolean isOpen() {
-                    return real.isOpen();
-                }
-
+            Pages closingBeforePrefault = new ForwardingPages(real) {
                 @Override
                 public boolean prefault(long offset, long length) {
                     close.run();
-                    return real.prefault(offset, length); // refused: the region is closed
+                    return super.prefault(offset, length); // refused: the region is closed
                 }
             };
             CommitChunks chunks = new CommitChunks(closingBeforePrefault, region.size(), 2 * PAGE,

@@ -33,8 +33,7 @@ class PrefaultFailureTest {
     enum Answer { REAL, UNSUPPORTED, FAIL }
 
     /** A region's page calls whose optional advice answers as told, recording every advice call. Thread-safe. */
-    static final class AdvicePages implements Pages {
-        private final Pages real;
+    static final class AdvicePages extends ForwardingPages {
         volatile Answer prefault = Answer.REAL;
         volatile Answer advice = Answer.REAL;
         final AtomicInteger prefaultCalls = new AtomicInteger();
@@ -42,27 +41,7 @@ class PrefaultFailureTest {
         final List<long[]> adviceCalls = new CopyOnWriteArrayList<>();
 
         AdvicePages(Pages real) {
-            this.real = real;
-        }
-
-        @Override
-        public void commit(long offset, long length) {
-            real.commit(offset, length);
-        }
-
-        @Override
-        public void decommit(long offset, long length) {
-            real.decommit(offset, length);
-        }
-
-        @Override
-        public void release(long offset, long length) {
-            real.release(offset, length);
-        }
-
-        @Override
-        public boolean isOpen() {
-            return real.isOpen();
+            super(real);
         }
 
         @Override
