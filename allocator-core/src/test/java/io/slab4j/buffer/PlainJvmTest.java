@@ -4,8 +4,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -23,15 +21,10 @@ class PlainJvmTest {
 
     @Test
     void everythingButTheAgronaViewWorksOnAPlainJvm() throws IOException, InterruptedException {
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        ProcessBuilder pb = new ProcessBuilder(List.of(java.toString(), "-Xlog:class+load=info", "-cp",
-                System.getProperty("java.class.path"), PlainJvmMain.class.getName()));
-        pb.redirectErrorStream(true);
-        Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        int code = p.waitFor();
-        String tail = out.length() > 4000 ? out.substring(out.length() - 4000) : out;
-        assertEquals(0, code, tail);
+        ChildJvm.Result r = ChildJvm.run(List.of("-Xlog:class+load=info"), PlainJvmMain.class);
+        String out = r.output();
+        String tail = r.tail();
+        assertEquals(0, r.code(), tail);
         assertTrue(out.contains("PLAIN-OK 0"), tail);
         assertTrue(out.contains("io.slab4j.buffer.DirectViews"), "the check sees our classes load");
         assertFalse(out.contains("org.agrona.concurrent.UnsafeBuffer "), "UnsafeBuffer was loaded");

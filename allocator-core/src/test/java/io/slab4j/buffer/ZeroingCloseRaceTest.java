@@ -4,8 +4,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -23,16 +21,9 @@ class ZeroingCloseRaceTest {
 
     @Test
     void closeWaitsForAnAcquireInsideItsZeroing() throws IOException, InterruptedException {
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        ProcessBuilder pb = new ProcessBuilder(List.of(java.toString(), "-Xmx256m", "-XX:-CreateCoredumpOnCrash",
-                "-XX:ErrorFile=" + System.getProperty("java.io.tmpdir") + "/slab4j-zero-close-hs_err_%p.log", "-cp",
-                System.getProperty("java.class.path"), ZeroingCloseRaceMain.class.getName(), "20"));
-        pb.redirectErrorStream(true);
-        Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        int code = p.waitFor();
-        String tail = out.length() > 4000 ? out.substring(out.length() - 4000) : out;
-        assertEquals(0, code, "the child JVM died:\n" + tail);
-        assertTrue(out.contains("ZERO-CLOSE-OK rounds=20"), tail);
+        ChildJvm.Result r = ChildJvm.run(List.of("-Xmx256m", "-XX:-CreateCoredumpOnCrash",
+                "-XX:ErrorFile=" + System.getProperty("java.io.tmpdir") + "/slab4j-zero-close-hs_err_%p.log"), ZeroingCloseRaceMain.class, "20");
+        assertEquals(0, r.code(), "the child JVM died:\n" + r.tail());
+        assertTrue(r.output().contains("ZERO-CLOSE-OK rounds=20"), r.tail());
     }
 }
