@@ -265,30 +265,52 @@ public final class BufferPool implements AutoCloseable {
 
     /** A buffer of at least {@code size} bytes, waiting as long as it takes. */
     public PooledBuffer acquire(int size) throws InterruptedException {
-        PooledBuffer b = tryTake(size, "acquire");
-        return b != null ? b : await(size, null);
+        try {
+            PooledBuffer b = tryTake(size, "acquire");
+            return b != null ? b : await(size, null);
+        } catch (IllegalStateException e) {
+            throw closedOr(e, "acquire");
+        }
     }
 
     /** As {@link #acquire(int)}, waiting up to {@code timeout}; null when it runs out (no wait when it is zero or negative). */
     public PooledBuffer acquire(int size, Duration timeout) throws InterruptedException {
         Objects.requireNonNull(timeout, "acquire(size, null): the timeout is null");
-        PooledBuffer b = tryTake(size, "acquire");
-        if (b == null) {
-            b = timeout.isZero() || timeout.isNegative() ? null : await(size, timeout);
+        try {
+            PooledBuffer b = tryTake(size, "acquire");
             if (b == null) {
-                missed(size);
+                b = timeout.isZero() || timeout.isNegative() ? null : await(size, timeout);
+                if (b == null) {
+                    missed(size);
+                }
             }
+            return b;
+        } catch (IllegalStateException e) {
+            throw closedOr(e, "acquire");
         }
-        return b;
     }
 
     /** A buffer of at least {@code size} bytes if one can be had now, else null; never waits. */
     public PooledBuffer tryAcquire(int size) {
-        PooledBuffer b = tryTake(size, "tryAcquire");
-        if (b == null) {
-            missed(size);
+        try {
+            PooledBuffer b = tryTake(size, "tryAcquire");
+            if (b == null) {
+                missed(size);
+            }
+            return b;
+        } catch (IllegalStateException e) {
+            throw closedOr(e, "tryAcquire");
         }
-        return b;
+    }
+
+    /**
+     * A call that raced the pool's close may meet a lower layer the close has closed already (a
+     * size class's cache or pool, the arena): its refusal names objects the caller never saw, so
+     * it becomes this pool's own closed error (the refusal as its cause). Anything else, and this
+     * pool's own closed errors, pass unchanged.
+     */
+    private RuntimeException closedOr(IllegalStateException e, String what) {
+        return closed && !(e instanceof PoolClosedException) ? closedError(what, e) : e;
     }
 
     /** An acquire of {@code size} (validated) returned null: one failure of its class (large spans have no class figures). */
@@ -605,11 +627,15 @@ public final class BufferPool implements AutoCloseable {
     /** Returns idle memory now: magazines of threads outside a pool call, the depot, idle slabs, cached large spans. */
     public void trim() {
         checkOpen("trim");
-        for (SizeClass k : classes) {
-            k.trim();
+        try {
+            for (SizeClass k : classes) {
+                k.trim();
+            }
+            large.trim();
+            forgetExited();
+        } catch (IllegalStateException e) {
+            throw closedOr(e, "trim");
         }
-        large.trim();
-        forgetExited();
     }
 
     private void maybeDecay() {
@@ -756,7 +782,20 @@ public final class BufferPool implements AutoCloseable {
     }
 
     private IllegalStateException closedError(String what) {
-        return new IllegalStateException(what + ": buffer pool '" + name + "' is closed");
+        return new PoolClosedException(what + ": buffer pool '" + name + "' is closed", null);
+    }
+
+    private IllegalStateException closedError(String what, Throwable cause) {
+        return new PoolClosedException(what + ": buffer pool '" + name + "' is closed", cause);
+    }
+
+    /** This pool's refusal of a call because it is closed (an {@link IllegalStateException} to callers; the type only marks it for {@link #closedOr}). */
+    private static final class PoolClosedException extends IllegalStateException {
+        private static final long serialVersionUID = 1L;
+
+        PoolClosedException(String message, Throwable cause) {
+            super(message, cause);
+        }
     }
 
     @Override
@@ -801,7 +840,7 @@ public final class BufferPool implements AutoCloseable {
         public Builder reserve(long bytes) {
             if (bytes <= 0 || bytes > MAX_RESERVE) {
                 throw new IllegalArgumentException("reserve(" + bytes + "): the reservation must be in [1, " + MAX_RESERVE
-                        + "] bytes (2^46, half of x86-64's user address space)");
+                        + "] bytes (4 TiB, 2^42: the arena numbers pages of 4 KiB with an int)");
             }
             this.reserve = bytes;
             return this;

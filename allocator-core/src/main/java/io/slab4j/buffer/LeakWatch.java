@@ -50,9 +50,12 @@ final class LeakWatch implements Runnable {
             return;
         }
         BufferPool pool = supply.owner;
-        pool.leaked(capacity);
-        LOG.log(System.Logger.Level.WARNING, "buffer pool '" + pool.name() + "': a buffer of " + capacity + " bytes at "
-                + Hex.of(address) + " became unreachable without close(); its memory goes back to the pool", acquiredAt);
-        supply.release(address, capacity, true);
+        try {
+            supply.release(address, capacity, true);
+        } finally { // counted once the memory is back, so a snapshot that shows the leak shows the buffer out of use
+            pool.leaked(capacity);
+            LOG.log(System.Logger.Level.WARNING, "buffer pool '" + pool.name() + "': a buffer of " + capacity + " bytes at "
+                    + Hex.of(address) + " became unreachable without close(); its memory went back to the pool", acquiredAt);
+        }
     }
 }

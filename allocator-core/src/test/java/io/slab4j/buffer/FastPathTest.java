@@ -243,7 +243,7 @@ class FastPathTest {
             assertTrue(named, "the stack is the acquire's");
             String message = r.getMessage();
             assertTrue(message.matches("buffer pool 'fast-leak': a buffer of 4096 bytes at 0x[0-9a-f]+ became unreachable"
-                    + " without close\\(\\); its memory goes back to the pool"), message);
+                    + " without close\\(\\); its memory went back to the pool"), message);
             while (pool.stats().buffersInUse() != 0 && System.nanoTime() < deadline) {
                 Thread.onSpinWait();
             }
