@@ -748,7 +748,12 @@ public final class BufferPool implements AutoCloseable {
      * Closes the pool: wakes blocked acquires (they throw {@code IllegalStateException}),
      * detaches the views of buffers still open and reports them (WARNING), unregisters the
      * MXBean and unmaps the region. Buffers still open stay closed-looking: their accessors
-     * throw, their {@code close()} does nothing. Idempotent.
+     * throw, their {@code close()} does nothing. When buffers are still open the region is
+     * not unmapped but emptied ({@code madvise(MADV_DONTNEED)}: its memory goes back to the OS)
+     * and left reserved for good, so an access the pool cannot refuse (a {@code ByteBuffer}
+     * the caller derived from a view, a raw {@link PooledBuffer#address()}, a Netty buffer's
+     * NIO buffers) reads zeros instead of faulting and killing the JVM, and no later mapping
+     * can appear under it. Idempotent.
      */
     @Override
     public void close() {
@@ -761,10 +766,12 @@ public final class BufferPool implements AutoCloseable {
         }
         int withViews = views.detachAll();
         BufferPoolStats last = stats();
-        if (last.buffersInUse() > 0) {
+        boolean open = last.buffersInUse() > 0;
+        if (open) {
             System.getLogger(BufferPool.class.getName()).log(System.Logger.Level.WARNING, "buffer pool '" + name + "' closed with "
                     + last.buffersInUse() + " buffers (" + last.usedBytes() + " bytes) still open; the views of " + withViews
-                    + " of them were detached and their memory is unmapped");
+                    + " of them were detached, and the region's memory goes back to the OS but its " + region.size()
+                    + " bytes of address space stay reserved (not unmapped), so that a stale access reads zeros instead of crashing");
         }
         for (SizeClass k : classes) {
             k.close();
@@ -772,7 +779,21 @@ public final class BufferPool implements AutoCloseable {
         large.close();
         Management.unregister(name);
         awaitZeroing(); // an acquire that read closed as false before it was set may still be zeroing
-        region.close();
+        if (open) {
+            retire();
+        } else {
+            region.close();
+        }
+    }
+
+    /** Close with buffers still open: empties the region and keeps it reserved, never unmapped (see {@link #close()}). */
+    private void retire() {
+        try {
+            region.release(0, region.size());
+        } catch (RuntimeException e) { // the memory stays resident; still nothing is unmapped under the open buffers
+            System.getLogger(BufferPool.class.getName()).log(System.Logger.Level.WARNING, "buffer pool '" + name
+                    + "': releasing the memory of its closed region failed; it stays resident", e);
+        }
     }
 
     private void checkOpen(String what) {

@@ -83,15 +83,15 @@ class BufferPoolReviewTest {
         assertFalse(x.getMessage().contains("-9223372036854771712"), "quotes a negative reservation: " + x.getMessage());
     }
 
-    /** "committedBytes: bytes committed in the region now"; close() unmaps the region. */
+    /** "committedBytes: bytes committed in the region now"; close() empties the region. */
     @Test
     void statsAfterCloseReportNothingCommitted() throws Exception {
         BufferPool p = small().build();
         PooledBuffer b = p.acquire(100);
-        p.close(); // b still open: reported, detached, and its memory unmapped with the region
+        p.close(); // b still open: reported, detached, and its memory released with the region (which stays reserved)
         b.close();
         BufferPoolStats s = p.stats();
-        assertEquals(0, s.committedBytes(), "the region is unmapped, yet: " + s);
+        assertEquals(0, s.committedBytes(), "the region is closed, yet: " + s);
     }
 
     /**

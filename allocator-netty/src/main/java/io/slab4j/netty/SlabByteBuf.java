@@ -38,7 +38,11 @@ import java.nio.channels.ScatteringByteChannel;
  *   <li>Capacity changes stay inside slab4j ({@link #capacity(int)}): growth beyond
  *       {@code room}, or a shrink to half of it or less, acquires a new {@code PooledBuffer}
  *       from the same pool, copies {@code min(old, new capacity)} bytes and closes the old one.
- *       No byte is ever copied into memory that Netty allocates.
+ *       No byte is ever copied into memory that Netty allocates. A buffer that has handed out
+ *       a slice or a duplicate ({@code DERIVED}) never shrinks into smaller memory: Netty's
+ *       slices keep their own length and reach this buffer's memory through its unchecked
+ *       accessors, so a slice made before such a shrink would write past the smaller memory
+ *       into another holder's (growth is safe: the new memory is longer).
  *   <li>{@code refCnt} goes from 1 to 0 once; that transition alone calls
  *       {@link #deallocate()}, which closes {@code memory}: the memory goes back exactly once.
  * </ol>
@@ -75,6 +79,10 @@ import java.nio.channels.ScatteringByteChannel;
  */
 final class SlabByteBuf extends AbstractByteBuf {
     private static final VarHandle REF_CNT;
+    /** The bits of {@link #room} that hold the memory's capacity. */
+    private static final int ROOM = Integer.MAX_VALUE;
+    /** The bit of {@link #room} that says a slice or duplicate was made. */
+    private static final int DERIVED = Integer.MIN_VALUE;
 
     static {
         try {
@@ -97,7 +105,12 @@ final class SlabByteBuf extends AbstractByteBuf {
     private PooledBuffer memory;
     /** {@code memory.address()}, cached: the accessors must not pay the handle's volatile checks. */
     private long address;
-    /** {@code memory.capacity()}, cached. */
+    /**
+     * {@code memory.capacity()}, cached, in the low 31 bits ({@link #ROOM}); the sign bit
+     * ({@link #DERIVED}) is set once a slice or duplicate of this buffer was made, from then on a
+     * shrink stays in place (invariant 2). One field for both: a flag of its own would take the
+     * object from 64 to 72 bytes.
+     */
     private int room;
     private int capacity;
     /** The buffer {@link #internalNioBuffer} hands out: a duplicate of memory's view, made on first use. */
@@ -114,7 +127,7 @@ final class SlabByteBuf extends AbstractByteBuf {
     private void adopt(PooledBuffer next) {
         memory = next;
         address = next.address();
-        room = next.capacity();
+        room = next.capacity() | (room & DERIVED);
         tmpNioBuf = null;
     }
 
@@ -146,6 +159,9 @@ final class SlabByteBuf extends AbstractByteBuf {
         while (true) {
             if (seen <= 0 || seen > Integer.MAX_VALUE - increment) {
                 throw new IllegalReferenceCountException(seen, increment);
+            }
+            if (memory.isClosed()) { // the pool closed under this buffer: refCnt() reads 0, and so does retain
+                throw new IllegalReferenceCountException(0, increment);
             }
             int witness = (int) REF_CNT.compareAndExchange(this, seen, seen + increment);
             if (witness == seen) {
@@ -212,12 +228,12 @@ final class SlabByteBuf extends AbstractByteBuf {
 
     /** The capacity of the memory owned now (for tests). */
     int room() {
-        return room;
+        return room & ROOM;
     }
 
     @Override
     public int maxFastWritableBytes() {
-        return Math.min(room, maxCapacity()) - writerIndex();
+        return Math.min(room & ROOM, maxCapacity()) - writerIndex();
     }
 
     /**
@@ -226,18 +242,19 @@ final class SlabByteBuf extends AbstractByteBuf {
      * thread fails at once with {@link BufferPoolExhaustedException} when the pool is at its
      * cap, other threads wait up to the configured timeout), and on failure this buffer is
      * unchanged. A shrink to half of {@code room} or less moves to a smaller buffer when the
-     * pool has one now (and its room is smaller) and stays in place otherwise: a shrink never
-     * fails.
+     * pool has one now (and its room is smaller) and no slice or duplicate of this buffer was
+     * ever made, and stays in place otherwise: a shrink never fails.
      */
     @Override
     public ByteBuf capacity(int newCapacity) {
         checkNewCapacity(newCapacity);
         int old = capacity;
-        if (newCapacity > room) {
+        int r = room & ROOM;
+        if (newCapacity > r) {
             move(alloc.acquireForGrowth(newCapacity), old);
-        } else if (newCapacity < old && newCapacity <= room / 2) {
+        } else if (newCapacity < old && newCapacity <= r / 2 && (room & DERIVED) == 0) {
             PooledBuffer smaller = alloc.tryAcquire(newCapacity);
-            if (smaller != null && smaller.capacity() < room) {
+            if (smaller != null && smaller.capacity() < r) {
                 move(smaller, newCapacity);
             } else if (smaller != null) {
                 smaller.close(); // the pool has nothing smaller for this size (one roomy class): stay
@@ -255,6 +272,20 @@ final class SlabByteBuf extends AbstractByteBuf {
         NativeMemory.copy(address, next.address(), bytes);
         adopt(next);
         old.close();
+    }
+
+    /** Netty's slice (every slice and retained or read slice of this buffer is made here), marking this buffer {@link #DERIVED}. */
+    @Override
+    public ByteBuf slice(int index, int length) {
+        room |= DERIVED;
+        return super.slice(index, length);
+    }
+
+    /** Netty's duplicate (retained ones too; a duplicate's own slices reach this buffer's memory directly), marking this buffer {@link #DERIVED}. */
+    @Override
+    public ByteBuf duplicate() {
+        room |= DERIVED;
+        return super.duplicate();
     }
 
     @Override

@@ -42,12 +42,21 @@ import java.util.function.Predicate;
  *       fail at once) for a buffer to come back, then throws the same exception. An interrupt
  *       ends the wait with that exception too, the interrupt flag set again.
  * </ol>
- * Growth of an existing buffer acquires the same way, except that it never falls back.
+ * Growth of an existing buffer acquires the same way, except that it never falls back. A
+ * capacity larger than the pool can ever hand out (above its reservation or committed cap) is
+ * treated as the cap: {@link BufferPoolExhaustedException} at once on any thread, or the
+ * fallback on an event loop that has one.
  *
  * <h2>Pool lifetime</h2>
  * The allocator does not own the pool: close the pool after the channels that use the
- * allocator are closed. A {@code SlabByteBuf} reaches its memory by address, so one still open
- * when its pool unmaps would fault on its next access.
+ * allocator are closed. A {@code SlabByteBuf} still open when its pool closes refuses access
+ * ({@code refCnt()} reads 0, so Netty's access checks throw), and since such a pool keeps its
+ * region reserved (emptied, never unmapped; see {@link BufferPool#close()}), what Netty reaches
+ * without those checks (a {@code CompositeByteBuf}'s byte search, NIO buffers taken before)
+ * reads zeros instead of faulting. NIO buffers from {@code nioBuffer()},
+ * {@code nioBuffers()} and {@code internalNioBuffer()} follow Netty's rule: valid until the
+ * buffer's release or its next capacity change; after that they see whatever the memory holds
+ * (the pool detaches only its own views).
  *
  * <h2>Concurrency</h2>
  * Thread-safe: every field is final; the counters are {@link LongAdder}s; the pool is
@@ -109,16 +118,34 @@ public final class SlabByteBufAllocator extends AbstractByteBufAllocator impleme
     @Override
     protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
         int size = Math.max(1, initialCapacity);
-        PooledBuffer memory = pool.tryAcquire(size);
+        PooledBuffer memory;
+        IllegalArgumentException beyondThePool = null;
+        try {
+            memory = pool.tryAcquire(size);
+        } catch (IllegalArgumentException e) { // a capacity Netty allowed that the pool can never hand out
+            memory = null;
+            beyondThePool = e;
+        }
         if (memory == null) {
             Thread self = Thread.currentThread();
             if (eventLoopThreads.test(self) && eventLoopPolicy == EventLoopPolicy.FALLBACK_UNPOOLED) {
                 fallbacks.increment();
                 return toLeakAwareBuffer(new UnpooledDirectByteBuf(this, initialCapacity, maxCapacity));
             }
+            if (beyondThePool != null) {
+                throw neverFits(size, self, "an allocation", beyondThePool);
+            }
             memory = acquireSlow(size, self);
         }
         return toLeakAwareBuffer(new SlabByteBuf(this, memory, initialCapacity, maxCapacity));
+    }
+
+    /** {@code size} is beyond what the pool can ever hand out: counted as exhausted, and the same exception as at the cap. */
+    private BufferPoolExhaustedException neverFits(int size, Thread self, String what, IllegalArgumentException cause) {
+        exhausted.increment();
+        return new BufferPoolExhaustedException("buffer pool '" + pool.name() + "' can never hold a buffer of " + size + " bytes, so "
+                + what + " on thread '" + self.getName() + "' failed (" + cause.getMessage() + ")", pool.name(), size,
+                eventLoopThreads.test(self), Duration.ZERO, cause);
     }
 
     @Override
@@ -171,7 +198,12 @@ public final class SlabByteBufAllocator extends AbstractByteBufAllocator impleme
 
     /** A buffer for a growing {@link SlabByteBuf}: as a new one, but never unpooled. */
     PooledBuffer acquireForGrowth(int size) {
-        PooledBuffer memory = pool.tryAcquire(size);
+        PooledBuffer memory;
+        try {
+            memory = pool.tryAcquire(size);
+        } catch (IllegalArgumentException beyondThePool) { // a capacity Netty allowed (within maxCapacity) that the pool can never hand out
+            throw neverFits(size, Thread.currentThread(), "the growth of a buffer", beyondThePool);
+        }
         return memory != null ? memory : acquireSlow(size, Thread.currentThread());
     }
 
