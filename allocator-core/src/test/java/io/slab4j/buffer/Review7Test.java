@@ -309,6 +309,56 @@ class Review7Test {
         }
     }
 
+    @Test
+    @Tag("stress")
+    void aTwoMebibyteWaiterIsServedWhileOtherThreadsChurnOneMebibyteSpans() throws Exception {
+        // 4 MiB reserved; three threads acquire and close 1 MiB in a loop (at most 3 MiB held at once,
+        // so 1 MiB is always free somewhere); a 2 MiB acquire must be served within seconds: every
+        // churning close frees while it waits, so the arena sees 2 MiB free whenever two adjacent
+        // spans are closed at once, unless the churners barge ahead of the FIFO waiter
+        try (BufferPool pool = pool("large-churn", 4L * MIB).sizeClasses(16, 64).build()) {
+            AtomicBoolean stop = new AtomicBoolean();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            AtomicLong churned = new AtomicLong();
+            List<Thread> ts = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                Thread t = new Thread(() -> {
+                    try {
+                        while (!stop.get()) {
+                            PooledBuffer b = pool.acquire(MIB, Duration.ofMillis(200));
+                            if (b != null) {
+                                b.byteBuffer().putLong(0, 1);
+                                b.close();
+                                churned.incrementAndGet();
+                            }
+                        }
+                    } catch (Throwable e) {
+                        failure.compareAndSet(null, e);
+                    }
+                });
+                ts.add(t);
+                t.start();
+            }
+            io.slab4j.testing.Await.until("churn", () -> churned.get() > 1000);
+            int served = 0;
+            for (int k = 0; k < 5; k++) {
+                PooledBuffer two = pool.acquire(2 * MIB, Duration.ofSeconds(3));
+                if (two != null) {
+                    served++;
+                    two.close();
+                }
+            }
+            stop.set(true);
+            for (Thread t : ts) {
+                t.join();
+            }
+            assertNull(failure.get());
+            assertEquals(5, served, "2 MiB waiters starved behind 1 MiB churn (" + churned.get() + " churned): " + pool.stats());
+            pool.checkInvariants();
+            assertEquals(0, pool.stats().buffersInUse());
+        }
+    }
+
     private interface Call<T> {
         T call() throws Exception;
     }
