@@ -423,6 +423,64 @@ class Review7Test {
         }
     }
 
+    @Test
+    @Tag("stress")
+    void anInterruptRacingTheCloseThatServesALargeWaiterLosesNoSpan() throws Exception {
+        try (BufferPool pool = pool("large-interrupt-race", 2L * MIB).sizeClasses(16, 64).build()) {
+            int got = 0;
+            int interrupted = 0;
+            for (int round = 0; round < 150; round++) {
+                PooledBuffer held = pool.acquire(round % 2 == 0 ? 2 * MIB : MIB + PAGE);
+                AtomicReference<Object> outcome = new AtomicReference<>();
+                int want = round % 3 == 0 ? MIB : 2 * MIB;
+                Thread w = new Thread(() -> {
+                    try {
+                        outcome.set(pool.acquire(want));
+                    } catch (Throwable e) {
+                        outcome.set(e);
+                    }
+                });
+                w.start();
+                io.slab4j.testing.Await.until("the waiter blocks", () -> pool.stats().waiters() == 1);
+                CountDownLatch go = new CountDownLatch(1);
+                Thread closer = new Thread(() -> {
+                    try {
+                        go.await();
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                    held.close();
+                });
+                closer.start();
+                go.countDown();
+                if ((round & 1) == 0) {
+                    Thread.onSpinWait();
+                }
+                w.interrupt();
+                w.join();
+                closer.join();
+                Object o = outcome.get();
+                if (o instanceof PooledBuffer b) {
+                    got++;
+                    assertEquals((want + PAGE - 1) / PAGE * PAGE, b.capacity());
+                    b.close();
+                } else if (o instanceof InterruptedException) {
+                    interrupted++;
+                } else {
+                    throw new AssertionError("round " + round + ": the waiter ended with " + o, o instanceof Throwable t ? t : null);
+                }
+                BufferPoolStats s = pool.stats();
+                assertEquals(0, s.buffersInUse(), "round " + round + ": " + s);
+                assertEquals(0, s.waiters(), "round " + round + ": " + s);
+                pool.checkInvariants();
+                try (PooledBuffer all = pool.tryAcquire(2 * MIB)) {
+                    assertNotNull(all, "round " + round + ": a span was lost to the interrupted waiter: " + pool.stats() + ", " + pool.arenaStats());
+                }
+            }
+            assertTrue(got + interrupted == 150, got + " served, " + interrupted + " interrupted");
+        }
+    }
+
     private static PooledBuffer i2(BufferPool pool, int size) throws InterruptedException {
         return pool.acquire(size);
     }
@@ -470,9 +528,10 @@ class Review7Test {
         try (BufferPool pool = BufferPool.builder().name("r7-large-leak").reserve(64L << 20).leakDetection(LeakDetection.ALL)
                 .build()) {
             int n = dropLarge(pool, 5);
-            io.slab4j.testing.Await.until("the leaks are found", () -> {
+            io.slab4j.testing.Await.until("the leaks are found and their memory is back", () -> {
                 System.gc();
-                return pool.stats().leaksDetected() == n;
+                BufferPoolStats now = pool.stats();
+                return now.leaksDetected() == n && now.buffersInUse() == 0; // the count comes first: see the test below
             });
             pool.checkInvariants();
             BufferPoolStats s = pool.stats();
@@ -486,6 +545,55 @@ class Review7Test {
                 assertEquals(MIB, b.capacity());
             }
             pool.checkInvariants();
+        }
+    }
+
+    @Test
+    @Tag("review7-failing")
+    void aLeakIsCountedOnlyOnceItsMemoryWentBack() throws Exception {
+        // Expected (BufferPoolStats: "leaksDetected: watched buffers found unreachable without
+        // close (their memory went back)"): a snapshot that counts a leak shows its buffer no
+        // longer in use. Observed: LeakWatch.run (LeakWatch.java:49-55) counts the leak, then logs
+        // the WARNING with the acquire stack, and only then returns the memory, so for the whole log
+        // call stats() shows leaksDetected=1 with the leaked 1 MiB buffer still in buffersInUse,
+        // largeBuffersInUse and usedBytes (a monitor polling leaksDetected reads a pool that is
+        // still using the leaked memory). Seen here from the WARNING itself, so deterministic.
+        java.util.logging.Logger log = java.util.logging.Logger.getLogger(BufferPool.class.getName());
+        AtomicReference<BufferPoolStats> atWarning = new AtomicReference<>();
+        AtomicReference<BufferPool> poolRef = new AtomicReference<>();
+        java.util.logging.Handler h = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                BufferPool p = poolRef.get();
+                if (p != null && String.valueOf(r.getMessage()).contains("'r7-leak-order'") && String.valueOf(r.getMessage()).contains("unreachable")) {
+                    atWarning.compareAndSet(null, p.stats());
+                }
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        log.addHandler(h);
+        try (BufferPool pool = BufferPool.builder().name("r7-leak-order").reserve(64L << 20).leakDetection(LeakDetection.ALL).build()) {
+            poolRef.set(pool);
+            dropLarge(pool, 1);
+            io.slab4j.testing.Await.until("the leak is found and its memory is back", () -> {
+                System.gc();
+                BufferPoolStats now = pool.stats();
+                return now.leaksDetected() == 1 && now.buffersInUse() == 0;
+            });
+            BufferPoolStats s = atWarning.get();
+            assertNotNull(s, "the leak was logged");
+            assertEquals(1, s.leaksDetected(), s.toString());
+            assertEquals(0, s.buffersInUse(), "a counted leak's buffer is no longer in use: leaksDetected " + s.leaksDetected()
+                    + ", buffersInUse " + s.buffersInUse() + ", largeBuffersInUse " + s.largeBuffersInUse() + ", usedBytes " + s.usedBytes());
+        } finally {
+            log.removeHandler(h);
         }
     }
 
@@ -568,9 +676,39 @@ class Review7Test {
             assertEquals(0, s.usedBytes(), s.toString());
             assertEquals(0, s.cachedLargeBytes(), s.toString());
             assertEquals(0, s.committedBytes(), s.toString());
+            pool.checkInvariants();
         } finally {
             log.removeHandler(h);
         }
+    }
+
+    @Test
+    void aPoolClosedWithLargeAndClassBuffersOpenKeepsItsInvariantsAndCountsTheirLateCloses() throws Exception {
+        BufferPool pool = pool("close-open", 64L << 20).build();
+        PooledBuffer big = pool.acquire(2 * MIB);
+        PooledBuffer odd = onThread(() -> pool.acquire(33 * PAGE));
+        PooledBuffer small = pool.acquire(100);
+        int smallCapacity = small.capacity();
+        PooledBuffer parked = pool.acquire(MIB);
+        parked.close();
+        ByteBuffer view = big.byteBuffer();
+        pool.close();
+        assertEquals(0, view.capacity(), "the open buffer's view was detached");
+        assertThrows(IllegalStateException.class, big::byteBuffer);
+        pool.checkInvariants();
+        BufferPoolStats s = pool.stats();
+        assertEquals(3, s.buffersInUse(), s.toString());
+        assertEquals(2, s.largeBuffersInUse(), s.toString());
+        assertEquals(2L * MIB + 33L * PAGE + smallCapacity, s.usedBytes(), s.toString());
+        assertEquals(0, s.cachedLargeBytes(), s.toString());
+        big.close();
+        odd.close();
+        small.close();
+        pool.checkInvariants();
+        s = pool.stats();
+        assertEquals(0, s.largeBuffersInUse(), s.toString());
+        assertEquals(0, s.usedBytes(), s.toString());
+        assertEquals(0, s.cachedLargeBytes(), s.toString());
     }
 
     // ------------------------------------------------------------------ 4. the boundary
