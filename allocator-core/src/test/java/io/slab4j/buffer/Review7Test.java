@@ -755,6 +755,39 @@ class Review7Test {
     }
 
     @Test
+    void aWaitWithAnEnormousTimeoutIsServedByACloseAndATinyOneReturnsNull() throws Exception {
+        try (BufferPool pool = pool("huge-timeout", 2L * MIB).sizeClasses(16, 64).build()) {
+            PooledBuffer all = pool.acquire(2 * MIB);
+            assertNull(pool.acquire(MIB, Duration.ofNanos(1)), "a 1 ns wait times out");
+            assertNull(pool.acquire(32, Duration.ofNanos(1)), "a class's 1 ns wait times out too");
+            for (Duration forever : List.of(Duration.ofSeconds(Long.MAX_VALUE, 999_999_999), Duration.ofDays(365L * 1000))) {
+                for (int size : new int[]{MIB, 32}) {
+                    AtomicReference<Object> got = new AtomicReference<>();
+                    Thread w = new Thread(() -> {
+                        try {
+                            got.set(pool.acquire(size, forever));
+                        } catch (Throwable e) {
+                            got.set(e);
+                        }
+                    });
+                    w.start();
+                    io.slab4j.testing.Await.until("the waiter blocks", () -> pool.stats().waiters() == 1 || got.get() != null);
+                    assertNull(got.get(), "an acquire with timeout " + forever + " ended at once: " + got.get());
+                    all.close();
+                    w.join();
+                    assertTrue(got.get() instanceof PooledBuffer, "timeout " + forever + ", size " + size + ": " + got.get());
+                    ((PooledBuffer) got.get()).close();
+                    pool.trim();
+                    all = pool.acquire(2 * MIB);
+                }
+            }
+            all.close();
+            pool.checkInvariants();
+            assertEquals(0, pool.stats().buffersInUse());
+        }
+    }
+
+    @Test
     void theMXBeanAgreesWithTheStatsAndLeavesWithTheClose() throws Exception {
         javax.management.MBeanServer server = java.lang.management.ManagementFactory.getPlatformMBeanServer();
         javax.management.ObjectName on = new javax.management.ObjectName("io.slab4j:type=BufferPool,name=r7-mx");
@@ -769,6 +802,13 @@ class Review7Test {
         assertEquals(s.committedBytes(), server.getAttribute(on, "CommittedBytes"));
         assertEquals(s.reservedBytes(), server.getAttribute(on, "ReservedBytes"));
         assertEquals(2L, s.buffersInUse());
+        long[] perClass = (long[]) server.getAttribute(on, "SizeClassBuffersInUse");
+        int[] classes = (int[]) server.getAttribute(on, "SizeClasses");
+        assertEquals(pool.sizeClasses().length, perClass.length);
+        for (int i = 0; i < classes.length; i++) {
+            assertEquals(s.sizeClasses().get(i).buffersInUse(), perClass[i], "class " + classes[i]);
+            assertEquals(classes[i] >= 100 && (i == 0 || classes[i - 1] < 100) ? 1 : 0, perClass[i], "class " + classes[i]);
+        }
         server.invoke(on, "trim", null, null);
         assertEquals(0, pool.stats().cachedLargeBytes());
         a.close();
