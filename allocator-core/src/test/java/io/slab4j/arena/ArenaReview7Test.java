@@ -105,6 +105,44 @@ class ArenaReview7Test {
     }
 
     @Test
+    void theRegionsCloseReleasesUntimedAndTimedWaitersWithTheClosedErrorAndCountsNothing() throws Exception {
+        VirtualRegion region = VirtualRegion.reserve(8 * PAGE);
+        Arena arena = Arena.builder(region).commitChunk(2 * PAGE).build();
+        long all = arena.tryAlloc(8 * PAGE);
+        List<Thread> ws = new ArrayList<>();
+        List<Object> outcomes = java.util.Collections.synchronizedList(new ArrayList<>());
+        for (int i = 0; i < 4; i++) {
+            int n = i;
+            Thread w = new Thread(() -> {
+                try {
+                    outcomes.add(n % 2 == 0 ? arena.alloc(PAGE * (1 + n)) : arena.alloc(PAGE * (1 + n), Duration.ofSeconds(30)));
+                } catch (Throwable e) {
+                    outcomes.add(e);
+                }
+            });
+            ws.add(w);
+            w.start();
+        }
+        io.slab4j.testing.Await.until("four waiters", () -> arena.waiters() == 4);
+        region.close();
+        for (Thread w : ws) {
+            w.join(TimeUnit.SECONDS.toMillis(10));
+            assertTrue(!w.isAlive(), "a waiter still waits after the region's close");
+        }
+        assertEquals(4, outcomes.size());
+        for (Object o : outcomes) {
+            assertTrue(o instanceof IllegalStateException && String.valueOf(((Throwable) o).getMessage()).contains("closed"), String.valueOf(o));
+        }
+        assertEquals(0, arena.waiters());
+        arena.free(all, 8 * PAGE); // accepted after the close: moot, no throw
+        ArenaStats s = arena.stats();
+        assertEquals(0, s.commitFailures(), s.toString());
+        assertEquals(0, s.releaseFailures(), s.toString());
+        assertEquals(0, s.allocated(), s.toString());
+        arena.checkInvariants();
+    }
+
+    @Test
     @Tag("stress")
     void injectedFailuresDuringTheCloseRaceAreStillCountedAtMostOnceEach() throws Exception {
         long injectedCommits = 0;

@@ -485,6 +485,45 @@ class Review7Test {
         }
     }
 
+    @Test
+    @Tag("stress")
+    void aTimeoutRacingTheCloseThatServesALargeWaiterLosesNoSpan() throws Exception {
+        try (BufferPool pool = pool("large-timeout-race", 2L * MIB).sizeClasses(16, 64).build()) {
+            int got = 0;
+            for (int round = 0; round < 150; round++) {
+                PooledBuffer held = pool.acquire(2 * MIB);
+                AtomicReference<Object> outcome = new AtomicReference<>();
+                int want = round % 2 == 0 ? MIB : 2 * MIB;
+                Duration timeout = Duration.ofMillis(1 + round % 3);
+                Thread w = new Thread(() -> {
+                    try {
+                        outcome.set(pool.acquire(want, timeout));
+                    } catch (Throwable e) {
+                        outcome.set(e);
+                    }
+                });
+                w.start();
+                Thread.sleep(round % 4); // the close lands before, at or after the timeout
+                held.close();
+                w.join();
+                Object o = outcome.get();
+                if (o instanceof PooledBuffer b) {
+                    got++;
+                    b.close();
+                } else if (o != null) {
+                    throw new AssertionError("round " + round + ": the waiter ended with " + o, o instanceof Throwable t ? t : null);
+                }
+                BufferPoolStats s = pool.stats();
+                assertEquals(0, s.buffersInUse(), "round " + round + ": " + s);
+                assertEquals(0, s.waiters(), "round " + round + ": " + s);
+                pool.checkInvariants();
+                try (PooledBuffer all = pool.tryAcquire(2 * MIB)) {
+                    assertNotNull(all, "round " + round + ": a span was lost to the timed-out waiter: " + pool.stats());
+                }
+            }
+        }
+    }
+
     private static PooledBuffer i2(BufferPool pool, int size) throws InterruptedException {
         return pool.acquire(size);
     }
