@@ -170,7 +170,19 @@ class Review7Test {
     @Test
     @Tag("stress")
     void largeSpansOfMixedSizesHaveOneOwnerWithClosesElsewhereTrimsAndAFastDecay() throws Exception {
-        try (BufferPool pool = pool("large-mixed", 64L << 20).idleDecay(Duration.ofMillis(1)).build()) {
+        mixedLargeRun(pool("large-mixed", 64L << 20).idleDecay(Duration.ofMillis(1)), 1500, false);
+    }
+
+    @Test
+    @Tag("stress")
+    void theSameRaceOnAZeroingPoolThatWatchesEveryBufferKeepsOneOwnerAndZeroesReusedSpans() throws Exception {
+        mixedLargeRun(pool("large-mixed-zero-all", 64L << 20).idleDecay(Duration.ofMillis(1)).zeroOnAcquire(true)
+                .leakDetection(LeakDetection.ALL), 1000, true);
+    }
+
+    /** Three threads acquire mixed large sizes, hand half their buffers to the next thread to close, trim now and then; owners and stamps are checked throughout. */
+    private static void mixedLargeRun(BufferPool.Builder builder, long millis, boolean zeroing) throws Exception {
+        try (BufferPool pool = builder.build()) {
             int top = pool.sizeClasses()[pool.sizeClasses().length - 1];
             int[] sizes = {top + 1, 17 * PAGE, 257 * PAGE, MIB, 2 * MIB, MIB + 1, 33 * PAGE};
             Owners owners = new Owners();
@@ -206,6 +218,12 @@ class Review7Test {
                                 throw new AssertionError("capacity " + b.capacity() + " for " + size);
                             }
                             owners.own(b.address(), b.capacity(), id);
+                            if (zeroing) {
+                                ByteBuffer z = b.byteBuffer();
+                                if (z.getLong(0) != 0 || z.getLong(b.capacity() / 2 & ~7) != 0 || z.getLong(b.capacity() - 8) != 0) {
+                                    throw new AssertionError("a zeroing pool handed out " + b + " with a previous holder's bytes");
+                                }
+                            }
                             stamp(b, id << 40 | k);
                             ConcurrentLinkedQueue<PooledBuffer> next = inbox.get((me + 1) % threads);
                             if (rnd.nextBoolean() || next.size() >= 4) { // at most 4 in flight per inbox: the pool never fills
@@ -228,7 +246,7 @@ class Review7Test {
                 ts.add(t);
                 t.start();
             }
-            Thread.sleep(1500);
+            Thread.sleep(millis);
             stop.set(true);
             for (Thread t : ts) {
                 t.join();
