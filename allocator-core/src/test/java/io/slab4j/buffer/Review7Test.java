@@ -33,13 +33,24 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * Round 7 review, black-box against BufferPool's public contract (with the package's test hooks
- * {@code largeSpans()} and {@code checkInvariants()}): a zeroing pool's close racing acquires of
- * every size (in a child JVM, {@link Review7CloseRaceMain}), large spans and their hot slots
- * (conservation with closes on other threads, mixed sizes, trims and a 1 ms decay; blocked
- * waiters under a small reservation; interrupts; exited threads; leak detection ALL; exact stats
- * when quiescent; the pool's close with spans parked), and the boundary (bad input messages,
- * timeouts, the MXBean). Tests tagged {@code review7-failing} show a defect (expected and
- * observed in each comment); the rest are regression probes that held.
+ * {@code largeSpans()}, {@code arenaStats()} and {@code checkInvariants()}). Tests tagged
+ * {@code review7-failing} show a defect (expected and observed in each comment):
+ * <ul>
+ *   <li>an acquire racing the close throws the inner layers' closed errors (cache drain, pool
+ *       reclaim and get, the arena's refusal) instead of the pool's own;
+ *   <li>a leak is counted before its memory comes back, so a snapshot shows a counted leak's
+ *       buffer still in use;
+ *   <li>the reservation's refusal names a bound of 2^46 while it enforces 2^42.
+ * </ul>
+ * The rest are regression probes that held: a zeroing pool's close racing acquires of every size
+ * in a child JVM ({@link Review7CloseRaceMain}: no crash, no hang, no throwing buffer close);
+ * large spans and their hot slots (one owner per address and no foreign bytes with closes on
+ * other threads, mixed and odd page counts, trims and a 1 ms decay, also on a zeroing pool that
+ * watches every buffer; blocked waiters under a 4 MiB reservation and a 2 MiB waiter under 1 MiB
+ * churn all served; interrupts and timeouts racing the close that serves a waiter lose no span;
+ * parked and held spans of exited threads; leak detection ALL; exact stats when quiescent; the
+ * pool's close with spans parked or buffers open), and the boundary (bad sizes, zero, negative,
+ * 1 ns and enormous timeouts, the MXBean).
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class Review7Test {
@@ -694,7 +705,7 @@ class Review7Test {
     }
 
     @Test
-    void theCloseOfAPoolWithParkedAndCachedSpansInEveryStripeWarnsOfNothingAndZeroesTheStats() throws Exception {
+    void theCloseOfAPoolWithParkedAndCachedSpansWarnsOfNothingAndZeroesTheStats() throws Exception {
         java.util.logging.Logger log = java.util.logging.Logger.getLogger(BufferPool.class.getName());
         List<String> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
         java.util.logging.Handler h = new java.util.logging.Handler() {
