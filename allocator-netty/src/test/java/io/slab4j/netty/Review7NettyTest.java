@@ -6,10 +6,12 @@ import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.DefaultEventLoop;
 import io.netty.util.IllegalReferenceCountException;
+import io.netty.util.ResourceLeakDetector;
 import io.netty.util.concurrent.FastThreadLocalThread;
 import io.netty.util.internal.PlatformDependent;
 import io.slab4j.buffer.BufferPool;
 import io.slab4j.buffer.BufferPoolStats;
+import io.slab4j.buffer.LeakDetection;
 import io.slab4j.buffer.PooledBuffer;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -36,6 +38,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Supplier;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -219,6 +222,98 @@ class Review7NettyTest {
     void aCompositesForEachByteOverABufferWhosePoolClosedDoesNotCrashTheJvm() throws Exception {
         Child c = child("composite");
         assertTrue(c.code == 0 && c.out.contains("COMPOSITE-SURVIVED"), "child exit " + c.code + ": " + c.tail());
+    }
+
+    /*
+     * An NIO buffer from nioBuffer() outlives the release of its ByteBuf. README, on netty#13241:
+     * "close() detaches the ByteBuffer and Agrona views it handed out (zero length), so a stale
+     * view throws instead of touching the next holder's bytes"; the adapter's nioBuffer() is a
+     * slice of that view, which the pool does not detach. Expected: after release the stale
+     * NIO buffer has no bytes left (or throws) and never shows the next holder's data.
+     * Observed: it reads the secret the next holder (same address, reused at once) wrote.
+     */
+    @Test
+    @Tag("review7-failing")
+    void anNioBufferOfAReleasedBufferNeverSeesTheNextHoldersBytes() {
+        try (BufferPool p = pool(16L << 20)) {
+            SlabByteBufAllocator a = new SlabByteBufAllocator(p);
+            ByteBuf first = a.directBuffer(64);
+            long at = first.memoryAddress();
+            ByteBuffer stale = first.nioBuffer(0, 64);
+            assertTrue(first.release());
+            ByteBuf next = a.directBuffer(64);
+            assertEquals(at, next.memoryAddress(), "the probe needs the next holder at the same address");
+            next.setLong(0, 0x5EC2E7_5EC2E7L);
+            long seen;
+            try {
+                seen = stale.remaining() >= 8 ? stale.getLong(0) : 0;
+            } catch (IndexOutOfBoundsException e) {
+                seen = 0;
+            }
+            next.release();
+            assertEquals(0, p.stats().buffersInUse());
+            assertFalse(seen == 0x5EC2E7_5EC2E7L, "a stale nioBuffer() read the next holder's bytes");
+        }
+    }
+
+    /*
+     * A buffer whose pool closed reports refCnt() 0, and every accessor refuses it, yet retain()
+     * and retainedSlice() still succeed. Expected (Netty's ReferenceCounted contract, and the
+     * adapter's "refCnt() reads 0" for a closed pool): retain() throws
+     * IllegalReferenceCountException, as for any buffer whose count is 0, and changes nothing.
+     * Observed: retain() returns normally (the private count goes to 2 while refCnt() still
+     * reads 0), so release() then answers false and refCnt() stays 0 throughout: a derived
+     * buffer born dead.
+     */
+    @Test
+    @Tag("review7-failing")
+    void retainOfABufferWhosePoolClosedThrowsLikeAnyBufferWhoseCountIsZero() {
+        BufferPool p = pool(16L << 20);
+        SlabByteBufAllocator a = new SlabByteBufAllocator(p);
+        ByteBuf b = a.directBuffer(64);
+        p.close();
+        assertEquals(0, b.refCnt());
+        Throwable retain = null;
+        try {
+            b.retain();
+        } catch (IllegalReferenceCountException e) {
+            retain = e;
+        }
+        boolean first = b.release();
+        assertEquals(0, b.refCnt());
+        assertNotNull(retain, "retain() of a buffer with refCnt() 0 succeeded; the next release() answered " + first);
+    }
+
+    @Test
+    void aDroppedDerivedBufferAtParanoidIsReportedAndItsMemoryComesBack() {
+        ResourceLeakDetector.Level before = ResourceLeakDetector.getLevel();
+        ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.PARANOID);
+        try (BufferPool p = BufferPool.builder().name("r7n-leak-" + SEQ.incrementAndGet()).reserve(16L << 20)
+                .leakDetection(LeakDetection.ALL).build(); LeakLog log = LeakLog.capture()) {
+            SlabByteBufAllocator a = new SlabByteBufAllocator(p);
+            String hint = "r7-dropped-slice-" + SEQ.incrementAndGet();
+            leakASlice(a, hint);
+            assertEquals(1, p.stats().buffersInUse());
+            String report = log.awaitReport(a, hint);
+            assertTrue(report.contains(hint), report);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (p.stats().buffersInUse() != 0) {
+                assertTrue(System.nanoTime() < deadline, "the leaked memory never came back: " + p.stats());
+                System.gc();
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+            }
+            assertTrue(p.stats().leaksDetected() >= 1);
+            p.checkInvariants();
+        } finally {
+            ResourceLeakDetector.setLevel(before);
+        }
+    }
+
+    private static void leakASlice(SlabByteBufAllocator a, String hint) {
+        ByteBuf parent = a.directBuffer(128).writeLong(1);
+        ByteBuf slice = parent.retainedSlice(0, 8);
+        slice.touch(hint);
+        assertFalse(parent.release()); // the slice's reference is dropped, never released
     }
 
     // ----------------------------------------------------------- regression probes
