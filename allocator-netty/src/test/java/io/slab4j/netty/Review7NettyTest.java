@@ -33,6 +33,8 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -316,6 +318,48 @@ class Review7NettyTest {
         assertFalse(parent.release()); // the slice's reference is dropped, never released
     }
 
+    /*
+     * A Netty event loop whose thread comes from a plain ThreadFactory/Executor (Netty's public
+     * constructors take one: DefaultEventLoop(Executor), NioEventLoopGroup(n, executor)). DESIGN.md:
+     * "Never blocks an event-loop thread"; Netty knows the thread is the loop's
+     * (loop.inEventLoop() is true there).
+     * Expected: at the cap the allocation fails at once with onEventLoop() true and waited() 0.
+     * Observed: the default test (FastThreadLocalThread only) takes it for a worker, so the
+     * loop blocks for the whole waitTimeout (onEventLoop() false, waited() PT1S).
+     */
+    @Test
+    @Tag("review7-failing")
+    void anEventLoopOnAPlainExecutorThreadNeverWaitsAtTheCap() throws Exception {
+        try (BufferPool p = pool(4L << 20)) {
+            SlabByteBufAllocator a = SlabByteBufAllocator.builder(p).waitTimeout(Duration.ofSeconds(1)).build();
+            List<PooledBuffer> held = exhaust(p, 1 << 20, 64 << 10, 4096);
+            ExecutorService plain = Executors.newSingleThreadExecutor();
+            DefaultEventLoop loop = new DefaultEventLoop(plain);
+            try {
+                Object got = loop.submit(() -> {
+                    if (!loop.inEventLoop()) {
+                        return "not on the loop";
+                    }
+                    try {
+                        return a.directBuffer(4096);
+                    } catch (BufferPoolExhaustedException e) {
+                        return e;
+                    }
+                }).get(10, TimeUnit.SECONDS);
+                BufferPoolExhaustedException e = assertInstanceOf(BufferPoolExhaustedException.class, got);
+                assertEquals(Duration.ZERO, e.waited(), "the event loop was allowed to wait " + e.waited());
+                assertTrue(e.onEventLoop(), "the allocation on the event loop was not taken for one");
+            } finally {
+                loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
+                plain.shutdownNow();
+                for (PooledBuffer h : held) {
+                    h.close();
+                }
+            }
+            assertEquals(0, p.stats().buffersInUse());
+        }
+    }
+
     // ----------------------------------------------------------- regression probes
 
     @Test
@@ -549,10 +593,8 @@ class Review7NettyTest {
             long at = b.memoryAddress();
             List<PooledBuffer> held = exhaust(p, 1 << 20, 256 << 10, 2 * largest);
             assertNull(p.tryAcquire(2 * largest));
-            long t0 = System.nanoTime();
             BufferPoolExhaustedException e = assertThrows(BufferPoolExhaustedException.class,
                     () -> onThread(Kind.EVENT_LOOP, () -> b.writeByte(1)));
-            assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(4), "an event loop waited");
             assertTrue(e.onEventLoop());
             assertEquals(Duration.ZERO, e.waited());
             assertEquals(p.name(), e.pool());
@@ -599,10 +641,8 @@ class Review7NettyTest {
             List<PooledBuffer> held = exhaust(p, 1 << 20, 64 << 10, 4096);
             DefaultEventLoop loop = new DefaultEventLoop();
             try {
-                long t0 = System.nanoTime();
                 ExecutionException ee = assertThrows(ExecutionException.class, () -> loop.submit(() -> a.directBuffer(4096)).get(10,
                         TimeUnit.SECONDS));
-                assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(5));
                 BufferPoolExhaustedException e = assertInstanceOf(BufferPoolExhaustedException.class, ee.getCause());
                 assertTrue(e.onEventLoop());
                 assertEquals(4096, e.requestedBytes());
