@@ -774,6 +774,74 @@ class Review7NettyTest {
     }
 
     @Test
+    void waitersAreServedByLargeReleasesThatWouldOtherwisePark() throws Exception {
+        try (BufferPool p = pool(8L << 20)) {
+            SlabByteBufAllocator a = SlabByteBufAllocator.builder(p).waitTimeout(Duration.ofSeconds(20)).build();
+            for (int want : new int[] {2 << 20, 4096}) {
+                List<ByteBuf> held = new ArrayList<>();
+                ByteBuf b;
+                while ((b = tryDirect(a, 1 << 20)) != null) {
+                    held.add(b);
+                }
+                assertFalse(held.isEmpty());
+                held.addAll(exhaustDirect(a, 64 << 10));
+                AtomicReference<Object> got = new AtomicReference<>();
+                Thread w = new Thread(() -> {
+                    try {
+                        got.set(a.directBuffer(want));
+                    } catch (RuntimeException e) {
+                        got.set(e);
+                    }
+                }, "r7-waiter");
+                w.start();
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (p.stats().waiters() == 0) {
+                    assertTrue(System.nanoTime() < deadline, "the waiter never waited");
+                    Thread.onSpinWait();
+                }
+                for (ByteBuf h : held) {
+                    if (h.capacity() == 1 << 20) {
+                        h.release(); // the same thread's close would park the span in its stripe's hot slot
+                    }
+                }
+                w.join(TimeUnit.SECONDS.toMillis(20));
+                assertFalse(w.isAlive());
+                ByteBuf served = assertInstanceOf(ByteBuf.class, got.get(), "the waiter for " + want + " got " + got.get());
+                assertEquals(want, served.capacity());
+                served.release();
+                for (ByteBuf h : held) {
+                    if (h.refCnt() > 0) {
+                        h.release();
+                    }
+                }
+                BufferPoolStats s = p.stats();
+                assertEquals(0, s.buffersInUse(), s.toString());
+                assertEquals(0, s.waiters(), s.toString());
+                p.checkInvariants();
+            }
+        }
+    }
+
+    /** A direct buffer if the pool has one now, else null (an allocator with a wait never waits here: the pool has room or not). */
+    private static ByteBuf tryDirect(SlabByteBufAllocator a, int size) {
+        PooledBuffer probe = a.pool().tryAcquire(size);
+        if (probe == null) {
+            return null;
+        }
+        probe.close();
+        return a.directBuffer(size);
+    }
+
+    private static List<ByteBuf> exhaustDirect(SlabByteBufAllocator a, int size) {
+        List<ByteBuf> out = new ArrayList<>();
+        ByteBuf b;
+        while ((b = tryDirect(a, size)) != null) {
+            out.add(b);
+        }
+        return out;
+    }
+
+    @Test
     void concurrentSmallAndLargeBuffersAreNeverOwnedTwiceAndNeverSeeOthersBytes() throws Exception {
         try (BufferPool p = pool(64L << 20)) {
             SlabByteBufAllocator a = new SlabByteBufAllocator(p);
