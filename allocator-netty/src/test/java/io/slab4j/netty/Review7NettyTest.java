@@ -849,6 +849,35 @@ class Review7NettyTest {
         }
     }
 
+    @Test
+    void conservationHoldsWhileTrimAndDecayRunBesideTheHotSlots() throws Exception {
+        try (BufferPool p = BufferPool.builder().name("r7n-trim-" + SEQ.incrementAndGet()).reserve(128L << 20)
+                .idleDecay(Duration.ofMillis(1)).build()) {
+            SlabByteBufAllocator a = new SlabByteBufAllocator(p);
+            AtomicReference<Boolean> stop = new AtomicReference<>(false);
+            LongAdder trims = new LongAdder();
+            Thread trimmer = new Thread(() -> {
+                while (!stop.get()) {
+                    p.trim();
+                    trims.increment();
+                    Thread.yield();
+                }
+            }, "r7-trimmer");
+            trimmer.start();
+            try {
+                conservation(a, p, new int[] {1 << 20, 2 << 20, 100, 4096, 65536, 70_000}, 3, 1500);
+            } finally {
+                stop.set(true);
+                trimmer.join(10_000);
+            }
+            assertFalse(trimmer.isAlive());
+            assertTrue(trims.sum() > 0);
+            p.trim();
+            assertEquals(0, p.stats().cachedLargeBytes());
+            p.checkInvariants();
+        }
+    }
+
     /**
      * {@code threads} threads allocate buffers of the given sizes, register each address range
      * (an overlap with a live range is a double owner), tag every 8-byte word (sampled for large
