@@ -265,49 +265,38 @@ public final class BufferPool implements AutoCloseable {
 
     /** A buffer of at least {@code size} bytes, waiting as long as it takes. */
     public PooledBuffer acquire(int size) throws InterruptedException {
-        try {
-            PooledBuffer b = tryTake(size, "acquire");
-            return b != null ? b : await(size, null);
-        } catch (IllegalStateException e) {
-            throw closedOr(e, "acquire");
-        }
+        PooledBuffer b = tryTake(size, "acquire");
+        return b != null ? b : await(size, null);
     }
 
     /** As {@link #acquire(int)}, waiting up to {@code timeout}; null when it runs out (no wait when it is zero or negative). */
     public PooledBuffer acquire(int size, Duration timeout) throws InterruptedException {
         Objects.requireNonNull(timeout, "acquire(size, null): the timeout is null");
-        try {
-            PooledBuffer b = tryTake(size, "acquire");
+        PooledBuffer b = tryTake(size, "acquire");
+        if (b == null) {
+            b = timeout.isZero() || timeout.isNegative() ? null : await(size, timeout);
             if (b == null) {
-                b = timeout.isZero() || timeout.isNegative() ? null : await(size, timeout);
-                if (b == null) {
-                    missed(size);
-                }
+                missed(size);
             }
-            return b;
-        } catch (IllegalStateException e) {
-            throw closedOr(e, "acquire");
         }
+        return b;
     }
 
     /** A buffer of at least {@code size} bytes if one can be had now, else null; never waits. */
     public PooledBuffer tryAcquire(int size) {
-        try {
-            PooledBuffer b = tryTake(size, "tryAcquire");
-            if (b == null) {
-                missed(size);
-            }
-            return b;
-        } catch (IllegalStateException e) {
-            throw closedOr(e, "tryAcquire");
+        PooledBuffer b = tryTake(size, "tryAcquire");
+        if (b == null) {
+            missed(size);
         }
+        return b;
     }
 
     /**
      * A call that raced the pool's close may meet a lower layer the close has closed already (a
      * size class's cache or pool, the arena): its refusal names objects the caller never saw, so
      * it becomes this pool's own closed error (the refusal as its cause). Anything else, and this
-     * pool's own closed errors, pass unchanged.
+     * pool's own closed errors, pass unchanged. Caught only around the calls into the layers
+     * below, never on the fast path (a hot-slot hit calls none), where a handler costs inlining.
      */
     private RuntimeException closedOr(IllegalStateException e, String what) {
         return closed && !(e instanceof PoolClosedException) ? closedError(what, e) : e;
@@ -325,7 +314,7 @@ public final class BufferPool implements AutoCloseable {
     private PooledBuffer tryTake(int size, String what) {
         int c = classOf(size, what);
         if (c < 0) {
-            return tryTakeLarge(size, mineFast());
+            return tryTakeLarge(size, mineFast(), what);
         }
         Thread self = Thread.currentThread();
         int i = slot(self) * classes.length + c;
@@ -334,30 +323,40 @@ public final class BufferPool implements AutoCloseable {
             t = tallySlow(self, i, c);
         }
         long address = t.pollHot();
-        if (address == 0 && (address = t.sizeClass.tryTake(t)) == 0 && (address = tryTakeAfterRoom(t)) == 0) {
+        if (address == 0 && (address = tryTakeBelow(t, what)) == 0) {
             return null;
         }
         t.taken();
         return handOut(t, address, t.nextRandom());
     }
 
-    /** The class had nothing now: make room and try once more; 0 when that fails too. */
-    private long tryTakeAfterRoom(ClassTally t) {
-        makeRoom();
-        return t.sizeClass.tryTake(t);
+    /** The hot slot was empty: the class's cache and pool, then make room and try once more; 0 when that fails too. */
+    private long tryTakeBelow(ClassTally t, String what) {
+        try {
+            long address = t.sizeClass.tryTake(t);
+            if (address == 0) {
+                makeRoom();
+                address = t.sizeClass.tryTake(t);
+            }
+            return address;
+        } catch (IllegalStateException e) {
+            throw closedOr(e, what);
+        }
     }
 
-    private PooledBuffer tryTakeLarge(int size, ThreadState me) {
+    private PooledBuffer tryTakeLarge(int size, ThreadState me, String what) {
         long bytes = pageRound(size);
-        long address = large.tryTake(bytes, me.stripe);
-        if (address == 0) {
-            makeRoom();
+        long address;
+        try {
             address = large.tryTake(bytes, me.stripe);
             if (address == 0) {
-                return null;
+                makeRoom();
+                address = large.tryTake(bytes, me.stripe);
             }
+        } catch (IllegalStateException e) {
+            throw closedOr(e, what);
         }
-        return handOut(me.large((int) bytes), address, me.nextRandom());
+        return address != 0 ? handOut(me.large((int) bytes), address, me.nextRandom()) : null;
     }
 
     /** The calling thread's state for this pool, made on its first acquire. */
@@ -467,6 +466,14 @@ public final class BufferPool implements AutoCloseable {
     }
 
     private PooledBuffer await(int size, Duration timeout) throws InterruptedException {
+        try {
+            return awaitTake(size, timeout);
+        } catch (IllegalStateException e) {
+            throw closedOr(e, "acquire"); // a class pool or the arena closed under the sync
+        }
+    }
+
+    private PooledBuffer awaitTake(int size, Duration timeout) throws InterruptedException {
         int c = classOf(size, "acquire");
         long bytes = c >= 0 ? sizes[c] : pageRound(size);
         Event<Long> take = c >= 0 ? classes[c].takeEvent() : large.takeEvent(bytes);
