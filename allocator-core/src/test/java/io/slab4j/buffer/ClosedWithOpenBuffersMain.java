@@ -1,9 +1,8 @@
 package io.slab4j.buffer;
 
-import java.io.IOException;
+import io.slab4j.testing.ProcMaps;
+
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
-import java.nio.file.Path;
 
 /**
  * Run in a child JVM by {@link ClosedWithOpenBuffersTest}. A pool closed with buffers still open
@@ -23,8 +22,12 @@ public final class ClosedWithOpenBuffersMain {
         long smallAt = small.address();
         ds.putLong(0, 0x5555_5555_5555_5555L);
         dl.putLong(1000, 0x6666_6666_6666_6666L);
+        long largeAt = large.address();
+        long residentBefore = ProcMaps.residentPagesWithin(largeAt, largeAt + (1 << 20), io.slab4j.nativemem.VirtualRegion.pageSize());
         open.close();
         check(mapped(smallAt), "the region of a pool closed with open buffers stays mapped");
+        long resident = ProcMaps.residentPagesWithin(largeAt, largeAt + (1 << 20), io.slab4j.nativemem.VirtualRegion.pageSize());
+        check(residentBefore > 0 && resident == 0, "its memory went back to the OS: resident " + residentBefore + " -> " + resident);
         long a = ds.getLong(0);
         long b = dl.getLong(1000);
         check(a == 0 && b == 0, "the stale views read zeros, not the old bytes: " + Long.toHexString(a) + " " + Long.toHexString(b));
@@ -49,16 +52,8 @@ public final class ClosedWithOpenBuffersMain {
         }
     }
 
-    /** Whether some mapping of this process covers {@code address} ({@code /proc/self/maps}). */
-    private static boolean mapped(long address) throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/self/maps"))) {
-            String[] range = line.substring(0, line.indexOf(' ')).split("-");
-            long lo = Long.parseUnsignedLong(range[0], 16);
-            long hi = Long.parseUnsignedLong(range[1], 16);
-            if (Long.compareUnsigned(address, lo) >= 0 && Long.compareUnsigned(address, hi) < 0) {
-                return true;
-            }
-        }
-        return false;
+    /** Whether some mapping of this process covers {@code address}. */
+    private static boolean mapped(long address) {
+        return ProcMaps.mappingsWithin(address, address + 1) > 0;
     }
 }
