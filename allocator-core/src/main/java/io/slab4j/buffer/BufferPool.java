@@ -320,14 +320,14 @@ public final class BufferPool implements AutoCloseable {
         int i = slot(self) * classes.length + c;
         ClassTally t = byThread[i];
         if (t == null || t.thread != self) {
-            t = tallySlow(self, i, c);
+            t = tallySlow(self, i, c, what);
         }
         long address = t.pollHot();
         if (address == 0 && (address = tryTakeBelow(t, what)) == 0) {
             return null;
         }
         t.taken();
-        return handOut(t, address, t.nextRandom());
+        return handOut(t, address, t.nextRandom(), what);
     }
 
     /** The hot slot was empty: the class's cache and pool, then make room and try once more; 0 when that fails too. */
@@ -356,7 +356,7 @@ public final class BufferPool implements AutoCloseable {
         } catch (IllegalStateException e) {
             throw closedOr(e, what);
         }
-        return address != 0 ? handOut(me.large((int) bytes), address, me.nextRandom()) : null;
+        return address != 0 ? handOut(me.large((int) bytes), address, me.nextRandom(), what) : null;
     }
 
     /** The calling thread's state for this pool, made on its first acquire. */
@@ -401,8 +401,13 @@ public final class BufferPool implements AutoCloseable {
     }
 
     /** The caller's tally of class {@code c} when entry {@code i} of {@link #byThread} is someone else's or empty; installs it when the entry is free. */
-    private ClassTally tallySlow(Thread self, int i, int c) {
-        ClassTally t = mine().tally(c, classes[c]);
+    private ClassTally tallySlow(Thread self, int i, int c, String what) {
+        ClassTally t;
+        try {
+            t = mine().tally(c, classes[c]);
+        } catch (IllegalStateException e) {
+            throw closedOr(e, what); // the class's cache closed before this thread's first acquire of it
+        }
         if (vacant(byThread[i], t0 -> t0.thread)) {
             byThread[i] = t;
         }
@@ -502,18 +507,18 @@ public final class BufferPool implements AutoCloseable {
         if (c >= 0) {
             ClassTally t = me.tally(c, classes[c]);
             t.taken();
-            return handOut(t, address, t.nextRandom());
+            return handOut(t, address, t.nextRandom(), "acquire");
         }
         me.stripe.taken(bytes);
-        return handOut(me.large((int) bytes), address, me.nextRandom());
+        return handOut(me.large((int) bytes), address, me.nextRandom(), "acquire");
     }
 
     /** {@code r}: the next number of the acquiring thread's sampling sequence (its tally's, or its state's for a large span). */
-    private PooledBuffer handOut(Supply supply, long address, int r) {
+    private PooledBuffer handOut(Supply supply, long address, int r, String what) {
         if (zero) {
-            zeroUnlessClosed(supply, address);
+            zeroUnlessClosed(supply, address, what);
         } else if (closed) {
-            throw refuse(supply, address);
+            throw refuse(supply, address, what);
         }
         boolean watch = (r & watchMask) == 0;
         if (watch || (r & DECAY_BITS) == 0) {
@@ -523,7 +528,7 @@ public final class BufferPool implements AutoCloseable {
     }
 
     /** Zeroes the buffer at {@code address} unless the pool has closed (then refuses it), counted in {@link #zeroing} so that close waits for the zeroing before it unmaps. */
-    private void zeroUnlessClosed(Supply supply, long address) {
+    private void zeroUnlessClosed(Supply supply, long address, String what) {
         int at = ((int) Thread.currentThread().getId() & (ZEROING_STRIPES - 1)) * ZEROING_STRIDE;
         ZEROING.getAndAdd(zeroing, at, 1L);
         boolean open = !closed;
@@ -535,7 +540,7 @@ public final class BufferPool implements AutoCloseable {
             ZEROING.getAndAdd(zeroing, at, -1L);
         }
         if (!open) {
-            throw refuse(supply, address);
+            throw refuse(supply, address, what);
         }
     }
 
@@ -567,9 +572,18 @@ public final class BufferPool implements AutoCloseable {
     }
 
     /** The pool closed while an acquire held {@code address}: it goes back, and the acquire fails. */
-    private IllegalStateException refuse(Supply supply, long address) {
+    private IllegalStateException refuse(Supply supply, long address, String what) {
         supply.release(address, supply.capacity, false);
-        return closedError("acquire");
+        return closedError(what);
+    }
+
+    /**
+     * The largest size an acquire accepts: the reservation, or the committed cap when there is
+     * one, in whole pages, and at most the largest {@code int} page multiple. Larger sizes are
+     * refused with {@code IllegalArgumentException}.
+     */
+    public int maxBufferSize() {
+        return (int) maxBuffer;
     }
 
     /** The class index for {@code size}, or -1 for the large path; validates. */

@@ -49,8 +49,6 @@ final class DirectViews {
     private static final long POSITION;
     private static final long MARK;
     private static final long ATTACHMENT;
-    /** The template's own byte: a detached view points there, never at pool memory. */
-    private static final long TEMPLATE_ADDRESS;
     /** Never released, so duplicates of it never own native memory. */
     private static final ByteBuffer TEMPLATE = ByteBuffer.allocateDirect(1);
 
@@ -77,9 +75,6 @@ final class DirectViews {
             POSITION = (long) offset.invokeExact(Buffer.class.getDeclaredField("position"));
             MARK = (long) offset.invokeExact(Buffer.class.getDeclaredField("mark"));
             ATTACHMENT = (long) offset.invokeExact(TEMPLATE.getClass().getDeclaredField("att"));
-            MethodHandle getLong = lookup.findVirtual(unsafeClass, "getLong", MethodType.methodType(long.class, Object.class, long.class))
-                    .bindTo(UNSAFE);
-            TEMPLATE_ADDRESS = (long) getLong.invokeExact((Object) TEMPLATE, ADDRESS);
         } catch (Throwable e) {
             throw new ExceptionInInitializerError("io.slab4j.buffer needs sun.misc.Unsafe (module jdk.unsupported) to make "
                     + "ByteBuffer views: " + e);
@@ -104,14 +99,19 @@ final class DirectViews {
         return view;
     }
 
-    /** Re-points {@code view} to zero length (and drops its attachment): every later access throws. */
+    /**
+     * Shrinks {@code view} to zero length (and drops its attachment): every later access throws.
+     * The address stays the buffer's own: a thread racing the detach (the caller's data race)
+     * may combine the old capacity with whatever address it reads, so the address must never
+     * change to anything else. Re-pointing it at the template's one byte let a racing
+     * {@code duplicate()} pair that byte with the old capacity and write over the C heap.
+     */
     static void detach(ByteBuffer view) {
         try {
             PUT_INT.invokeExact((Object) view, LIMIT, 0);
             PUT_INT.invokeExact((Object) view, CAPACITY, 0);
             PUT_INT.invokeExact((Object) view, POSITION, 0);
             PUT_INT.invokeExact((Object) view, MARK, -1);
-            PUT_LONG.invokeExact((Object) view, ADDRESS, TEMPLATE_ADDRESS);
             PUT_OBJECT.invokeExact((Object) view, ATTACHMENT, (Object) TEMPLATE);
         } catch (Throwable e) {
             throw new AssertionError(e);

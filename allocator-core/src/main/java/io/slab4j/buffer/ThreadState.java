@@ -39,12 +39,7 @@ final class ThreadState extends LeadingPad {
     }
 
     private ClassTally register(int c, SizeClass k) {
-        ClassTally t;
-        try {
-            t = new ClassTally(k, thread);
-        } catch (IllegalStateException cacheClosed) {
-            throw new IllegalStateException("acquire: buffer pool '" + k.owner.name() + "' is closed", cacheClosed);
-        }
+        ClassTally t = new ClassTally(k, thread); // throws the cache's refusal once the pool closed: the caller names its call
         k.register(t);
         tallies[c] = t;
         return t;
