@@ -82,6 +82,9 @@ class Review7bTest {
         assertEquals(0, p.stats().buffersInUse());
         p.close();
         assertFalse(mapped(region), "a pool closed with only parked memory must unmap its region");
+        p.checkInvariants();
+        assertThrows(IllegalStateException.class, p::trim);
+        p.close(); // a second close: nothing
         assertEquals(0, p.stats().buffersInUse());
         assertEquals(0, p.stats().committedBytes());
     }
@@ -194,6 +197,9 @@ class Review7bTest {
         assertEquals(closedMessage("acquire", p),
                 assertThrows(IllegalStateException.class, () -> p.acquire(64, Duration.ofMillis(10))).getMessage());
         assertTrue(mapped(region), "closing the stale handles afterwards does not unmap either");
+        try (BufferPool again = BufferPool.builder().name(p.name()).reserve(1L << 20).build()) { // the name is free again
+            again.acquire(64).close();
+        }
     }
 
     // ------------------------------------------------------------------ waiters and races
