@@ -294,6 +294,69 @@ class Review7bTest {
         assertEquals(List.of(), messages, "tryAcquire racing the close must name tryAcquire");
     }
 
+    /** A full pool: every acquire goes through make-room (and the blocking ones wait) when the close lands. */
+    @Test
+    void acquiresOfAFullPoolRacingTheCloseThrowOnlyThePoolsOwnError() throws Exception {
+        for (int round = 0; round < 20; round++) {
+            BufferPool p = builder().reserve(4L << 20).zeroOnAcquire(round % 2 == 0).build();
+            List<PooledBuffer> held = new ArrayList<>();
+            for (int size : new int[] {1 << 20, 65536, 4096, 64}) {
+                PooledBuffer b;
+                while ((b = p.tryAcquire(size)) != null) {
+                    held.add(b);
+                }
+            }
+            held.remove(held.size() - 1).close(); // one 64-byte item parked: some acquires take it, most make room
+            ConcurrentLinkedQueue<Throwable> bad = new ConcurrentLinkedQueue<>();
+            List<Thread> ts = new ArrayList<>();
+            for (int k = 0; k < 4; k++) {
+                int kind = k;
+                Thread t = new Thread(() -> {
+                    int[] sizes = {64, 4096, 1 << 20, 2 << 20, 100_000};
+                    try {
+                        for (int i = 0; ; i++) {
+                            int size = sizes[(i + kind) % sizes.length];
+                            PooledBuffer b = switch (kind) {
+                                case 0 -> p.acquire(size, Duration.ZERO);
+                                case 1 -> p.acquire(size, Duration.ofMillis(1 + i % 3));
+                                case 2 -> i % 10 == 9 ? p.acquire(size) : p.acquire(size, Duration.ZERO);
+                                default -> {
+                                    p.trim();
+                                    yield p.acquire(size, Duration.ZERO);
+                                }
+                            };
+                            if (b != null) {
+                                b.close();
+                            }
+                        }
+                    } catch (IllegalStateException e) {
+                        if (!closedMessage("acquire", p).equals(e.getMessage()) && !closedMessage("trim", p).equals(e.getMessage())) {
+                            bad.add(e);
+                        }
+                    } catch (Throwable e) {
+                        bad.add(e);
+                    }
+                });
+                ts.add(t);
+                t.start();
+            }
+            Thread.sleep(3 + round % 4);
+            p.close();
+            for (Thread t : ts) {
+                t.join(10_000);
+                assertFalse(t.isAlive());
+            }
+            if (!bad.isEmpty()) {
+                throw new AssertionError("round " + round + ": " + bad.peek(), bad.peek());
+            }
+            assertTrue(mapped(p.regionAddress()), "held buffers keep the region");
+            assertEquals(held.size(), p.stats().buffersInUse());
+            held.forEach(PooledBuffer::close);
+            assertEquals(0, p.stats().buffersInUse());
+            p.checkInvariants();
+        }
+    }
+
     /** Bounded race: acquirers of every kind and trim against the close; only the pool's own message may escape. */
     @Test
     void acquiresAndTrimRacingTheCloseThrowOnlyThePoolsOwnError() throws Exception {

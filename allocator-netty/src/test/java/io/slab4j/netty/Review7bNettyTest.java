@@ -234,6 +234,19 @@ class Review7bNettyTest {
         }
     }
 
+    /** The DERIVED flag lives in room's sign bit: the buffer has the instance fields it had before (no heap per buffer added). */
+    @Test
+    void aSlabByteBufHasNoInstanceFieldBeyondItsFormerSix() {
+        java.util.Set<String> fields = new java.util.TreeSet<>();
+        for (java.lang.reflect.Field f : SlabByteBuf.class.getDeclaredFields()) {
+            if (!java.lang.reflect.Modifier.isStatic(f.getModifiers())) {
+                fields.add(f.getName() + ":" + f.getType().getSimpleName());
+            }
+        }
+        assertEquals(new java.util.TreeSet<>(List.of("alloc:SlabByteBufAllocator", "refCnt:int", "memory:PooledBuffer", "address:long",
+                "room:int", "capacity:int", "tmpNioBuf:ByteBuffer")), fields);
+    }
+
     @Test
     void retainOfABufferWhosePoolClosedThrowsAndReleaseStillBalances() {
         BufferPool p = pool(16L << 20);
