@@ -202,6 +202,31 @@ class Review7bTest {
         }
     }
 
+    @Test
+    void aPrefaultingHugePagePoolClosedWithOpenBuffersGivesItsCachedAndParkedMemoryBackToo() throws Exception {
+        BufferPool p = builder().reserve(64L << 20).prefault(true).hugePages(true).build();
+        long region = p.regionAddress();
+        long size = p.stats().reservedBytes();
+        PooledBuffer open = p.acquire(4 << 20);
+        List<PooledBuffer> idle = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            idle.add(p.acquire(1 << 20));
+        }
+        for (int i = 0; i < 200; i++) {
+            idle.add(p.acquire(8192));
+        }
+        idle.forEach(PooledBuffer::close); // parked, cached, in magazines: committed and prefaulted, idle
+        assertTrue(rssKb(region, region + size) >= 4096);
+        p.close();
+        assertTrue(mapped(region));
+        long rss = rssKb(region, region + size);
+        assertTrue(rss <= 64, "resident after the close: " + rss + " kB");
+        assertEquals(1, p.stats().buffersInUse());
+        open.close();
+        assertEquals(0, p.stats().buffersInUse());
+        p.checkInvariants();
+    }
+
     // ------------------------------------------------------------------ waiters and races
 
     @Test
