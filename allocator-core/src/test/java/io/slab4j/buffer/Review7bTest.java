@@ -227,6 +227,31 @@ class Review7bTest {
         p.checkInvariants();
     }
 
+    /**
+     * DEFECT (in a child JVM). Expected, per close()'s javadoc: with buffers open the region
+     * stays reserved "so an access the pool cannot refuse (a ByteBuffer the caller derived from
+     * a view ...) reads zeros instead of faulting and killing the JVM". Observed: the JVM dies
+     * (SIGSEGV in the writer, or later in the VM on a corrupted native heap: once with
+     * 0xdf01000000000000 in a register, the writer's value 0x1df big-endian). Cause: close's
+     * detach (DirectViews.detach, DirectViews.java:108-119) re-points a view with separate plain
+     * stores: capacity 0 first, then the address to TEMPLATE_ADDRESS; a duplicate() made by the
+     * holder's thread while that runs can read the old capacity and the new address, so the
+     * derived buffer spans the template's tiny allocation plus up to the old capacity of
+     * unrelated native memory, and its writes land outside the pool's (retained) region. Racing
+     * the close is the caller's data race, but the class comment of PooledBuffer promises only
+     * "it may still read or write the old bytes", not a write anywhere else; now that the region
+     * stays mapped, detach could keep the address and zero only the capacity (a torn read then
+     * stays inside the retained region).
+     */
+    @Test
+    @Tag("review7b-failing")
+    void buffersWrittenWhileThePoolClosesUnderThemNeverFault() throws Exception {
+        ChildJvm.Result r = ChildJvm.run(List.of("-Xmx128m", "-XX:-CreateCoredumpOnCrash",
+                "-XX:ErrorFile=" + System.getProperty("java.io.tmpdir") + "/slab4j-r7b-write-hs_err_%p.log"), Review7bCloseWriteMain.class, "200");
+        assertEquals(0, r.code(), "the child JVM failed (134: crashed):\n" + r.tail());
+        assertTrue(r.output().contains("R7B-WRITE-OK"), r.tail());
+    }
+
     // ------------------------------------------------------------------ waiters and races
 
     @Test
@@ -278,7 +303,9 @@ class Review7bTest {
      * "tryAcquire: buffer pool '&lt;name&gt;' is closed", like one made after the close.
      * Observed: when the close lands between the acquire's open check and its hand-out, the
      * refusal says "acquire: buffer pool '&lt;name&gt;' is closed" (BufferPool.refuse hard-codes
-     * "acquire", BufferPool.java:570-573, called from handOut/zeroUnlessClosed for every call).
+     * "acquire", BufferPool.java:570-573, called from handOut/zeroUnlessClosed for every call;
+     * ThreadState.register, ThreadState.java, also hard-codes "acquire" when a thread's first
+     * use of a class meets the closed cache).
      * A bounded race: it stops as soon as one refusal of the hand-out is seen.
      */
     @Test
