@@ -200,7 +200,7 @@ class Review7bNettyTest {
     }
 
     /**
-     * DEFECT. Expected: a write that a buffer of the pool could hold (5 MiB into an empty
+     * Found by review 7b, fixed since. Expected: a write that a buffer of the pool could hold (5 MiB into an empty
      * buffer, the pool commits up to 6 MiB and holds nothing else) succeeds, as
      * {@code directBuffer(5 MiB)} and {@code capacity(5 MiB)} do. Observed: ensureWritable /
      * writeBytes throw BufferPoolExhaustedException ("can never hold a buffer of 8388608
@@ -211,7 +211,6 @@ class Review7bNettyTest {
      * calculateNewCapacity to cap it at what the pool can hand out.
      */
     @Test
-    @org.junit.jupiter.api.Tag("review7b-failing")
     void aWriteThatFitsThePoolIsNotRefusedBecauseNettyRoundsTheGrowthUp() {
         try (BufferPool p = BufferPool.builder().name("r7bn-" + SEQ.incrementAndGet()).reserve(64L << 20).maxCommitted(6L << 20)
                 .leakDetection(LeakDetection.OFF).build()) {
