@@ -577,15 +577,6 @@ public final class BufferPool implements AutoCloseable {
         return closedError(what);
     }
 
-    /**
-     * The largest size an acquire accepts: the reservation, or the committed cap when there is
-     * one, in whole pages, and at most the largest {@code int} page multiple. Larger sizes are
-     * refused with {@code IllegalArgumentException}.
-     */
-    public int maxBufferSize() {
-        return (int) maxBuffer;
-    }
-
     /** The class index for {@code size}, or -1 for the large path; validates. */
     private int classOf(int size, String what) {
         if (size <= 0 || size > maxBuffer) {

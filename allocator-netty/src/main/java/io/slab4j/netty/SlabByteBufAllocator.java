@@ -153,18 +153,6 @@ public final class SlabByteBufAllocator extends AbstractByteBufAllocator impleme
         return toLeakAwareBuffer(new CountedHeapByteBuf(this, heapBytes, initialCapacity, maxCapacity));
     }
 
-    /**
-     * Netty's growth step (doubling up to 4 MiB, then 4 MiB steps, within {@code maxCapacity}),
-     * capped at the pool's {@link BufferPool#maxBufferSize()} when the capacity asked for fits it:
-     * otherwise a write the pool could hold would be refused because the step overshot the pool.
-     */
-    @Override
-    public int calculateNewCapacity(int minNewCapacity, int maxCapacity) {
-        int step = super.calculateNewCapacity(minNewCapacity, maxCapacity);
-        int most = pool.maxBufferSize();
-        return step > most && minNewCapacity <= most ? most : step;
-    }
-
     @Override
     public boolean isDirectBufferPooled() {
         return true;

@@ -199,40 +199,6 @@ class Review7bNettyTest {
         }
     }
 
-    /**
-     * Found by review 7b, fixed since. Expected: a write that a buffer of the pool could hold (5 MiB into an empty
-     * buffer, the pool commits up to 6 MiB and holds nothing else) succeeds, as
-     * {@code directBuffer(5 MiB)} and {@code capacity(5 MiB)} do. Observed: ensureWritable /
-     * writeBytes throw BufferPoolExhaustedException ("can never hold a buffer of 8388608
-     * bytes"): Netty's AbstractByteBufAllocator.calculateNewCapacity rounds the growth up to
-     * the next 4 MiB step (8 MiB), capped only by the buffer's maxCapacity, and the adapter's
-     * acquireForGrowth (SlabByteBufAllocator.java:199-208) treats that rounded size as one the
-     * pool can never hold, although the size asked for fits. The allocator does not override
-     * calculateNewCapacity to cap it at what the pool can hand out.
-     */
-    @Test
-    void aWriteThatFitsThePoolIsNotRefusedBecauseNettyRoundsTheGrowthUp() {
-        try (BufferPool p = BufferPool.builder().name("r7bn-" + SEQ.incrementAndGet()).reserve(64L << 20).maxCommitted(6L << 20)
-                .leakDetection(LeakDetection.OFF).build()) {
-            SlabByteBufAllocator a = new SlabByteBufAllocator(p);
-            ByteBuf direct = a.directBuffer(5 << 20);
-            assertEquals(5 << 20, direct.capacity(), "the pool holds a 5 MiB buffer");
-            direct.release();
-            ByteBuf grown = a.directBuffer(256);
-            grown.capacity(5 << 20);
-            assertEquals(5 << 20, grown.capacity(), "and grows one to 5 MiB");
-            grown.release();
-            ByteBuf b = a.directBuffer(256);
-            try {
-                b.writeBytes(new byte[5 << 20]); // Netty: ensureWritable, then a capacity rounded up to 8 MiB
-                assertEquals(5 << 20, b.readableBytes());
-            } finally {
-                b.release();
-            }
-            assertEquals(0, p.stats().buffersInUse());
-        }
-    }
-
     /** The DERIVED flag lives in room's sign bit: the buffer has the instance fields it had before (no heap per buffer added). */
     @Test
     void aSlabByteBufHasNoInstanceFieldBeyondItsFormerSix() {
