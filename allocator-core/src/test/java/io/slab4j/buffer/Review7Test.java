@@ -7,8 +7,6 @@ import org.junit.jupiter.api.Timeout;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -67,17 +65,10 @@ class Review7Test {
     @Tag("stress")
     void aZeroingPoolsCloseRacingAcquiresOfEverySizeNeitherCrashesNorHangsNorThrowsAStrangeError()
             throws IOException, InterruptedException {
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        ProcessBuilder pb = new ProcessBuilder(List.of(java.toString(), "-Xmx256m", "-XX:-CreateCoredumpOnCrash",
-                "-XX:ErrorFile=" + System.getProperty("java.io.tmpdir") + "/slab4j-r7-close-hs_err_%p.log", "-cp",
-                System.getProperty("java.class.path"), Review7CloseRaceMain.class.getName(), "12"));
-        pb.redirectErrorStream(true);
-        Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        int code = p.waitFor();
-        String tail = out.length() > 6000 ? out.substring(out.length() - 6000) : out;
-        assertEquals(0, code, "the child JVM failed (134: crashed; 3/4: a hang; 5: an unexpected exception):\n" + tail);
-        assertTrue(out.contains("R7-CLOSE-OK rounds=12"), tail);
+        ChildJvm.Result r = ChildJvm.run(List.of("-Xmx256m", "-XX:-CreateCoredumpOnCrash",
+                "-XX:ErrorFile=" + System.getProperty("java.io.tmpdir") + "/slab4j-r7-close-hs_err_%p.log"), Review7CloseRaceMain.class, "12");
+        assertEquals(0, r.code(), "the child JVM failed (134: crashed; 3/4: a hang; 5: an unexpected exception):\n" + r.tail());
+        assertTrue(r.output().contains("R7-CLOSE-OK rounds=12"), r.tail());
     }
 
     @Test

@@ -45,7 +45,9 @@ import java.util.function.Predicate;
  * Growth of an existing buffer acquires the same way, except that it never falls back. A
  * capacity larger than the pool can ever hand out (above its reservation or committed cap) is
  * treated as the cap: {@link BufferPoolExhaustedException} at once on any thread, or the
- * fallback on an event loop that has one.
+ * fallback on an event loop that has one. Netty picks the grown capacity itself (doubling up
+ * to 4 MiB, then 4 MiB steps) and asks for that: near a full pool the step can fail where the
+ * bytes written would have fit; {@code capacity(int)} with the exact size asks for no more.
  *
  * <h2>Pool lifetime</h2>
  * The allocator does not own the pool: close the pool after the channels that use the
