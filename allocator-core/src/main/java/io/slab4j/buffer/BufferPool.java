@@ -786,9 +786,10 @@ public final class BufferPool implements AutoCloseable {
                     + " bytes of address space stay reserved (not unmapped), so that a stale access reads zeros instead of crashing");
         }
         for (SizeClass k : classes) {
-            k.close();
+            open |= !k.close(); // refused: an item is still out, which the snapshot may have missed (an acquire racing the CAS)
         }
         large.close();
+        open |= large.buffersInUse() > 0; // counted under the stripes' locks, which a racing take held before or after
         Management.unregister(name);
         awaitZeroing(); // an acquire that read closed as false before it was set may still be zeroing
         if (open) {
