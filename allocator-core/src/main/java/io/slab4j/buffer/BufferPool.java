@@ -816,7 +816,7 @@ public final class BufferPool implements AutoCloseable {
     }
 
     private IllegalStateException closedError(String what) {
-        return new PoolClosedException(what + ": buffer pool '" + name + "' is closed", null);
+        return closedError(what, null);
     }
 
     private IllegalStateException closedError(String what, Throwable cause) {

@@ -231,7 +231,7 @@ final class LargeSpans {
     }
 
     long buffersInUse() {
-        return sum(s -> s.inUse - (s.parked() != 0 ? 1 : 0));
+        return sum(s -> s.inUse - s.parkedCount());
     }
 
     long bytesInUse() {
@@ -245,7 +245,7 @@ final class LargeSpans {
 
     /** Idle spans: cached and parked. */
     int cachedSpans() {
-        return (int) sum(s -> s.count + (s.parked() != 0 ? 1 : 0));
+        return (int) sum(s -> s.count + s.parkedCount());
     }
 
     /** The sum of one stripe counter over every stripe, each read under its stripe's lock. */
@@ -265,11 +265,7 @@ final class LargeSpans {
 
     /** Stripes whose hot slot holds a span now, for tests. */
     int parkedSpans() {
-        int n = 0;
-        for (Stripe s : stripes) {
-            n += s.parked() != 0 ? 1 : 0;
-        }
-        return n;
+        return (int) sum(Stripe::parkedCount);
     }
 
     long maxStripeBytes() {
@@ -388,15 +384,25 @@ final class LargeSpans {
             return x > 0 ? x : 0;
         }
 
+        /** 1 when a span is parked now, else 0 (racy, as {@link #parked}). */
+        long parkedCount() {
+            return parked() != 0 ? 1 : 0;
+        }
+
         /** Frees the parked span to the arena, counted out of this stripe; false when there was none. */
         boolean freeHot() {
             long x = takeHot();
             if (x == 0) {
                 return false;
             }
+            freeUnparked(x);
+            return true;
+        }
+
+        /** The parked span {@code x}, just taken from the hot slot by a reclaimer: counted out of this stripe and freed to the arena. */
+        private void freeUnparked(long x) {
             countOut(bytesOf(x));
             freeToArena(addressOf(x), bytesOf(x));
-            return true;
         }
 
         /** A decay pass: frees the parked span if the previous pass saw the same one parked (see {@link LargeSpans#decay}). */
@@ -408,8 +414,7 @@ final class LargeSpans {
                 hotSeen = stale ? 0 : x;
             }
             if (stale && HOT.compareAndSet(this, x, 0L)) {
-                countOut(bytesOf(x));
-                freeToArena(addressOf(x), bytesOf(x));
+                freeUnparked(x);
             }
         }
 
