@@ -7,6 +7,8 @@ import io.slab4j.nativemem.VirtualRegion;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.lang.ref.Reference;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -107,6 +109,8 @@ public final class BufferPool implements AutoCloseable {
     private static final VarHandle CLOSED;
     private static final VarHandle WAITING;
     private static final VarHandle ZEROING = MethodHandles.arrayElementVarHandle(long[].class);
+    /** What the internal acquire returns when a {@link RawHolder} took the memory (never handed to a caller). */
+    private static final PooledBuffer HELD = new PooledBuffer(1L, null);
     /** Stripes of {@link #zeroing}: thread ids spread over them, so two threads rarely count on one line. */
     static final int ZEROING_STRIPES = 16;
     /** Longs from one stripe of {@link #zeroing} to the next: 128 bytes, two cache lines. */
@@ -265,16 +269,21 @@ public final class BufferPool implements AutoCloseable {
 
     /** A buffer of at least {@code size} bytes, waiting as long as it takes. */
     public PooledBuffer acquire(int size) throws InterruptedException {
-        PooledBuffer b = tryTake(size, "acquire");
-        return b != null ? b : await(size, null);
+        PooledBuffer b = tryTake(size, "acquire", null);
+        return b != null ? b : await(size, null, null, "acquire");
     }
 
     /** As {@link #acquire(int)}, waiting up to {@code timeout}; null when it runs out (no wait when it is zero or negative). */
     public PooledBuffer acquire(int size, Duration timeout) throws InterruptedException {
         Objects.requireNonNull(timeout, "acquire(size, null): the timeout is null");
-        PooledBuffer b = tryTake(size, "acquire");
+        return acquire(size, timeout, null, "acquire");
+    }
+
+    /** {@code holder} null: a handle; else the holder holds the memory and the result is {@link #HELD}. */
+    private PooledBuffer acquire(int size, Duration timeout, RawHolder holder, String what) throws InterruptedException {
+        PooledBuffer b = tryTake(size, what, holder);
         if (b == null) {
-            b = timeout.isZero() || timeout.isNegative() ? null : await(size, timeout);
+            b = timeout.isZero() || timeout.isNegative() ? null : await(size, timeout, holder, what);
             if (b == null) {
                 missed(size);
             }
@@ -284,11 +293,140 @@ public final class BufferPool implements AutoCloseable {
 
     /** A buffer of at least {@code size} bytes if one can be had now, else null; never waits. */
     public PooledBuffer tryAcquire(int size) {
-        PooledBuffer b = tryTake(size, "tryAcquire");
+        PooledBuffer b = tryTake(size, "tryAcquire", null);
         if (b == null) {
             missed(size);
         }
         return b;
+    }
+
+    // -------------------------------------------------------- raw (no handle)
+
+    /**
+     * As {@link #tryAcquire(int)}, but without a handle: when the pool has memory now,
+     * {@code holder.hold(address, capacity, token)} is called once and this returns true; else
+     * false (nothing called). The expert API for adapters that keep their own exactly-once
+     * guard: read {@link RawHolder}'s contract first. Counted, sampled by the leak detector
+     * (the holder is what it watches), zeroed and refused after close exactly as a handle's
+     * acquire.
+     *
+     * @throws IllegalArgumentException {@code size} out of range, or {@code holder} null
+     * @throws IllegalStateException the pool is closed
+     */
+    public boolean tryAcquireRaw(int size, RawHolder holder) {
+        PooledBuffer b = tryTake(size, "tryAcquireRaw", checkHolder(holder, "tryAcquireRaw"));
+        if (b == null) {
+            missed(size);
+        }
+        return b != null;
+    }
+
+    /**
+     * As {@link #acquire(int, Duration)}, but without a handle (see
+     * {@link #tryAcquireRaw}): true once {@code holder} holds the memory, false when
+     * {@code timeout} ran out first.
+     */
+    public boolean acquireRaw(int size, Duration timeout, RawHolder holder) throws InterruptedException {
+        Objects.requireNonNull(timeout, "acquireRaw(size, null, holder): the timeout is null");
+        return acquire(size, timeout, checkHolder(holder, "acquireRaw"), "acquireRaw") != null;
+    }
+
+    private static RawHolder checkHolder(RawHolder holder, String what) {
+        if (holder == null) {
+            throw new IllegalArgumentException(what + "(size, null): a RawHolder is needed");
+        }
+        return holder;
+    }
+
+    /**
+     * Gives back memory a {@link RawHolder} got from {@link #tryAcquireRaw} or
+     * {@link #acquireRaw}: {@code token} and {@code address} as {@code hold} received them,
+     * {@code holder} the object that received them. Exactly once per acquire: the caller's
+     * guard (see {@link RawHolder}). Never throws for a pool closed meanwhile (the memory went
+     * with the pool), like {@link PooledBuffer#close()}.
+     *
+     * @throws IllegalArgumentException {@code token} is not one this pool handed out (the
+     *     memory stays where it is)
+     */
+    public void releaseRaw(RawHolder holder, Object token, long address) {
+        if (token instanceof ClassTally && ((ClassTally) token).owner == this) {
+            ((ClassTally) token).release(address, false); // the fast path: a size class, not watched
+        } else {
+            releaseRawSlow(holder, token, address);
+        }
+    }
+
+    private void releaseRawSlow(RawHolder holder, Object token, long address) {
+        Supply supply = supplyOf(token, "releaseRaw");
+        if (token instanceof RawWatch) {
+            ((RawWatch) token).watch.disarm();
+            // The watch is on the holder: it must stay strongly reachable until the watch is
+            // disarmed, or the cleaner could find it unreachable and return the memory too.
+            Reference.reachabilityFence(holder);
+        }
+        supply.release(address, supply.capacity, false);
+    }
+
+    /**
+     * A direct {@code ByteBuffer} over memory held through a {@link RawHolder} ({@code token}
+     * and {@code address} as {@code hold} received them): position 0, limit and capacity the
+     * held capacity, big-endian, a new object on every call. Unlike a handle's views it is
+     * never detached: the holder must not use it after its release.
+     *
+     * @throws IllegalArgumentException {@code token} is not one this pool handed out, or
+     *     {@code address} is not in the pool's region
+     * @throws IllegalStateException the pool is closed
+     */
+    public ByteBuffer rawView(Object token, long address) {
+        Supply supply = supplyOf(token, "rawView");
+        long base = region.address();
+        if (address < base || address - base > region.size() - supply.capacity) {
+            throw new IllegalArgumentException("rawView(token, " + io.slab4j.arena.Hex.of(address) + "): " + supply.capacity
+                    + " bytes there are not inside buffer pool '" + name + "' (" + io.slab4j.arena.Hex.of(base) + " + "
+                    + region.size() + ")");
+        }
+        checkOpen("rawView");
+        return DirectViews.view(address, supply.capacity, this);
+    }
+
+    /** The supply behind a raw token of this pool; else IllegalArgumentException. */
+    private Supply supplyOf(Object token, String what) {
+        Supply supply = token instanceof RawWatch ? ((RawWatch) token).supply : token instanceof Supply ? (Supply) token : null;
+        if (supply == null || supply.owner != this) {
+            throw new IllegalArgumentException(what + ": " + token + " is not a token of buffer pool '" + name
+                    + "' (expected what RawHolder.hold received from it)");
+        }
+        return supply;
+    }
+
+    /** {@code holder} takes the memory; if it throws, the memory goes back and the error goes on. */
+    private static PooledBuffer hold(RawHolder holder, long address, Supply supply, Object token) {
+        try {
+            holder.hold(address, supply.capacity, token);
+        } catch (RuntimeException | Error e) {
+            if (token instanceof RawWatch) {
+                ((RawWatch) token).watch.disarm();
+            }
+            supply.release(address, supply.capacity, false);
+            throw e;
+        }
+        return HELD;
+    }
+
+    /** The token of a raw acquire the leak detector watches: its supply and the watch on the holder. */
+    static final class RawWatch {
+        final Supply supply;
+        final LeakWatch watch;
+
+        RawWatch(Supply supply, LeakWatch watch) {
+            this.supply = supply;
+            this.watch = watch;
+        }
+
+        @Override
+        public String toString() {
+            return "RawWatch[" + supply + "]";
+        }
     }
 
     /**
@@ -311,10 +449,10 @@ public final class BufferPool implements AutoCloseable {
     }
 
     /** The fast path: a size class whose magazines have an item; everything else is a separate (cold) method, so this one stays small enough to inline. */
-    private PooledBuffer tryTake(int size, String what) {
+    private PooledBuffer tryTake(int size, String what, RawHolder holder) {
         int c = classOf(size, what);
         if (c < 0) {
-            return tryTakeLarge(size, mineFast(), what);
+            return tryTakeLarge(size, mineFast(), what, holder);
         }
         Thread self = Thread.currentThread();
         int i = slot(self) * classes.length + c;
@@ -327,7 +465,7 @@ public final class BufferPool implements AutoCloseable {
             return null;
         }
         t.taken();
-        return handOut(t, address, t.nextRandom(), what);
+        return handOut(t, address, t.nextRandom(), what, holder);
     }
 
     /** The hot slot was empty: the class's cache and pool, then make room and try once more; 0 when that fails too. */
@@ -344,7 +482,7 @@ public final class BufferPool implements AutoCloseable {
         }
     }
 
-    private PooledBuffer tryTakeLarge(int size, ThreadState me, String what) {
+    private PooledBuffer tryTakeLarge(int size, ThreadState me, String what, RawHolder holder) {
         long bytes = pageRound(size);
         long address;
         try {
@@ -356,7 +494,7 @@ public final class BufferPool implements AutoCloseable {
         } catch (IllegalStateException e) {
             throw closedOr(e, what);
         }
-        return address != 0 ? handOut(me.large((int) bytes), address, me.nextRandom(), what) : null;
+        return address != 0 ? handOut(me.large((int) bytes), address, me.nextRandom(), what, holder) : null;
     }
 
     /** The calling thread's state for this pool, made on its first acquire. */
@@ -470,16 +608,16 @@ public final class BufferPool implements AutoCloseable {
         return me;
     }
 
-    private PooledBuffer await(int size, Duration timeout) throws InterruptedException {
+    private PooledBuffer await(int size, Duration timeout, RawHolder holder, String what) throws InterruptedException {
         try {
-            return awaitTake(size, timeout);
+            return awaitTake(size, timeout, holder, what);
         } catch (IllegalStateException e) {
-            throw closedOr(e, "acquire"); // a class pool or the arena closed under the sync
+            throw closedOr(e, what); // a class pool or the arena closed under the sync
         }
     }
 
-    private PooledBuffer awaitTake(int size, Duration timeout) throws InterruptedException {
-        int c = classOf(size, "acquire");
+    private PooledBuffer awaitTake(int size, Duration timeout, RawHolder holder, String what) throws InterruptedException {
+        int c = classOf(size, what);
         long bytes = c >= 0 ? sizes[c] : pageRound(size);
         Event<Long> take = c >= 0 ? classes[c].takeEvent() : large.takeEvent(bytes);
         Event<Long> event = timeout == null ? Events.choose(take, closing)
@@ -489,7 +627,7 @@ public final class BufferPool implements AutoCloseable {
         try {
             // Closes park nothing from here on (they see a waiter); what was parked between the
             // caller's first try and now goes back by this second try's makeRoom.
-            PooledBuffer now = tryTake(size, "acquire");
+            PooledBuffer now = tryTake(size, what, holder);
             if (now != null) {
                 return now;
             }
@@ -499,7 +637,7 @@ public final class BufferPool implements AutoCloseable {
         }
         if (address == 0) {
             if (closed) {
-                throw closedError("acquire");
+                throw closedError(what);
             }
             return null;
         }
@@ -507,14 +645,14 @@ public final class BufferPool implements AutoCloseable {
         if (c >= 0) {
             ClassTally t = me.tally(c, classes[c]);
             t.taken();
-            return handOut(t, address, t.nextRandom(), "acquire");
+            return handOut(t, address, t.nextRandom(), what, holder);
         }
         me.stripe.taken(bytes);
-        return handOut(me.large((int) bytes), address, me.nextRandom(), "acquire");
+        return handOut(me.large((int) bytes), address, me.nextRandom(), what, holder);
     }
 
     /** {@code r}: the next number of the acquiring thread's sampling sequence (its tally's, or its state's for a large span). */
-    private PooledBuffer handOut(Supply supply, long address, int r, String what) {
+    private PooledBuffer handOut(Supply supply, long address, int r, String what, RawHolder holder) {
         if (zero) {
             zeroUnlessClosed(supply, address, what);
         } else if (closed) {
@@ -522,9 +660,9 @@ public final class BufferPool implements AutoCloseable {
         }
         boolean watch = (r & watchMask) == 0;
         if (watch || (r & DECAY_BITS) == 0) {
-            return handOutSampled(supply, address, watch, (r & DECAY_BITS) == 0);
+            return handOutSampled(supply, address, watch, (r & DECAY_BITS) == 0, holder);
         }
-        return new PooledBuffer(address, supply);
+        return holder == null ? new PooledBuffer(address, supply) : hold(holder, address, supply, supply);
     }
 
     /** Zeroes the buffer at {@code address} unless the pool has closed (then refuses it), counted in {@link #zeroing} so that close waits for the zeroing before it unmaps. */
@@ -561,12 +699,15 @@ public final class BufferPool implements AutoCloseable {
     }
 
     /** One acquire in {@value #DECAY_CHECK_INTERVAL} looks at the decay clock; a watched one is given to the leak detector. */
-    private PooledBuffer handOutSampled(Supply supply, long address, boolean watch, boolean decay) {
+    private PooledBuffer handOutSampled(Supply supply, long address, boolean watch, boolean decay, RawHolder holder) {
         if (watch) {
             watched.increment();
         }
         if (decay) {
             maybeDecay();
+        }
+        if (holder != null) {
+            return hold(holder, address, supply, watch ? new RawWatch(supply, LeakWatch.watch(holder, supply, address, supply.capacity)) : supply);
         }
         return watch ? PooledBuffer.watched(address, supply) : new PooledBuffer(address, supply);
     }

@@ -4,9 +4,10 @@ import io.slab4j.arena.Hex;
 import java.lang.ref.Cleaner;
 
 /**
- * The leak detector's record of one watched {@link PooledBuffer}: what to give back and where
- * it was acquired. Registered with a {@link Cleaner} on the handle; it refers to the supply,
- * never to the handle, so the handle can become phantom reachable.
+ * The leak detector's record of one watched {@link PooledBuffer} (or {@link RawHolder}, which
+ * stands for "the handle" below): what to give back and where it was acquired. Registered
+ * with a {@link Cleaner} on the handle; it refers to the supply, never to the handle, so the
+ * handle can become phantom reachable.
  *
  * <p>Exactly one of {@link #disarm()} (the handle was closed) and {@link #run()} (the
  * cleaner found the handle unreachable while armed) returns the memory: a handle that is
@@ -22,18 +23,22 @@ final class LeakWatch implements Runnable {
     private final long address;
     private final int capacity;
     private final Throwable acquiredAt;
+    /** The watched object is a {@link RawHolder}, not a handle (for the report's wording). */
+    private final boolean raw;
     private volatile boolean armed = true;
     private Cleaner.Cleanable cleanable;
 
-    private LeakWatch(Supply supply, long address, int capacity) {
+    private LeakWatch(Supply supply, long address, int capacity, boolean raw) {
         this.supply = supply;
+        this.raw = raw;
         this.address = address;
         this.capacity = capacity;
         this.acquiredAt = new Throwable("acquired here");
     }
 
-    static LeakWatch watch(PooledBuffer handle, Supply supply, long address, int capacity) {
-        LeakWatch watch = new LeakWatch(supply, address, capacity);
+    /** Watches {@code handle}: a {@link PooledBuffer}, or the {@link RawHolder} of a raw acquire. */
+    static LeakWatch watch(Object handle, Supply supply, long address, int capacity) {
+        LeakWatch watch = new LeakWatch(supply, address, capacity, !(handle instanceof PooledBuffer));
         watch.cleanable = CLEANER.register(handle, watch);
         return watch;
     }
@@ -55,7 +60,7 @@ final class LeakWatch implements Runnable {
         } finally { // counted once the memory is back, so a snapshot that shows the leak shows the buffer out of use
             pool.leaked(capacity);
             LOG.log(System.Logger.Level.WARNING, "buffer pool '" + pool.name() + "': a buffer of " + capacity + " bytes at "
-                    + Hex.of(address) + " became unreachable without close(); its memory went back to the pool", acquiredAt);
+                    + Hex.of(address) + " became unreachable without " + (raw ? "releaseRaw()" : "close()") + "; its memory went back to the pool", acquiredAt);
         }
     }
 }

@@ -4,7 +4,8 @@ import io.netty.buffer.AbstractByteBuf;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.util.IllegalReferenceCountException;
-import io.slab4j.buffer.PooledBuffer;
+import io.slab4j.buffer.BufferPool;
+import io.slab4j.buffer.RawHolder;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -77,7 +78,7 @@ import java.nio.channels.ScatteringByteChannel;
  * switched Netty's checks off ({@code io.netty.buffer.checkAccessible=false}), in which case, as
  * with Netty's own pooled buffers, a stale access reads whatever the memory holds now.
  */
-final class SlabByteBuf extends AbstractByteBuf {
+final class SlabByteBuf extends AbstractByteBuf implements RawHolder {
     private static final VarHandle REF_CNT;
     /** The bits of {@link #room} that hold the memory's capacity. */
     private static final int ROOM = Integer.MAX_VALUE;
@@ -101,34 +102,51 @@ final class SlabByteBuf extends AbstractByteBuf {
      * Netty's own buffers assume ({@code ReferenceCountUpdater.setInitialValue}).
      */
     private volatile int refCnt;
-    /** The slab4j buffer owned now; replaced by {@link #capacity(int)}, closed by {@link #deallocate()}. */
-    private PooledBuffer memory;
-    /** {@code memory.address()}, cached: the accessors must not pay the handle's volatile checks. */
+    /**
+     * The pool's token of the memory held now ({@link RawHolder}): null only while this buffer
+     * asks the pool for memory (at birth and inside a move), replaced by {@link #capacity(int)},
+     * given back with {@code address} by {@link #deallocate()}.
+     */
+    private Object token;
+    /** The memory's first byte. */
     private long address;
     /**
-     * {@code memory.capacity()}, cached, in the low 31 bits ({@link #ROOM}); the sign bit
+     * The memory's capacity, in the low 31 bits ({@link #ROOM}); the sign bit
      * ({@link #DERIVED}) is set once a slice or duplicate of this buffer was made, from then on a
      * shrink stays in place (invariant 2). One field for both: a flag of its own would take the
      * object from 64 to 72 bytes.
      */
     private int room;
     private int capacity;
-    /** The buffer {@link #internalNioBuffer} hands out: a duplicate of memory's view, made on first use. */
+    /** The buffer {@link #internalNioBuffer} hands out: a view of the memory, made on first use. */
     private ByteBuffer tmpNioBuf;
 
-    SlabByteBuf(SlabByteBufAllocator alloc, PooledBuffer memory, int capacity, int maxCapacity) {
+    /** A buffer that holds no memory yet: the allocator's acquire gives it some through {@link #hold}, or drops it. */
+    SlabByteBuf(SlabByteBufAllocator alloc, int capacity, int maxCapacity) {
         super(maxCapacity);
         REF_CNT.set(this, 1);
         this.alloc = alloc;
-        adopt(memory);
         this.capacity = capacity;
     }
 
-    private void adopt(PooledBuffer next) {
-        memory = next;
-        address = next.address();
-        room = next.capacity() | (room & DERIVED);
-        tmpNioBuf = null;
+    /**
+     * The pool hands this buffer its memory (on the acquiring thread, inside the allocator's
+     * acquire). Refused, with nothing changed, unless the buffer is asking for memory just then:
+     * it is reachable through the interface, and no one else may re-point it.
+     */
+    @Override
+    public void hold(long address, int capacity, Object token) {
+        if (this.token != null) {
+            throw new IllegalStateException("SlabByteBuf.hold: this buffer holds memory already (only its allocator gives it memory)");
+        }
+        this.token = token;
+        this.address = address;
+        this.room = capacity | (room & DERIVED);
+        this.tmpNioBuf = null;
+    }
+
+    private BufferPool pool() {
+        return alloc.pool();
     }
 
     // ------------------------------------------------------------ reference count
@@ -138,7 +156,7 @@ final class SlabByteBuf extends AbstractByteBuf {
         // 0 once the pool is closed too: its region is unmapped, so Netty's ensureAccessible
         // (which asks refCnt() != 0) must refuse every access rather than touch it.
         int n = refCnt;
-        return n != 0 && memory.isClosed() ? 0 : n;
+        return n != 0 && pool().isClosed() ? 0 : n;
     }
 
     @Override
@@ -160,7 +178,7 @@ final class SlabByteBuf extends AbstractByteBuf {
             if (seen <= 0 || seen > Integer.MAX_VALUE - increment) {
                 throw new IllegalReferenceCountException(seen, increment);
             }
-            if (memory.isClosed()) { // the pool closed under this buffer: refCnt() reads 0, and so does retain
+            if (pool().isClosed()) { // the pool closed under this buffer: refCnt() reads 0, and so does retain
                 throw new IllegalReferenceCountException(0, increment);
             }
             int witness = (int) REF_CNT.compareAndExchange(this, seen, seen + increment);
@@ -204,9 +222,8 @@ final class SlabByteBuf extends AbstractByteBuf {
 
     /** Runs once, on the thread whose release took the count to 0. */
     private void deallocate() {
-        PooledBuffer m = memory;
         tmpNioBuf = null;
-        m.close();
+        pool().releaseRaw(this, token, address); // token stays: hold() refuses a released buffer too
     }
 
     @Override
@@ -251,14 +268,9 @@ final class SlabByteBuf extends AbstractByteBuf {
         int old = capacity;
         int r = room & ROOM;
         if (newCapacity > r) {
-            move(alloc.acquireForGrowth(newCapacity), old);
+            grow(newCapacity, old);
         } else if (newCapacity < old && newCapacity <= r / 2 && (room & DERIVED) == 0) {
-            PooledBuffer smaller = alloc.tryAcquire(newCapacity);
-            if (smaller != null && smaller.capacity() < r) {
-                move(smaller, newCapacity);
-            } else if (smaller != null) {
-                smaller.close(); // the pool has nothing smaller for this size (one roomy class): stay
-            }
+            shrink(newCapacity, r);
         }
         if (newCapacity < old) {
             trimIndicesToCapacity(newCapacity);
@@ -267,11 +279,47 @@ final class SlabByteBuf extends AbstractByteBuf {
         return this;
     }
 
-    private void move(PooledBuffer next, int bytes) {
-        PooledBuffer old = memory;
-        NativeMemory.copy(address, next.address(), bytes);
-        adopt(next);
-        old.close();
+    /** Moves the first {@code bytes} to new memory of at least {@code newCapacity}; on failure (it throws) nothing has changed. */
+    private void grow(int newCapacity, int bytes) {
+        Object oldToken = token;
+        long oldAddress = address;
+        token = null; // hold() takes memory only now
+        try {
+            alloc.acquireForGrowth(newCapacity, this);
+        } catch (RuntimeException | Error e) {
+            token = oldToken; // hold() did not run: address and room are the old ones
+            throw e;
+        }
+        NativeMemory.copy(oldAddress, address, bytes);
+        pool().releaseRaw(this, oldToken, oldAddress);
+    }
+
+    /** Moves to memory for {@code newCapacity} if the pool has some now whose room is below {@code r}; else stays (a shrink never fails). */
+    private void shrink(int newCapacity, int r) {
+        Object oldToken = token;
+        long oldAddress = address;
+        int oldRoom = room;
+        token = null;
+        boolean moved = false;
+        try {
+            moved = alloc.tryAcquire(newCapacity, this);
+        } finally {
+            if (!moved) {
+                token = oldToken;
+            }
+        }
+        if (!moved) {
+            return;
+        }
+        if ((room & ROOM) < r) {
+            NativeMemory.copy(oldAddress, address, newCapacity);
+            pool().releaseRaw(this, oldToken, oldAddress);
+        } else { // the pool has nothing smaller for this size (one roomy class): back to the old memory
+            pool().releaseRaw(this, token, address);
+            token = oldToken;
+            address = oldAddress;
+            room = oldRoom | (room & DERIVED);
+        }
     }
 
     /** Netty's slice (every slice and retained or read slice of this buffer is made here), marking this buffer {@link #DERIVED}. */
@@ -654,12 +702,8 @@ final class SlabByteBuf extends AbstractByteBuf {
         return t;
     }
 
-    /**
-     * The pool's view of {@code memory}: {@code room} bytes, position 0 and limit {@code room}
-     * for its whole life (only absolute operations and {@code slice}/{@code duplicate} are used
-     * on it, so several threads may share it). Detached by the pool when {@code memory} closes.
-     */
+    /** A new view of the memory: {@code room} bytes, position 0 and limit {@code room} (never detached: Netty's rule, valid until release). */
     private ByteBuffer view() {
-        return memory.byteBuffer();
+        return pool().rawView(token, address);
     }
 }

@@ -8,7 +8,6 @@ import io.netty.buffer.UnpooledDirectByteBuf;
 import io.netty.util.concurrent.FastThreadLocalThread;
 import io.slab4j.buffer.BufferPool;
 import io.slab4j.buffer.BufferPoolStats;
-import io.slab4j.buffer.PooledBuffer;
 
 import java.time.Duration;
 import java.util.Objects;
@@ -120,15 +119,16 @@ public final class SlabByteBufAllocator extends AbstractByteBufAllocator impleme
     @Override
     protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
         int size = Math.max(1, initialCapacity);
-        PooledBuffer memory;
+        SlabByteBuf buf = new SlabByteBuf(this, initialCapacity, maxCapacity); // dropped unheld if the pool has nothing
+        boolean held;
         IllegalArgumentException beyondThePool = null;
         try {
-            memory = pool.tryAcquire(size);
+            held = pool.tryAcquireRaw(size, buf);
         } catch (IllegalArgumentException e) { // a capacity Netty allowed that the pool can never hand out
-            memory = null;
+            held = false;
             beyondThePool = e;
         }
-        if (memory == null) {
+        if (!held) {
             Thread self = Thread.currentThread();
             if (eventLoopThreads.test(self) && eventLoopPolicy == EventLoopPolicy.FALLBACK_UNPOOLED) {
                 fallbacks.increment();
@@ -137,9 +137,9 @@ public final class SlabByteBufAllocator extends AbstractByteBufAllocator impleme
             if (beyondThePool != null) {
                 throw neverFits(size, self, "an allocation", beyondThePool);
             }
-            memory = acquireSlow(size, self);
+            acquireSlow(size, self, buf);
         }
-        return toLeakAwareBuffer(new SlabByteBuf(this, memory, initialCapacity, maxCapacity));
+        return toLeakAwareBuffer(buf);
     }
 
     /** {@code size} is beyond what the pool can ever hand out: counted as exhausted, and the same exception as at the cap. */
@@ -198,38 +198,40 @@ public final class SlabByteBufAllocator extends AbstractByteBufAllocator impleme
 
     // --------------------------------------------------------------- acquiring
 
-    /** A buffer for a growing {@link SlabByteBuf}: as a new one, but never unpooled. */
-    PooledBuffer acquireForGrowth(int size) {
-        PooledBuffer memory;
+    /** Memory for a growing {@link SlabByteBuf}, into {@code buf}: as for a new one, but never unpooled; throws when there is none. */
+    void acquireForGrowth(int size, SlabByteBuf buf) {
+        boolean held;
         try {
-            memory = pool.tryAcquire(size);
+            held = pool.tryAcquireRaw(size, buf);
         } catch (IllegalArgumentException beyondThePool) { // a capacity Netty allowed (within maxCapacity) that the pool can never hand out
             throw neverFits(size, Thread.currentThread(), "the growth of a buffer", beyondThePool);
         }
-        return memory != null ? memory : acquireSlow(size, Thread.currentThread());
+        if (!held) {
+            acquireSlow(size, Thread.currentThread(), buf);
+        }
     }
 
-    /** A buffer if the pool has one now, else null; never waits, never throws for a full pool. */
-    PooledBuffer tryAcquire(int size) {
-        return pool.tryAcquire(Math.max(1, size));
+    /** Memory into {@code buf} if the pool has some now (true), else false; never waits, never throws for a full pool. */
+    boolean tryAcquire(int size, SlabByteBuf buf) {
+        return pool.tryAcquireRaw(Math.max(1, size), buf);
     }
 
-    /** The pool had nothing now: wait if this thread may, else throw. */
-    private PooledBuffer acquireSlow(int size, Thread self) {
+    /** The pool had nothing now: wait (into {@code buf}) if this thread may, else throw. */
+    private void acquireSlow(int size, Thread self, SlabByteBuf buf) {
         boolean loop = eventLoopThreads.test(self);
         Duration limit = loop ? Duration.ZERO : waitTimeout;
-        PooledBuffer memory = null;
+        boolean held = false;
         Throwable cause = null;
         if (!limit.isZero()) {
             try {
-                memory = pool.acquire(size, limit);
+                held = pool.acquireRaw(size, limit, buf);
             } catch (InterruptedException e) {
                 self.interrupt();
                 cause = e;
             }
         }
-        if (memory != null) {
-            return memory;
+        if (held) {
+            return;
         }
         exhausted.increment();
         String how = loop ? "on event-loop thread '" + self.getName() + "', which never waits (EventLoopPolicy." + eventLoopPolicy + ")"
