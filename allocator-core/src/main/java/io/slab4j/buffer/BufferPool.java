@@ -40,7 +40,9 @@ import java.util.function.Function;
  *       pool closing, timeout)}; large: {@code choose(arena.allocEvent(bytes), closing,
  *       timeout)}. The class pool's event is itself {@code choose(put, withNack(grow))}: a
  *       close of a buffer of the class or arena space, whichever first, the loser withdrawn.
- *   <li>Hand out a fresh {@link PooledBuffer}: zero it if configured, watch it if sampled.
+ *   <li>Hand out a fresh {@link PooledBuffer}: zero it if configured, watch it if sampled; or,
+ *       for the raw API, give the memory to the caller's {@link RawHolder} with its supply as
+ *       the token (a {@link RawWatch} that watches the holder, if sampled).
  * </ol>
  * Waiters of one class queue FIFO in their pool; large waiters FIFO in the arena. While anyone
  * waits, closes bypass magazines and caches and give idle slabs back, so parked memory never

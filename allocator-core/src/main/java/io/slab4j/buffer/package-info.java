@@ -14,15 +14,22 @@
  *     ├─ ClosingEvent: wakes blocked acquires on close
  *     └─ ViewRegistry: weak set of open buffers with views (detached on close)
  *   PooledBuffer: one per acquire, 24 B (word, link) ─ Extras (supply, views, LeakWatch) on demand
+ *   RawHolder: the raw API's receiver (an adapter's own buffer object); its token is the
+ *     Supply, or a BufferPool.RawWatch (supply and LeakWatch) when the acquire was sampled
  *   DirectViews (sun.misc.Unsafe, the only user) · AgronaViews (loaded only by buffer())
  * </pre>
  *
  * <h2>Ownership rule</h2>
  * An address is owned by exactly one of: a layer below (pool, magazine, arena, large-span
- * cache) or one open {@link io.slab4j.buffer.PooledBuffer}. A handle moves from open to
- * closed by one CAS; only the winner hands the address back, so the layers below never see a
- * double return through this package, and the size classes build their caches without the
- * put checks (the argument is in {@code SizeClass}). A leaked handle's address goes back
+ * cache), one open {@link io.slab4j.buffer.PooledBuffer}, or one
+ * {@link io.slab4j.buffer.RawHolder} between its {@code hold} and its {@code releaseRaw}. A
+ * handle moves from open to closed by one CAS; only the winner hands the address back, so the
+ * layers below never see a double return through a handle, and the size classes build their
+ * caches without the put checks (the argument is in {@code SizeClass}). A raw holder brings
+ * its own guard instead (the contract of {@code RawHolder}; the Netty adapter's is its
+ * reference count): a holder that released twice would break the pool, which is why that API
+ * is for adapters that have such a guard anyway. A raw holder sampled by the leak detector is
+ * watched itself, and {@code releaseRaw} keeps it reachable until the watch is disarmed. A leaked handle's address goes back
  * through its {@code LeakWatch}, which runs only if the handle was never closed (it disarms
  * on close, and the closing handle stays reachable until it has).
  *

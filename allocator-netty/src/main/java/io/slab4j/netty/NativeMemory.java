@@ -13,9 +13,8 @@ import java.nio.ByteOrder;
  *
  * <h2>Why Unsafe, and why this way</h2>
  * A {@link SlabByteBuf} is one object over {@code [address, address + capacity)}; going
- * through the {@code PooledBuffer}'s {@code ByteBuffer} view instead would cost three more
- * objects per buffer (the view, its extras, the pool's weak record), twice the heap budget of
- * an allocation. {@code sun.misc.Unsafe} lives in module {@code jdk.unsupported}, which opens
+ * through a {@code ByteBuffer} view of the memory instead would cost at least one more
+ * object per buffer, and a bounds check per access that the buffer has already made. {@code sun.misc.Unsafe} lives in module {@code jdk.unsupported}, which opens
  * {@code sun.misc} to everyone, so a plain JVM needs no flag. It is reached through method
  * handles (static final, so the JIT inlines them to the intrinsics) because javac's
  * proprietary-API warning cannot be suppressed and the build uses {@code -Werror}.

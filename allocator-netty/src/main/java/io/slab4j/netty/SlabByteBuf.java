@@ -20,13 +20,14 @@ import java.nio.channels.GatheringByteChannel;
 import java.nio.channels.ScatteringByteChannel;
 
 /**
- * A direct {@link ByteBuf} over one slab4j {@link PooledBuffer} at a time: bytes
+ * A direct {@link ByteBuf} over one piece of a slab4j {@link BufferPool}'s memory at a time, held
+ * through the pool's raw API ({@link RawHolder}): bytes
  * {@code [address, address + capacity)} of the buffer's {@code room} bytes.
  *
  * <h2>Terms</h2>
  * <ul>
- *   <li><b>memory</b>: the {@code PooledBuffer} this buffer owns now; {@code address} is its
- *       first byte and {@code room} its capacity (the size class, or the page-rounded span).
+ *   <li><b>memory</b>: what this buffer holds now: {@code room} bytes at {@code address} (the
+ *       size class, or the page-rounded span), and the pool's {@code token} for them.
  *   <li><b>capacity</b>: Netty's capacity, {@code 0 <= capacity <= room}, exactly what was
  *       asked for (a pool rounds up; Netty's contract does not). A buffer of capacity 0 still
  *       owns the pool's smallest item, so that every live buffer has memory to grow from.
@@ -37,15 +38,19 @@ import java.nio.channels.ScatteringByteChannel;
  *   <li>While {@code refCnt > 0} this buffer owns {@code memory} alone; no other
  *       {@code SlabByteBuf} and no pool layer holds its address.
  *   <li>Capacity changes stay inside slab4j ({@link #capacity(int)}): growth beyond
- *       {@code room}, or a shrink to half of it or less, acquires a new {@code PooledBuffer}
- *       from the same pool, copies {@code min(old, new capacity)} bytes and closes the old one.
+ *       {@code room}, or a shrink to half of it or less, acquires new memory from the same
+ *       pool, copies {@code min(old, new capacity)} bytes and releases the old memory.
  *       No byte is ever copied into memory that Netty allocates. A buffer that has handed out
  *       a slice or a duplicate ({@code DERIVED}) never shrinks into smaller memory: Netty's
  *       slices keep their own length and reach this buffer's memory through its unchecked
  *       accessors, so a slice made before such a shrink would write past the smaller memory
  *       into another holder's (growth is safe: the new memory is longer).
  *   <li>{@code refCnt} goes from 1 to 0 once; that transition alone calls
- *       {@link #deallocate()}, which closes {@code memory}: the memory goes back exactly once.
+ *       {@link #deallocate()}, which releases {@code memory}: the memory goes back exactly once.
+ *       This is the guard {@link RawHolder}'s contract asks of a holder, in place of a
+ *       {@code PooledBuffer}'s CAS. {@link #hold} takes memory only while {@code token} is null,
+ *       which it is only inside this buffer's own acquires (birth, a move), so a caller that
+ *       reaches {@code hold} through the interface cannot re-point a live or released buffer.
  * </ol>
  *
  * <h2>Reference count</h2>
@@ -68,7 +73,7 @@ import java.nio.channels.ScatteringByteChannel;
  * As for Netty's buffers: the reference count is thread-safe; the {@code get*} methods may run
  * on several threads at once (they read fields and memory only, and derive fresh NIO buffers);
  * everything that moves an index, writes, changes capacity or uses
- * {@link #internalNioBuffer} belongs to one thread at a time. {@code memory}, {@code address},
+ * {@link #internalNioBuffer} belongs to one thread at a time. {@code token}, {@code address},
  * {@code capacity}, {@code room} and {@code tmpNioBuf} are plain fields written only by
  * {@link #capacity(int)} and {@link #deallocate()}; handing the buffer to another thread
  * (a channel write, a queue) publishes them. After release every accessor throws

@@ -20,7 +20,9 @@ import java.util.function.Predicate;
  *
  * <h2>What it hands out</h2>
  * <ul>
- *   <li>Direct buffers: a {@link SlabByteBuf} over one {@link PooledBuffer} of the pool, wrapped
+ *   <li>Direct buffers: a {@link SlabByteBuf} over memory of the pool (held through
+ *       {@link io.slab4j.buffer.RawHolder}, no {@code PooledBuffer} handle: 64 bytes of heap
+ *       per allocation), wrapped
  *       for Netty's {@code ResourceLeakDetector} as Netty's own allocators do
  *       ({@code toLeakAwareBuffer}, at whatever level is set). The memory goes back to the pool
  *       when the reference count reaches 0; growth and shrinking move to another buffer of the
@@ -31,7 +33,7 @@ import java.util.function.Predicate;
  * </ul>
  *
  * <h2>Back-pressure</h2>
- * A request first tries the pool without waiting ({@link BufferPool#tryAcquire}). When that
+ * A request first tries the pool without waiting ({@link BufferPool#tryAcquireRaw}). When that
  * finds the pool at its cap:
  * <ol>
  *   <li>on an event-loop thread ({@link #isEventLoopThread}, or the builder's own test), the

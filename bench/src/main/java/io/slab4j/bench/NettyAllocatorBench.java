@@ -41,7 +41,8 @@ import java.util.concurrent.TimeUnit;
  * </ul>
  * Netty's leak detector is off for all three ({@link BenchFlags#NETTY_NO_LEAK_DETECTION}), as
  * in the other benchmarks. Heap per operation: {@code -prof gc}, {@code gc.alloc.rate.norm}
- * (budget 96 B for slab4j: a 64-byte {@code SlabByteBuf} and a 32-byte {@code PooledBuffer}).
+ * (budget 96 B; slab4j allocates the 64-byte {@code SlabByteBuf} alone, holding pool memory
+ * without a {@code PooledBuffer} handle).
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
