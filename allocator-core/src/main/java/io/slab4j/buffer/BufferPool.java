@@ -316,7 +316,7 @@ public final class BufferPool implements AutoCloseable {
      * @throws IllegalStateException the pool is closed
      */
     public boolean tryAcquireRaw(int size, RawHolder holder) {
-        PooledBuffer b = tryTake(size, "tryAcquireRaw", checkHolder(holder, "tryAcquireRaw"));
+        PooledBuffer b = tryTake(size, "tryAcquireRaw", checkHolder(holder, "tryAcquireRaw(size, null)"));
         if (b == null) {
             missed(size);
         }
@@ -330,12 +330,13 @@ public final class BufferPool implements AutoCloseable {
      */
     public boolean acquireRaw(int size, Duration timeout, RawHolder holder) throws InterruptedException {
         Objects.requireNonNull(timeout, "acquireRaw(size, null, holder): the timeout is null");
-        return acquire(size, timeout, checkHolder(holder, "acquireRaw"), "acquireRaw") != null;
+        return acquire(size, timeout, checkHolder(holder, "acquireRaw(size, timeout, null)"), "acquireRaw") != null;
     }
 
-    private static RawHolder checkHolder(RawHolder holder, String what) {
+    /** {@code call}: the call as written with its null holder, for the message. */
+    private static RawHolder checkHolder(RawHolder holder, String call) {
         if (holder == null) {
-            throw new IllegalArgumentException(what + "(size, null): a RawHolder is needed");
+            throw new IllegalArgumentException(call + ": a RawHolder is needed");
         }
         return holder;
     }
@@ -370,25 +371,28 @@ public final class BufferPool implements AutoCloseable {
     }
 
     /**
-     * A direct {@code ByteBuffer} over memory held through a {@link RawHolder} ({@code token}
-     * and {@code address} as {@code hold} received them): position 0, limit and capacity the
-     * held capacity, big-endian, a new object on every call. Unlike a handle's views it is
-     * never detached: the holder must not use it after its release.
+     * A direct {@code ByteBuffer} over memory held through a {@link RawHolder} ({@code holder},
+     * {@code token} and {@code address} as {@code hold} received them): position 0, limit and
+     * capacity the held capacity, big-endian, a new object on every call. Unlike a handle's
+     * views it is never detached: the holder must not use it after its release. The view keeps
+     * {@code holder} reachable (as a handle's views keep the handle), so the leak detector
+     * never returns memory that a live view still reaches.
      *
-     * @throws IllegalArgumentException {@code token} is not one this pool handed out, or
-     *     {@code address} is not in the pool's region
+     * @throws IllegalArgumentException {@code holder} is null, {@code token} is not one this
+     *     pool handed out, or {@code address} is not in the pool's region
      * @throws IllegalStateException the pool is closed
      */
-    public ByteBuffer rawView(Object token, long address) {
+    public ByteBuffer rawView(RawHolder holder, Object token, long address) {
+        checkHolder(holder, "rawView(null, token, address)");
         Supply supply = supplyOf(token, "rawView");
         long base = region.address();
         if (address < base || address - base > region.size() - supply.capacity) {
-            throw new IllegalArgumentException("rawView(token, " + io.slab4j.arena.Hex.of(address) + "): " + supply.capacity
+            throw new IllegalArgumentException("rawView(holder, token, " + io.slab4j.arena.Hex.of(address) + "): " + supply.capacity
                     + " bytes there are not inside buffer pool '" + name + "' (" + io.slab4j.arena.Hex.of(base) + " + "
                     + region.size() + ")");
         }
         checkOpen("rawView");
-        return DirectViews.view(address, supply.capacity, this);
+        return DirectViews.view(address, supply.capacity, holder);
     }
 
     /** The supply behind a raw token of this pool; else IllegalArgumentException. */
@@ -401,11 +405,15 @@ public final class BufferPool implements AutoCloseable {
         return supply;
     }
 
-    /** {@code holder} takes the memory; if it throws, the memory goes back and the error goes on. */
+    /**
+     * {@code holder} takes the memory; if it throws anything (also a checked exception thrown
+     * sneakily, which {@code hold} does not declare), the memory goes back and the throwable goes
+     * on unchanged (a precise rethrow: javac knows the try block throws nothing checked).
+     */
     private static PooledBuffer hold(RawHolder holder, long address, Supply supply, Object token) {
         try {
             holder.hold(address, supply.capacity, token);
-        } catch (RuntimeException | Error e) {
+        } catch (Throwable e) {
             if (token instanceof RawWatch) {
                 ((RawWatch) token).watch.disarm();
             }

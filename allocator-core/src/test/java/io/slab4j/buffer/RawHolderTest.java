@@ -83,11 +83,11 @@ class RawHolderTest {
                 assertEquals(expected, b.capacity, "size " + size + ": the capacity a handle gets");
                 assertEquals(0, b.address % 16, "aligned");
                 assertEquals(1, p.stats().buffersInUse(), "counted in use, size " + size);
-                ByteBuffer v = p.rawView(b.token, b.address);
+                ByteBuffer v = p.rawView(b, b.token, b.address);
                 assertEquals(b.capacity, v.capacity());
                 assertEquals(0, v.position());
                 v.put(b.capacity - 1, (byte) 7);
-                assertEquals(7, p.rawView(b.token, b.address).get(b.capacity - 1), "a second view sees the same memory");
+                assertEquals(7, p.rawView(b, b.token, b.address).get(b.capacity - 1), "a second view sees the same memory");
                 assertThrows(IndexOutOfBoundsException.class, () -> v.get(b.capacity));
                 b.release(p);
                 assertEquals(0, p.stats().buffersInUse(), "size " + size + ": back");
@@ -102,7 +102,8 @@ class RawHolderTest {
             Box b = new Box();
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> p.tryAcquireRaw(64, null));
             assertTrue(e.getMessage().contains("tryAcquireRaw(size, null)"), e.getMessage());
-            assertThrows(IllegalArgumentException.class, () -> p.acquireRaw(64, Duration.ofMillis(1), null));
+            e = assertThrows(IllegalArgumentException.class, () -> p.acquireRaw(64, Duration.ofMillis(1), null));
+            assertTrue(e.getMessage().contains("acquireRaw(size, timeout, null)"), e.getMessage());
             assertThrows(NullPointerException.class, () -> p.acquireRaw(64, null, b));
             assertThrows(IllegalArgumentException.class, () -> p.tryAcquireRaw(0, b));
             assertThrows(IllegalArgumentException.class, () -> p.tryAcquireRaw(-5, b));
@@ -116,8 +117,10 @@ class RawHolderTest {
             assertTrue(e.getMessage().contains("is not a token of buffer pool 'raw-bad'"), e.getMessage());
             assertThrows(IllegalArgumentException.class, () -> p.releaseRaw(b, "a string", b.address));
             assertThrows(IllegalArgumentException.class, () -> p.releaseRaw(b, null, b.address));
-            assertThrows(IllegalArgumentException.class, () -> p.rawView(foreign.token, foreign.address));
-            e = assertThrows(IllegalArgumentException.class, () -> p.rawView(b.token, foreign.address));
+            assertThrows(IllegalArgumentException.class, () -> p.rawView(foreign, foreign.token, foreign.address));
+            e = assertThrows(IllegalArgumentException.class, () -> p.rawView(null, b.token, b.address));
+            assertTrue(e.getMessage().contains("rawView(null, token, address)"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> p.rawView(b, b.token, foreign.address));
             assertTrue(e.getMessage().contains("not inside buffer pool 'raw-bad'"), e.getMessage());
             assertEquals(1, p.stats().buffersInUse(), "nothing was released by the refused calls");
             assertEquals(1, other.stats().buffersInUse());
@@ -163,7 +166,7 @@ class RawHolderTest {
         assertTrue(e.getMessage().contains("tryAcquireRaw: buffer pool 'raw-closed' is closed"), e.getMessage());
         assertThrows(IllegalStateException.class, () -> p.acquireRaw(64, Duration.ofMillis(5), late));
         assertEquals(0, late.calls);
-        assertThrows(IllegalStateException.class, () -> p.rawView(b.token, b.address));
+        assertThrows(IllegalStateException.class, () -> p.rawView(b, b.token, b.address));
         b.release(p); // never throws once held
         big.release(p);
     }
@@ -175,7 +178,7 @@ class RawHolderTest {
                 for (int round = 0; round < 3; round++) {
                     Box b = new Box();
                     assertTrue(p.tryAcquireRaw(size, b));
-                    ByteBuffer v = p.rawView(b.token, b.address);
+                    ByteBuffer v = p.rawView(b, b.token, b.address);
                     for (int i = 0; i < b.capacity; i++) {
                         assertEquals(0, v.get(i), "size " + size + ", round " + round + ", byte " + i);
                     }
@@ -301,7 +304,7 @@ class RawHolderTest {
                             errors.incrementAndGet();
                             firstError.compareAndSet(null, "address held twice: " + b.address + " by " + was + " and " + me);
                         }
-                        ByteBuffer v = p.rawView(b.token, b.address);
+                        ByteBuffer v = p.rawView(b, b.token, b.address);
                         v.put(0, (byte) me);
                         v.put(b.capacity - 1, (byte) me);
                         if (rnd.nextInt(3) == 0) {
@@ -341,7 +344,7 @@ class RawHolderTest {
 
     private static void release(BufferPool p, ConcurrentHashMap<Long, Integer> owner, Box b, int who, AtomicInteger errors,
             AtomicReference<String> firstError) {
-        ByteBuffer v = p.rawView(b.token, b.address);
+        ByteBuffer v = p.rawView(b, b.token, b.address);
         if (v.get(0) != (byte) who || v.get(b.capacity - 1) != (byte) who) {
             errors.incrementAndGet();
             firstError.compareAndSet(null, "someone else's bytes in " + b.address + ": " + v.get(0) + " for " + who);

@@ -291,7 +291,7 @@ final class SlabByteBuf extends AbstractByteBuf implements RawHolder {
         token = null; // hold() takes memory only now
         try {
             alloc.acquireForGrowth(newCapacity, this);
-        } catch (RuntimeException | Error e) {
+        } catch (Throwable e) { // anything, also a sneaky checked exception: rethrown unchanged
             token = oldToken; // hold() did not run: address and room are the old ones
             throw e;
         }
@@ -709,6 +709,6 @@ final class SlabByteBuf extends AbstractByteBuf implements RawHolder {
 
     /** A new view of the memory: {@code room} bytes, position 0 and limit {@code room} (never detached: Netty's rule, valid until release). */
     private ByteBuffer view() {
-        return pool().rawView(token, address);
+        return pool().rawView(this, token, address);
     }
 }
