@@ -548,4 +548,35 @@ class Review8Test {
             p.checkInvariants();
         }
     }
+
+    /**
+     * The severe form of aLeakedHoldersLiveViewNeverReachesAnotherHoldersMemory, in a child JVM:
+     * the watch returns a leaked holder's memory while its rawView is reachable, the pool then
+     * closes with nothing counted open and unmaps its region, and reading the live view kills
+     * the JVM (observed: SIGSEGV in DirectByteBuffer.get, "A fatal error has been detected"). With a handle (the control, which passes) the view keeps the
+     * handle reachable, so the buffer is never reported leaked, the close sees it open, retires
+     * the region (BufferPool.close javadoc: "a stale access reads zeros instead of faulting and
+     * killing the JVM") and the read returns 0. Before this change the Netty adapter's NIO
+     * buffers were views of a PooledBuffer and behaved as the control; now they are rawViews.
+     * Expected: exit 0 and "R8-READ". Fault: BufferPool.rawView (the view's attachment is the
+     * pool, not the holder), with LeakWatch returning the memory under it.
+     */
+    @Test
+    @Tag("review8-failing")
+    void aLeakedHoldersLiveViewSurvivesThePoolsClose() throws Exception {
+        ChildJvm.Result r = ChildJvm.run(List.of("-Xmx128m", "-XX:-CreateCoredumpOnCrash",
+                "-XX:ErrorFile=" + System.getProperty("java.io.tmpdir") + "/slab4j-r8-view-hs_err_%p.log"), Review8LeakedViewMain.class, "raw");
+        assertEquals(0, r.code(), "the child JVM failed (134: crashed):\n" + r.tail());
+        assertTrue(r.output().contains("R8-READ"), r.tail());
+    }
+
+    /** The control of the test above: a handle's derived view keeps the handle alive, the close retires the region, the read sees 0. */
+    @Test
+    void aHandlesLiveDerivedViewSurvivesThePoolsClose() throws Exception {
+        ChildJvm.Result r = ChildJvm.run(List.of("-Xmx128m", "-XX:-CreateCoredumpOnCrash",
+                "-XX:ErrorFile=" + System.getProperty("java.io.tmpdir") + "/slab4j-r8-hview-hs_err_%p.log"), Review8LeakedViewMain.class, "handle");
+        assertEquals(0, r.code(), "the child JVM failed (134: crashed):\n" + r.tail());
+        assertTrue(r.output().contains("R8-LEAKS 0 IN-USE 1"), r.tail());
+        assertTrue(r.output().contains("R8-READ 0"), r.tail());
+    }
 }
