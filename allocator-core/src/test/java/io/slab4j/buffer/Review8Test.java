@@ -579,4 +579,63 @@ class Review8Test {
         assertTrue(r.output().contains("R8-LEAKS 0 IN-USE 1"), r.tail());
         assertTrue(r.output().contains("R8-READ 0"), r.tail());
     }
+
+    /** Leaked watched holders (a class item and a large span) collected only after the pool's close: no error, counted once, the pool stays closed. */
+    @Test
+    void leakedHoldersCollectedAfterTheCloseAreHarmless() throws InterruptedException {
+        BufferPool p = pool("leak-after-close").leakDetection(LeakDetection.ALL).build();
+        WeakReference<Box> a = leakHolder(p, 64);
+        WeakReference<Box> b = leakHolder(p, 2 * PAGE);
+        p.close(); // counted open: the region is retired, not unmapped
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while ((a.get() != null || b.get() != null || p.stats().leaksDetected() < 2) && System.nanoTime() < deadline) {
+            System.gc();
+            Thread.sleep(10);
+        }
+        for (int i = 0; i < 3; i++) {
+            System.gc();
+            Thread.sleep(10);
+        }
+        assertNull(a.get());
+        assertNull(b.get());
+        assertEquals(2, p.stats().leaksDetected());
+        assertTrue(p.isClosed());
+        Box late = new Box();
+        assertThrows(IllegalStateException.class, () -> p.tryAcquireRaw(64, late));
+    }
+
+    private static WeakReference<Box> leakHolder(BufferPool p, int size) {
+        Box b = new Box();
+        assertTrue(p.tryAcquireRaw(size, b));
+        return new WeakReference<>(b);
+    }
+
+    /** A blocked acquireRaw woken by the close names its call; hold never runs. */
+    @Test
+    void aBlockedRawAcquireWokenByTheCloseNamesItsCall() throws Exception {
+        BufferPool p = BufferPool.builder().name("r8-closewake").reserve(4L << 20).leakDetection(LeakDetection.OFF).build();
+        List<Box> hog = new ArrayList<>();
+        for (Box b = new Box(); p.tryAcquireRaw(1 << 20, b); b = new Box()) {
+            hog.add(b);
+        }
+        Box w = new Box();
+        AtomicReference<Throwable> seen = new AtomicReference<>();
+        Thread t = new Thread(() -> {
+            try {
+                p.acquireRaw(1 << 20, Duration.ofSeconds(30), w);
+            } catch (Throwable e) {
+                seen.set(e);
+            }
+        });
+        t.start();
+        while (p.stats().waiters() == 0) {
+            Thread.onSpinWait();
+        }
+        p.close();
+        t.join();
+        assertTrue(seen.get() instanceof IllegalStateException, String.valueOf(seen.get()));
+        assertTrue(seen.get().getMessage().contains("acquireRaw"), seen.get().getMessage());
+        assertEquals(0, w.calls.get());
+        hog.forEach(b -> b.release(p));
+    }
 }

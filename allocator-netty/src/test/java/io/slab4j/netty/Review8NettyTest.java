@@ -467,4 +467,76 @@ class Review8NettyTest {
             b.setByte(j, me);
         }
     }
+
+    /** The pool closes under open buffers of every kind (class, large, watched, grown, with slices): access refused, release works once, on any thread. */
+    @Test
+    void poolCloseUnderOpenBuffersOfEveryKind() throws Exception {
+        BufferPool p = pool(32L << 20).leakDetection(LeakDetection.ALL).build();
+        SlabByteBufAllocator a = new SlabByteBufAllocator(p);
+        List<ByteBuf> open = new ArrayList<>();
+        open.add(a.directBuffer(64));
+        open.add(a.directBuffer(1 << 20));
+        ByteBuf grown = a.directBuffer(64);
+        grown.capacity(70_000);
+        open.add(grown);
+        ByteBuf parent = a.directBuffer(4096);
+        ByteBuf slice = parent.retainedSlice(0, 100);
+        open.add(parent);
+        for (ByteBuf b : open) {
+            b.writeInt(3);
+        }
+        p.close();
+        for (ByteBuf b : open) {
+            assertEquals(0, b.refCnt());
+            assertThrows(IllegalReferenceCountException.class, () -> b.getInt(0));
+            assertThrows(IllegalReferenceCountException.class, () -> b.nioBuffer());
+            assertThrows(IllegalReferenceCountException.class, () -> b.capacity(1 << 21));
+        }
+        assertThrows(IllegalReferenceCountException.class, () -> slice.getByte(0));
+        AtomicReference<Throwable> failed = new AtomicReference<>();
+        Thread t = new Thread(() -> {
+            try {
+                assertTrue(open.get(0).release());
+                assertTrue(open.get(1).release());
+            } catch (Throwable e) {
+                failed.set(e);
+            }
+        });
+        t.start();
+        t.join();
+        assertNull(failed.get());
+        assertTrue(open.get(2).release());
+        assertFalse(open.get(3).release());
+        assertTrue(slice.release());
+        assertThrows(IllegalStateException.class, () -> a.directBuffer(64));
+        assertThrows(IllegalStateException.class, () -> a.directBuffer(1 << 20));
+    }
+
+    /** Buffers of a thread that exited are released on another thread, around trim(): nothing lost. */
+    @Test
+    void buffersOfAnExitedThreadAreReleasedElsewhere() throws Exception {
+        try (BufferPool p = pool(32L << 20).build()) {
+            SlabByteBufAllocator a = new SlabByteBufAllocator(p);
+            List<ByteBuf> made = new ArrayList<>();
+            Thread t = new Thread(() -> {
+                for (int size : new int[] {16, 100, 5000, 1 << 20}) {
+                    ByteBuf b = a.directBuffer(size);
+                    b.writeInt(size);
+                    made.add(b);
+                }
+                made.get(0).capacity(3000); // grown on the exiting thread
+            });
+            t.start();
+            t.join();
+            p.trim();
+            assertEquals(4, p.stats().buffersInUse());
+            for (ByteBuf b : made) {
+                b.capacity(b.capacity() * 2); // grown on this thread, the old memory released here
+                assertTrue(b.release());
+                p.trim();
+            }
+            assertEquals(0, p.stats().buffersInUse());
+            p.checkInvariants();
+        }
+    }
 }
