@@ -638,4 +638,43 @@ class Review8Test {
         assertEquals(0, w.calls.get());
         hog.forEach(b -> b.release(p));
     }
+
+    /** Timeouts at the edges: negative and zero never wait and call nothing; an enormous one waits and is served by a release. */
+    @Test
+    void timeoutsAtTheEdges() throws Exception {
+        try (BufferPool p = BufferPool.builder().name("r8-edges").reserve(4L << 20).leakDetection(LeakDetection.OFF).build()) {
+            List<Box> hog = new ArrayList<>();
+            for (Box b = new Box(); p.tryAcquireRaw(1 << 20, b); b = new Box()) {
+                hog.add(b);
+            }
+            Box none = new Box();
+            assertFalse(p.acquireRaw(1 << 20, Duration.ZERO, none));
+            assertFalse(p.acquireRaw(1 << 20, Duration.ofSeconds(-5), none));
+            assertFalse(p.acquireRaw(1 << 20, Duration.ofNanos(1), none));
+            assertEquals(0, none.calls.get());
+            for (Duration huge : new Duration[] {Duration.ofSeconds(Long.MAX_VALUE), Duration.ofDays(365L * 1000)}) {
+                Box w = new Box();
+                AtomicReference<Object> r = new AtomicReference<>();
+                Thread t = new Thread(() -> {
+                    try {
+                        r.set(p.acquireRaw(1 << 20, huge, w));
+                    } catch (Throwable e) {
+                        r.set(e);
+                    }
+                });
+                t.start();
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (p.stats().waiters() == 0 && t.isAlive() && System.nanoTime() < deadline) {
+                    Thread.onSpinWait();
+                }
+                hog.remove(0).release(p);
+                t.join(10_000);
+                assertEquals(Boolean.TRUE, r.get(), "timeout " + huge);
+                hog.add(w);
+            }
+            hog.forEach(b -> b.release(p));
+            assertEquals(0, p.stats().buffersInUse());
+            p.checkInvariants();
+        }
+    }
 }

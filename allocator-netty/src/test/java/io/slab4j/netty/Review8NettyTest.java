@@ -539,4 +539,30 @@ class Review8NettyTest {
             p.checkInvariants();
         }
     }
+
+    /** The pool's SAMPLED detection over many leaked SlabByteBufs: the sampled ones come back, each counted once, the others stay out. */
+    @Test
+    void sampledLeaksOfNettyBuffersComeBackOnceEach() throws InterruptedException {
+        try (BufferPool p = pool(64L << 20).leakDetection(LeakDetection.SAMPLED).build()) {
+            SlabByteBufAllocator a = new SlabByteBufAllocator(p);
+            int n = 10 * BufferPool.LEAK_SAMPLE_INTERVAL;
+            for (int i = 0; i < n; i++) {
+                a.directBuffer(16).writeByte(i);
+            }
+            long last = -1;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            int stable = 0;
+            while (stable < 5 && System.nanoTime() < deadline) {
+                System.gc();
+                Thread.sleep(20);
+                long now = p.stats().leaksDetected();
+                stable = now == last && now > 0 ? stable + 1 : 0;
+                last = now;
+            }
+            long leaks = p.stats().leaksDetected();
+            assertTrue(leaks > 0, "some of " + n + " were sampled");
+            assertEquals(n - leaks, p.stats().buffersInUse(), "every reported leak came back once, nothing else did");
+            p.checkInvariants();
+        }
+    }
 }
