@@ -565,4 +565,31 @@ class Review8NettyTest {
             p.checkInvariants();
         }
     }
+
+    /**
+     * Expected (SlabByteBufAllocator javadoc, Pool lifetime: "A SlabByteBuf still open when its
+     * pool closes refuses access ... and since such a pool keeps its region reserved (emptied,
+     * never unmapped ...), what Netty reaches without those checks (... NIO buffers taken
+     * before) reads zeros instead of faulting"): a buffer never released is still open, so
+     * its NIO buffer reads zeros after the close. Observed (child JVM): the pool's leak
+     * detector returned the memory of the unreachable SlabByteBuf while its NIO buffer was
+     * reachable (the view is attached to the pool, not to the buffer), so the close found
+     * nothing open, unmapped the region, and the read killed the JVM (SIGSEGV). Before this
+     * change the NIO buffers were views of the buffer's PooledBuffer, which they kept
+     * reachable. Fault: SlabByteBuf.view() over BufferPool.rawView (~line 378 of BufferPool.java).
+     */
+    @Test
+    @Tag("review8-failing")
+    void aLeakedBuffersNioBufferSurvivesThePoolsClose() throws Exception {
+        java.nio.file.Path javaBin = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java");
+        ProcessBuilder pb = new ProcessBuilder(List.of(javaBin.toString(), "-Xmx128m", "-XX:-CreateCoredumpOnCrash",
+                "-XX:ErrorFile=/dev/null", "-cp", System.getProperty("java.class.path"), Review8LeakedNioMain.class.getName()));
+        pb.redirectErrorStream(true);
+        Process proc = pb.start();
+        String out = new String(proc.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(proc.waitFor(30, TimeUnit.SECONDS));
+        String tail = out.length() > 3000 ? out.substring(out.length() - 3000) : out;
+        assertEquals(0, proc.exitValue(), "the child JVM failed (crashed?):\n" + tail);
+        assertTrue(out.contains("R8N-READ 0"), tail);
+    }
 }
