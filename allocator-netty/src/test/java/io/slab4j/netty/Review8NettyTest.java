@@ -593,4 +593,50 @@ class Review8NettyTest {
         assertEquals(0, proc.exitValue(), "the child JVM failed (crashed?):\n" + tail);
         assertTrue(out.contains("R8N-READ 0"), tail);
     }
+
+    /** At the cap: a shrink stays in place (never fails), an event loop's growth throws (never falls back), its new buffers fall back. */
+    @Test
+    void atTheCapShrinkStaysGrowthThrowsAndNewBuffersFallBackOnTheLoop() {
+        try (BufferPool p = pool(4L << 20).build()) {
+            SlabByteBufAllocator loop = SlabByteBufAllocator.builder(p).eventLoopThreads(t -> true)
+                    .eventLoopPolicy(EventLoopPolicy.FALLBACK_UNPOOLED).build();
+            ByteBuf b = loop.directBuffer(8192);
+            assertTrue(b instanceof SlabByteBuf);
+            b.writeLong(99).writeLong(100);
+            List<ByteBuf> hog = new ArrayList<>();
+            while (true) {
+                ByteBuf h = loop.directBuffer(16);
+                if (!(h instanceof SlabByteBuf)) {
+                    h.writeLong(5); // a fallback works as a buffer
+                    assertEquals(5, h.readLong());
+                    h.release();
+                    break;
+                }
+                hog.add(h);
+            }
+            long fallbacks = loop.fallbackCount();
+            assertTrue(fallbacks >= 1);
+            BufferPoolStats before = p.stats();
+            long at = b.memoryAddress();
+            b.capacity(10); // nothing smaller free: stays
+            assertEquals(10, b.capacity());
+            assertEquals(at, b.memoryAddress());
+            assertEquals(10, b.writerIndex(), "indices trimmed to the capacity");
+            assertEquals(99, b.getLong(0));
+            assertEquals(before.buffersInUse(), p.stats().buffersInUse());
+            long exhausted = loop.exhaustedCount();
+            assertThrows(BufferPoolExhaustedException.class, () -> b.capacity(1 << 20));
+            assertEquals(exhausted + 1, loop.exhaustedCount());
+            assertEquals(fallbacks, loop.fallbackCount(), "growth never falls back");
+            assertEquals(10, b.capacity());
+            assertEquals(at, b.memoryAddress());
+            assertEquals(99, b.getLong(0));
+            hog.forEach(ByteBuf::release);
+            b.capacity(10_000); // beyond the room: moves, now that memory is free
+            assertEquals(99, b.getLong(0));
+            b.release();
+            assertEquals(0, p.stats().buffersInUse());
+            p.checkInvariants();
+        }
+    }
 }
