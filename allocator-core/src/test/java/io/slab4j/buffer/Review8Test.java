@@ -63,7 +63,7 @@ class Review8Test {
      * checked exception (sneaky throw, Kotlin, Lombok @SneakyThrows, a MethodHandle call) is not
      * caught by BufferPool.hold's {@code catch (RuntimeException | Error e)}: the exception goes
      * on but the memory stays out for good (buffersInUse 1, no leak watch under OFF).
-     * Fault: BufferPool.java, private static hold(...), the catch clause (~line 402).
+     * Fault: BufferPool.java, private static hold(...), the catch clause (line 408).
      */
     @Test
     @Tag("review8-failing")
@@ -200,7 +200,7 @@ class Review8Test {
      * until the holder's release; package-info ownership rule: one owner per address): the
      * view's memory is not handed to another holder while the holder never released it.
      * Observed: it is (another holder's bytes are overwritten through the old view).
-     * Fault: BufferPool.rawView (~line 378): the view should keep the holder reachable (it takes
+     * Fault: BufferPool.rawView (line 391, DirectViews.view(..., this)): the view should keep the holder reachable (it takes
      * no holder; the view could be attached to the RawWatch's holder, or rawView take the holder).
      */
     @Test

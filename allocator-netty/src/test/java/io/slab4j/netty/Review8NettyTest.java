@@ -139,7 +139,7 @@ class Review8NettyTest {
      * leak detection the SlabByteBuf (the watched holder) dies while its nioBuffer() lives
      * (the view's attachment is the pool, not the buffer), its memory goes back and a new
      * buffer's bytes are overwritten through the old NIO buffer. Fault: SlabByteBuf.view() /
-     * BufferPool.rawView (~line 378 of BufferPool.java): the view does not keep the holder reachable.
+     * BufferPool.rawView (BufferPool.java line 391; SlabByteBuf.java line 712): the view does not keep the holder reachable.
      */
     @Test
     @Tag("review8-failing")
@@ -577,7 +577,7 @@ class Review8NettyTest {
      * nothing open, unmapped the region, and the read killed the JVM (SIGSEGV). Before this
      * change the NIO buffers were views of the buffer's PooledBuffer, which they kept
      * reachable: the same child run against b8292af (the parent of the raw API's commit)
-     * printed "R8N-LEAKS 0 IN-USE 1", "R8N-READ 0" and exited 0, so this is a regression. Fault: SlabByteBuf.view() over BufferPool.rawView (~line 378 of BufferPool.java).
+     * printed "R8N-LEAKS 0 IN-USE 1", "R8N-READ 0" and exited 0, so this is a regression. Fault: SlabByteBuf.view() over BufferPool.rawView (BufferPool.java line 391; SlabByteBuf.java line 712).
      */
     @Test
     @Tag("review8-failing")
