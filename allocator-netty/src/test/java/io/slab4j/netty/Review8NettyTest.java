@@ -639,4 +639,27 @@ class Review8NettyTest {
             p.checkInvariants();
         }
     }
+
+    /** Netty's own detector at PARANOID (its wrapper around the buffer) beside the pool's ALL: a leaked buffer, grown and sliced, comes back once. */
+    @Test
+    void nettyParanoidWrapperAndThePoolsDetectorTogether() throws InterruptedException {
+        ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.PARANOID);
+        try (BufferPool p = pool(32L << 20).leakDetection(LeakDetection.ALL).build()) {
+            SlabByteBufAllocator a = new SlabByteBufAllocator(p);
+            for (int i = 0; i < 3; i++) {
+                ByteBuf b = a.directBuffer(64);
+                assertFalse(b instanceof SlabByteBuf, "wrapped for Netty's detector");
+                b.writeLong(i);
+                b.capacity(100_000);
+                b.retainedSlice(0, 8).release();
+            }
+            ByteBuf kept = a.directBuffer(64);
+            kept.capacity(5000);
+            assertTrue(kept.release());
+            awaitLeaks(p, 3);
+            assertEquals(3, p.stats().leaksDetected());
+            assertEquals(0, p.stats().buffersInUse());
+            p.checkInvariants();
+        }
+    }
 }
