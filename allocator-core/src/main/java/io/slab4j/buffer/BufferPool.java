@@ -132,6 +132,14 @@ public final class BufferPool implements AutoCloseable {
 
     private final String name;
     private final VirtualRegion region;
+    /**
+     * The region's first byte and size, copied for {@link #releaseRaw}'s one-compare range
+     * check: {@code address - regionBase <= regionSize - capacity}, compared unsigned, holds
+     * exactly when {@code regionBase <= address} and {@code address + capacity <= regionBase +
+     * regionSize} (an address below the base wraps to a huge unsigned difference).
+     */
+    private final long regionBase;
+    private final long regionSize;
     private final Arena arena;
     private final int[] sizes;
     private final SizeClass[] classes;
@@ -215,6 +223,8 @@ public final class BufferPool implements AutoCloseable {
     private BufferPool(Builder b, VirtualRegion region) {
         this.name = b.name;
         this.region = region;
+        this.regionBase = region.address();
+        this.regionSize = region.size();
         Arena.Builder arenaBuilder = Arena.builder(region).prefault(b.prefault).hugePages(b.hugePages);
         if (b.maxCommitted != 0) {
             arenaBuilder.maxCommitted(b.maxCommitted);
@@ -348,11 +358,15 @@ public final class BufferPool implements AutoCloseable {
      * guard (see {@link RawHolder}). Never throws for a pool closed meanwhile (the memory went
      * with the pool), like {@link PooledBuffer#close()}.
      *
-     * @throws IllegalArgumentException {@code token} is not one this pool handed out (the
-     *     memory stays where it is)
+     * @throws IllegalArgumentException {@code holder} is null, {@code token} is not one this
+     *     pool handed out, or {@code capacity} bytes at {@code address} are not inside the pool's
+     *     region (nothing is released: the memory stays where it is). These checks cannot tell
+     *     a second release, or another item of this pool, from the right one: that is the
+     *     holder's guard.
      */
     public void releaseRaw(RawHolder holder, Object token, long address) {
-        if (token instanceof ClassTally && ((ClassTally) token).owner == this) {
+        if (token instanceof ClassTally && ((ClassTally) token).owner == this && holder != null
+                && Long.compareUnsigned(address - regionBase, regionSize - ((ClassTally) token).capacity) <= 0) {
             ((ClassTally) token).release(address, false); // the fast path: a size class, not watched
         } else {
             releaseRawSlow(holder, token, address);
@@ -360,7 +374,9 @@ public final class BufferPool implements AutoCloseable {
     }
 
     private void releaseRawSlow(RawHolder holder, Object token, long address) {
+        checkHolder(holder, "releaseRaw(null, token, address)");
         Supply supply = supplyOf(token, "releaseRaw");
+        checkInRegion(supply, address, "releaseRaw(holder, token, ");
         if (token instanceof RawWatch) {
             ((RawWatch) token).watch.disarm();
             // The watch is on the holder: it must stay strongly reachable until the watch is
@@ -385,14 +401,19 @@ public final class BufferPool implements AutoCloseable {
     public ByteBuffer rawView(RawHolder holder, Object token, long address) {
         checkHolder(holder, "rawView(null, token, address)");
         Supply supply = supplyOf(token, "rawView");
+        checkInRegion(supply, address, "rawView(holder, token, ");
+        checkOpen("rawView");
+        return DirectViews.view(address, supply.capacity, holder);
+    }
+
+    /** {@code supply.capacity} bytes at {@code address} lie inside the region; else IllegalArgumentException naming {@code call}. */
+    private void checkInRegion(Supply supply, long address, String call) {
         long base = region.address();
         if (address < base || address - base > region.size() - supply.capacity) {
-            throw new IllegalArgumentException("rawView(holder, token, " + io.slab4j.arena.Hex.of(address) + "): " + supply.capacity
+            throw new IllegalArgumentException(call + io.slab4j.arena.Hex.of(address) + "): " + supply.capacity
                     + " bytes there are not inside buffer pool '" + name + "' (" + io.slab4j.arena.Hex.of(base) + " + "
                     + region.size() + ")");
         }
-        checkOpen("rawView");
-        return DirectViews.view(address, supply.capacity, holder);
     }
 
     /** The supply behind a raw token of this pool; else IllegalArgumentException. */
@@ -416,6 +437,7 @@ public final class BufferPool implements AutoCloseable {
         } catch (Throwable e) {
             if (token instanceof RawWatch) {
                 ((RawWatch) token).watch.disarm();
+                Reference.reachabilityFence(holder); // as in releaseRawSlow: the watch is on the holder
             }
             supply.release(address, supply.capacity, false);
             throw e;

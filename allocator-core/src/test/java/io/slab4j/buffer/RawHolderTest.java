@@ -117,6 +117,12 @@ class RawHolderTest {
             assertTrue(e.getMessage().contains("is not a token of buffer pool 'raw-bad'"), e.getMessage());
             assertThrows(IllegalArgumentException.class, () -> p.releaseRaw(b, "a string", b.address));
             assertThrows(IllegalArgumentException.class, () -> p.releaseRaw(b, null, b.address));
+            e = assertThrows(IllegalArgumentException.class, () -> p.releaseRaw(b, b.token, foreign.address));
+            assertTrue(e.getMessage().contains("not inside buffer pool 'raw-bad'"), e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> p.releaseRaw(b, b.token, 0));
+            assertThrows(IllegalArgumentException.class, () -> p.releaseRaw(b, b.token, -16));
+            e = assertThrows(IllegalArgumentException.class, () -> p.releaseRaw(null, b.token, b.address));
+            assertTrue(e.getMessage().contains("releaseRaw(null, token, address)"), e.getMessage());
             assertThrows(IllegalArgumentException.class, () -> p.rawView(foreign, foreign.token, foreign.address));
             e = assertThrows(IllegalArgumentException.class, () -> p.rawView(null, b.token, b.address));
             assertTrue(e.getMessage().contains("rawView(null, token, address)"), e.getMessage());

@@ -42,7 +42,7 @@ public final class Review8LeakedViewMain {
         if (!p.tryAcquireRaw(1 << 20, h)) {
             throw new AssertionError("no memory");
         }
-        ByteBuffer v = p.rawView(token[0], at[0]);
+        ByteBuffer v = p.rawView(h, token[0], at[0]);
         v.put(0, (byte) 9);
         return v;
     }

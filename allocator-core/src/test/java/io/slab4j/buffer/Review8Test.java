@@ -1,7 +1,6 @@
 package io.slab4j.buffer;
 
 import io.slab4j.nativemem.VirtualRegion;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -66,7 +65,6 @@ class Review8Test {
      * Fault: BufferPool.java, private static hold(...), the catch clause (line 408).
      */
     @Test
-    @Tag("review8-failing")
     void aHolderThatThrowsACheckedExceptionOwnsNothingAndTheMemoryGoesBack() {
         for (int size : new int[] {64, 3 * PAGE}) {
             try (BufferPool p = pool("sneaky-" + size).build()) {
@@ -136,18 +134,18 @@ class Review8Test {
             assertTrue(foreign.token instanceof BufferPool.RawWatch);
             assertThrows(IllegalArgumentException.class, () -> p.releaseRaw(foreign, foreign.token, foreign.address));
             assertThrows(IllegalArgumentException.class, () -> p.releaseRaw(foreignLarge, foreignLarge.token, foreignLarge.address));
-            assertThrows(IllegalArgumentException.class, () -> p.rawView(foreignLarge.token, mine.address));
+            assertThrows(IllegalArgumentException.class, () -> p.rawView(foreignLarge, foreignLarge.token, mine.address));
             assertThrows(IllegalArgumentException.class, () -> p.releaseRaw(mine, new Object(), mine.address));
             long base = p.regionAddress();
             long size = 64L << 20;
-            assertThrows(IllegalArgumentException.class, () -> p.rawView(mine.token, base - 16));
-            assertThrows(IllegalArgumentException.class, () -> p.rawView(mine.token, base + size - 48));
-            assertThrows(IllegalArgumentException.class, () -> p.rawView(mine.token, base + size));
-            assertThrows(IllegalArgumentException.class, () -> p.rawView(mine.token, 0));
-            assertThrows(IllegalArgumentException.class, () -> p.rawView(mine.token, -64));
-            assertThrows(IllegalArgumentException.class, () -> p.rawView(mine.token, Long.MAX_VALUE));
-            assertThrows(IllegalArgumentException.class, () -> p.rawView(mine.token, Long.MIN_VALUE));
-            assertEquals(64, p.rawView(mine.token, base + size - 64).capacity(), "the last 64 bytes are inside");
+            assertThrows(IllegalArgumentException.class, () -> p.rawView(mine, mine.token, base - 16));
+            assertThrows(IllegalArgumentException.class, () -> p.rawView(mine, mine.token, base + size - 48));
+            assertThrows(IllegalArgumentException.class, () -> p.rawView(mine, mine.token, base + size));
+            assertThrows(IllegalArgumentException.class, () -> p.rawView(mine, mine.token, 0));
+            assertThrows(IllegalArgumentException.class, () -> p.rawView(mine, mine.token, -64));
+            assertThrows(IllegalArgumentException.class, () -> p.rawView(mine, mine.token, Long.MAX_VALUE));
+            assertThrows(IllegalArgumentException.class, () -> p.rawView(mine, mine.token, Long.MIN_VALUE));
+            assertEquals(64, p.rawView(mine, mine.token, base + size - 64).capacity(), "the last 64 bytes are inside");
             // the foreign pool still has its memory out, and gets it back once
             assertEquals(2, other.stats().buffersInUse());
             foreign.release(other);
@@ -204,7 +202,6 @@ class Review8Test {
      * no holder; the view could be attached to the RawWatch's holder, or rawView take the holder).
      */
     @Test
-    @Tag("review8-failing")
     void aLeakedHoldersLiveViewNeverReachesAnotherHoldersMemory() throws InterruptedException {
         try (BufferPool p = pool("view-leak").magazines(false).leakDetection(LeakDetection.ALL).build()) {
             ByteBuffer stale = leakWithView(p);
@@ -218,7 +215,7 @@ class Review8Test {
             for (int i = 0; i < 64; i++) {
                 Box b = new Box();
                 assertTrue(p.tryAcquireRaw(256, b));
-                ByteBuffer v = p.rawView(b.token, b.address);
+                ByteBuffer v = p.rawView(b, b.token, b.address);
                 for (int j = 0; j < 256; j++) {
                     v.put(j, (byte) 0x11);
                 }
@@ -229,7 +226,7 @@ class Review8Test {
             }
             int clobbered = 0;
             for (Box b : next) {
-                ByteBuffer v = p.rawView(b.token, b.address);
+                ByteBuffer v = p.rawView(b, b.token, b.address);
                 if (v.get(0) == 0x77) {
                     clobbered++;
                 }
@@ -243,7 +240,7 @@ class Review8Test {
     private static ByteBuffer leakWithView(BufferPool p) {
         Box b = new Box();
         assertTrue(p.tryAcquireRaw(256, b));
-        return p.rawView(b.token, b.address);
+        return p.rawView(b, b.token, b.address);
     }
 
     /** A thread acquires raw memory and exits; another thread releases it, around trim(): nothing lost, invariants hold. */
@@ -432,7 +429,7 @@ class Review8Test {
                             if (owner.putIfAbsent(b.address, me) != null) {
                                 failed.compareAndSet(null, "raw: address owned twice");
                             }
-                            ByteBuffer v = p.rawView(b.token, b.address);
+                            ByteBuffer v = p.rawView(b, b.token, b.address);
                             for (int j = 0; j < Math.min(b.capacity, 64); j++) {
                                 if (v.get(j) != 0) {
                                     failed.compareAndSet(null, "raw: a previous holder's byte");
@@ -519,7 +516,7 @@ class Review8Test {
         assertTrue(q.tryAcquireRaw(64, closer));
         assertTrue(q.isClosed());
         closer.release(q); // never throws for a pool closed meanwhile
-        assertThrows(IllegalStateException.class, () -> q.rawView(closer.token, closer.address));
+        assertThrows(IllegalStateException.class, () -> q.rawView(closer, closer.token, closer.address));
     }
 
     /** WeakReference sanity for the leak helpers above (keeps the import used). */
@@ -562,7 +559,6 @@ class Review8Test {
      * pool, not the holder), with LeakWatch returning the memory under it.
      */
     @Test
-    @Tag("review8-failing")
     void aLeakedHoldersLiveViewSurvivesThePoolsClose() throws Exception {
         ChildJvm.Result r = ChildJvm.run(List.of("-Xmx128m", "-XX:-CreateCoredumpOnCrash",
                 "-XX:ErrorFile=" + System.getProperty("java.io.tmpdir") + "/slab4j-r8-view-hs_err_%p.log"), Review8LeakedViewMain.class, "raw");

@@ -81,7 +81,9 @@ import java.nio.channels.ScatteringByteChannel;
  * accessor of a buffer whose {@link io.slab4j.buffer.BufferPool} was closed under it
  * ({@link #refCnt()} reads 0: the region is unmapped), unless the user
  * switched Netty's checks off ({@code io.netty.buffer.checkAccessible=false}), in which case, as
- * with Netty's own pooled buffers, a stale access reads whatever the memory holds now.
+ * with Netty's own pooled buffers, a stale access reads whatever the memory holds now (except
+ * an access that needs a new NIO view of the memory, which throws
+ * {@code IllegalStateException} once the pool is closed: {@code BufferPool.rawView} refuses).
  */
 final class SlabByteBuf extends AbstractByteBuf implements RawHolder {
     private static final VarHandle REF_CNT;

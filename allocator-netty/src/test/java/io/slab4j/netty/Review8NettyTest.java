@@ -10,7 +10,6 @@ import io.slab4j.buffer.PooledBuffer;
 import io.slab4j.buffer.RawHolder;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -142,7 +141,6 @@ class Review8NettyTest {
      * BufferPool.rawView (BufferPool.java line 391; SlabByteBuf.java line 712): the view does not keep the holder reachable.
      */
     @Test
-    @Tag("review8-failing")
     void aLeakedBuffersNioBufferNeverReachesAnotherBuffersMemory() throws InterruptedException {
         try (BufferPool p = pool(16L << 20).magazines(false).leakDetection(LeakDetection.ALL).build()) {
             SlabByteBufAllocator a = new SlabByteBufAllocator(p);
@@ -580,7 +578,6 @@ class Review8NettyTest {
      * printed "R8N-LEAKS 0 IN-USE 1", "R8N-READ 0" and exited 0, so this is a regression. Fault: SlabByteBuf.view() over BufferPool.rawView (BufferPool.java line 391; SlabByteBuf.java line 712).
      */
     @Test
-    @Tag("review8-failing")
     void aLeakedBuffersNioBufferSurvivesThePoolsClose() throws Exception {
         java.nio.file.Path javaBin = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java");
         ProcessBuilder pb = new ProcessBuilder(List.of(javaBin.toString(), "-Xmx128m", "-XX:-CreateCoredumpOnCrash",
