@@ -445,6 +445,17 @@ public final class BufferPool implements AutoCloseable {
         return HELD;
     }
 
+    /** A fresh handle no caller has seen gives its memory (and its leak watch, if sampled) to {@code holder}. */
+    private static PooledBuffer handOver(PooledBuffer fresh, RawHolder holder) {
+        long address = fresh.rawAddress(); // not address(): a close meanwhile must not throw here (the handle path returns such a handle too)
+        Supply supply = fresh.giveUpFresh();
+        Object token = supply;
+        if (fresh.wasWatched()) {
+            token = new RawWatch(supply, LeakWatch.watch(holder, supply, address, supply.capacity));
+        }
+        return hold(holder, address, supply, token);
+    }
+
     /** The token of a raw acquire the leak detector watches: its supply and the watch on the holder. */
     static final class RawWatch {
         final Supply supply;
@@ -654,18 +665,24 @@ public final class BufferPool implements AutoCloseable {
         Event<Long> take = c >= 0 ? classes[c].takeEvent() : large.takeEvent(bytes);
         Event<Long> event = timeout == null ? Events.choose(take, closing)
                 : Events.choose(take, closing, Events.timeout(timeout).wrap(signal -> 0L));
-        long address;
+        long address = 0;
+        PooledBuffer now;
         WAITING.getAndAdd(this, 1);
         try {
             // Closes park nothing from here on (they see a waiter); what was parked between the
-            // caller's first try and now goes back by this second try's makeRoom.
-            PooledBuffer now = tryTake(size, what, holder);
-            if (now != null) {
-                return now;
+            // caller's first try and now goes back by this second try's makeRoom. A raw holder
+            // is not called in here: its hold() is the caller's code, and one that closed the
+            // pool would wait for this very acquire to stop counting as a waiter. So the second
+            // try takes a handle, which the holder gets below.
+            now = tryTake(size, what, null);
+            if (now == null) {
+                address = event.sync();
             }
-            address = event.sync();
         } finally {
             WAITING.getAndAdd(this, -1);
+        }
+        if (now != null) {
+            return holder == null ? now : handOver(now, holder);
         }
         if (address == 0) {
             if (closed) {
