@@ -267,7 +267,9 @@ final class SlabByteBuf extends AbstractByteBuf implements RawHolder {
      * cap, other threads wait up to the configured timeout), and on failure this buffer is
      * unchanged. A shrink to half of {@code room} or less moves to a smaller buffer when the
      * pool has one now (and its room is smaller) and no slice or duplicate of this buffer was
-     * ever made, and stays in place otherwise: a shrink never fails.
+     * ever made, and stays in place otherwise: a shrink never fails. (Its look for smaller memory
+     * is a {@code tryAcquireRaw} of the pool: when the pool has none, that counts as one miss in
+     * the class's {@code failures}, as any try that found nothing does.)
      */
     @Override
     public ByteBuf capacity(int newCapacity) {
@@ -310,6 +312,8 @@ final class SlabByteBuf extends AbstractByteBuf implements RawHolder {
         boolean moved = false;
         try {
             moved = alloc.tryAcquire(newCapacity, this);
+        } catch (IllegalStateException closed) {
+            // the pool closed since this buffer's access check: stay (a shrink never fails)
         } finally {
             if (!moved) {
                 token = oldToken;

@@ -69,6 +69,8 @@ public final class SlabByteBufAllocator extends AbstractByteBufAllocator impleme
     private final BufferPool pool;
     private final EventLoopPolicy eventLoopPolicy;
     private final Duration waitTimeout;
+    /** {@code waitTimeout} is not zero: threads that are not event loops wait (see {@link #firstTry}). */
+    private final boolean waits;
     private final Predicate<Thread> eventLoopThreads;
     private final boolean preferDirect;
     private final SlabByteBufAllocatorMetric metric = new SlabByteBufAllocatorMetric(this);
@@ -86,6 +88,7 @@ public final class SlabByteBufAllocator extends AbstractByteBufAllocator impleme
         this.pool = b.pool;
         this.eventLoopPolicy = b.eventLoopPolicy;
         this.waitTimeout = b.waitTimeout;
+        this.waits = !b.waitTimeout.isZero();
         this.eventLoopThreads = b.eventLoopThreads;
         this.preferDirect = b.preferDirect;
     }
@@ -125,7 +128,7 @@ public final class SlabByteBufAllocator extends AbstractByteBufAllocator impleme
         boolean held;
         IllegalArgumentException beyondThePool = null;
         try {
-            held = pool.tryAcquireRaw(size, buf);
+            held = firstTry(size, buf);
         } catch (IllegalArgumentException e) { // a capacity Netty allowed that the pool can never hand out
             held = false;
             beyondThePool = e;
@@ -139,7 +142,7 @@ public final class SlabByteBufAllocator extends AbstractByteBufAllocator impleme
             if (beyondThePool != null) {
                 throw neverFits(size, self, "an allocation", beyondThePool);
             }
-            acquireSlow(size, self, buf);
+            throw exhaustedError(size, self);
         }
         return toLeakAwareBuffer(buf);
     }
@@ -204,13 +207,43 @@ public final class SlabByteBufAllocator extends AbstractByteBufAllocator impleme
     void acquireForGrowth(int size, SlabByteBuf buf) {
         boolean held;
         try {
-            held = pool.tryAcquireRaw(size, buf);
+            held = firstTry(size, buf);
         } catch (IllegalArgumentException beyondThePool) { // a capacity Netty allowed (within maxCapacity) that the pool can never hand out
             throw neverFits(size, Thread.currentThread(), "the growth of a buffer", beyondThePool);
         }
         if (!held) {
-            acquireSlow(size, Thread.currentThread(), buf);
+            throw exhaustedError(size, Thread.currentThread());
         }
+    }
+
+    /**
+     * The one call into the pool for an allocation or a growth: with no wait configured (the
+     * default) a try; else a thread that may wait goes straight into the pool's timed acquire,
+     * whose own first try is the same fast path, so that an allocation served after a wait is
+     * one public call of the pool and counts no failure in its class stats (a try and then a
+     * wait would count the try's miss). True when {@code buf} holds memory; false only when this
+     * thread may not wait and the pool has nothing now; throws when a wait ran out or was
+     * interrupted.
+     */
+    private boolean firstTry(int size, SlabByteBuf buf) {
+        return waits ? tryOrWait(size, buf) : pool.tryAcquireRaw(size, buf);
+    }
+
+    private boolean tryOrWait(int size, SlabByteBuf buf) {
+        Thread self = Thread.currentThread();
+        if (eventLoopThreads.test(self)) {
+            return pool.tryAcquireRaw(size, buf);
+        }
+        Throwable cause = null;
+        try {
+            if (pool.acquireRaw(size, waitTimeout, buf)) {
+                return true;
+            }
+        } catch (InterruptedException e) {
+            self.interrupt();
+            cause = e;
+        }
+        throw exhaustedError(size, self, false, waitTimeout, cause);
     }
 
     /** Memory into {@code buf} if the pool has some now (true), else false; never waits, never throws for a full pool. */
@@ -218,30 +251,21 @@ public final class SlabByteBufAllocator extends AbstractByteBufAllocator impleme
         return pool.tryAcquireRaw(Math.max(1, size), buf);
     }
 
-    /** The pool had nothing now: wait (into {@code buf}) if this thread may, else throw. */
-    private void acquireSlow(int size, Thread self, SlabByteBuf buf) {
+    /** {@link #firstTry} found nothing for a thread that may not wait (an event loop, or no wait configured). */
+    private BufferPoolExhaustedException exhaustedError(int size, Thread self) {
         boolean loop = eventLoopThreads.test(self);
-        Duration limit = loop ? Duration.ZERO : waitTimeout;
-        boolean held = false;
-        Throwable cause = null;
-        if (!limit.isZero()) {
-            try {
-                held = pool.acquireRaw(size, limit, buf);
-            } catch (InterruptedException e) {
-                self.interrupt();
-                cause = e;
-            }
-        }
-        if (held) {
-            return;
-        }
+        return exhaustedError(size, self, loop, loop ? Duration.ZERO : waitTimeout, null);
+    }
+
+    /** The pool had no buffer for this allocation: counted, and the exception that says why. */
+    private BufferPoolExhaustedException exhaustedError(int size, Thread self, boolean loop, Duration limit, Throwable cause) {
         exhausted.increment();
         String how = loop ? "on event-loop thread '" + self.getName() + "', which never waits (EventLoopPolicy." + eventLoopPolicy + ")"
                 : cause != null ? "interrupted while waiting on thread '" + self.getName() + "'"
                 : limit.isZero() ? "on thread '" + self.getName() + "', with no wait configured (waitTimeout 0)"
                 : "on thread '" + self.getName() + "' after waiting " + limit;
         BufferPoolStats s = pool.stats();
-        throw new BufferPoolExhaustedException("buffer pool '" + pool.name() + "' has no buffer of " + size + " bytes free " + how
+        return new BufferPoolExhaustedException("buffer pool '" + pool.name() + "' has no buffer of " + size + " bytes free " + how
                 + " (" + s.buffersInUse() + " buffers, " + s.usedBytes() + " bytes in use of " + s.reservedBytes() + " reserved)",
                 pool.name(), size, loop, limit, cause);
     }
