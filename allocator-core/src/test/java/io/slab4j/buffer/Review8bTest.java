@@ -472,4 +472,25 @@ class Review8bTest {
             }
         }
     }
+
+    /**
+     * A hold() that closes the pool is allowed on the plain path (Review8Test's
+     * reentrantHoldsAndAHoldThatClosesThePool: the close completes). Probe: the same hold reached
+     * through a blocked acquireRaw's second try (BufferPool.awaitTake calls tryTake, and so
+     * hold, after {@code WAITING.getAndAdd(this, 1)} and before the matching decrement). Expected
+     * (BufferPool.close: "wakes blocked acquires"; README: "never hangs"): the close completes as
+     * it does on the plain path. Observed when the window is hit: close() spins in
+     * {@code while (waiting > 0)} on the very thread that counts as the waiter, for ever.
+     * Fault: BufferPool.java awaitTake (the inner tryTake at line 664, inside the WAITING count taken at line 660)
+     * with close()'s wait for waiters (line 939). Runs in a child JVM (Review8bInnerCloseMain). Racy: the second try must find memory the
+     * first did not, so a release is timed into that window; the test reports which path ran.
+     */
+    @org.junit.jupiter.api.Tag("review8b-failing")
+    @Test
+    void aHoldThatClosesThePoolOnABlockedAcquiresSecondTryHangs() throws Exception {
+        // in a child JVM: the hung close spins on a core until its JVM exits
+        ChildJvm.Result r = ChildJvm.run(List.of("-Xmx128m"), Review8bInnerCloseMain.class);
+        org.junit.jupiter.api.Assumptions.assumeFalse(r.output().contains("NOHIT"), "the window was never hit: " + r.tail());
+        assertTrue(r.output().contains("CLOSED"), r.tail());
+    }
 }
