@@ -481,8 +481,8 @@ class Review8bTest {
      * (BufferPool.close: "wakes blocked acquires"; README: "never hangs"): the close completes as
      * it does on the plain path. Observed when the window is hit: close() spins in
      * {@code while (waiting > 0)} on the very thread that counts as the waiter, for ever.
-     * Fault: BufferPool.java awaitTake (the inner tryTake at line 664, inside the WAITING count taken at line 660)
-     * with close()'s wait for waiters (line 939). Runs in a child JVM (Review8bInnerCloseMain). Racy: the second try must find memory the
+     * Fault: BufferPool.java awaitTake (the inner tryTake at line 662, inside the WAITING count taken at line 658)
+     * with close()'s wait for waiters (line 949). Runs in a child JVM (Review8bInnerCloseMain). Racy: the second try must find memory the
      * first did not, so a release is timed into that window; the test reports which path ran.
      */
     @org.junit.jupiter.api.Tag("review8b-failing")
