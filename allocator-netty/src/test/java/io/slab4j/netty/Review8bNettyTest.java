@@ -238,4 +238,82 @@ class Review8bNettyTest {
             p.checkInvariants();
         }
     }
+
+    private static long failures(BufferPool p, int size) {
+        for (io.slab4j.buffer.SizeClassStats s : p.stats().sizeClasses()) {
+            if (s.size() == size) {
+                return s.failures();
+            }
+        }
+        throw new AssertionError("no class " + size);
+    }
+
+    /**
+     * Expected (SizeClassStats.failures: "acquires of this class that returned no buffer: one per
+     * tryAcquire miss and per timed-out acquire(size, timeout), however often the acquire tried
+     * its pool"): a Netty allocation that waited and got a buffer is no failure, one that timed
+     * out is one failure, and a shrink that stays in place (the user acquired nothing) is none.
+     * Observed: the adapter's first try (tryAcquireRaw) counts a failure of its own, so a served
+     * allocation counts 1, a timed-out one 2, and capacity(smaller) on a full pool counts 1.
+     * Fault: SlabByteBufAllocator.newDirectBuffer (line 128, tryAcquireRaw before acquireRaw at
+     * line 229, each counted by BufferPool.missed) and SlabByteBuf.shrink (line 312, through
+     * SlabByteBufAllocator.tryAcquire, line 218).
+     */
+    @org.junit.jupiter.api.Tag("review8b-failing")
+    @Test
+    void nettyAllocationsCountOneFailureEachAtMost() throws Exception {
+        ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
+        try (BufferPool p = BufferPool.builder().name("r8bn-fail-" + SEQ.incrementAndGet()).sizeClasses(64, 4096).reserve(1L << 20)
+                .maxCommitted(1L << 20).leakDetection(LeakDetection.OFF).build()) {
+            SlabByteBufAllocator a = SlabByteBufAllocator.builder(p).waitTimeout(Duration.ofMillis(50)).build();
+            List<ByteBuf> hog = new ArrayList<>();
+            while (true) {
+                try {
+                    hog.add(a.directBuffer(4096));
+                } catch (BufferPoolExhaustedException e) {
+                    break;
+                }
+            }
+            long f0 = failures(p, 4096);
+            ByteBuf big = hog.get(0);
+            // fill the 64 B class too, so a shrink finds nothing smaller and stays in place
+            List<ByteBuf> small = new ArrayList<>();
+            while (true) {
+                try {
+                    small.add(a.directBuffer(64));
+                } catch (BufferPoolExhaustedException e) {
+                    break;
+                }
+            }
+            long s0 = failures(p, 64);
+            big.capacity(10); // stays in place: the pool is full
+            long afterShrink = failures(p, 64) - s0;
+            // a timed-out allocation
+            long t0 = failures(p, 4096);
+            try {
+                a.directBuffer(4096).release();
+            } catch (BufferPoolExhaustedException expected) {
+                // timed out
+            }
+            long afterTimeout = failures(p, 4096) - t0;
+            // an allocation served after a wait
+            AtomicReference<ByteBuf> got = new AtomicReference<>();
+            SlabByteBufAllocator patient = SlabByteBufAllocator.builder(p).waitTimeout(Duration.ofSeconds(10)).build();
+            Thread w = new Thread(() -> got.set(patient.directBuffer(4096)));
+            long w0 = failures(p, 4096);
+            w.start();
+            while (p.stats().waiters() == 0) {
+                Thread.sleep(1);
+            }
+            hog.remove(1).release();
+            w.join();
+            long afterServed = failures(p, 4096) - w0;
+            got.get().release();
+            hog.forEach(ByteBuf::release);
+            small.forEach(ByteBuf::release);
+            assertEquals(0, p.stats().buffersInUse());
+            assertEquals("shrink 0, timeout 1, served 0", "shrink " + afterShrink + ", timeout " + afterTimeout + ", served " + afterServed,
+                    "failures (f0 " + f0 + ")");
+        }
+    }
 }
