@@ -316,4 +316,25 @@ class Review8bNettyTest {
                     "failures (f0 " + f0 + ")");
         }
     }
+
+    /** After the pool's close: a new direct buffer is refused (IllegalStateException), a heap buffer still works, an open buffer's release works once. */
+    @Test
+    void allocationsAfterThePoolsClose() {
+        ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
+        BufferPool p = pool(16L << 20).leakDetection(LeakDetection.OFF).build();
+        SlabByteBufAllocator a = new SlabByteBufAllocator(p);
+        ByteBuf open = a.directBuffer(64);
+        open.retainedSlice(0, 8).release();
+        p.close();
+        IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> a.directBuffer(64));
+        assertTrue(e.getMessage().contains("closed"), e.getMessage());
+        System.out.println("directBuffer after close: " + e.getMessage());
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> a.directBuffer(1 << 20));
+        ByteBuf h = a.heapBuffer(64);
+        h.writeLong(1);
+        assertTrue(h.release());
+        assertEquals(0, open.refCnt());
+        assertTrue(open.release());
+        org.junit.jupiter.api.Assertions.assertThrows(io.netty.util.IllegalReferenceCountException.class, open::release);
+    }
 }
