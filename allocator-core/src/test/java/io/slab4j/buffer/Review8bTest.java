@@ -75,6 +75,30 @@ class Review8bTest {
         throw new AssertionError("no class " + size);
     }
 
+    /** Waits until {@code n} acquires are registered: in the class's pool for a class size (its own waiter count), else blocked in the pool and 50 ms more. */
+    private static void awaitRegistered(BufferPool p, int size, int n) throws InterruptedException {
+        while (p.waiters() < n) {
+            Thread.sleep(1);
+        }
+        SizeClass k = p.sizeClassOf(size);
+        if (k == null) {
+            Thread.sleep(50);
+            return;
+        }
+        while (true) {
+            int registered = 0;
+            for (SizeClassStats s : p.stats().sizeClasses()) {
+                if (s.size() == k.size) {
+                    registered = s.waiters();
+                }
+            }
+            if (registered >= n) {
+                return;
+            }
+            Thread.sleep(1);
+        }
+    }
+
     private static void gc(Supplier<Boolean> done) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (!done.get() && System.nanoTime() < deadline) {
@@ -238,11 +262,18 @@ class Review8bTest {
 
     // ------------------------------------------------------------ FIFO
 
-    /** Handle and raw waiters of one class are served in arrival order. */
+    /** Handle and raw waiters of one class, or of large spans of one size, are served in arrival order. */
     @Test
     void handleAndRawWaitersServedInArrivalOrder() throws Exception {
-        try (BufferPool p = tiny("fifo", false)) {
-            List<Box> hog = exhaust(p, 64);
+        for (int size : new int[] {64, 2 * PAGE}) {
+            fifo(size);
+        }
+    }
+
+    private static void fifo(int size) throws Exception {
+        try (BufferPool p = size == 64 ? tiny("fifo", false)
+                : pool("fifol").sizeClasses(64).reserve(64L * PAGE).maxCommitted(64L * PAGE).build()) {
+            List<Box> hog = exhaust(p, size);
             int n = 6;
             ConcurrentLinkedQueue<Integer> served = new ConcurrentLinkedQueue<>();
             List<Object> got = java.util.Collections.synchronizedList(new ArrayList<>());
@@ -252,12 +283,12 @@ class Review8bTest {
                 Thread t = new Thread(() -> {
                     try {
                         if (me % 2 == 0) {
-                            PooledBuffer b = p.acquire(64, Duration.ofSeconds(30));
+                            PooledBuffer b = p.acquire(size, Duration.ofSeconds(30));
                             served.add(me);
                             got.add(b);
                         } else {
                             Box b = new Box();
-                            assertTrue(p.acquireRaw(64, Duration.ofSeconds(30), b));
+                            assertTrue(p.acquireRaw(size, Duration.ofSeconds(30), b));
                             served.add(me);
                             got.add(b);
                         }
@@ -267,9 +298,7 @@ class Review8bTest {
                 });
                 ts.add(t);
                 t.start();
-                while (p.waiters() < i + 1) {
-                    Thread.sleep(1);
-                }
+                awaitRegistered(p, size, i + 1);
             }
             for (int i = 0; i < n; i++) {
                 int before = served.size();
@@ -286,7 +315,7 @@ class Review8bTest {
             for (Thread t : ts) {
                 t.join();
             }
-            assertEquals(List.of(0, 1, 2, 3, 4, 5), new ArrayList<>(served));
+            assertEquals(List.of(0, 1, 2, 3, 4, 5), new ArrayList<>(served), "size " + size);
             for (Object o : got) {
                 if (o instanceof PooledBuffer) {
                     ((PooledBuffer) o).close();
@@ -492,5 +521,59 @@ class Review8bTest {
         ChildJvm.Result r = ChildJvm.run(List.of("-Xmx128m"), Review8bInnerCloseMain.class);
         org.junit.jupiter.api.Assumptions.assumeFalse(r.output().contains("NOHIT"), "the window was never hit: " + r.tail());
         assertTrue(r.output().contains("CLOSED"), r.tail());
+    }
+
+    /**
+     * A blocked raw waiter whose hold() throws gives the memory back: the next waiter (a
+     * handle's acquire) is served by it at once, not left waiting for another release; class and
+     * large span, plain and zeroing.
+     */
+    @Test
+    void aThrowingHoldOnTheWaitPathPassesTheMemoryToTheNextWaiter() throws Exception {
+        for (boolean zero : new boolean[] {false, true}) {
+            for (int size : new int[] {64, 2 * PAGE}) {
+                BufferPool p = size == 64 ? tiny("throwpass", zero)
+                        : pool("throwpassl").sizeClasses(64).reserve(64L * PAGE).maxCommitted(64L * PAGE).zeroOnAcquire(zero).build();
+                try {
+                    List<Box> hog = exhaust(p, size);
+                    AtomicReference<Throwable> first = new AtomicReference<>();
+                    Thread t1 = new Thread(() -> {
+                        try {
+                            p.acquireRaw(size, Duration.ofSeconds(30), (a, c, tok) -> {
+                                throw new IllegalStateException("refused");
+                            });
+                        } catch (Throwable e) {
+                            first.set(e);
+                        }
+                    });
+                    t1.start();
+                    awaitRegistered(p, size, 1);
+                    AtomicReference<PooledBuffer> second = new AtomicReference<>();
+                    Thread t2 = new Thread(() -> {
+                        try {
+                            second.set(p.acquire(size, Duration.ofSeconds(20)));
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    });
+                    t2.start();
+                    awaitRegistered(p, size, 2);
+                    hog.remove(0).release(p);
+                    t1.join(5000);
+                    assertFalse(t1.isAlive(), "size " + size + " zero " + zero + ": the first waiter was not served (second served: "
+                            + (second.get() != null) + ", waiters " + p.waiters() + ")");
+                    assertEquals("refused", first.get().getMessage());
+                    t2.join(5000);
+                    assertFalse(t2.isAlive(), "size " + size + " zero " + zero + ": the second waiter still waits after the first's hold threw");
+                    assertNotNull(second.get());
+                    second.get().close();
+                    hog.forEach(b -> b.release(p));
+                    assertEquals(0, p.stats().buffersInUse());
+                    p.checkInvariants();
+                } finally {
+                    p.close();
+                }
+            }
+        }
     }
 }
