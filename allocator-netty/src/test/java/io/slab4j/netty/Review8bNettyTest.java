@@ -325,7 +325,12 @@ class Review8bNettyTest {
         SlabByteBufAllocator a = new SlabByteBufAllocator(p);
         ByteBuf open = a.directBuffer(64);
         open.retainedSlice(0, 8).release();
+        ByteBuf other = a.directBuffer(8192);
         p.close();
+        // capacity changes of an open buffer are refused by Netty's access check (refCnt() reads 0), not by the pool's internal call
+        org.junit.jupiter.api.Assertions.assertThrows(io.netty.util.IllegalReferenceCountException.class, () -> other.capacity(100_000));
+        org.junit.jupiter.api.Assertions.assertThrows(io.netty.util.IllegalReferenceCountException.class, () -> other.capacity(10));
+        assertTrue(other.release());
         IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> a.directBuffer(64));
         assertTrue(e.getMessage().contains("closed"), e.getMessage());
         System.out.println("directBuffer after close: " + e.getMessage());
