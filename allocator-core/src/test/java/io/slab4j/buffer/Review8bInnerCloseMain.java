@@ -9,8 +9,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Review8bTest.aHoldThatClosesThePoolOnABlockedAcquiresSecondTryHangs, in a child JVM: a
- * hold() that closes the pool, reached through a blocked acquireRaw's second try (inside the
- * pool's waiter count). Prints "CLOSED" when that close returned, "HANG iteration N" when it did
+ * hold() that closes the pool, reached through a blocked acquireRaw (its second try, which
+ * before the fix ran the hold inside the pool's waiter count, or its hand-out after the sync). Prints "CLOSED" when that close returned, "HANG iteration N" when it did
  * not within 3 s, "NOHIT" when the window was never hit in 5 s; exits 0 (killing a hung daemon).
  */
 public final class Review8bInnerCloseMain {
@@ -26,13 +26,15 @@ public final class Review8bInnerCloseMain {
                 hog.add(b);
             }
             AtomicInteger path = new AtomicInteger();
+            AtomicInteger waitersAtHold = new AtomicInteger(-1);
             Review8bTest.Box closer = new Review8bTest.Box() {
                 @Override
                 public void hold(long address, int capacity, Object token) {
                     super.hold(address, capacity, token);
                     StackTraceElement[] st = new Throwable().getStackTrace();
-                    for (int k = 1; k + 1 < st.length; k++) {
-                        if (st[k].getMethodName().equals("tryTake") && st[k + 1].getMethodName().equals("awaitTake")) {
+                    for (int k = 1; k < st.length; k++) {
+                        if (st[k].getMethodName().equals("awaitTake")) { // either of the blocked acquire's hand-outs
+                            waitersAtHold.set(p.waiters());
                             path.set(1);
                             p.close();
                             return;
@@ -57,7 +59,7 @@ public final class Review8bInnerCloseMain {
             hog.remove(0).release(p);
             a.join(3000);
             if (path.get() == 1) {
-                System.out.println(a.isAlive() ? "HANG iteration " + iter + ", waiters " + p.waiters() : "CLOSED iteration " + iter);
+                System.out.println(a.isAlive() ? "HANG iteration " + iter + ", waiters " + p.waiters() : "CLOSED iteration " + iter + ", waiters at hold " + waitersAtHold.get());
                 System.out.flush();
                 System.exit(0);
             }
