@@ -29,23 +29,8 @@ class Review8bTest {
     private static final int PAGE = VirtualRegion.pageSize();
     private static final AtomicInteger SEQ = new AtomicInteger();
 
-    static class Box implements RawHolder {
-        volatile long address;
-        volatile int capacity;
-        volatile Object token;
-        final AtomicInteger calls = new AtomicInteger();
-
-        @Override
-        public void hold(long address, int capacity, Object token) {
-            this.address = address;
-            this.capacity = capacity;
-            this.token = token;
-            calls.incrementAndGet();
-        }
-
-        void release(BufferPool pool) {
-            pool.releaseRaw(this, token, address);
-        }
+    /** Review 8's recording holder. */
+    static class Box extends Review8Test.Box {
     }
 
     private static BufferPool.Builder pool(String name) {
