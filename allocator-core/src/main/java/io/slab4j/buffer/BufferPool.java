@@ -86,13 +86,15 @@ import java.util.function.Function;
 public final class BufferPool implements AutoCloseable {
     /**
      * {@link LeakDetection#SAMPLED} watches one acquire in this many. A watched acquire
-     * captures its stack and registers a {@code Cleaner} action, a few microseconds: at one in
-     * 4096 that still showed in the 99.9th percentile of an acquire+close (2.9 µs against
-     * 0.37 µs with leak detection off, bench/RESULTS.md round 5); at this rate it stays above
-     * it. A leak repeated on every request is still found within the first few tens of
-     * thousands of requests.
+     * captures its stack and registers a {@code Cleaner} action, a few microseconds, and
+     * slows the acquires around it more than its own share: at one in 4096 it showed in the
+     * 99.9th percentile of an acquire+close (2.9 µs against 0.37 µs with leak detection off,
+     * bench/RESULTS.md round 5), and on round 8's noisier machine it still did at one in 16384
+     * (p99.9 4.6–7.3 µs against 0.49–0.50 µs with leak detection off, and 0.44–0.54 µs at one
+     * in 65536, two forks each). A leak repeated on every request is still found within the
+     * first few hundred thousand requests.
      */
-    public static final int LEAK_SAMPLE_INTERVAL = 16384;
+    public static final int LEAK_SAMPLE_INTERVAL = 65536;
     public static final Duration DEFAULT_IDLE_DECAY = Duration.ofSeconds(10);
     public static final long DEFAULT_RESERVE = 1L << 30;
     /**
