@@ -368,7 +368,7 @@ public final class BufferPool implements AutoCloseable {
      */
     public void releaseRaw(RawHolder holder, Object token, long address) {
         if (token instanceof ClassTally && ((ClassTally) token).owner == this && holder != null
-                && Long.compareUnsigned(address - regionBase, regionSize - ((ClassTally) token).capacity) <= 0) {
+                && inRegion(address, ((ClassTally) token).capacity)) {
             ((ClassTally) token).release(address, false); // the fast path: a size class, not watched
         } else {
             releaseRawSlow(holder, token, address);
@@ -379,6 +379,11 @@ public final class BufferPool implements AutoCloseable {
         checkHolder(holder, "releaseRaw(null, token, address)");
         Supply supply = supplyOf(token, "releaseRaw");
         checkInRegion(supply, address, "releaseRaw(holder, token, ");
+        giveBack(holder, supply, token, address);
+    }
+
+    /** Returns raw-held memory: disarms the watch of a sampled acquire first, then releases to the supply. */
+    private static void giveBack(RawHolder holder, Supply supply, Object token, long address) {
         if (token instanceof RawWatch) {
             ((RawWatch) token).watch.disarm();
             // The watch is on the holder: it must stay strongly reachable until the watch is
@@ -408,13 +413,17 @@ public final class BufferPool implements AutoCloseable {
         return DirectViews.view(address, supply.capacity, holder);
     }
 
+    /** {@code capacity} bytes at {@code address} lie inside the region (one unsigned compare, see {@link #regionBase}). */
+    private boolean inRegion(long address, int capacity) {
+        return Long.compareUnsigned(address - regionBase, regionSize - capacity) <= 0;
+    }
+
     /** {@code supply.capacity} bytes at {@code address} lie inside the region; else IllegalArgumentException naming {@code call}. */
     private void checkInRegion(Supply supply, long address, String call) {
-        long base = region.address();
-        if (address < base || address - base > region.size() - supply.capacity) {
+        if (!inRegion(address, supply.capacity)) {
             throw new IllegalArgumentException(call + io.slab4j.arena.Hex.of(address) + "): " + supply.capacity
-                    + " bytes there are not inside buffer pool '" + name + "' (" + io.slab4j.arena.Hex.of(base) + " + "
-                    + region.size() + ")");
+                    + " bytes there are not inside buffer pool '" + name + "' (" + io.slab4j.arena.Hex.of(regionBase) + " + "
+                    + regionSize + ")");
         }
     }
 
@@ -437,11 +446,7 @@ public final class BufferPool implements AutoCloseable {
         try {
             holder.hold(address, supply.capacity, token);
         } catch (Throwable e) {
-            if (token instanceof RawWatch) {
-                ((RawWatch) token).watch.disarm();
-                Reference.reachabilityFence(holder); // as in releaseRawSlow: the watch is on the holder
-            }
-            supply.release(address, supply.capacity, false);
+            giveBack(holder, supply, token, address);
             throw e;
         }
         return HELD;
@@ -450,12 +455,9 @@ public final class BufferPool implements AutoCloseable {
     /** A fresh handle no caller has seen gives its memory (and its leak watch, if sampled) to {@code holder}. */
     private static PooledBuffer handOver(PooledBuffer fresh, RawHolder holder) {
         long address = fresh.rawAddress(); // not address(): a close meanwhile must not throw here (the handle path returns such a handle too)
-        Supply supply = fresh.giveUpFresh();
-        Object token = supply;
-        if (fresh.wasWatched()) {
-            token = new RawWatch(supply, LeakWatch.watch(holder, supply, address, supply.capacity));
-        }
-        return hold(holder, address, supply, token);
+        Supply supply = fresh.supply();
+        boolean watched = fresh.giveUpFresh();
+        return hold(holder, address, supply, watched ? RawWatch.on(holder, supply, address) : supply);
     }
 
     /** The token of a raw acquire the leak detector watches: its supply and the watch on the holder. */
@@ -466,6 +468,11 @@ public final class BufferPool implements AutoCloseable {
         RawWatch(Supply supply, LeakWatch watch) {
             this.supply = supply;
             this.watch = watch;
+        }
+
+        /** The token of a sampled raw acquire: the leak detector watches {@code holder}. */
+        static RawWatch on(RawHolder holder, Supply supply, long address) {
+            return new RawWatch(supply, LeakWatch.watch(holder, supply, address, supply.capacity));
         }
 
         @Override
@@ -758,7 +765,7 @@ public final class BufferPool implements AutoCloseable {
             maybeDecay();
         }
         if (holder != null) {
-            return hold(holder, address, supply, watch ? new RawWatch(supply, LeakWatch.watch(holder, supply, address, supply.capacity)) : supply);
+            return hold(holder, address, supply, watch ? RawWatch.on(holder, supply, address) : supply);
         }
         return watch ? PooledBuffer.watched(address, supply) : new PooledBuffer(address, supply);
     }

@@ -90,7 +90,7 @@ public final class PooledBuffer implements AutoCloseable {
         return b;
     }
 
-    private Supply supply() {
+    Supply supply() {
         Object l = LINK.getAcquire(this);
         return l instanceof Extras ? ((Extras) l).supply : (Supply) l;
     }
@@ -212,34 +212,24 @@ public final class PooledBuffer implements AutoCloseable {
     /**
      * The pool's own, for a raw acquire's retry: this handle, made by the calling thread and
      * seen by no caller, gives up its memory without returning it. It reads closed from now
-     * on, its leak watch (if sampled) is disarmed; returns the supply the memory belongs to.
+     * on, and its leak watch (if sampled) is disarmed; true when there was one.
      */
-    Supply giveUpFresh() {
+    boolean giveUpFresh() {
         long address = (long) WORD.getVolatile(this);
         WORD.setVolatile(this, address | CLOSED);
         Object l = LINK.getVolatile(this);
-        if (l instanceof Extras) {
-            Extras x = (Extras) l;
-            LeakWatch watch = x.leak;
-            x.leak = null;
-            x.watched = watch != null;
-            if (watch != null) {
-                watch.disarm();
-            }
-            return x.supply;
+        LeakWatch watch = l instanceof Extras ? ((Extras) l).leak : null;
+        if (watch == null) {
+            return false;
         }
-        return (Supply) l;
+        ((Extras) l).leak = null;
+        watch.disarm();
+        return true;
     }
 
     /** The address, open or closed, without checks (the pool's own). */
     long rawAddress() {
         return (long) WORD.getVolatile(this) & ~CLOSED;
-    }
-
-    /** After {@link #giveUpFresh}: whether the leak detector was watching this handle. */
-    boolean wasWatched() {
-        Object l = LINK.getVolatile(this);
-        return l instanceof Extras && ((Extras) l).watched;
     }
 
     /** The address, when this handle and its pool are open; else throws. */
@@ -283,8 +273,6 @@ public final class PooledBuffer implements AutoCloseable {
         ByteBuffer bytes;
         MutableDirectBuffer agrona;
         LeakWatch leak;
-        /** Set by {@link #giveUpFresh} when it disarmed a watch (the raw acquire watches its holder instead). */
-        boolean watched;
         /** The pool's weak record of these views (for its close), null until the first view. */
         ViewRegistry.Ref ref;
 
