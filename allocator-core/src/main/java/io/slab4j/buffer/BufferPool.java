@@ -53,8 +53,8 @@ import java.util.function.Function;
  * (the caller's, idle and exited threads'; see {@code PoolCache.drain()}), the depot, idle
  * slabs of every class, every cached large span. Without
  * calls to {@code trim()}, the same happens on its own once per {@code idleDecay} (default
- * {@link #DEFAULT_IDLE_DECAY}): one acquire in {@value #DECAY_CHECK_INTERVAL} looks at the
- * clock (chosen by the thread's own random sequence), and the first to find the period over
+ * {@link #DEFAULT_IDLE_DECAY}): one acquire in {@value #DECAY_CHECK_INTERVAL} on average looks at the
+ * clock (chosen by the thread's own random sequence, see {@link #POINT_GAP}), and the first to find the period over
  * runs the pass (one CAS elects it); large spans go back once idle for between one and two
  * passes ({@code decayEpoch} counts them, see {@link LargeSpans}). So idle memory goes back
  * within about two periods of going idle, as long as the pool is used at all; no background
@@ -68,8 +68,8 @@ import java.util.function.Function;
  * that acquired it goes back through the same tally with no lookup at all, into the tally's
  * one-item hot slot when it is empty (so an alternating acquire and close never reach the
  * cache: see {@link ClassTally}). Counting in use is a
- * release store to the thread's own tally, not a shared atomic; the leak and decay samples come
- * from the tally's own xorshift sequence. Atomic instructions left: the acquire's and the close's
+ * release store to the thread's own tally, not a shared atomic; the leak and decay samples are
+ * a countdown in the tally to its next sample point ({@link #POINT_GAP}). Atomic instructions left: the acquire's and the close's
  * CAS on the tally's hot slot (or the cache's own), and the handle's one CAS.
  *
  * <h2>Concurrency</h2>
@@ -106,10 +106,17 @@ public final class BufferPool implements AutoCloseable {
     static final int MAX_THREAD_SLOTS = 256;
     /** The tally cache's size bound in entries (4 bytes each with compressed references): 256 slots of up to 64 classes. */
     static final int BY_THREAD_ENTRIES = 16384;
-    /** One acquire in this many reads the clock for the decay pass. */
+    /** One acquire in this many, on average, reads the clock for the decay pass: the mean gap between sample points. */
     static final int DECAY_CHECK_INTERVAL = 64;
-    /** The bits of an acquire's random number that pick it for the decay check (all zero: picked); apart from the leak sample's. */
-    private static final int DECAY_BITS = (DECAY_CHECK_INTERVAL - 1) << 16;
+    /**
+     * Sample points, the acquires that read the decay clock and may be watched, are a random
+     * subset of each thread's acquires (per class, and for large spans): every acquire is one
+     * with probability {@code 1 / DECAY_CHECK_INTERVAL}, independently of the others, drawn
+     * as geometric gaps, so that the fast path only counts down to the next point instead of
+     * drawing a random number per acquire. This is {@code ln(1 - 1/DECAY_CHECK_INTERVAL)}, the
+     * divisor of the inverse-transform draw ({@link #nextGap}).
+     */
+    private static final double POINT_GAP = Math.log1p(-1.0 / DECAY_CHECK_INTERVAL);
     private static final VarHandle CLOSED;
     private static final VarHandle WAITING;
     private static final VarHandle ZEROING = MethodHandles.arrayElementVarHandle(long[].class);
@@ -201,11 +208,15 @@ public final class BufferPool implements AutoCloseable {
      */
     private final long[] zeroing;
     /**
-     * An acquire is watched when its random number has these bits all zero: none for
-     * {@code ALL}, the low {@code log2(LEAK_SAMPLE_INTERVAL)} for {@code SAMPLED}, every bit for
-     * {@code OFF} (the xorshift sequence never yields 0). One test on the fast path, no enum.
+     * A sample point is watched when a fresh random number has these bits all zero: none for
+     * {@code ALL} (whose every acquire is a point, see {@link #nextGap}), the low
+     * {@code log2(LEAK_SAMPLE_INTERVAL / DECAY_CHECK_INTERVAL)} for {@code SAMPLED}, so that an
+     * acquire is watched with probability {@code 1 / LEAK_SAMPLE_INTERVAL}, independently of
+     * the others; every bit for {@code OFF} (the xorshift sequence never yields 0).
      */
-    private final int watchMask;
+    private final int pointWatchMask;
+    /** {@code ALL}: every acquire is a sample point. */
+    private final boolean everyAcquire;
     private final long decayNanos;
     final ViewRegistry views = new ViewRegistry();
     private final ClosingEvent closing = new ClosingEvent();
@@ -257,11 +268,12 @@ public final class BufferPool implements AutoCloseable {
         this.maxBuffer = Math.min(cap, Integer.MAX_VALUE / page * page);
         this.zero = b.zeroOnAcquire;
         this.zeroing = zero ? new long[ZEROING_STRIPES * ZEROING_STRIDE] : null;
-        this.watchMask = switch (b.leakDetection) {
+        this.pointWatchMask = switch (b.leakDetection) {
             case ALL -> 0;
-            case SAMPLED -> LEAK_SAMPLE_INTERVAL - 1;
+            case SAMPLED -> LEAK_SAMPLE_INTERVAL / DECAY_CHECK_INTERVAL - 1;
             case OFF -> -1;
         };
+        this.everyAcquire = b.leakDetection == LeakDetection.ALL;
         this.decayNanos = saturatedNanos(b.idleDecay);
         this.lastDecay = new AtomicLong(System.nanoTime());
     }
@@ -517,7 +529,7 @@ public final class BufferPool implements AutoCloseable {
             return null;
         }
         t.taken();
-        return handOut(t, address, t.nextRandom(), what, holder);
+        return handOut(t, address, t.tick() ? t : null, what, holder);
     }
 
     /** The hot slot was empty: the class's cache and pool, then make room and try once more; 0 when that fails too. */
@@ -546,7 +558,7 @@ public final class BufferPool implements AutoCloseable {
         } catch (IllegalStateException e) {
             throw closedOr(e, what);
         }
-        return address != 0 ? handOut(me.large((int) bytes), address, me.nextRandom(), what, holder) : null;
+        return address != 0 ? handOut(me.large((int) bytes), address, me.tick() ? me : null, what, holder) : null;
     }
 
     /** The calling thread's state for this pool, made on its first acquire. */
@@ -703,22 +715,21 @@ public final class BufferPool implements AutoCloseable {
         if (c >= 0) {
             ClassTally t = me.tally(c, classes[c]);
             t.taken();
-            return handOut(t, address, t.nextRandom(), what, holder);
+            return handOut(t, address, t.tick() ? t : null, what, holder);
         }
         me.stripe.taken(bytes);
-        return handOut(me.large((int) bytes), address, me.nextRandom(), what, holder);
+        return handOut(me.large((int) bytes), address, me.tick() ? me : null, what, holder);
     }
 
-    /** {@code r}: the next number of the acquiring thread's sampling sequence (its tally's, or its state's for a large span). */
-    private PooledBuffer handOut(Supply supply, long address, int r, String what, RawHolder holder) {
+    /** {@code point}: the acquiring thread's {@link SampleClock} when this acquire is a sample point (its tally's, or its state's for a large span), else null. */
+    private PooledBuffer handOut(Supply supply, long address, SampleClock point, String what, RawHolder holder) {
         if (zero) {
             zeroUnlessClosed(supply, address, what);
         } else if (closed) {
             throw refuse(supply, address, what);
         }
-        boolean watch = (r & watchMask) == 0;
-        if (watch || (r & DECAY_BITS) == 0) {
-            return handOutSampled(supply, address, watch, (r & DECAY_BITS) == 0, holder);
+        if (point != null) {
+            return handOutSampled(supply, address, point, holder);
         }
         return holder == null ? new PooledBuffer(address, supply) : hold(holder, address, supply, supply);
     }
@@ -756,18 +767,31 @@ public final class BufferPool implements AutoCloseable {
         }
     }
 
-    /** One acquire in {@value #DECAY_CHECK_INTERVAL} looks at the decay clock; a watched one is given to the leak detector. */
-    private PooledBuffer handOutSampled(Supply supply, long address, boolean watch, boolean decay, RawHolder holder) {
+    /** A sample point (see {@link #POINT_GAP}): the next one is scheduled, the decay clock read, and the acquire watched when the draw says so. */
+    private PooledBuffer handOutSampled(Supply supply, long address, SampleClock point, RawHolder holder) {
+        point.rewind(nextGap(point.nextRandom()));
+        boolean watch = (point.nextRandom() & pointWatchMask) == 0;
         if (watch) {
             watched.increment();
         }
-        if (decay) {
-            maybeDecay();
-        }
+        maybeDecay();
         if (holder != null) {
             return hold(holder, address, supply, watch ? RawWatch.on(holder, supply, address) : supply);
         }
         return watch ? PooledBuffer.watched(address, supply) : new PooledBuffer(address, supply);
+    }
+
+    /**
+     * Acquires from one sample point to the next, at least 1: geometric with mean
+     * {@value #DECAY_CHECK_INTERVAL} (by inverse transform from the high 24 bits of {@code r}),
+     * or 1 for {@code ALL}. At most about 1 060 (u = 2^-24).
+     */
+    int nextGap(int r) {
+        if (everyAcquire) {
+            return 1;
+        }
+        double u = ((r >>> 8) + 1) * 0x1.0p-24; // (0, 1]
+        return 1 + (int) (Math.log(u) / POINT_GAP);
     }
 
     /** The pool closed while an acquire held {@code address}: it goes back, and the acquire fails. */

@@ -50,7 +50,7 @@ import java.lang.invoke.VarHandle;
  * The item stays OUT in the pool's ownership record while here, as in the class's magazines
  * (the cache runs without put checks, see {@link SizeClass}).
  */
-final class ClassTally extends Supply {
+final class ClassTally extends Supply implements SampleClock {
     private static final VarHandle TAKEN;
     private static final VarHandle RELEASED;
     private static final VarHandle HOT;
@@ -79,6 +79,8 @@ final class ClassTally extends Supply {
     private long released;
     /** Xorshift state of the acquires' sampling, never 0; {@code thread} only. A long, so that it sits with the counters before the padding. */
     private long seed;
+    /** Acquires until the next sample point ({@link SampleClock}); {@code thread} only. A long for the same reason. */
+    private long countdown = 1;
     /** The hot slot: 0, one item {@code thread} parked, or {@link #SEALED}; written only by atomic RMWs (see the class comment). */
     @SuppressWarnings("FieldMayBeFinal")
     private long hot;
@@ -135,12 +137,23 @@ final class ClassTally extends Supply {
     }
 
     /**
-     * The next number of a xorshift32 sequence (Marsaglia 2003), which picks the acquires
-     * watched by the leak detector and those that look at the decay clock; {@code thread}
-     * only. Kept here rather than in the thread's {@link ThreadState} so that an acquire
-     * writes one object, whose line it writes anyway.
+     * The owner's acquire: true when this one is a sample point (see {@link SampleClock});
+     * kept here rather than in the thread's {@link ThreadState} so that an acquire writes one
+     * object, whose line it writes anyway.
      */
-    int nextRandom() {
+    boolean tick() {
+        long c = countdown - 1;
+        countdown = c;
+        return c == 0;
+    }
+
+    @Override
+    public void rewind(int gap) {
+        countdown = gap;
+    }
+
+    @Override
+    public int nextRandom() {
         int x = (int) seed;
         x ^= x << 13;
         x ^= x >>> 17;

@@ -4,10 +4,9 @@ package io.slab4j.buffer;
  * What one thread keeps for one {@link BufferPool}, found through the pool's
  * {@code ThreadLocal} by a large-span acquire, and by a class acquire whose tally is not in the
  * pool's tally cache (see {@code BufferPool.byThread}): its {@link ClassTally} of each size class it has used
- * (made on first use), its home stripe of the {@link LargeSpans}, and a private random
- * sequence that picks the large-span acquires watched by the leak detector and those that
- * look at the decay clock (a size class's acquires use their {@link ClassTally}'s, so that a
- * class acquire writes nothing here). Padded in front ({@link LeadingPad}): read on every
+ * (made on first use), its home stripe of the {@link LargeSpans}, and the
+ * {@link SampleClock} of its large-span acquires (a size class's acquires use their
+ * {@link ClassTally}'s, so that a class acquire writes nothing here). Padded in front ({@link LeadingPad}): read on every
  * acquire, so no other thread's written fields may share its lines.
  *
  * <h2>Concurrency</h2>
@@ -16,7 +15,7 @@ package io.slab4j.buffer;
  * object or its {@code ThreadLocal} entry being collected: an exited thread's tallies are folded
  * by their size class once the thread is seen dead.
  */
-final class ThreadState extends LeadingPad {
+final class ThreadState extends LeadingPad implements SampleClock {
     final Thread thread;
     final LargeSpans.Stripe stripe;
     private final ClassTally[] tallies;
@@ -24,6 +23,8 @@ final class ThreadState extends LeadingPad {
     private LargeSpans.Sized lastLarge;
     /** Xorshift state, never 0. */
     private int seed;
+    /** Large-span acquires until the next sample point. */
+    private int countdown = 1;
 
     ThreadState(Thread thread, int classes, LargeSpans.Stripe stripe, int seed) {
         this.thread = thread;
@@ -55,8 +56,19 @@ final class ThreadState extends LeadingPad {
         return s;
     }
 
-    /** The next number of this thread's xorshift32 sequence ({@link ClassTally#nextRandom}), for large-span acquires. */
-    int nextRandom() {
+    /** A large-span acquire: true when this one is a sample point (see {@link SampleClock}). */
+    boolean tick() {
+        return --countdown == 0;
+    }
+
+    @Override
+    public void rewind(int gap) {
+        countdown = gap;
+    }
+
+    /** The next number of this thread's xorshift32 sequence, as {@link ClassTally#nextRandom}. */
+    @Override
+    public int nextRandom() {
         int x = seed;
         x ^= x << 13;
         x ^= x >>> 17;

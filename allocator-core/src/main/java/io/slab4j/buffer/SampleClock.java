@@ -1,0 +1,17 @@
+package io.slab4j.buffer;
+
+/**
+ * One thread's schedule of sample points, the acquires that look at the decay clock and may be
+ * watched by the leak detector: a {@link ClassTally} for its class's acquires, a
+ * {@link ThreadState} for large spans. The fast path only counts down
+ * ({@code tick()} on the implementations, one decrement of a field the thread writes anyway);
+ * at a point, {@code BufferPool} draws the next gap and the watch decision from
+ * {@link #nextRandom()} and sets it with {@link #rewind}. Owner thread only.
+ */
+interface SampleClock {
+    /** The next number of the owner's xorshift32 sequence (Marsaglia 2003): never 0. */
+    int nextRandom();
+
+    /** The next sample point is {@code gap} (at least 1) acquires from now. */
+    void rewind(int gap);
+}

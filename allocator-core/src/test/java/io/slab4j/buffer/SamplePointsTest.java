@@ -1,0 +1,78 @@
+package io.slab4j.buffer;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The sample points of a thread's acquires (the ones that read the decay clock and may be
+ * watched): geometric gaps of mean {@link BufferPool#DECAY_CHECK_INTERVAL}, so every acquire is
+ * a point with the same probability whatever its position; a fixed period would never sample
+ * a call site that always falls between two points.
+ */
+class SamplePointsTest {
+
+    @Test
+    void gapsAreGeometricWithTheDocumentedMean() {
+        try (BufferPool pool = BufferPool.builder().name("gaps").reserve(16L << 20).build()) {
+            int x = 0x2545F491;
+            int n = 200_000;
+            long sum = 0;
+            int ones = 0;
+            int max = 0;
+            for (int i = 0; i < n; i++) {
+                x ^= x << 13;
+                x ^= x >>> 17;
+                x ^= x << 5;
+                int g = pool.nextGap(x);
+                assertTrue(g >= 1, "gap " + g);
+                sum += g;
+                ones += g == 1 ? 1 : 0;
+                max = Math.max(max, g);
+            }
+            double mean = (double) sum / n;
+            assertTrue(Math.abs(mean - BufferPool.DECAY_CHECK_INTERVAL) < 1.0, "mean gap " + mean); // sd of the mean ~0.14
+            double p1 = (double) ones / n; // P(gap = 1) = 1/64 = 0.0156 for a geometric gap, 0 for a fixed one
+            assertTrue(Math.abs(p1 - 1.0 / BufferPool.DECAY_CHECK_INTERVAL) < 0.002, "P(gap = 1) = " + p1);
+            assertTrue(max > 4 * BufferPool.DECAY_CHECK_INTERVAL && max < 1100, "largest gap " + max);
+        }
+    }
+
+    @Test
+    void everyPositionIsSampledAlike() throws InterruptedException {
+        try (BufferPool pool = BufferPool.builder().name("positions").reserve(16L << 20).build()) {
+            pool.acquire(64).close();
+            ClassTally t = pool.tallyOf(Thread.currentThread(), 64);
+            int period = BufferPool.DECAY_CHECK_INTERVAL;
+            int[] byPosition = new int[period];
+            int acquires = 640 * 1000;
+            for (int i = 0; i < acquires; i++) { // the pool's own loop: tick, and at a point draw the next gap
+                if (t.tick()) {
+                    byPosition[i % period]++;
+                    t.rewind(pool.nextGap(t.nextRandom()));
+                }
+            }
+            int points = 0;
+            for (int c : byPosition) {
+                points += c;
+            }
+            assertTrue(Math.abs(points - acquires / period) < 600, points + " points in " + acquires + " acquires");
+            for (int k = 0; k < period; k++) { // ~156 each, sd ~12.5
+                assertTrue(byPosition[k] > 80 && byPosition[k] < 240, "position " + k + " mod " + period + ": " + byPosition[k]);
+            }
+        }
+    }
+
+    @Test
+    void allMakesEveryAcquireAPointAndWatchesIt() throws InterruptedException {
+        try (BufferPool pool = BufferPool.builder().name("all-points").reserve(16L << 20).leakDetection(LeakDetection.ALL).build()) {
+            assertEquals(1, pool.nextGap(0x12345678));
+            for (int i = 0; i < 100; i++) {
+                pool.acquire(64).close();
+                pool.acquire(1 << 20).close();
+            }
+            assertEquals(200, pool.watched());
+        }
+    }
+}
