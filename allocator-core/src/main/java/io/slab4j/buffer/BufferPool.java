@@ -528,8 +528,7 @@ public final class BufferPool implements AutoCloseable {
         if (address == 0 && (address = tryTakeBelow(t, what)) == 0) {
             return null;
         }
-        t.taken();
-        return handOut(t, address, t.tick() ? t : null, what, holder);
+        return handOut(t, address, t.taken() ? t : null, what, holder);
     }
 
     /** The hot slot was empty: the class's cache and pool, then make room and try once more; 0 when that fails too. */
@@ -714,8 +713,7 @@ public final class BufferPool implements AutoCloseable {
         ThreadState me = mine();
         if (c >= 0) {
             ClassTally t = me.tally(c, classes[c]);
-            t.taken();
-            return handOut(t, address, t.tick() ? t : null, what, holder);
+            return handOut(t, address, t.taken() ? t : null, what, holder);
         }
         me.stripe.taken(bytes);
         return handOut(me.large((int) bytes), address, me.tick() ? me : null, what, holder);

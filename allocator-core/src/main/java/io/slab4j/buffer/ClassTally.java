@@ -79,8 +79,8 @@ final class ClassTally extends Supply implements SampleClock {
     private long released;
     /** Xorshift state of the acquires' sampling, never 0; {@code thread} only. A long, so that it sits with the counters before the padding. */
     private long seed;
-    /** Acquires until the next sample point ({@link SampleClock}); {@code thread} only. A long for the same reason. */
-    private long countdown = 1;
+    /** The value of {@code taken} at the next sample point ({@link SampleClock}); {@code thread} only. A long for the same reason. */
+    private long nextPoint = 1;
     /** The hot slot: 0, one item {@code thread} parked, or {@link #SEALED}; written only by atomic RMWs (see the class comment). */
     @SuppressWarnings("FieldMayBeFinal")
     private long hot;
@@ -136,20 +136,9 @@ final class ClassTally extends Supply implements SampleClock {
         return (long) HOT.getOpaque(this);
     }
 
-    /**
-     * The owner's acquire: true when this one is a sample point (see {@link SampleClock});
-     * kept here rather than in the thread's {@link ThreadState} so that an acquire writes one
-     * object, whose line it writes anyway.
-     */
-    boolean tick() {
-        long c = countdown - 1;
-        countdown = c;
-        return c == 0;
-    }
-
     @Override
     public void rewind(int gap) {
-        countdown = gap;
+        nextPoint = taken + gap;
     }
 
     @Override
@@ -162,9 +151,16 @@ final class ClassTally extends Supply implements SampleClock {
         return x;
     }
 
-    /** The owner thread: one more acquire handed out. */
-    void taken() {
-        TAKEN.setRelease(this, taken + 1);
+    /**
+     * The owner thread: one more acquire handed out; true when it is a sample point (see
+     * {@link SampleClock}). The count is the clock, so an acquire writes one field for both;
+     * kept here rather than in the thread's {@link ThreadState} so that an acquire writes one
+     * object, whose line it writes anyway.
+     */
+    boolean taken() {
+        long n = taken + 1;
+        TAKEN.setRelease(this, n);
+        return n == nextPoint;
     }
 
     @Override

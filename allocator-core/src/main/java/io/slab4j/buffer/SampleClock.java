@@ -3,8 +3,8 @@ package io.slab4j.buffer;
 /**
  * One thread's schedule of sample points, the acquires that look at the decay clock and may be
  * watched by the leak detector: a {@link ClassTally} for its class's acquires, a
- * {@link ThreadState} for large spans. The fast path only counts down
- * ({@code tick()} on the implementations, one decrement of a field the thread writes anyway);
+ * {@link ThreadState} for large spans. The fast path only counts (a tally's
+ * {@code taken()}, which it does anyway; a thread state's {@code tick()});
  * at a point, {@code BufferPool} draws the next gap and the watch decision from
  * {@link #nextRandom()} and sets it with {@link #rewind}. Owner thread only.
  */

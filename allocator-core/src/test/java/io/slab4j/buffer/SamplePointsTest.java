@@ -42,13 +42,12 @@ class SamplePointsTest {
     @Test
     void everyPositionIsSampledAlike() throws InterruptedException {
         try (BufferPool pool = BufferPool.builder().name("positions").reserve(16L << 20).build()) {
-            pool.acquire(64).close();
-            ClassTally t = pool.tallyOf(Thread.currentThread(), 64);
+            ClassTally t = new ClassTally(pool.sizeClassOf(64), Thread.currentThread()); // not registered: its counts are its own
             int period = BufferPool.DECAY_CHECK_INTERVAL;
             int[] byPosition = new int[period];
             int acquires = 640 * 1000;
-            for (int i = 0; i < acquires; i++) { // the pool's own loop: tick, and at a point draw the next gap
-                if (t.tick()) {
+            for (int i = 0; i < acquires; i++) { // the pool's own loop: count, and at a point draw the next gap
+                if (t.taken()) {
                     byPosition[i % period]++;
                     t.rewind(pool.nextGap(t.nextRandom()));
                 }
