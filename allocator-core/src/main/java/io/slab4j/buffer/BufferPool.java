@@ -667,6 +667,7 @@ public final class BufferPool implements AutoCloseable {
     private ThreadState register() {
         ThreadState me = new ThreadState(Thread.currentThread(), classes.length, large.stripe(nextStripe.getAndIncrement()),
                 ThreadLocalRandom.current().nextInt());
+        me.rewind(nextGap(me.nextRandom())); // its first sample point, drawn as every later one
         local.set(me);
         return me;
     }

@@ -80,7 +80,7 @@ final class ClassTally extends Supply implements SampleClock {
     /** Xorshift state of the acquires' sampling, never 0; {@code thread} only. A long, so that it sits with the counters before the padding. */
     private long seed;
     /** The value of {@code taken} at the next sample point ({@link SampleClock}); {@code thread} only. A long for the same reason. */
-    private long nextPoint = 1;
+    private long nextPoint;
     /** The hot slot: 0, one item {@code thread} parked, or {@link #SEALED}; written only by atomic RMWs (see the class comment). */
     @SuppressWarnings("FieldMayBeFinal")
     private long hot;
@@ -98,6 +98,7 @@ final class ClassTally extends Supply implements SampleClock {
         this.thread = thread;
         this.local = sizeClass.local();
         this.seed = (thread.getId() * 0x9E3779B97F4A7C15L) | 1;
+        this.nextPoint = sizeClass.owner.nextGap(nextRandom()); // a drawn gap, not 1: a new thread's first acquire is no likelier a point than any other
         this.hot = local != null ? 0 : SEALED; // no magazines: nothing is parked per thread, not even here
     }
 

@@ -23,8 +23,8 @@ final class ThreadState extends LeadingPad implements SampleClock {
     private LargeSpans.Sized lastLarge;
     /** Xorshift state, never 0. */
     private int seed;
-    /** Large-span acquires until the next sample point. */
-    private int countdown = 1;
+    /** Large-span acquires until the next sample point; set by the pool as soon as the state is made ({@code BufferPool.register}). */
+    private int countdown;
 
     ThreadState(Thread thread, int classes, LargeSpans.Stripe stripe, int seed) {
         this.thread = thread;
