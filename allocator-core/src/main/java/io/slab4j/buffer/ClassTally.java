@@ -4,6 +4,7 @@ import io.slab4j.cache.PoolCache;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * One thread's count of the buffers of one {@link SizeClass} it acquired and closed, its
@@ -97,7 +98,7 @@ final class ClassTally extends Supply implements SampleClock {
         this.sizeClass = sizeClass;
         this.thread = thread;
         this.local = sizeClass.local();
-        this.seed = (thread.getId() * 0x9E3779B97F4A7C15L) | 1;
+        this.seed = ThreadLocalRandom.current().nextInt() | 1; // its own sequence: not the same points in every class and pool of one thread
         this.nextPoint = sizeClass.owner.nextGap(nextRandom()); // a drawn gap, not 1: a new thread's first acquire is no likelier a point than any other
         this.hot = local != null ? 0 : SEALED; // no magazines: nothing is parked per thread, not even here
     }

@@ -3,6 +3,7 @@ package io.slab4j.buffer;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -60,6 +61,25 @@ class SamplePointsTest {
             for (int k = 0; k < period; k++) { // ~156 each, sd ~12.5
                 assertTrue(byPosition[k] > 80 && byPosition[k] < 240, "position " + k + " mod " + period + ": " + byPosition[k]);
             }
+        }
+    }
+
+    /** Review 9: every tally of a thread started from a seed of its thread id, so each class and pool had the same sample points and watch draws. */
+    @Test
+    void eachTallyOfOneThreadHasItsOwnSequence() {
+        try (BufferPool one = BufferPool.builder().name("seq-one").reserve(16L << 20).build();
+             BufferPool two = BufferPool.builder().name("seq-two").reserve(16L << 20).build()) {
+            Thread me = Thread.currentThread();
+            ClassTally[] tallies = {new ClassTally(one.sizeClassOf(64), me), new ClassTally(one.sizeClassOf(4096), me),
+                    new ClassTally(two.sizeClassOf(64), me)};
+            int[][] draws = new int[tallies.length][16];
+            for (int k = 0; k < tallies.length; k++) {
+                for (int i = 0; i < 16; i++) {
+                    draws[k][i] = tallies[k].nextRandom();
+                }
+            }
+            assertFalse(java.util.Arrays.equals(draws[0], draws[1]), "two classes of one pool draw the same sequence");
+            assertFalse(java.util.Arrays.equals(draws[0], draws[2]), "one class of two pools draws the same sequence");
         }
     }
 
