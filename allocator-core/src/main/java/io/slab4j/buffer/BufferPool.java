@@ -53,9 +53,9 @@ import java.util.function.Function;
  * (the caller's, idle and exited threads'; see {@code PoolCache.drain()}), the depot, idle
  * slabs of every class, every cached large span. Without
  * calls to {@code trim()}, the same happens on its own once per {@code idleDecay} (default
- * {@link #DEFAULT_IDLE_DECAY}): one acquire in {@value #DECAY_CHECK_INTERVAL} on average looks at the
- * clock (chosen by the thread's own random sequence, see {@link #POINT_GAP}), and the first to find the period over
- * runs the pass (one CAS elects it); large spans go back once idle for between one and two
+ * {@link #DEFAULT_IDLE_DECAY}): one acquire in {@value #DECAY_CHECK_INTERVAL} on average
+ * looks at the clock (chosen by the thread's own random sequence, see {@link #POINT_GAP}), and
+ * the first to find the period over runs the pass (one CAS elects it); large spans go back once idle for between one and two
  * passes ({@code decayEpoch} counts them, see {@link LargeSpans}). So idle memory goes back
  * within about two periods of going idle, as long as the pool is used at all; no background
  * thread is needed.
@@ -68,9 +68,10 @@ import java.util.function.Function;
  * that acquired it goes back through the same tally with no lookup at all, into the tally's
  * one-item hot slot when it is empty (so an alternating acquire and close never reach the
  * cache: see {@link ClassTally}). Counting in use is a
- * release store to the thread's own tally, not a shared atomic; the leak and decay samples are
- * a countdown in the tally to its next sample point ({@link #POINT_GAP}). Atomic instructions left: the acquire's and the close's
- * CAS on the tally's hot slot (or the cache's own), and the handle's one CAS.
+ * release store to the thread's own tally, not a shared atomic; the leak and decay samples
+ * wait for the tally's count to reach its next sample point ({@link #POINT_GAP}). Atomic
+ * instructions left: the acquire's and the close's CAS on the tally's hot slot (or the
+ * cache's own), and the handle's one CAS.
  *
  * <h2>Concurrency</h2>
  * Thread-safe. {@code closed} is a volatile field set once by CAS (which elects the closing
@@ -665,9 +666,8 @@ public final class BufferPool implements AutoCloseable {
     }
 
     private ThreadState register() {
-        ThreadState me = new ThreadState(Thread.currentThread(), classes.length, large.stripe(nextStripe.getAndIncrement()),
+        ThreadState me = new ThreadState(this, Thread.currentThread(), classes.length, large.stripe(nextStripe.getAndIncrement()),
                 ThreadLocalRandom.current().nextInt());
-        me.rewind(nextGap(me.nextRandom())); // its first sample point, drawn as every later one
         local.set(me);
         return me;
     }

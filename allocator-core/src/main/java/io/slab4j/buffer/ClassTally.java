@@ -145,10 +145,7 @@ final class ClassTally extends Supply implements SampleClock {
 
     @Override
     public int nextRandom() {
-        int x = (int) seed;
-        x ^= x << 13;
-        x ^= x >>> 17;
-        x ^= x << 5;
+        int x = SampleClock.xorshift((int) seed);
         seed = x;
         return x;
     }

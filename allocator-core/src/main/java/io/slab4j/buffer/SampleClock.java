@@ -14,4 +14,12 @@ interface SampleClock {
 
     /** The next sample point is {@code gap} (at least 1) acquires from now. */
     void rewind(int gap);
+
+    /** One step of xorshift32 (shifts 13, 17, 5): the number after {@code x}, never 0 when {@code x} is not. */
+    static int xorshift(int x) {
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        return x;
+    }
 }

@@ -6,8 +6,9 @@ package io.slab4j.buffer;
  * pool's tally cache (see {@code BufferPool.byThread}): its {@link ClassTally} of each size class it has used
  * (made on first use), its home stripe of the {@link LargeSpans}, and the
  * {@link SampleClock} of its large-span acquires (a size class's acquires use their
- * {@link ClassTally}'s, so that a class acquire writes nothing here). Padded in front ({@link LeadingPad}): read on every
- * acquire, so no other thread's written fields may share its lines.
+ * {@link ClassTally}'s, so that a class acquire writes nothing here). Padded in front
+ * ({@link LeadingPad}): read on every acquire, so no other thread's written fields may share
+ * its lines.
  *
  * <h2>Concurrency</h2>
  * Owner thread only: nothing here is read or written by another thread, except the tallies
@@ -23,14 +24,16 @@ final class ThreadState extends LeadingPad implements SampleClock {
     private LargeSpans.Sized lastLarge;
     /** Xorshift state, never 0. */
     private int seed;
-    /** Large-span acquires until the next sample point; set by the pool as soon as the state is made ({@code BufferPool.register}). */
+    /** Large-span acquires until the next sample point. */
     private int countdown;
 
-    ThreadState(Thread thread, int classes, LargeSpans.Stripe stripe, int seed) {
+    /** {@code owner} draws the first sample point's gap, as for every later one (so a new thread's first acquire is no likelier a point). */
+    ThreadState(BufferPool owner, Thread thread, int classes, LargeSpans.Stripe stripe, int seed) {
         this.thread = thread;
         this.tallies = new ClassTally[classes];
         this.stripe = stripe;
         this.seed = seed != 0 ? seed : 0x9E3779B9;
+        this.countdown = owner.nextGap(nextRandom());
     }
 
     /** This thread's tally of class {@code c}, registering one with the class on first use. */
@@ -69,10 +72,7 @@ final class ThreadState extends LeadingPad implements SampleClock {
     /** The next number of this thread's xorshift32 sequence, as {@link ClassTally#nextRandom}. */
     @Override
     public int nextRandom() {
-        int x = seed;
-        x ^= x << 13;
-        x ^= x >>> 17;
-        x ^= x << 5;
+        int x = SampleClock.xorshift(seed);
         seed = x;
         return x;
     }

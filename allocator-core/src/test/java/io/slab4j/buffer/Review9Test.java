@@ -20,15 +20,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class Review9Test {
     private static final int PAGE = VirtualRegion.pageSize();
 
-    static final class Box implements RawHolder {
-        volatile long address;
-        volatile Object token;
-
-        @Override
-        public void hold(long address, int capacity, Object token) {
-            this.address = address;
-            this.token = token;
-        }
+    /** Review 8's raw holder (address, capacity, token, calls). */
+    static final class Box extends Review8Test.Box {
     }
 
     /** Runs {@code n} fresh threads one after another (a few at a time), each doing {@code body} once. */
