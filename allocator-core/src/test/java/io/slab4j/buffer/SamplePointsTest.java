@@ -23,9 +23,7 @@ class SamplePointsTest {
             int ones = 0;
             int max = 0;
             for (int i = 0; i < n; i++) {
-                x ^= x << 13;
-                x ^= x >>> 17;
-                x ^= x << 5;
+                x = SampleClock.xorshift(x);
                 int g = pool.nextGap(x);
                 assertTrue(g >= 1, "gap " + g);
                 sum += g;
