@@ -173,7 +173,7 @@ final class ClassTally extends Supply implements SampleClock {
             RELEASED.setRelease(this, released + 1);
             if (!offerHot(address)) {
                 sizeClass.giveBack(address, local);
-            } else if (sizeClass.owner.waiters() > 0) {
+            } else if (owner.waiters() > 0) { // the supply's owner: one load fewer than through the class
                 sizeClass.unparkForWaiters(this); // an acquire waits: nothing may stay parked here
             }
         } else {
