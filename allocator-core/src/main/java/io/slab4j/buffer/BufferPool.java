@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -224,6 +225,10 @@ public final class BufferPool implements AutoCloseable {
     /** Set once, by the CAS that elects the closing thread (VarHandle); read on every acquire and close. */
     @SuppressWarnings("FieldMayBeFinal")
     private volatile boolean closed;
+    /** The thread that won {@link #close()}'s CAS; read by a second close, which waits for it unless it is that thread. */
+    private volatile Thread closer;
+    /** Counted down when the winning close has finished, so that every close returns only after the pool is closed. */
+    private final CountDownLatch closeDone = new CountDownLatch(1);
     /** Blocked acquires now; changed by atomic adds (VarHandle). A field of its own rather than an AtomicInteger: one load less on every close. */
     @SuppressWarnings("FieldMayBeFinal")
     private volatile int waiting;
@@ -773,7 +778,12 @@ public final class BufferPool implements AutoCloseable {
         if (watch) {
             watched.increment();
         }
-        maybeDecay();
+        try {
+            maybeDecay();
+        } catch (Error e) { // a VM error inside the pass (its frames on a deep stack, say): the memory goes back before it propagates
+            supply.release(address, supply.capacity, false);
+            throw e;
+        }
         if (holder != null) {
             return hold(holder, address, supply, watch ? RawWatch.on(holder, supply, address) : supply);
         }
@@ -872,7 +882,11 @@ public final class BufferPool implements AutoCloseable {
         }
     }
 
-    /** At a sample point: the decay pass when a decay period has gone by since the last; never throws (see the catch). */
+    /**
+     * At a sample point: the decay pass when a decay period has gone by since the last. Throws
+     * no exception (see the catch); an {@link Error} it passes on, and its caller gives the
+     * acquire's memory back first.
+     */
     private void maybeDecay() {
         long now = System.nanoTime();
         long last = lastDecay.get();
@@ -1000,13 +1014,48 @@ public final class BufferPool implements AutoCloseable {
      * and left reserved for good, so an access the pool cannot refuse (a {@code ByteBuffer}
      * the caller derived from a view, a raw {@link PooledBuffer#address()}, a Netty buffer's
      * NIO buffers) reads zeros instead of faulting and killing the JVM, and no later mapping
-     * can appear under it. Idempotent.
+     * can appear under it. Idempotent: a second close, on any thread but the first's, returns once the
+     * first has finished.
      */
     @Override
     public void close() {
         if (!CLOSED.compareAndSet(this, false, true)) {
+            awaitClose();
             return;
         }
+        closer = Thread.currentThread();
+        try {
+            closeNow();
+        } finally {
+            closeDone.countDown();
+        }
+    }
+
+    /**
+     * A second close: returns once the first has finished (its MXBean unregistered, its region
+     * released), so that whoever closes a pool may rely on that, however many close it. A close
+     * from inside the first (a log handler of its warning, say) returns at once; an interrupt
+     * does not cut the wait short, and is kept.
+     */
+    private void awaitClose() {
+        if (closer == Thread.currentThread()) {
+            return;
+        }
+        boolean interrupted = false;
+        while (true) {
+            try {
+                closeDone.await();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void closeNow() {
         closing.fire();
         while (waiting > 0) {
             Thread.onSpinWait(); // woken waiters are leaving their syncs
