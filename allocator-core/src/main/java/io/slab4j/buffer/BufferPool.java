@@ -30,7 +30,7 @@ import java.util.function.Function;
  * <ol>
  *   <li>Validate: {@code 0 < size <= reservation} (and at most the largest int page multiple),
  *       pool open.
- *   <li>Pick the smallest class {@code >= size} (a table by 16-byte granule), else the large path with the
+ *   <li>Pick the smallest class {@code >= size} (one table load, by granule: 16 bytes for the default classes), else the large path with the
  *       size rounded up to pages.
  *   <li>Try now: magazines / pool / a grow the arena can give now; large: the span parked in
  *       the thread's home stripe (one CAS, no lock) or a cached span of the same page count,
@@ -156,13 +156,25 @@ public final class BufferPool implements AutoCloseable {
     private final SizeClass[] classes;
     private final LargeSpans large;
     /**
-     * Size → class index, by 16-byte granule: {@code classAt[(size - 1) >> 4]} is the smallest
-     * class {@code >= } the granule's first size, so the class of {@code size} is at most a few
-     * steps above it (one step at most for the default table). Covers sizes up to the largest
-     * class or {@link #LOOKUP_LIMIT}, whichever is smaller; above that, a binary search.
+     * Size → class index, by granule of {@code 1 << lookupShift} bytes: {@code classAt[(size - 1)
+     * >> lookupShift]} is the smallest class {@code >=} the granule's first size, and that is the
+     * class of every size in the granule, because every class the table covers is a multiple of
+     * the granule (see {@link #lookupShift}). One load, no step after it: on the fast path the
+     * class index feeds the tally's address and so the hot slot's atomic, and every load in
+     * that chain is latency the atomic waits out. Covers sizes up to {@link #lookupMax}; above
+     * that, a binary search.
      */
     private final short[] classAt;
-    /** Largest size {@code classAt} answers. */
+    /**
+     * log2 of the table's granule: the largest power of two, at most 16, that divides every
+     * class size up to {@link #LOOKUP_LIMIT} (4 for the default classes, all multiples of 16).
+     */
+    private final int lookupShift;
+    /**
+     * Largest size {@code classAt} answers: the largest class, capped at {@link #LOOKUP_LIMIT}
+     * scaled down with the granule, so the table has at most {@code LOOKUP_LIMIT / 16} entries
+     * whatever the classes.
+     */
     private final int lookupMax;
     /** The calling thread's tallies, stripe and random sequence for this pool. */
     private final ThreadLocal<ThreadState> local = new ThreadLocal<>();
@@ -260,10 +272,11 @@ public final class BufferPool implements AutoCloseable {
         long huge = b.hugePages ? VirtualRegion.hugePageSize() : 0;
         this.large = new LargeSpans(this, arena, Math.max(VirtualRegion.pageSize(), region.size() / 16), LargeSpans.stripeCount(),
                 huge > VirtualRegion.pageSize() ? huge : 0);
-        this.lookupMax = sizes.length <= Short.MAX_VALUE ? Math.min(sizes[sizes.length - 1], LOOKUP_LIMIT) : 0;
-        this.classAt = new short[(lookupMax + 15) >> 4];
+        this.lookupShift = granuleShift(sizes);
+        this.lookupMax = sizes.length <= Short.MAX_VALUE ? Math.min(sizes[sizes.length - 1], LOOKUP_LIMIT >> (4 - lookupShift)) : 0;
+        this.classAt = new short[(lookupMax + (1 << lookupShift) - 1) >> lookupShift];
         for (int g = 0, c = 0; g < classAt.length; g++) {
-            while (sizes[c] < g * 16 + 1) {
+            while (sizes[c] < (g << lookupShift) + 1) {
                 c++;
             }
             classAt[g] = (short) c;
@@ -825,11 +838,18 @@ public final class BufferPool implements AutoCloseable {
         if (size > lookupMax) {
             return classAbove(size);
         }
-        int i = classAt[(size - 1) >> 4];
-        while (sizes[i] < size) {
-            i++;
+        return classAt[(size - 1) >> lookupShift];
+    }
+
+    /** {@link #lookupShift} for ascending {@code sizes}: the trailing zero bits every class up to {@link #LOOKUP_LIMIT} has, at most 4. */
+    static int granuleShift(int[] sizes) {
+        int bits = 0;
+        for (int size : sizes) {
+            if (size <= LOOKUP_LIMIT) {
+                bits |= size;
+            }
         }
-        return i;
+        return Math.min(4, Integer.numberOfTrailingZeros(bits)); // no class up to the limit: 32 zeros, so 4, and the table answers class 0 throughout
     }
 
     /** {@link #classOf} above the table: a binary search, or -1 for the large path. */

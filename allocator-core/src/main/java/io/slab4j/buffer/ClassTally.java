@@ -34,11 +34,13 @@ import java.util.concurrent.ThreadLocalRandom;
  * acquire takes it back, so an alternating acquire/close touches this object and the handle
  * only (two CASes and the handle's), not the cache. Its states:
  * <pre>
- *   EMPTY (0) ──thread's close: CAS 0 → x──▶ x ──thread's acquire, or a reclaimer: CAS x → 0──▶ EMPTY
+ *   EMPTY (0) ──thread's close: CAS 0 → x──▶ x ──thread's acquire (exchange with 0), or a reclaimer: CAS x → 0──▶ EMPTY
  *   any ──the class's close: getAndSet SEALED──▶ SEALED   (final; also the initial state without magazines)
  * </pre>
- * Every change is an atomic read-modify-write of the one word, so the changes form one
- * modification order in which each reads the value just before it: an item put there by the
+ * Every change but one is an atomic read-modify-write of the one word, so the changes form one
+ * modification order in which each reads the value just before it; the one plain (volatile)
+ * write is the owner's re-seal in {@link #pollHot}, which writes SEALED over the 0 its own
+ * exchange left, when no other thread can have changed it but to SEALED. So an item put there by the
  * CAS 0 → x is taken by exactly one later successful RMW, whose caller then owns it, and a
  * failed CAS owns nothing (the argument of {@code ThreadMagazines}' hot slot, whose protocol
  * this is). The filling CAS is a volatile write and the winning RMW a volatile read of it, so
@@ -105,10 +107,23 @@ final class ClassTally extends Supply implements SampleClock {
 
     // ------------------------------------------------------------ the hot slot
 
-    /** The owner's acquire: takes the parked item (the CAS's winner owns it); 0 when the slot is empty or sealed, or a reclaimer won. */
+    /**
+     * The owner's acquire: takes the parked item (the exchange's caller owns it); 0 when the slot
+     * is empty or sealed, or a reclaimer took the item first. One exchange, not a load and a
+     * CAS on what it read: nothing before the atomic depends on the slot's value, so it issues as
+     * soon as this tally's address is known. A sealed slot reads SEALED and is sealed again at
+     * once; in between it reads 0, which no other thread can change but to SEALED (only the
+     * owner fills the slot, and it is here; reclaimers take items, and 0 is none; a sealer
+     * writes SEALED), so the write back overwrites nothing and the seal stays final for every
+     * purpose: no item is ever parked in a sealed slot.
+     */
     long pollHot() {
-        long x = (long) HOT.getAcquire(this);
-        return x != 0 && x != SEALED && HOT.compareAndSet(this, x, 0L) ? x : 0;
+        long x = (long) HOT.getAndSet(this, 0L);
+        if (x == SEALED) {
+            HOT.setVolatile(this, SEALED);
+            return 0;
+        }
+        return x;
     }
 
     /** The owner's close: parks {@code address} when the slot is empty; false when it is full or sealed. */
