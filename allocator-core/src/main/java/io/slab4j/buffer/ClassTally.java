@@ -32,7 +32,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * {@code hot} parks at most one item of the class for {@code thread}, in front of its
  * magazines: a close by {@code thread} that finds it empty leaves the item there, and its next
  * acquire takes it back, so an alternating acquire/close touches this object and the handle
- * only (two CASes and the handle's), not the cache. Its states:
+ * only (an exchange and a CAS on the slot, and the handle's CAS), not the cache. Its states:
  * <pre>
  *   EMPTY (0) ──thread's close: CAS 0 → x──▶ x ──thread's acquire (exchange with 0), or a reclaimer: CAS x → 0──▶ EMPTY
  *   any ──the class's close: getAndSet SEALED──▶ SEALED   (final; also the initial state without magazines)
