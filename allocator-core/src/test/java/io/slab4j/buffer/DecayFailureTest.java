@@ -6,12 +6,9 @@ import org.junit.jupiter.api.Timeout;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -27,27 +24,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class DecayFailureTest {
     @Test
     void aFailedDecayPassNeitherFailsTheAcquireNorLosesItsMemory() throws InterruptedException {
-        List<LogRecord> records = new CopyOnWriteArrayList<>();
-        Handler capture = new Handler() {
-            @Override
-            public void publish(LogRecord record) {
-                records.add(record);
-            }
-
-            @Override
-            public void flush() {
-            }
-
-            @Override
-            public void close() {
-            }
-        };
-        Logger log = Logger.getLogger(BufferPool.class.getName());
-        log.addHandler(capture);
         IllegalStateException injected = new IllegalStateException("injected: a broken invariant under the decay pass");
         AtomicInteger passes = new AtomicInteger();
         // ALL: every acquire is a sample point, so every acquire a decay period after the last pass runs one
-        try (BufferPool pool = BufferPool.builder().name("decay-failure").reserve(16L << 20).leakDetection(LeakDetection.ALL)
+        try (LogCapture log = new LogCapture(); BufferPool pool = BufferPool.builder().name("decay-failure").reserve(16L << 20).leakDetection(LeakDetection.ALL)
                 .idleDecay(Duration.ofMillis(1)).build()) {
             pool.decayProbe = () -> {
                 if (passes.incrementAndGet() == 1) {
@@ -70,14 +50,12 @@ class DecayFailureTest {
             }
             assertEquals(0, pool.stats().buffersInUse(), "nothing lost: every buffer came back");
             pool.checkInvariants();
-            LogRecord r = records.stream().filter(x -> x.getThrown() == injected).findFirst().orElse(null);
+            LogRecord r = log.records.stream().filter(x -> x.getThrown() == injected).findFirst().orElse(null);
             assertNotNull(r, "the failed pass was logged with its cause");
             assertEquals(Level.WARNING, r.getLevel());
             assertTrue(r.getMessage().contains("buffer pool 'decay-failure'") && r.getMessage().contains("decay pass failed"),
                     r.getMessage());
             assertSame(injected, r.getThrown());
-        } finally {
-            log.removeHandler(capture);
         }
     }
 }

@@ -35,33 +35,6 @@ class Review10Test {
     private static final int PAGE = VirtualRegion.pageSize();
 
     /** Captures the pool's log records for the duration of a test. */
-    static final class Capture extends Handler implements AutoCloseable {
-        final List<LogRecord> records = new CopyOnWriteArrayList<>();
-        private final Logger log = Logger.getLogger(BufferPool.class.getName());
-
-        Capture() {
-            log.addHandler(this);
-        }
-
-        @Override
-        public void publish(LogRecord r) {
-            records.add(r);
-        }
-
-        @Override
-        public void flush() {
-        }
-
-        @Override
-        public void close() {
-            log.removeHandler(this);
-        }
-
-        long decayFailures() {
-            return records.stream().filter(r -> r.getMessage() != null && r.getMessage().contains("decay pass failed")).count();
-        }
-    }
-
     /** Every acquire is a sample point (ALL) and the period is 1 ms: an acquire after a short sleep runs a pass. */
     private static BufferPool.Builder decaying(String name) {
         return BufferPool.builder().name("r10-" + name).reserve(32L << 20).leakDetection(LeakDetection.ALL)
@@ -87,7 +60,7 @@ class Review10Test {
     void aDecayPassFailingWithAnErrorLosesNoMemory() throws Exception {
         List<String> broken = new ArrayList<>();
         for (String path : new String[] {"class", "large", "raw"}) {
-            try (Capture log = new Capture(); BufferPool pool = decaying("error-" + path).sizeClasses(64, 4096).build()) {
+            try (LogCapture log = new LogCapture(); BufferPool pool = decaying("error-" + path).sizeClasses(64, 4096).build()) {
                 AtomicInteger passes = new AtomicInteger();
                 pool.decayProbe = () -> {
                     if (passes.incrementAndGet() == 1) {
@@ -130,7 +103,7 @@ class Review10Test {
     /** The same with the large path and the raw API: a RuntimeException in the pass loses nothing on either. */
     @Test
     void aFailedDecayPassOnTheLargeAndRawPathsLosesNothing() throws Exception {
-        try (Capture log = new Capture(); BufferPool pool = decaying("lraw").sizeClasses(64, 4096).build()) {
+        try (LogCapture log = new LogCapture(); BufferPool pool = decaying("lraw").sizeClasses(64, 4096).build()) {
             AtomicInteger passes = new AtomicInteger();
             pool.decayProbe = () -> {
                 passes.incrementAndGet();
@@ -169,7 +142,7 @@ class Review10Test {
     @Test
     void aDecayPassFailingWhileAnotherThreadClosesThePool() throws Exception {
         for (int path = 0; path < 4; path++) {
-            try (Capture log = new Capture()) {
+            try (LogCapture log = new LogCapture()) {
                 BufferPool.Builder b = decaying("close" + path).sizeClasses(64, 4096);
                 if (path == 2) {
                     b.zeroOnAcquire(true);
@@ -222,7 +195,7 @@ class Review10Test {
      */
     @Test
     void decayPassesFailingAtRandomUnderConcurrentTrafficLoseNothing() throws Exception {
-        try (Capture log = new Capture(); BufferPool pool = decaying("storm").reserve(16L << 20).maxCommitted(8L << 20).build()) {
+        try (LogCapture log = new LogCapture(); BufferPool pool = decaying("storm").reserve(16L << 20).maxCommitted(8L << 20).build()) {
             AtomicInteger passes = new AtomicInteger();
             pool.decayProbe = () -> {
                 if ((passes.incrementAndGet() & 1) == 0) {
@@ -330,7 +303,7 @@ class Review10Test {
     @Test
     void decayRacingThePoolsCloseThrowsOnlyThePoolsErrorAndLogsNothing() throws Exception {
         for (int round = 0; round < 20; round++) {
-            try (Capture log = new Capture()) {
+            try (LogCapture log = new LogCapture()) {
                 BufferPool pool = decaying("race" + round).zeroOnAcquire(round % 2 == 1).magazines(round % 4 < 2).build();
                 AtomicReference<Throwable> err = new AtomicReference<>();
                 CountDownLatch go = new CountDownLatch(1);
