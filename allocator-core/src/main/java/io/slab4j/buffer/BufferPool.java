@@ -937,6 +937,8 @@ public final class BufferPool implements AutoCloseable {
 
     /** Tests only: run at the start of every decay pass, to make one fail; null in production. Written and read by the test's own acquiring thread. */
     Runnable decayProbe;
+    /** Tests only: run inside the winning close, before the MXBean is unregistered, to hold it there; null in production. Set before close starts. */
+    volatile Runnable closeProbe;
 
     // ------------------------------------------------------------- bookkeeping
 
@@ -1044,10 +1046,17 @@ public final class BufferPool implements AutoCloseable {
             return;
         }
         closer = Thread.currentThread();
+        List<Runnable> warnings = new ArrayList<>(2);
         try {
-            closeNow();
+            closeNow(warnings);
         } finally {
             closeDone.countDown();
+        }
+        // Logged only now, after the close is done: a log handler is the caller's code, and one
+        // that closes the pool again on another thread and waits for it would otherwise wait for
+        // this close, which waits for the handler.
+        for (Runnable w : warnings) {
+            w.run();
         }
     }
 
@@ -1075,7 +1084,8 @@ public final class BufferPool implements AutoCloseable {
         }
     }
 
-    private void closeNow() {
+    /** The close itself; its warnings go to {@code warnings}, which {@link #close()} logs once every close may return. */
+    private void closeNow(List<Runnable> warnings) {
         closing.fire();
         while (waiting > 0) {
             Thread.onSpinWait(); // woken waiters are leaving their syncs
@@ -1084,32 +1094,37 @@ public final class BufferPool implements AutoCloseable {
         BufferPoolStats last = stats();
         boolean open = last.buffersInUse() > 0;
         if (open) {
-            System.getLogger(BufferPool.class.getName()).log(System.Logger.Level.WARNING, "buffer pool '" + name + "' closed with "
-                    + last.buffersInUse() + " buffers (" + last.usedBytes() + " bytes) still open; the views of " + withViews
-                    + " of them were detached, and the region's memory goes back to the OS but its " + region.size()
-                    + " bytes of address space stay reserved (not unmapped), so that a stale access reads zeros instead of crashing");
+            String message = "buffer pool '" + name + "' closed with " + last.buffersInUse() + " buffers (" + last.usedBytes()
+                    + " bytes) still open; the views of " + withViews + " of them were detached, and the region's memory goes back"
+                    + " to the OS but its " + region.size() + " bytes of address space stay reserved (not unmapped), so that a"
+                    + " stale access reads zeros instead of crashing";
+            warnings.add(() -> System.getLogger(BufferPool.class.getName()).log(System.Logger.Level.WARNING, message));
         }
         for (SizeClass k : classes) {
             open |= !k.close(); // refused: an item is still out, which the snapshot may have missed (an acquire racing the CAS)
         }
         large.close();
         open |= large.buffersInUse() > 0; // counted under the stripes' locks, which a racing take held before or after
+        Runnable probe = closeProbe;
+        if (probe != null) {
+            probe.run();
+        }
         Management.unregister(name);
         awaitZeroing(); // an acquire that read closed as false before it was set may still be zeroing
         if (open) {
-            retire();
+            retire(warnings);
         } else {
             region.close();
         }
     }
 
     /** Close with buffers still open: empties the region and keeps it reserved, never unmapped (see {@link #close()}). */
-    private void retire() {
+    private void retire(List<Runnable> warnings) {
         try {
             region.release(0, region.size());
         } catch (RuntimeException e) { // the memory stays resident; still nothing is unmapped under the open buffers
-            System.getLogger(BufferPool.class.getName()).log(System.Logger.Level.WARNING, "buffer pool '" + name
-                    + "': releasing the memory of its closed region failed; it stays resident", e);
+            warnings.add(() -> System.getLogger(BufferPool.class.getName()).log(System.Logger.Level.WARNING, "buffer pool '" + name
+                    + "': releasing the memory of its closed region failed; it stays resident", e));
         }
     }
 

@@ -874,56 +874,47 @@ class Review10Test {
     }
 
     /**
-     * Two threads close one pool: the second close() returns at once (it lost the CAS) while
-     * the first is still inside its close, so on return the MXBean is still registered and a
-     * pool of the same name cannot be built ("already open"). DESIGN.md: the MXBean is
-     * "unregistered on close"; BufferPool.close(): it "unregisters the MXBean and unmaps the
-     * region. [...] Idempotent." A close that returns before the pool is closed is not
-     * idempotent in that sense: the caller that returned from close() sees it half done. The
-     * first close is held inside its own WARNING (a buffer is left open) by a log handler, so
-     * the window is deterministic; in production it is the time the first close spends
-     * detaching views, waiting for woken waiters and zeroing acquires, and closing the classes.
+     * Two threads close one pool: the second close() returned at once (it lost the CAS) while
+     * the first was still inside its close, so on return the MXBean was still registered and a
+     * pool of the same name could not be built ("already open"). DESIGN.md: the MXBean is
+     * "unregistered on close". The first close is held inside itself, before it unregisters, by
+     * the test probe, so the window is deterministic; in production it is the time the first
+     * close spends detaching views, waiting for woken waiters and zeroing acquires, and closing
+     * the classes. (It was held by a log handler of the close's warning until that warning moved
+     * after the close's end; see the next test.)
      */
     @Test
-    void aSecondCloseReturnsBeforeThePoolIsClosedAndItsNameIsStillTaken() throws Exception {
+    void aSecondCloseReturnsOnlyOnceThePoolIsClosedAndItsNameIsFree() throws Exception {
         String name = "r10-twice";
         ObjectName on = new ObjectName("io.slab4j:type=BufferPool,name=" + name);
         javax.management.MBeanServer server = ManagementFactory.getPlatformMBeanServer();
         CountDownLatch inClose = new CountDownLatch(1);
         CountDownLatch letGo = new CountDownLatch(1);
-        Logger log = Logger.getLogger(BufferPool.class.getName());
-        Handler hold = new Handler() {
-            @Override
-            public void publish(LogRecord r) {
-                if (r.getMessage() != null && r.getMessage().contains("'" + name + "' closed with")) {
-                    inClose.countDown();
-                    try {
-                        letGo.await(10, TimeUnit.SECONDS);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                }
-            }
-
-            @Override
-            public void flush() {
-            }
-
-            @Override
-            public void close() {
+        BufferPool pool = BufferPool.builder().name(name).reserve(8L << 20).leakDetection(LeakDetection.OFF).build();
+        pool.closeProbe = () -> {
+            inClose.countDown();
+            try {
+                letGo.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
         };
-        log.addHandler(hold);
-        BufferPool pool = BufferPool.builder().name(name).reserve(8L << 20).leakDetection(LeakDetection.OFF).build();
         BufferPool again = null;
         Thread first = new Thread(pool::close);
+        AtomicBoolean secondReturned = new AtomicBoolean();
+        Thread second = new Thread(() -> {
+            pool.close();
+            secondReturned.set(true);
+        });
         try {
-            PooledBuffer open = pool.acquire(64); // left open: the close warns of it
-            assertNotNull(open);
             first.start();
-            assertTrue(inClose.await(10, TimeUnit.SECONDS), "the first close reached its warning");
-            pool.close(); // the second close: returns at once
-            assertTrue(pool.isClosed());
+            assertTrue(inClose.await(10, TimeUnit.SECONDS), "the first close reached the probe");
+            second.start();
+            second.join(300); // not a timing threshold: the second close must not return at all while the first is held
+            assertFalse(secondReturned.get(), "the second close returned while the first was still inside its close");
+            letGo.countDown();
+            second.join(10_000);
+            assertTrue(secondReturned.get(), "the second close returned once the first was done");
             boolean registered = server.isRegistered(on);
             String build;
             try {
@@ -937,11 +928,64 @@ class Review10Test {
         } finally {
             letGo.countDown();
             first.join(10_000);
-            log.removeHandler(hold);
+            second.join(10_000);
             if (again != null) {
                 again.close();
             }
         }
         assertFalse(server.isRegistered(on));
+    }
+
+    /**
+     * The close's warning of buffers still open goes to the caller's log handlers. One that
+     * hands a second close to another thread and waits for it (a shutdown hook, say) deadlocked
+     * when the warning was logged inside the close: the second close waited for the first to
+     * end, and the first waited for the handler. Review 11 found it by reading; the warning is
+     * now logged after the close has ended.
+     */
+    @Test
+    void aCloseHandedToAnotherThreadFromTheWarningHandlerDoesNotDeadlock() throws Exception {
+        String name = "r10-handoff";
+        AtomicBoolean handedOffReturned = new AtomicBoolean();
+        AtomicBoolean handled = new AtomicBoolean();
+        AtomicBoolean returnedWhileHandled = new AtomicBoolean();
+        Logger log = Logger.getLogger(BufferPool.class.getName());
+        BufferPool pool = BufferPool.builder().name(name).reserve(8L << 20).leakDetection(LeakDetection.OFF).build();
+        Handler handOff = new Handler() {
+            @Override
+            public void publish(LogRecord r) {
+                if (r.getMessage() != null && r.getMessage().contains("'" + name + "' closed with")) {
+                    Thread t = new Thread(() -> {
+                        pool.close();
+                        handedOffReturned.set(true);
+                    });
+                    t.start();
+                    try {
+                        t.join(3_000); // bounded, so a deadlock fails the test instead of hanging it
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    returnedWhileHandled.set(handedOffReturned.get()); // read here: once the handler gives up, a deadlocked close would end too
+                    handled.set(true);
+                }
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        log.addHandler(handOff);
+        try {
+            assertNotNull(pool.acquire(64)); // left open: the close warns of it
+            pool.close();
+            assertTrue(handled.get(), "the warning was logged");
+            assertTrue(returnedWhileHandled.get(), "the close handed to another thread from the warning's handler returned while the handler waited for it");
+        } finally {
+            log.removeHandler(handOff);
+        }
     }
 }
