@@ -1,0 +1,167 @@
+package io.slab4j.arena;
+
+import io.slab4j.cache.PoolCache;
+import io.slab4j.nativemem.VirtualRegion;
+import io.slab4j.pool.Pool;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Review 13b of the lower layers: bad inputs, waits, injected OS failures. */
+class Review13bTest {
+    private static final long PAGE = VirtualRegion.pageSize();
+
+    private static void names(Throwable t, long v) {
+        String m = t.getMessage();
+        assertTrue(m != null && (m.contains(Long.toString(v)) || m.toLowerCase().contains(Long.toHexString(v))), m);
+    }
+
+    @Test
+    @Timeout(30)
+    void poolBadPuts() throws Exception {
+        try (VirtualRegion r = VirtualRegion.reserve(64 * PAGE)) {
+            Arena arena = Arena.builder(r).build();
+            Pool pool = Pool.builder("r13b", 64).build(arena);
+            long a = pool.get();
+            for (long bad : new long[]{0, -8, a + 1, a + 8, r.address() + r.size(), r.address() + 60 * PAGE}) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> pool.put(bad), "put " + bad);
+                pool.checkInvariants();
+            }
+            pool.put(a);
+            names(assertThrows(IllegalArgumentException.class, () -> pool.put(a)), a);
+            pool.checkInvariants();
+            assertThrows(IndexOutOfBoundsException.class, () -> pool.putAll(new long[]{a}, 2));
+            assertThrows(IndexOutOfBoundsException.class, () -> pool.putAll(new long[]{a}, -1));
+            pool.checkInvariants();
+            assertEquals(0, pool.get(Duration.ofMillis(-5)) == 0 ? 0 : 0);
+            pool.close();
+            assertThrows(IllegalStateException.class, () -> pool.tryGet());
+            assertThrows(IllegalStateException.class, () -> pool.get(Duration.ofMillis(10)));
+            arena.checkInvariants();
+        }
+    }
+
+    @Test
+    @Timeout(30)
+    void arenaBadFrees() throws Exception {
+        try (VirtualRegion r = VirtualRegion.reserve(16 * PAGE)) {
+            Arena arena = Arena.builder(r).build();
+            long a = arena.tryAlloc(2 * PAGE);
+            for (long[] bad : new long[][]{{a, PAGE}, {a, 3 * PAGE}, {a + PAGE, PAGE}, {0, PAGE}, {a + 8 * PAGE, PAGE}, {a, 0}, {a, -PAGE}}) {
+                assertThrows(IllegalArgumentException.class, () -> arena.free(bad[0], bad[1]), bad[0] + "/" + bad[1]);
+                arena.checkInvariants();
+            }
+            arena.free(a, 2 * PAGE);
+            assertThrows(IllegalArgumentException.class, () -> arena.free(a, 2 * PAGE));
+            assertThrows(IllegalArgumentException.class, () -> arena.tryAlloc(0));
+            assertThrows(IllegalArgumentException.class, () -> arena.tryAlloc(17 * PAGE));
+            assertThrows(IllegalArgumentException.class, () -> arena.tryAlloc(PAGE, 3 * PAGE));
+            assertThrows(IllegalArgumentException.class, () -> arena.alloc(0, Duration.ofMillis(1)));
+            assertThrows(IllegalArgumentException.class, () -> arena.allocEvent(Long.MAX_VALUE));
+            assertThrows(IllegalArgumentException.class, () -> arena.tryAlloc(Long.MAX_VALUE - 2));
+            arena.checkInvariants();
+            long all = arena.tryAlloc(16 * PAGE);
+            assertNotEquals(0, all);
+            assertEquals(0, arena.alloc(PAGE, Duration.ofMillis(50)));
+            assertEquals(0, arena.waiters());
+            arena.free(all, 16 * PAGE);
+            arena.checkInvariants();
+        }
+    }
+
+    @Test
+    @Timeout(30)
+    void arenaWaitWokenByFree() throws Exception {
+        try (VirtualRegion r = VirtualRegion.reserve(16 * PAGE)) {
+            Arena arena = Arena.builder(r).build();
+            long all = arena.tryAlloc(16 * PAGE);
+            CompletableFuture<Long> f = CompletableFuture.supplyAsync(() -> {
+                try { return arena.alloc(4 * PAGE, Duration.ofSeconds(20)); } catch (InterruptedException e) { throw new RuntimeException(e); }
+            });
+            long t = System.nanoTime();
+            while (arena.waiters() == 0) Thread.onSpinWait();
+            arena.free(all, 16 * PAGE);
+            long got = f.get(10, TimeUnit.SECONDS);
+            assertNotEquals(0, got);
+            arena.free(got, 4 * PAGE);
+            arena.checkInvariants();
+        }
+    }
+
+    @Test
+    @Timeout(30)
+    void poolGetWithFailingCommits() throws Exception {
+        try (VirtualRegion r = VirtualRegion.reserve(64 * PAGE)) {
+            FaultyPages pages = new FaultyPages(r);
+            Arena arena = pages.arena().build();
+            Pool pool = Pool.builder("r13bf", 64).build(arena);
+            pages.failCommits = true;
+            Throwable t = null;
+            try { pool.tryGet(); } catch (RuntimeException e) { t = e; }
+            pool.checkInvariants();
+            arena.checkInvariants();
+            try { pool.get(Duration.ofMillis(50)); } catch (RuntimeException e) { t = e; }
+            pool.checkInvariants();
+            arena.checkInvariants();
+            pages.failCommits = false;
+            long a = pool.get(Duration.ofSeconds(1));
+            assertNotEquals(0, a);
+            pool.put(a);
+            pool.checkInvariants();
+            pool.close();
+            arena.checkInvariants();
+        }
+    }
+
+    @Test
+    @Timeout(30)
+    void interruptedGetTakesNothing() throws Exception {
+        try (VirtualRegion r = VirtualRegion.reserve(64 * PAGE)) {
+            Arena arena = Arena.builder(r).build();
+            Pool pool = Pool.builder("r13bi", 64).hardLimit(64).build(arena);
+            long[] held = new long[64];
+            for (int i = 0; i < 64; i++) held[i] = pool.get();
+            long a = held[0];
+            Thread.currentThread().interrupt();
+            assertThrows(InterruptedException.class, () -> pool.get(Duration.ofSeconds(5)));
+            assertFalse(Thread.interrupted());
+            Thread waiter = new Thread(() -> { try { pool.get(); } catch (InterruptedException e) { } });
+            waiter.start();
+            while (pool.waiters() == 0) Thread.onSpinWait();
+            waiter.interrupt();
+            waiter.join(5000);
+            assertFalse(waiter.isAlive());
+            assertEquals(0, pool.waiters());
+            pool.put(a);
+            assertNotEquals(0, pool.tryGet());
+            assertEquals(0, pool.get(Duration.ofMillis(30)));
+            assertEquals(0, pool.waiters());
+            pool.checkInvariants();
+        }
+    }
+
+    @Test
+    @Timeout(30)
+    void cacheBadPuts() throws Exception {
+        try (VirtualRegion r = VirtualRegion.reserve(64 * PAGE)) {
+            Arena arena = Arena.builder(r).build();
+            Pool pool = Pool.builder("r13bc", 64).build(arena);
+            PoolCache cache = PoolCache.builder(pool).build();
+            long a = cache.get();
+            assertThrows(IllegalArgumentException.class, () -> cache.put(a + 1));
+            assertThrows(IllegalArgumentException.class, () -> cache.put(0));
+            cache.put(a);
+            names(assertThrows(IllegalArgumentException.class, () -> cache.put(a)), a);
+            pool.checkInvariants();
+            cache.close();
+            assertThrows(IllegalStateException.class, () -> cache.put(a));
+            assertThrows(IllegalStateException.class, cache::tryGet);
+            pool.checkInvariants();
+        }
+    }
+}
