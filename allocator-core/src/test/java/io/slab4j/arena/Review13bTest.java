@@ -38,7 +38,7 @@ class Review13bTest {
             assertThrows(IndexOutOfBoundsException.class, () -> pool.putAll(new long[]{a}, 2));
             assertThrows(IndexOutOfBoundsException.class, () -> pool.putAll(new long[]{a}, -1));
             pool.checkInvariants();
-            assertEquals(0, pool.get(Duration.ofMillis(-5)) == 0 ? 0 : 0);
+            long b = pool.get(Duration.ofMillis(-5)); assertNotEquals(0, b); pool.put(b);
             pool.close();
             assertThrows(IllegalStateException.class, () -> pool.tryGet());
             assertThrows(IllegalStateException.class, () -> pool.get(Duration.ofMillis(10)));
@@ -163,5 +163,36 @@ class Review13bTest {
             assertThrows(IllegalStateException.class, cache::tryGet);
             pool.checkInvariants();
         }
+    }
+
+    @Test
+    @Timeout(30)
+    void regionBadRanges() {
+        try (VirtualRegion r = VirtualRegion.reserve(4 * PAGE)) {
+            long top = Long.MAX_VALUE & -PAGE;
+            long[][] bad = {{-PAGE, PAGE}, {0, 0}, {0, -PAGE}, {top, 2 * PAGE}, {PAGE, top}, {4 * PAGE, PAGE}, {3 * PAGE, 2 * PAGE}, {1, PAGE}, {0, PAGE + 1}, {Long.MIN_VALUE, PAGE}, {PAGE, Long.MIN_VALUE}};
+            for (long[] b : bad) {
+                String what = b[0] + "/" + b[1];
+                assertThrows(IllegalArgumentException.class, () -> r.commit(b[0], b[1]), "commit " + what);
+                assertThrows(IllegalArgumentException.class, () -> r.decommit(b[0], b[1]), "decommit " + what);
+                assertThrows(IllegalArgumentException.class, () -> r.release(b[0], b[1]), "release " + what);
+                assertThrows(IllegalArgumentException.class, () -> r.prefault(b[0], b[1]), "prefault " + what);
+                assertThrows(IllegalArgumentException.class, () -> r.adviseHugePages(b[0], b[1]), "huge " + what);
+                assertThrows(IllegalArgumentException.class, () -> r.adviseNoHugePages(b[0], b[1]), "nohuge " + what);
+            }
+            r.commit(0, 4 * PAGE);
+            r.release(0, 4 * PAGE);
+        }
+        for (long bytes : new long[]{0, -1, Long.MAX_VALUE, Long.MAX_VALUE - PAGE + 2, Long.MIN_VALUE}) {
+            assertThrows(IllegalArgumentException.class, () -> VirtualRegion.reserve(bytes), "reserve " + bytes);
+        }
+        for (long al : new long[]{0, -PAGE, 3 * PAGE, 1, Long.MIN_VALUE}) {
+            assertThrows(IllegalArgumentException.class, () -> VirtualRegion.reserve(4 * PAGE, al).close(), "align " + al);
+        }
+        VirtualRegion c = VirtualRegion.reserve(4 * PAGE);
+        c.close();
+        c.close();
+        assertThrows(IllegalStateException.class, () -> c.commit(0, PAGE));
+        assertThrows(IllegalStateException.class, () -> c.release(0, PAGE));
     }
 }
