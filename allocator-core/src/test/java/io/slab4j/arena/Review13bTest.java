@@ -195,4 +195,72 @@ class Review13bTest {
         assertThrows(IllegalStateException.class, () -> c.commit(0, PAGE));
         assertThrows(IllegalStateException.class, () -> c.release(0, PAGE));
     }
+
+    @Test
+    @Timeout(30)
+    void cacheCloseWhileGetWaits() throws Exception {
+        try (VirtualRegion r = VirtualRegion.reserve(64 * PAGE)) {
+            Arena arena = Arena.builder(r).build();
+            Pool pool = Pool.builder("r13bcw", 64).hardLimit(64).build(arena);
+            PoolCache cache = PoolCache.builder(pool).build();
+            long[] held = new long[64];
+            for (int i = 0; i < 64; i++) held[i] = cache.get();
+            CompletableFuture<Object> f = CompletableFuture.supplyAsync(() -> {
+                try { return cache.get(); } catch (Throwable t) { return t; }
+            });
+            while (pool.waiters() == 0) Thread.onSpinWait();
+            CompletableFuture<Void> closing = CompletableFuture.runAsync(cache::close);
+            closing.get(5, TimeUnit.SECONDS);
+            pool.put(held[0]);
+            Object got = f.get(5, TimeUnit.SECONDS);
+            if (got instanceof Long l) pool.put(l);
+            for (int i = 1; i < 64; i++) pool.put(held[i]);
+            pool.checkInvariants();
+            pool.close();
+        }
+    }
+
+    @Test
+    @Timeout(30)
+    void regionCloseReleasesArenaWaiter() throws Exception {
+        VirtualRegion r = VirtualRegion.reserve(16 * PAGE);
+        Arena arena = Arena.builder(r).build();
+        long all = arena.tryAlloc(16 * PAGE);
+        CompletableFuture<Object> f = CompletableFuture.supplyAsync(() -> {
+            try { return arena.alloc(PAGE); } catch (Throwable t) { return t; }
+        });
+        while (arena.waiters() == 0) Thread.onSpinWait();
+        r.close();
+        Object o = f.get(5, TimeUnit.SECONDS);
+        assertTrue(o instanceof IllegalStateException, String.valueOf(o));
+        assertThrows(IllegalStateException.class, () -> arena.alloc(PAGE, Duration.ofMillis(10)));
+        arena.free(all, 16 * PAGE);
+        arena.checkInvariants();
+    }
+
+    @Test
+    @Timeout(30)
+    void regionCloseReleasesPoolWaiter() throws Exception {
+        VirtualRegion r = VirtualRegion.reserve(16 * PAGE);
+        Arena arena = Arena.builder(r).build();
+        Pool pool = Pool.builder("r13brc", PAGE).build(arena);
+        long[] held = new long[16];
+        int n = 0;
+        long x;
+        while ((x = pool.tryGet()) != 0) held[n++] = x;
+        CompletableFuture<Object> f = CompletableFuture.supplyAsync(() -> {
+            try { return pool.get(); } catch (Throwable t) { return t; }
+        });
+        while (pool.waiters() == 0) Thread.onSpinWait();
+        r.close();
+        Object o;
+        try {
+            o = f.get(3, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            pool.put(held[0]);
+            o = f.get(3, TimeUnit.SECONDS);
+            fail("pool.get() kept waiting after its arena's region closed; a put then gave it " + o);
+        }
+        assertTrue(o instanceof IllegalStateException, String.valueOf(o));
+    }
 }
