@@ -155,4 +155,83 @@ class Review13bNettyTest {
             p.checkInvariants();
         }
     }
+
+    @Test
+    @Timeout(30)
+    void growthWaitsForRelease() throws Exception {
+        try (BufferPool p = BufferPool.builder().name("r13bn-" + SEQ.incrementAndGet()).reserve(4L << 20).build()) {
+            SlabByteBufAllocator a = SlabByteBufAllocator.builder(p).waitTimeout(Duration.ofSeconds(10))
+                    .eventLoopThreads(t -> false).build();
+            SlabByteBufAllocator now = new SlabByteBufAllocator(p);
+            ByteBuf small = a.directBuffer(16);
+            java.util.List<ByteBuf> hold = new java.util.ArrayList<>();
+            while (hold.size() < 10) {
+                try { hold.add(now.directBuffer(1 << 20)); } catch (BufferPoolExhaustedException e) { break; }
+            }
+            assertFalse(hold.isEmpty());
+            small.writeLong(7);
+            java.util.concurrent.CompletableFuture<Object> f = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try { small.capacity(1 << 20); return small.capacity(); } catch (Throwable t) { return t; }
+            });
+            Thread.sleep(200);
+            assertFalse(f.isDone(), String.valueOf(f.getNow(null)));
+            hold.remove(0).release();
+            assertEquals(1 << 20, f.get(5, java.util.concurrent.TimeUnit.SECONDS));
+            assertEquals(7, small.getLong(0));
+            small.release();
+            hold.forEach(ByteBuf::release);
+            assertEquals(0, p.stats().buffersInUse());
+            p.checkInvariants();
+        }
+    }
+
+    @Test
+    @Timeout(30)
+    void interruptedAllocationWait() throws Exception {
+        try (BufferPool p = BufferPool.builder().name("r13bn-" + SEQ.incrementAndGet()).reserve(4L << 20).build()) {
+            SlabByteBufAllocator a = SlabByteBufAllocator.builder(p).waitTimeout(Duration.ofSeconds(20))
+                    .eventLoopThreads(t -> false).build();
+            SlabByteBufAllocator now = new SlabByteBufAllocator(p);
+            java.util.List<ByteBuf> hold = new java.util.ArrayList<>();
+            while (hold.size() < 10) {
+                try { hold.add(now.directBuffer(1 << 20)); } catch (BufferPoolExhaustedException e) { break; }
+            }
+            java.util.concurrent.atomic.AtomicReference<Object> out = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.atomic.AtomicBoolean flag = new java.util.concurrent.atomic.AtomicBoolean();
+            Thread t = new Thread(() -> {
+                try { out.set(a.directBuffer(1 << 20)); } catch (Throwable e) { out.set(e); }
+                flag.set(Thread.currentThread().isInterrupted());
+            });
+            t.start();
+            Thread.sleep(200);
+            t.interrupt();
+            t.join(5000);
+            assertFalse(t.isAlive());
+            assertTrue(out.get() instanceof BufferPoolExhaustedException, String.valueOf(out.get()));
+            assertTrue(flag.get());
+            hold.forEach(ByteBuf::release);
+            assertEquals(0, p.stats().buffersInUse());
+            p.checkInvariants();
+        }
+    }
+
+    @Test
+    @Timeout(30)
+    void fallbackThenGrowAndClosedPoolAccess() {
+        BufferPool p = BufferPool.builder().name("r13bn-" + SEQ.incrementAndGet()).reserve(4L << 20).build();
+        SlabByteBufAllocator a = SlabByteBufAllocator.builder(p).eventLoopPolicy(EventLoopPolicy.FALLBACK_UNPOOLED)
+                .eventLoopThreads(t -> true).build();
+        ByteBuf big = a.directBuffer(64 << 20);
+        big.writeLong(3);
+        big.capacity(65 << 20);
+        assertEquals(3, big.getLong(0));
+        assertTrue(big.release());
+        ByteBuf b = a.directBuffer(100);
+        b.writeLong(5);
+        p.close();
+        assertEquals(0, b.refCnt());
+        assertThrows(io.netty.util.IllegalReferenceCountException.class, () -> b.getLong(0));
+        assertThrows(io.netty.util.IllegalReferenceCountException.class, () -> b.writeLong(1));
+        assertThrows(RuntimeException.class, b::retain);
+    }
 }
