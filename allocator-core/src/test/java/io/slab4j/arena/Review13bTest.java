@@ -263,4 +263,39 @@ class Review13bTest {
         }
         assertTrue(o instanceof IllegalStateException, String.valueOf(o));
     }
+
+    private static void iae(long v, org.junit.jupiter.api.function.Executable e) {
+        IllegalArgumentException x = assertThrows(IllegalArgumentException.class, e, "value " + v);
+        names(x, v);
+    }
+
+    @Test
+    @Timeout(30)
+    void builderBadInputsNameTheValue() throws Exception {
+        try (VirtualRegion r = VirtualRegion.reserve(64 * PAGE)) {
+            Arena arena = Arena.builder(r).build();
+            iae(0, () -> Pool.builder("b", 0).build(arena));
+            iae(-5, () -> Pool.builder("b", -5).build(arena));
+            iae(0, () -> Pool.builder("b", 64).slabPages(0).build(arena));
+            iae(-3, () -> Pool.builder("b", 64).slabPages(-3).build(arena));
+            iae(3, () -> Pool.builder("b", 64).align(3).build(arena));
+            iae(-1, () -> Pool.builder("b", 64).hardLimit(-1).build(arena));
+            iae(-1, () -> Pool.builder("b", 64).lowWater(-1).build(arena));
+            iae(-2, () -> Pool.builder("b", 64).highWater(-2).build(arena));
+            iae(65 * PAGE, () -> Pool.builder("b", 65 * PAGE).build(arena));
+            Pool pool = Pool.builder("b", 64).build(arena);
+            iae(0, () -> PoolCache.builder(pool).magazineSize(0).build());
+            iae(PoolCache.MAX_MAGAZINE_SIZE + 1, () -> PoolCache.builder(pool).magazineSize(PoolCache.MAX_MAGAZINE_SIZE + 1).build());
+            iae(-1, () -> PoolCache.builder(pool).depotLimit(-1).build());
+            iae(PoolCache.MAX_DEPOT_LIMIT + 1, () -> PoolCache.builder(pool).depotLimit(PoolCache.MAX_DEPOT_LIMIT + 1).build());
+            assertEquals(0, pool.prime(-1) < 0 ? -1 : 0);
+            pool.checkInvariants();
+            iae(3, () -> Arena.builder(r).quantum(3).build());
+            iae(0, () -> Arena.builder(r).quantum(0).build());
+            iae(-PAGE, () -> Arena.builder(r).maxCommitted(-PAGE).build());
+            iae(3, () -> Arena.builder(r).commitChunk(3).build());
+            arena.checkInvariants();
+            pool.close();
+        }
+    }
 }
