@@ -298,4 +298,39 @@ class Review13bTest {
             pool.close();
         }
     }
+
+    @Test
+    @Timeout(30)
+    void failingReleasesAndLayerCalls() throws Exception {
+        try (VirtualRegion r = VirtualRegion.reserve(64 * PAGE)) {
+            FaultyPages pages = new FaultyPages(r);
+            Arena arena = pages.arena().build();
+            Pool pool = Pool.builder("r13bfr", 64).highWater(0).build(arena);
+            PoolCache cache = PoolCache.builder(pool).build();
+            PoolCache.Local local = cache.local();
+            CompletableFuture<Object> other = CompletableFuture.supplyAsync(() -> {
+                try { return local.tryGet(); } catch (Throwable t) { return t; }
+            });
+            assertTrue(other.get(5, TimeUnit.SECONDS) instanceof IllegalStateException, String.valueOf(other.get()));
+            long a = pool.get();
+            pool.park(a);
+            names(assertThrows(IllegalArgumentException.class, () -> pool.park(a)), a);
+            assertThrows(IllegalArgumentException.class, () -> pool.put(a));
+            pool.putHeld(a);
+            assertThrows(IllegalArgumentException.class, () -> pool.putHeld(a));
+            pool.checkInvariants();
+            pages.failReleases = true;
+            pages.failDecommits = true;
+            cache.close();
+            pool.reclaim();
+            pool.close();
+            arena.checkInvariants();
+            pages.failReleases = false;
+            pages.failDecommits = false;
+            long s = arena.tryAlloc(64 * PAGE);
+            assertNotEquals(0, s);
+            arena.free(s, 64 * PAGE);
+            arena.checkInvariants();
+        }
+    }
 }
