@@ -234,4 +234,33 @@ class Review13bNettyTest {
         assertThrows(io.netty.util.IllegalReferenceCountException.class, () -> b.writeLong(1));
         assertThrows(RuntimeException.class, b::retain);
     }
+
+    @Test
+    @Timeout(30)
+    void shrinkClampsIndicesAndEnsureWritableCodes() {
+        try (BufferPool p = pool(16L << 20)) {
+            SlabByteBufAllocator a = new SlabByteBufAllocator(p);
+            ByteBuf b = a.directBuffer(5000, 6000);
+            b.writeZero(4000).readerIndex(3000);
+            b.capacity(100);
+            assertEquals(100, b.capacity());
+            assertEquals(100, b.writerIndex());
+            assertEquals(100, b.readerIndex());
+            assertEquals(1, b.ensureWritable(7000, false));
+            assertEquals(3, b.ensureWritable(7000, true));
+            assertEquals(6000, b.capacity());
+            b.release();
+            ByteBuf z = a.directBuffer(0, 0);
+            assertThrows(IndexOutOfBoundsException.class, () -> z.writeByte(1));
+            z.release();
+            CompositeByteBuf c = a.compositeDirectBuffer(2);
+            for (int i = 0; i < 5; i++) c.addComponent(true, a.directBuffer(100).writeZero(100));
+            assertEquals(500, c.readableBytes());
+            c.capacity(80000);
+            c.writeZero(10);
+            c.release();
+            assertEquals(0, p.stats().buffersInUse());
+            p.checkInvariants();
+        }
+    }
 }
