@@ -333,4 +333,35 @@ class Review13bTest {
             arena.checkInvariants();
         }
     }
+
+    // A Pool get waits for arena space; the free that serves it meets a failed commit (logged, the
+    // waiter keeps waiting, as Arena's "Failed commits" documents); the next non-waiting call and
+    // free retry it, and then it is served.
+    @Test
+    @Timeout(30)
+    void waiterRetriedAfterFailedCommit() throws Exception {
+        try (VirtualRegion r = VirtualRegion.reserve(64 * PAGE)) {
+            FaultyPages pages = new FaultyPages(r);
+            Arena arena = pages.arena().build();
+            Pool pool = Pool.builder("r13bwc", 64).build(arena);
+            long all = arena.tryAlloc(64 * PAGE);
+            CompletableFuture<Object> f = CompletableFuture.supplyAsync(() -> {
+                try { return pool.get(Duration.ofSeconds(8)); } catch (Throwable t) { return t; }
+            });
+            while (pool.waiters() == 0) Thread.onSpinWait();
+            pages.failCommits = true;
+            try { arena.free(all, 64 * PAGE); } catch (RuntimeException ignored) { }
+            Thread.sleep(200);
+            pages.failCommits = false;
+            long probe = arena.tryAlloc(PAGE);
+            if (probe != 0) arena.free(probe, PAGE);
+            long t0 = System.nanoTime();
+            Object o = f.get(15, TimeUnit.SECONDS);
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            if (o instanceof Long l && l != 0) pool.put(l);
+            pool.checkInvariants();
+            arena.checkInvariants();
+            assertTrue(!(o instanceof Long l) || l != 0 || ms < 2000, "waiter got " + o + " after " + ms + " ms");
+        }
+    }
 }
