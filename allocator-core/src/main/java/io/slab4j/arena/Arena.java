@@ -68,10 +68,14 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <h2>Failed commits</h2>
  * A served waiter whose commit fails gets nothing and is not spun on: the span goes back,
- * its claim is abandoned, and until the next free, the next non-waiting call or the next
- * successful commit the arena queues registrations instead of serving them, so the waiter
- * keeps waiting (until its own timeout, if it has one) and is retried once per such event,
- * never in a loop of its own. A non-waiting caller sees the exception. A commit refused
+ * its claim is abandoned, and until the next free, the next non-waiting call, the next
+ * successful commit or a scheduled retry the arena queues registrations instead of serving
+ * them, so the waiter keeps waiting (until its own timeout, if it has one) and is retried
+ * once per such event, never in a loop of its own. The retry makes sure a waiter is tried
+ * again when the OS recovers even if nothing else ever calls the arena: each failed commit
+ * schedules one, 50 ms after the first failure, the delay doubling up to 1 s while commits
+ * keep failing, on one shared daemon thread ({@code slab4j-commit-retry}) that exists only
+ * while retries are due. A non-waiting caller sees the exception. A commit refused
  * because the region closed meanwhile is no such failure: not counted, not logged, and it
  * pauses nothing. Over a closed region every call but {@code free} fails with
  * {@link IllegalStateException}, waiters included: the region's close releases every waiter

@@ -4,6 +4,9 @@ import io.slab4j.event.Registration;
 import io.slab4j.event.Waiter;
 
 import java.util.List;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -22,7 +25,14 @@ import java.util.concurrent.locks.ReentrantLock;
  *   <li><b>in flight</b>: a span between carve and commit, or between the begin and the
  *       finish of its release; the calling thread alone holds it.
  *   <li><b>serving paused</b>: a commit failed; until the next free, the next non-waiting
- *       call or the next successful commit, registrations queue instead of being served.
+ *       call, the next successful commit or the retry the failure scheduled, registrations
+ *       queue instead of being served.
+ *   <li><b>retry</b>: a failed commit, and a registration queued while serving is paused,
+ *       make sure one retry of this arena is scheduled ({@link #scheduleRetry}); it lifts the
+ *       pause and serves, so a waiter whose commit failed is tried again even when nothing
+ *       else ever calls the arena. The delay starts at {@link #RETRY_FIRST_MILLIS} and
+ *       doubles with each retry scheduled until a commit succeeds, up to
+ *       {@link #RETRY_MAX_MILLIS}: a persistent OS failure costs a few commits a second, not a spin.
  * </ul>
  *
  * <h2>Invariants</h2>
@@ -34,6 +44,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * the counts; methods named {@code ...Locked} run under it, the others take it themselves
  * and call the backing and complete waiters with it released. {@link #inFlight} is an
  * atomic counter; {@link #commitsFailing} a volatile flag that races harmlessly.
+ * {@link #retryPending} is set by the CAS that schedules the one pending retry and cleared by
+ * that retry before it looks at the pause, so a registration queued while it is set is seen
+ * by that retry (it queued under the lock before its CAS failed, the retry clears the flag
+ * after that failure and then takes the lock), and one queued after it is cleared schedules
+ * the next. The retries run on one shared daemon thread, {@value #RETRY_THREAD}, started at
+ * the first failed commit and gone after a second idle; what they run is what a free runs
+ * (serve under the lock, commit and hand over outside it).
  */
 final class Handover {
     private static final System.Logger LOG = System.getLogger(Arena.class.getName());
@@ -55,6 +72,16 @@ final class Handover {
      * being served.
      */
     private volatile boolean commitsFailing;
+    /** Whether a retry of this arena is scheduled and has not started; set by CAS, cleared by the retry. */
+    private final AtomicBoolean retryPending = new AtomicBoolean();
+    /** The next retry's delay in ms: doubled per retry scheduled, reset by a successful commit (races harmlessly). */
+    private volatile long retryDelayMillis = RETRY_FIRST_MILLIS;
+
+    /** The delay of the first retry after a failed commit. */
+    static final long RETRY_FIRST_MILLIS = 50;
+    /** The longest delay between retries while commits keep failing. */
+    static final long RETRY_MAX_MILLIS = 1000;
+    static final String RETRY_THREAD = "slab4j-commit-retry";
 
     Handover(Arena arena, ReentrantLock lock, TagTable segments, WaitingOrder order, Backing backing,
              ArenaCounts counts, long base, int quantumShift) {
@@ -122,12 +149,66 @@ final class Handover {
             return logIt;
         } finally {
             lock.unlock();
+            if (!closed) {
+                scheduleRetry(); // the waiter this span was for, or one queued while paused, is tried again later
+            }
+        }
+    }
+
+    /**
+     * Makes sure one retry of this arena is scheduled (see "retry" in the class header); a
+     * retry already pending covers whatever queued before it starts. Never throws: if the
+     * retry thread cannot take the task, the pause lasts until the next free, non-waiting
+     * call or successful commit, as before there was a retry.
+     */
+    private void scheduleRetry() {
+        if (!retryPending.compareAndSet(false, true)) {
+            return;
+        }
+        long delay = retryDelayMillis;
+        retryDelayMillis = Math.min(delay * 2, RETRY_MAX_MILLIS);
+        try {
+            Retries.EXECUTOR.schedule(this::retry, delay, TimeUnit.MILLISECONDS);
+        } catch (RuntimeException | Error e) { // rejected, or no thread to be had
+            retryPending.set(false);
+            LOG.log(System.Logger.Level.WARNING, "could not schedule the retry of a failed commit of " + arena
+                    + "; its waiters are tried again at the next free or call", e);
+        }
+    }
+
+    /** The scheduled retry: lifts the pause a failed commit left and serves; a commit that fails again schedules the next. */
+    private void retry() {
+        retryPending.set(false);
+        try {
+            if (commitsFailing) {
+                resumeServing();
+            }
+        } catch (RuntimeException | Error e) { // not expected: handOver keeps commit failures to itself
+            LOG.log(System.Logger.Level.WARNING, "the retry of a failed commit of " + arena + " failed", e);
+        }
+    }
+
+    /** The shared retry thread, made at the first failed commit of any arena. */
+    private static final class Retries {
+        static final ScheduledThreadPoolExecutor EXECUTOR = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, RETRY_THREAD);
+            t.setDaemon(true);
+            return t;
+        });
+
+        static {
+            EXECUTOR.setKeepAliveTime(1, TimeUnit.SECONDS);
+            EXECUTOR.allowCoreThreadTimeOut(true);
+            EXECUTOR.setRemoveOnCancelPolicy(true);
         }
     }
 
     /** After a commit succeeded: if serving was paused by a failure, it resumes now. */
     private void committed() {
         inFlight.decrementAndGet();
+        if (retryDelayMillis != RETRY_FIRST_MILLIS) {
+            retryDelayMillis = RETRY_FIRST_MILLIS; // commits work again: the next failure's retries start short
+        }
         if (commitsFailing) {
             resumeServing();
         }
@@ -204,20 +285,29 @@ final class Handover {
      */
     Registration registerFor(Waiter<Long> waiter, int n, long alignQ) {
         SpanRequest node = new SpanRequest(this, waiter, n, alignQ);
+        boolean retryLater = false;
         lock.lock();
         try {
             int at = commitsFailing ? NONE : order.placeNewcomer(n, alignQ);
             if (at == NONE) {
                 order.add(node);
-                return node;
-            }
-            if (!waiter.claim()) {
+                if (commitsFailing) {
+                    retryLater = true;
+                } else {
+                    return node;
+                }
+            } else if (!waiter.claim()) {
                 segments.free(at, n, arena::describe);
                 return Registration.NONE;
+            } else {
+                node.address = carvedLocked(at);
             }
-            node.address = carvedLocked(at);
         } finally {
             lock.unlock();
+        }
+        if (retryLater) {
+            scheduleRetry(); // queued while paused: a waiter that re-registers after its failed commit is retried
+            return node;
         }
         return handOver(node) ? Registration.NONE : node;
     }

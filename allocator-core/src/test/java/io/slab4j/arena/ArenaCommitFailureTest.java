@@ -25,6 +25,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ArenaCommitFailureTest {
     private static final long PAGE = VirtualRegion.pageSize();
 
+    /**
+     * How many scheduled retries can have run within {@code ms} of a failed commit, at most:
+     * the delays are {@link Handover#RETRY_FIRST_MILLIS}, doubling, capped at
+     * {@link Handover#RETRY_MAX_MILLIS}. A spin would exceed it by orders of magnitude.
+     */
+    private static int retriesWithin(long ms) {
+        int k = 0;
+        long at = 0;
+        for (long d = Handover.RETRY_FIRST_MILLIS; (at += d) <= ms; d = Math.min(2 * d, Handover.RETRY_MAX_MILLIS)) {
+            k++;
+        }
+        return k;
+    }
+
     /** One chunk a page, so every span's commit is a page call the test can fail. */
     private static Arena arena(FaultyPages pages) {
         return pages.arena().commitChunk(PAGE).build();
@@ -49,12 +63,15 @@ class ArenaCommitFailureTest {
             });
             Await.until("the alloc to wait", () -> arena.waiters() == 1);
             pages.failCommits = true;
+            long t0 = System.nanoTime();
             arena.free(three, 3 * PAGE);
             Await.until("the served waiter's commit to fail", () -> pages.failedCommits.get() >= 1);
             Await.until("the waiter to wait again", () -> arena.waiters() == 1);
             Await.parked(thread.get()); // a spinning waiter is never parked for long: this times out
             int attempts = pages.failedCommits.get();
-            assertTrue(attempts <= 2, attempts + " failed commits for one free: the waiter is retrying in a loop");
+            long waited = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue(attempts <= 2 + retriesWithin(waited),
+                    attempts + " failed commits for one free in " + waited + " ms: the waiter is retrying in a loop");
             assertEquals(1, arena.waiters());
             assertEquals(0, arena.stats().allocated() - PAGE, "the span the waiter could not take went back");
             arena.checkInvariants();
@@ -98,6 +115,62 @@ class ArenaCommitFailureTest {
         }
     }
 
+    /**
+     * Review 13: a waiter left queued by a failed commit, with no timeout, when nothing else
+     * ever happens in the arena (no free, no other call) and the OS recovers. Before the
+     * retry timer it waited for good: only a free, a non-waiting call or a successful commit
+     * was one more try. Now the failed commit schedules a retry, backing off from
+     * {@link Handover#RETRY_FIRST_MILLIS}, and the waiter is served without any other call.
+     */
+    @Test
+    void aWaiterAFailedCommitLeftQueuedIsRetriedWithoutAnyOtherCall() throws Exception {
+        try (VirtualRegion region = VirtualRegion.reserve(4 * PAGE)) {
+            FaultyPages pages = new FaultyPages(region);
+            Arena arena = arena(pages);
+            long all = arena.tryAlloc(4 * PAGE);
+            CompletableFuture<Long> waiting = Background.start("waiter", () -> arena.alloc(2 * PAGE));
+            Await.until("the alloc to wait", () -> arena.waiters() == 1);
+            pages.failCommits = true;
+            arena.free(all, 4 * PAGE); // the last call the arena sees from anyone but the waiter
+            Await.until("the served waiter's commit to fail", () -> pages.failedCommits.get() >= 1);
+            pages.failCommits = false; // the OS recovers; nobody calls the arena
+            long span = waiting.get(10, TimeUnit.SECONDS);
+            assertNotEquals(0, span);
+            new UnsafeBuffer(span, (int) (2 * PAGE)).putLong((int) PAGE, 5); // faults unless committed
+            assertEquals(0, arena.waiters());
+            arena.free(span, 2 * PAGE);
+            arena.checkInvariants();
+        }
+    }
+
+    /**
+     * The retries back off: while commits keep failing under a waiter, the failed commits
+     * grow like the logarithm of the time waited (the delay doubles from
+     * {@link Handover#RETRY_FIRST_MILLIS} up to {@link Handover#RETRY_MAX_MILLIS}), not like a spin.
+     */
+    @Test
+    void retriesUnderAPersistentFailureBackOff() throws Exception {
+        try (VirtualRegion region = VirtualRegion.reserve(4 * PAGE)) {
+            FaultyPages pages = new FaultyPages(region);
+            Arena arena = arena(pages);
+            long all = arena.tryAlloc(4 * PAGE);
+            CompletableFuture<Long> waiting = Background.start("waiter", () -> arena.alloc(PAGE, Duration.ofMillis(1500)));
+            Await.until("the alloc to wait", () -> arena.waiters() == 1);
+            pages.failCommits = true;
+            long t0 = System.nanoTime();
+            arena.free(all, 4 * PAGE);
+            assertEquals(0L, waiting.get(10, TimeUnit.SECONDS), "the waiter timed out with the 0 sentinel");
+            long waited = (System.nanoTime() - t0) / 1_000_000;
+            int failed = pages.failedCommits.get();
+            assertTrue(failed >= 2, failed + " failed commits: no retry ran in " + waited + " ms");
+            assertTrue(failed <= 2 + retriesWithin(waited), failed + " failed commits in " + waited + " ms: the retries do not back off");
+            pages.failCommits = false;
+            assertEquals(0, arena.waiters());
+            assertEquals(0, arena.stats().allocated());
+            arena.checkInvariants();
+        }
+    }
+
     /** Defect 5 with a timeout: commits keep failing, and the waiter waits out its own timeout (0), without spinning. */
     @Test
     void aTimedWaiterWhoseCommitsKeepFailingTimesOut() throws Exception {
@@ -108,9 +181,12 @@ class ArenaCommitFailureTest {
             CompletableFuture<Long> waiting = Background.start("waiter", () -> arena.alloc(PAGE, Duration.ofMillis(300)));
             Await.until("the alloc to wait", () -> arena.waiters() == 1);
             pages.failCommits = true;
+            long t0 = System.nanoTime();
             arena.free(all, 4 * PAGE);
             assertEquals(0L, waiting.get(10, TimeUnit.SECONDS), "the waiter timed out with the 0 sentinel");
-            assertTrue(pages.failedCommits.get() <= 2, pages.failedCommits.get() + " failed commits: a spin");
+            long waited = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue(pages.failedCommits.get() <= 2 + retriesWithin(waited),
+                    pages.failedCommits.get() + " failed commits in " + waited + " ms: a spin");
             assertEquals(0, arena.waiters());
             assertEquals(0, arena.stats().allocated());
             arena.checkInvariants();

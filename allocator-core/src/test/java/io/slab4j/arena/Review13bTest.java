@@ -336,7 +336,8 @@ class Review13bTest {
 
     // A Pool get waits for arena space; the free that serves it meets a failed commit (logged, the
     // waiter keeps waiting, as Arena's "Failed commits" documents); the next non-waiting call and
-    // free retry it, and then it is served.
+    // free retry it, and then it is served. (Since review 13 the scheduled retry would serve it too:
+    // ArenaCommitFailureTest.aWaiterAFailedCommitLeftQueuedIsRetriedWithoutAnyOtherCall.)
     @Test
     @Timeout(30)
     void waiterRetriedAfterFailedCommit() throws Exception {
