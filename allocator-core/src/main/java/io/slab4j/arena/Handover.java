@@ -46,7 +46,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * atomic counter; {@link #commitsFailing} a volatile flag that races harmlessly.
  * {@link #retryPending} is set by the CAS that schedules the one pending retry and cleared by
  * that retry before it looks at the pause, so a registration queued while it is set is seen
- * by that retry (it queued under the lock before its CAS failed, the retry clears the flag
+ * by that retry (it queued, under the lock, before its CAS failed; the retry clears the flag
  * after that failure and then takes the lock), and one queued after it is cleared schedules
  * the next. The retries run on one shared daemon thread, {@value #RETRY_THREAD}, started at
  * the first failed commit and gone after a second idle; what they run is what a free runs
@@ -143,21 +143,21 @@ final class Handover {
             if (!closed) {
                 logIt = Long.bitCount(counts.commitFailed()) == 1;
                 commitsFailing = true; // before the span is free: nobody is served from it while commits fail
+                scheduleRetry(); // the waiter this span was for, or one queued while paused, is tried again later
             }
             segments.free(quantumIndex(address), n, arena::describe);
             inFlight.decrementAndGet();
             return logIt;
         } finally {
             lock.unlock();
-            if (!closed) {
-                scheduleRetry(); // the waiter this span was for, or one queued while paused, is tried again later
-            }
         }
     }
 
     /**
-     * Makes sure one retry of this arena is scheduled (see "retry" in the class header); a
-     * retry already pending covers whatever queued before it starts. Never throws: if the
+     * Under the lock: makes sure one retry of this arena is scheduled (see "retry" in the
+     * class header); a retry already pending covers whatever queued before it starts. Safe
+     * under the lock: the executor's queue has its own lock, and the task takes the arena's
+     * only when it runs, on the retry thread. Never throws: if the
      * retry thread cannot take the task, the pause lasts until the next free, non-waiting
      * call or successful commit, as before there was a retry.
      */
@@ -285,29 +285,23 @@ final class Handover {
      */
     Registration registerFor(Waiter<Long> waiter, int n, long alignQ) {
         SpanRequest node = new SpanRequest(this, waiter, n, alignQ);
-        boolean retryLater = false;
         lock.lock();
         try {
             int at = commitsFailing ? NONE : order.placeNewcomer(n, alignQ);
             if (at == NONE) {
                 order.add(node);
                 if (commitsFailing) {
-                    retryLater = true;
-                } else {
-                    return node;
+                    scheduleRetry(); // queued while paused: a waiter that re-registers after its failed commit is retried
                 }
-            } else if (!waiter.claim()) {
+                return node;
+            }
+            if (!waiter.claim()) {
                 segments.free(at, n, arena::describe);
                 return Registration.NONE;
-            } else {
-                node.address = carvedLocked(at);
             }
+            node.address = carvedLocked(at);
         } finally {
             lock.unlock();
-        }
-        if (retryLater) {
-            scheduleRetry(); // queued while paused: a waiter that re-registers after its failed commit is retried
-            return node;
         }
         return handOver(node) ? Registration.NONE : node;
     }
