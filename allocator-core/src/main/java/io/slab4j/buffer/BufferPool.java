@@ -312,13 +312,25 @@ public final class BufferPool implements AutoCloseable {
 
     // ------------------------------------------------------------------ acquire
 
-    /** A buffer of at least {@code size} bytes, waiting as long as it takes. */
+    /**
+     * A buffer of at least {@code size} bytes, waiting as long as it takes.
+     *
+     * <p>Interrupts: an acquire that finds memory at once returns it and leaves the interrupt
+     * flag as it was. One that has to wait and is interrupted (before or during the wait)
+     * withdraws its wait, takes nothing, and throws {@link InterruptedException} naming the
+     * call and the pool, with the flag cleared. When the pool closes under a wait the call
+     * throws {@link IllegalStateException} instead, and an interrupt that arrived meanwhile is
+     * kept in the flag: it is never lost.
+     */
     public PooledBuffer acquire(int size) throws InterruptedException {
         PooledBuffer b = tryTake(size, "acquire", null);
         return b != null ? b : await(size, null, null, "acquire");
     }
 
-    /** As {@link #acquire(int)}, waiting up to {@code timeout}; null when it runs out (no wait when it is zero or negative). */
+    /**
+     * As {@link #acquire(int)}, waiting up to {@code timeout}; null when it runs out. A zero or
+     * negative timeout never waits, so it returns null at once and keeps the interrupt flag.
+     */
     public PooledBuffer acquire(int size, Duration timeout) throws InterruptedException {
         Objects.requireNonNull(timeout, "acquire(size, null): the timeout is null");
         return acquire(size, timeout, null, "acquire");
@@ -695,6 +707,12 @@ public final class BufferPool implements AutoCloseable {
             return awaitTake(size, timeout, holder, what);
         } catch (IllegalStateException e) {
             throw closedOr(e, what); // a class pool or the arena closed under the sync
+        } catch (InterruptedException e) {
+            // The wait was withdrawn and took nothing; say which call of which pool it was.
+            InterruptedException named = new InterruptedException(
+                    what + "(" + size + "): interrupted while waiting in buffer pool '" + name + "'; nothing was taken");
+            named.initCause(e);
+            throw named;
         }
     }
 
