@@ -234,11 +234,16 @@ public final class Pool implements AutoCloseable {
      * first. Every acceptable item is returned even past a bad one; then the first rejection
      * is thrown (with the others suppressed).
      *
-     * @throws IllegalArgumentException some address was not an item of this pool held by a
-     *                                  layer (the others were still returned)
+     * @throws IllegalArgumentException {@code count} is not in {@code [0, addresses.length]}
+     *                                  (nothing is returned); or some address was not an item
+     *                                  of this pool held by a layer (the others were still returned)
      */
     public void putAll(long[] addresses, int count) {
-        Objects.checkFromIndexSize(0, count, addresses.length);
+        Objects.requireNonNull(addresses, "putAll(null, count): the addresses are null");
+        if (count < 0 || count > addresses.length) {
+            throw new IllegalArgumentException("putAll(addresses, " + count + "): count is not in [0, "
+                    + addresses.length + "] (the array's length); nothing was returned to pool '" + name + "'");
+        }
         Handoffs handoffs = null;
         Slab leaving;
         IllegalArgumentException bad = null;

@@ -35,8 +35,8 @@ class Review13bTest {
             pool.put(a);
             names(assertThrows(IllegalArgumentException.class, () -> pool.put(a)), a);
             pool.checkInvariants();
-            assertThrows(IndexOutOfBoundsException.class, () -> pool.putAll(new long[]{a}, 2));
-            assertThrows(IndexOutOfBoundsException.class, () -> pool.putAll(new long[]{a}, -1));
+            names(assertThrows(IllegalArgumentException.class, () -> pool.putAll(new long[]{a}, 2)), 2);
+            names(assertThrows(IllegalArgumentException.class, () -> pool.putAll(new long[]{a}, -1)), -1);
             pool.checkInvariants();
             long b = pool.get(Duration.ofMillis(-5)); assertNotEquals(0, b); pool.put(b);
             pool.close();

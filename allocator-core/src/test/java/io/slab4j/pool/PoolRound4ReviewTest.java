@@ -130,10 +130,11 @@ class PoolRound4ReviewTest {
         Pool p = Pool.builder("r4-putall", 64).hardLimit(64).build(plain(1 << 20));
         long a = p.tryGet();
         long[] one = {a};
-        RuntimeException e1 = assertThrows(RuntimeException.class, () -> p.putAll(one, 2));
-        assertTrue(e1 instanceof IllegalArgumentException || e1 instanceof IndexOutOfBoundsException, e1.toString());
-        assertThrows(RuntimeException.class, () -> p.putAll(one, -1));
-        assertThrows(RuntimeException.class, () -> p.putAll(null, 1));
+        IllegalArgumentException e1 = assertThrows(IllegalArgumentException.class, () -> p.putAll(one, 2));
+        assertEquals("putAll(addresses, 2): count is not in [0, 1] (the array's length); nothing was returned to pool 'r4-putall'",
+                e1.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> p.putAll(one, -1));
+        assertThrows(NullPointerException.class, () -> p.putAll(null, 1));
         p.checkInvariants();
         assertEquals(1, p.stats().itemsInUse());
         p.put(a);
