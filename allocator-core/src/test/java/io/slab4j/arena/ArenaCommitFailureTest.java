@@ -45,6 +45,21 @@ class ArenaCommitFailureTest {
     }
 
     /**
+     * The scenario of the two tests below: a waiter for 2 of the 4 pages, queued while all 4
+     * were taken, is served by a free of all 4 (the last call the arena sees from anyone but
+     * the waiter), and the commit of its span fails. Returns once the commit has failed.
+     */
+    private static CompletableFuture<Long> waiterLeftQueuedByAFailedCommit(FaultyPages pages, Arena arena) {
+        long all = arena.tryAlloc(4 * PAGE);
+        CompletableFuture<Long> waiting = Background.start("waiter", () -> arena.alloc(2 * PAGE));
+        Await.until("the alloc to wait", () -> arena.waiters() == 1);
+        pages.failCommits = true;
+        arena.free(all, 4 * PAGE);
+        Await.until("the served waiter's commit to fail", () -> pages.failedCommits.get() >= 1);
+        return waiting;
+    }
+
+    /**
      * Defect 5: a free serves a waiter whose commit fails. The waiter must not spin
      * (claim, commit, abandon, re-register...): it goes back to waiting, parked, after one
      * attempt, and is served by the next free once commits work again.
@@ -96,12 +111,7 @@ class ArenaCommitFailureTest {
         try (VirtualRegion region = VirtualRegion.reserve(4 * PAGE)) {
             FaultyPages pages = new FaultyPages(region);
             Arena arena = arena(pages);
-            long all = arena.tryAlloc(4 * PAGE);
-            CompletableFuture<Long> waiting = Background.start("waiter", () -> arena.alloc(2 * PAGE));
-            Await.until("the alloc to wait", () -> arena.waiters() == 1);
-            pages.failCommits = true;
-            arena.free(all, 4 * PAGE); // the last free there will be
-            Await.until("the served waiter's commit to fail", () -> pages.failedCommits.get() >= 1);
+            CompletableFuture<Long> waiting = waiterLeftQueuedByAFailedCommit(pages, arena);
             Await.until("the waiter to wait again", () -> arena.waiters() == 1);
             pages.failCommits = false;
             long newcomer = arena.tryAlloc(PAGE);
@@ -127,12 +137,7 @@ class ArenaCommitFailureTest {
         try (VirtualRegion region = VirtualRegion.reserve(4 * PAGE)) {
             FaultyPages pages = new FaultyPages(region);
             Arena arena = arena(pages);
-            long all = arena.tryAlloc(4 * PAGE);
-            CompletableFuture<Long> waiting = Background.start("waiter", () -> arena.alloc(2 * PAGE));
-            Await.until("the alloc to wait", () -> arena.waiters() == 1);
-            pages.failCommits = true;
-            arena.free(all, 4 * PAGE); // the last call the arena sees from anyone but the waiter
-            Await.until("the served waiter's commit to fail", () -> pages.failedCommits.get() >= 1);
+            CompletableFuture<Long> waiting = waiterLeftQueuedByAFailedCommit(pages, arena);
             pages.failCommits = false; // the OS recovers; nobody calls the arena
             long span = waiting.get(10, TimeUnit.SECONDS);
             assertNotEquals(0, span);
