@@ -100,11 +100,8 @@ class AcquirePathsTest {
                 String name = "paths-zero-wait-" + size + "-" + timed;
                 try (BufferPool p = BufferPool.builder().name(name).reserve(4L << 20).sizeClasses(4096)
                         .zeroOnAcquire(true).build()) {
-                    List<PooledBuffer> all = new ArrayList<>();
-                    for (PooledBuffer b; (b = p.tryAcquire(size)) != null; ) {
-                        assertZeroAndDirty(b, name + " fill");
-                        all.add(b);
-                    }
+                    List<PooledBuffer> all = fill(p, size);
+                    all.forEach(b -> assertZeroAndDirty(b, name + " fill"));
                     assertTrue(all.size() >= 3, name + ": " + all.size() + " buffers fill the pool");
                     CompletableFuture<PooledBuffer> waiter = Background.start(name,
                             () -> timed ? p.acquire(size, Duration.ofSeconds(20)) : p.acquire(size));
@@ -120,6 +117,15 @@ class AcquirePathsTest {
                 }
             }
         }
+    }
+
+    /** Every buffer of {@code size} the pool will give without waiting. */
+    private static List<PooledBuffer> fill(BufferPool p, int size) {
+        List<PooledBuffer> all = new ArrayList<>();
+        for (PooledBuffer b; (b = p.tryAcquire(size)) != null; ) {
+            all.add(b);
+        }
+        return all;
     }
 
     private static Object attribute(String pool, String attribute) throws Exception {
@@ -276,10 +282,7 @@ class AcquirePathsTest {
             assertTrue(Thread.interrupted(), "tryAcquire keeps the flag");
             b.close();
 
-            List<PooledBuffer> all = new ArrayList<>();
-            while ((b = p.tryAcquire(64)) != null) {
-                all.add(b);
-            }
+            List<PooledBuffer> all = fill(p, 64);
             assertNull(p.tryAcquire(8192), "the classes' slabs fill the reservation");
             long inUse = p.stats().buffersInUse();
             for (int size : new int[] {64, 8192}) {
@@ -314,10 +317,7 @@ class AcquirePathsTest {
     void anInterruptDuringTheWaitWithdrawsIt() throws Exception {
         String name = "paths-interrupt-wait";
         try (BufferPool p = BufferPool.builder().name(name).reserve(1L << 20).sizeClasses(64).build()) {
-            List<PooledBuffer> all = new ArrayList<>();
-            for (PooledBuffer b; (b = p.tryAcquire(64)) != null; ) {
-                all.add(b);
-            }
+            List<PooledBuffer> all = fill(p, 64);
             for (int size : new int[] {64, 8192}) {
                 AtomicReference<Thread> waiter = new AtomicReference<>();
                 CompletableFuture<PooledBuffer> wait = Background.start("waiter-" + size, () -> {
@@ -352,10 +352,7 @@ class AcquirePathsTest {
         for (int it = 0; it < 300 && System.nanoTime() < end; it++) {
             BufferPool p = BufferPool.builder().name("paths-race-" + it).reserve(1L << 20).sizeClasses(65536)
                     .leakDetection(LeakDetection.OFF).build();
-            List<PooledBuffer> all = new ArrayList<>();
-            for (PooledBuffer b; (b = p.tryAcquire(65536)) != null; ) {
-                all.add(b);
-            }
+            List<PooledBuffer> all = fill(p, 65536);
             int size = it % 2 == 0 ? 65536 : 200_000;
             CountDownLatch sent = new CountDownLatch(1);
             AtomicReference<Object> outcome = new AtomicReference<>();
@@ -406,10 +403,7 @@ class AcquirePathsTest {
     void memoryClosedAfterAnyPathServesEveryOtherPath() throws InterruptedException {
         try (BufferPool p = BufferPool.builder().name("paths-cross").reserve(1L << 20).sizeClasses(65536).build()) {
             for (int k = 0; k < PATHS.length; k++) {
-                List<PooledBuffer> all = new ArrayList<>();
-                for (PooledBuffer b; (b = p.tryAcquire(65536)) != null; ) {
-                    all.add(b);
-                }
+                List<PooledBuffer> all = fill(p, 65536);
                 PooledBuffer last = all.remove(all.size() - 1);
                 last.close();
                 PooledBuffer again = PATHS[k].take(p, 65536);
