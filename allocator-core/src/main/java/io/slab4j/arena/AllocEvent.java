@@ -20,9 +20,10 @@ final class AllocEvent extends BaseEvent<Long> {
         this.alignQuanta = alignQuanta;
     }
 
+    /** A commit the OS refuses reads as no space (the sync then waits: {@link Arena}'s "Failed commits"). */
     @Override
     protected Long tryNow() {
-        long address = arena.allocateNow(quanta, alignQuanta);
+        long address = arena.allocateBeforeWaiting(quanta, alignQuanta);
         return address == 0 ? null : address;
     }
 

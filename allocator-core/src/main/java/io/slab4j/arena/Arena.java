@@ -4,6 +4,7 @@ import io.slab4j.event.BaseEvent;
 import io.slab4j.event.Events;
 import io.slab4j.event.Registration;
 import io.slab4j.event.Waiter;
+import io.slab4j.nativemem.NativeMemoryException;
 import io.slab4j.nativemem.VirtualRegion;
 
 import java.time.Duration;
@@ -75,8 +76,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * again when the OS recovers even if nothing else ever calls the arena: each failed commit
  * schedules one, 50 ms after the first failure, the delay doubling up to 1 s while commits
  * keep failing, on one shared daemon thread ({@code slab4j-commit-retry}) that exists only
- * while retries are due. A non-waiting caller sees the exception. A commit refused
- * because the region closed meanwhile is no such failure: not counted, not logged, and it
+ * while retries are due. A call that may wait does so too when the commit of its own first
+ * try fails ({@code alloc} with no or a positive timeout, a sync of an {@link #allocEvent}):
+ * it reads the failure as missing space and waits, retried as above (a poll of the event
+ * reads it as not ready). A non-waiting caller ({@code tryAlloc}, {@code alloc} with a zero
+ * or negative timeout) sees the exception. A commit refused because the region closed meanwhile is no such failure: not counted, not logged, and it
  * pauses nothing. Over a closed region every call but {@code free} fails with
  * {@link IllegalStateException}, waiters included: the region's close releases every waiter
  * blocked at that moment ({@link VirtualRegion#onClose}), which then throws it.
@@ -89,6 +93,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@link #stats()} and {@link #checkInvariants()} take the lock and see a consistent state.
  */
 public final class Arena {
+    private static final System.Logger LOG = System.getLogger(Arena.class.getName());
     private static final int NONE = TagTable.NONE;
 
     private final ArenaGeometry geometry;
@@ -171,7 +176,28 @@ public final class Arena {
         return allocateNow(n, alignQuanta(align, n, "tryAlloc"));
     }
 
-    /** The non-waiting path of {@code tryAlloc} and of an {@link AllocEvent}'s poll: a committed span, or 0. */
+    /**
+     * The first try of a call that waits when it gets nothing ({@link #alloc(long, Duration)}
+     * with a positive timeout, and an {@link AllocEvent}'s poll step): as {@link #allocateNow},
+     * but a commit the OS refused reads as no space instead of being thrown. The failure has
+     * already been counted, serving paused and a retry scheduled ({@link Handover#commit}), so
+     * the caller's registration queues and is tried again. Logged as a waiter's failed commit
+     * is (the 1st, 2nd, 4th... failure).
+     */
+    long allocateBeforeWaiting(int n, long alignQ) {
+        try {
+            return allocateNow(n, alignQ);
+        } catch (NativeMemoryException e) {
+            long failures = stats().commitFailures();
+            if (Long.bitCount(failures) == 1) {
+                LOG.log(System.Logger.Level.WARNING, "a commit for an alloc of " + ((long) n * quantum) + " bytes that may wait, on "
+                        + this + ", failed (failure " + failures + "; counted in ArenaStats.commitFailures); it waits", e);
+            }
+            return 0;
+        }
+    }
+
+    /** The non-waiting path of {@code tryAlloc} and {@code alloc} with no time to wait: a committed span, or 0. */
     long allocateNow(int n, long alignQ) {
         checkOpen();
         if (handover.commitsFailing()) {
@@ -241,13 +267,17 @@ public final class Arena {
     /**
      * Tries once, then waits up to {@code timeout} for a span; returns its address, or 0
      * when the time runs out. A zero or negative timeout only tries, so it never misses
-     * space that is there.
+     * space that is there, and throws what {@link #tryAlloc(long)} throws; with a positive
+     * one, a commit the OS refuses is waited out like missing space (see "Failed commits").
      */
     public long alloc(long size, Duration timeout) throws InterruptedException {
         Objects.requireNonNull(timeout, "timeout");
         AllocEvent space = (AllocEvent) allocEvent(size);
-        long address = allocateNow(space.quanta, space.alignQuanta);
-        if (address != 0 || timeout.isNegative() || timeout.isZero()) {
+        if (timeout.isNegative() || timeout.isZero()) {
+            return allocateNow(space.quanta, space.alignQuanta);
+        }
+        long address = allocateBeforeWaiting(space.quanta, space.alignQuanta);
+        if (address != 0) {
             return address;
         }
         return Events.choose(space, Events.timeout(timeout).wrap(signal -> 0L)).sync();

@@ -3,6 +3,7 @@ package io.slab4j.buffer;
 import io.slab4j.arena.Arena;
 import io.slab4j.event.Event;
 import io.slab4j.event.Events;
+import io.slab4j.nativemem.NativeMemoryException;
 import io.slab4j.nativemem.VirtualRegion;
 
 import java.lang.invoke.MethodHandles;
@@ -321,9 +322,14 @@ public final class BufferPool implements AutoCloseable {
      * call and the pool, with the flag cleared. When the pool closes under a wait the call
      * throws {@link IllegalStateException} instead, and an interrupt that arrived meanwhile is
      * kept in the flag: it is never lost.
+     *
+     * <p>When the OS refuses to commit memory ({@code mprotect} fails with {@code ENOMEM}),
+     * the acquire waits it out like a full pool: the commit is retried (from 50 ms, backing off
+     * to 1 s), a close of a buffer may serve it first, and the failure is counted and logged. The calls that do not
+     * wait throw {@link NativeMemoryException} instead.
      */
     public PooledBuffer acquire(int size) throws InterruptedException {
-        PooledBuffer b = tryTake(size, "acquire", null);
+        PooledBuffer b = tryTakeBeforeWaiting(size, "acquire", null);
         return b != null ? b : await(size, null, null, "acquire");
     }
 
@@ -338,9 +344,10 @@ public final class BufferPool implements AutoCloseable {
 
     /** {@code holder} null: a handle; else the holder holds the memory and the result is {@link #HELD}. */
     private PooledBuffer acquire(int size, Duration timeout, RawHolder holder, String what) throws InterruptedException {
-        PooledBuffer b = tryTake(size, what, holder);
+        boolean mayWait = !timeout.isZero() && !timeout.isNegative();
+        PooledBuffer b = mayWait ? tryTakeBeforeWaiting(size, what, holder) : tryTake(size, what, holder);
         if (b == null) {
-            b = timeout.isZero() || timeout.isNegative() ? null : await(size, timeout, holder, what);
+            b = mayWait ? await(size, timeout, holder, what) : null;
             if (b == null) {
                 missed(size);
             }
@@ -348,7 +355,11 @@ public final class BufferPool implements AutoCloseable {
         return b;
     }
 
-    /** A buffer of at least {@code size} bytes if one can be had now, else null; never waits. */
+    /**
+     * A buffer of at least {@code size} bytes if one can be had now, else null; never waits.
+     *
+     * @throws NativeMemoryException the OS refused to commit the memory (nothing taken; the pool is unchanged)
+     */
     public PooledBuffer tryAcquire(int size) {
         PooledBuffer b = tryTake(size, "tryAcquire", null);
         if (b == null) {
@@ -562,6 +573,26 @@ public final class BufferPool implements AutoCloseable {
         return handOut(t, address, t.taken() ? t : null, what, holder);
     }
 
+    /**
+     * A try of an acquire that waits when it gets nothing: as {@link #tryTake}, but a commit the
+     * OS refused reads as no memory, so the acquire waits; the arena has counted the failure,
+     * paused serving and scheduled a retry, so the wait is served once the OS recovers (or by a
+     * close). Logged on the 1st, 2nd, 4th... failure.
+     */
+    private PooledBuffer tryTakeBeforeWaiting(int size, String what, RawHolder holder) {
+        try {
+            return tryTake(size, what, holder);
+        } catch (NativeMemoryException e) {
+            long failures = arena.stats().commitFailures();
+            if (Long.bitCount(failures) == 1) {
+                System.getLogger(BufferPool.class.getName()).log(System.Logger.Level.WARNING, "buffer pool '" + name + "': "
+                        + what + "(" + size + ") could not commit memory (failure " + failures
+                        + " of its arena); it waits, and the commit is retried", e);
+            }
+            return null;
+        }
+    }
+
     /** The hot slot was empty: the class's cache and pool, then make room and try once more; 0 when that fails too. */
     private long tryTakeBelow(ClassTally t, String what) {
         try {
@@ -731,7 +762,7 @@ public final class BufferPool implements AutoCloseable {
             // is not called in here: its hold() is the caller's code, and one that closed the
             // pool would wait for this very acquire to stop counting as a waiter. So the second
             // try takes a handle, which the holder gets below.
-            now = tryTake(size, what, null);
+            now = tryTakeBeforeWaiting(size, what, null);
             if (now == null) {
                 address = event.sync();
             }

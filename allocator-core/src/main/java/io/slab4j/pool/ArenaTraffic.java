@@ -3,6 +3,7 @@ package io.slab4j.pool;
 import io.slab4j.arena.Hex;
 import io.slab4j.arena.Arena;
 import io.slab4j.event.Waiter;
+import io.slab4j.nativemem.NativeMemoryException;
 
 /**
  * A {@link Pool}'s non-waiting traffic with its arena: the poll of a get (step 1 of the get
@@ -44,7 +45,12 @@ final class ArenaTraffic {
         this.counts = counts;
     }
 
-    /** The poll, under the lock once: a free item, or one from a slab the arena gives now; 0 when neither. */
+    /**
+     * The poll, under the lock once: a free item, or one from a slab the arena gives now; 0 when
+     * neither. {@code countFailure}: the get does not wait, so a miss is counted and a slab
+     * whose commit the OS refused is thrown; else (a get that waits next) that refusal reads
+     * as no slab (see {@link #allocSlabOrRelease}).
+     */
     long getNow(boolean countFailure) {
         lock.lock();
         try {
@@ -63,7 +69,7 @@ final class ArenaTraffic {
         } finally {
             lock.unlock();
         }
-        long address = allocSlabOrRelease(null, countFailure);
+        long address = allocSlabOrRelease(null, countFailure, countFailure);
         return address == 0 ? 0 : addSlab(null, address, true);
     }
 
@@ -80,7 +86,7 @@ final class ArenaTraffic {
             } finally {
                 lock.unlock();
             }
-            long address = allocSlabOrRelease(null, false);
+            long address = allocSlabOrRelease(null, false, true);
             if (address == 0) {
                 lock.lock();
                 try {
@@ -121,11 +127,26 @@ final class ArenaTraffic {
         return mine;
     }
 
-    /** Asks the arena for a slab without waiting: the slab (not yet added), or 0 after releasing the reservation. */
-    long allocSlabOrRelease(GrowTicket ticket, boolean countFailure) {
+    /**
+     * Asks the arena for a slab without waiting: the slab (not yet added), or 0 after releasing
+     * the reservation. A commit the OS refused is thrown when {@code throwFailedCommit} (the
+     * call does not wait); else it reads as no slab, for a get that waits next: the arena has
+     * counted it, paused serving and scheduled a retry, so the get's grow queues there and is
+     * tried again ({@link Arena}'s "Failed commits").
+     */
+    long allocSlabOrRelease(GrowTicket ticket, boolean countFailure, boolean throwFailedCommit) {
         long address = 0;
         try {
             address = arena.tryAlloc(g.slabBytes(), g.slabAlign());
+        } catch (NativeMemoryException e) {
+            if (throwFailedCommit) {
+                throw e;
+            }
+            long failures = arena.stats().commitFailures();
+            if (Long.bitCount(failures) == 1) { // the 1st, 2nd, 4th...: a lasting failure must not flood the log
+                LOG.log(System.Logger.Level.WARNING, "pool '" + pool.name + "': the arena could not commit a slab for a get"
+                        + " that waits (failure " + failures + "; counted in ArenaStats.commitFailures); it waits", e);
+            }
         } finally {
             if (address == 0) {
                 lock.lock();

@@ -198,7 +198,7 @@ final class GetWaits {
         } finally {
             lock.unlock();
         }
-        long address = traffic.allocSlabOrRelease(ticket, false);
+        long address = traffic.allocSlabOrRelease(ticket, false, false); // a sync waits next; a poll sees no slab
         return address == 0 ? null : address;
     }
 

@@ -114,7 +114,12 @@ public final class Pool implements AutoCloseable {
 
     // ---------------------------------------------------------------------- get
 
-    /** Takes an item, waiting as long as it takes for a put or for arena space to grow. */
+    /**
+     * Takes an item, waiting as long as it takes for a put or for arena space to grow. A slab
+     * whose commit the OS refuses is waited out like missing space: the arena retries it
+     * ({@link Arena}'s "Failed commits"), so a transient {@code ENOMEM} delays the get instead
+     * of failing it.
+     */
     public long get() throws InterruptedException {
         long address = traffic.getNow(false);
         return address != 0 ? address : waits.await(null);
@@ -122,7 +127,9 @@ public final class Pool implements AutoCloseable {
 
     /**
      * Takes an item, trying first and then waiting up to {@code timeout}; returns 0 when the
-     * time runs out. A zero or negative timeout only tries (and counts no wait).
+     * time runs out. A zero or negative timeout only tries (and counts no wait), and throws
+     * what {@link #tryGet()} throws; with a positive one a refused commit is waited out, as in
+     * {@link #get()}.
      */
     public long get(Duration timeout) throws InterruptedException {
         Objects.requireNonNull(timeout, "timeout");
@@ -138,7 +145,11 @@ public final class Pool implements AutoCloseable {
         return got;
     }
 
-    /** Takes an item without waiting: a free one, or one from a slab the arena can give now; 0 when neither. */
+    /**
+     * Takes an item without waiting: a free one, or one from a slab the arena can give now; 0 when neither.
+     *
+     * @throws io.slab4j.nativemem.NativeMemoryException the OS refused to commit the new slab (nothing taken)
+     */
     public long tryGet() {
         return traffic.getNow(true);
     }

@@ -2,12 +2,14 @@ package io.slab4j.arena;
 
 import io.slab4j.nativemem.NativeMemoryException;
 import io.slab4j.nativemem.VirtualRegion;
+import io.slab4j.pool.Pool;
 import io.slab4j.testing.Await;
 import io.slab4j.testing.Background;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -264,6 +266,92 @@ class ArenaCommitFailureTest {
             arena.free(c[0], 2 * PAGE);
             assertEquals(0, arena.stats().accessible());
             arena.checkInvariants();
+        }
+    }
+
+    /**
+     * Review 14a: a call that may wait, whose own first try's commit fails once, with nothing
+     * else happening in the arena. Before the fix it threw the NativeMemoryException of that
+     * first try, although the docs promise that a waiter whose commit failed keeps waiting and
+     * that only non-waiting calls see the exception. Now it waits and the retry serves it.
+     * One case per waiting entry: alloc with a timeout, alloc without one (an allocEvent sync).
+     */
+    @Test
+    void aWaitingAllocWhoseFirstCommitFailsWaitsAndIsServedByTheRetry() throws Exception {
+        for (boolean timed : new boolean[] {true, false}) {
+            try (VirtualRegion region = VirtualRegion.reserve(4 * PAGE)) {
+                FaultyPages pages = new FaultyPages(region);
+                Arena arena = arena(pages);
+                pages.commitsUntilFailure.set(0); // the next commit fails, once
+                CompletableFuture<Long> waiting = Background.start("alloc",
+                        () -> timed ? arena.alloc(2 * PAGE, Duration.ofSeconds(20)) : arena.alloc(2 * PAGE));
+                long span = waiting.get(10, TimeUnit.SECONDS); // before the fix: ExecutionException(NativeMemoryException)
+                assertNotEquals(0, span, "timed " + timed + ": served by the retry, well within the timeout");
+                assertEquals(1, pages.failedCommits.get());
+                assertEquals(1, arena.stats().commitFailures());
+                new UnsafeBuffer(span, (int) (2 * PAGE)).putLong((int) PAGE, 3); // faults unless committed
+                assertEquals(0, arena.waiters());
+                arena.free(span, 2 * PAGE);
+                arena.checkInvariants();
+            }
+        }
+    }
+
+    /** The calls that do not wait still see the failure, and an event's poll reads it as not ready; nothing is taken. */
+    @Test
+    void theCallsThatDoNotWaitStillSeeTheFailedCommit() throws Exception {
+        try (VirtualRegion region = VirtualRegion.reserve(4 * PAGE)) {
+            FaultyPages pages = new FaultyPages(region);
+            Arena arena = arena(pages);
+            pages.failCommits = true;
+            assertEquals(12, assertThrows(NativeMemoryException.class, () -> arena.tryAlloc(PAGE)).errno());
+            assertThrows(NativeMemoryException.class, () -> arena.alloc(PAGE, Duration.ZERO));
+            assertThrows(NativeMemoryException.class, () -> arena.alloc(PAGE, Duration.ofMillis(-1)));
+            assertEquals(Optional.empty(), arena.allocEvent(PAGE).poll());
+            assertEquals(0L, arena.alloc(PAGE, Duration.ofMillis(100)), "a timed alloc waits it out to its timeout");
+            Pool pool = Pool.builder("no-wait", PAGE / 4).slabPages(1).build(arena);
+            assertThrows(NativeMemoryException.class, pool::tryGet);
+            assertThrows(NativeMemoryException.class, () -> pool.get(Duration.ZERO));
+            assertEquals(Optional.empty(), pool.getEvent().poll());
+            assertEquals(0L, pool.get(Duration.ofMillis(100)));
+            assertEquals(0, arena.stats().allocated(), "no failure took anything");
+            assertEquals(0, pool.stats().itemsInUse());
+            pool.checkInvariants();
+            arena.checkInvariants();
+            pages.failCommits = false;
+            long item = pool.tryGet();
+            assertNotEquals(0, item);
+            pool.put(item);
+            pool.close();
+            arena.checkInvariants();
+        }
+    }
+
+    /**
+     * Review 14a: Pool.get (with and without a timeout) over an arena whose next commit, the
+     * get's first grow, fails once. Before the fix the get threw; now its grow waits in the
+     * arena and the retry brings the slab.
+     */
+    @Test
+    void aPoolGetWhoseFirstGrowCommitFailsWaitsAndIsServedByTheRetry() throws Exception {
+        for (boolean timed : new boolean[] {true, false}) {
+            try (VirtualRegion region = VirtualRegion.reserve(4 * PAGE)) {
+                FaultyPages pages = new FaultyPages(region);
+                Arena arena = arena(pages);
+                Pool pool = Pool.builder("grow-fails-" + timed, PAGE / 4).slabPages(1).build(arena);
+                pages.commitsUntilFailure.set(0);
+                CompletableFuture<Long> get = Background.start("getter",
+                        () -> timed ? pool.get(Duration.ofSeconds(20)) : pool.get());
+                long item = get.get(10, TimeUnit.SECONDS); // before the fix: ExecutionException(NativeMemoryException)
+                assertNotEquals(0, item, "timed " + timed);
+                assertEquals(1, pages.failedCommits.get());
+                new UnsafeBuffer(item, 8).putLong(0, 9);
+                assertEquals(1, pool.stats().itemsInUse());
+                pool.put(item);
+                pool.checkInvariants();
+                pool.close();
+                arena.checkInvariants();
+            }
         }
     }
 }
