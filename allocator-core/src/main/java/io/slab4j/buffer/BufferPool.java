@@ -257,7 +257,7 @@ public final class BufferPool implements AutoCloseable {
         this.region = region;
         this.regionBase = region.address();
         this.regionSize = region.size();
-        Arena.Builder arenaBuilder = Arena.builder(region).prefault(b.prefault).hugePages(b.hugePages);
+        Arena.Builder arenaBuilder = b.arenaOver.apply(region).prefault(b.prefault).hugePages(b.hugePages);
         if (b.maxCommitted != 0) {
             arenaBuilder.maxCommitted(b.maxCommitted);
         }
@@ -1225,6 +1225,8 @@ public final class BufferPool implements AutoCloseable {
         private Duration idleDecay = DEFAULT_IDLE_DECAY;
         private boolean prefault;
         private boolean hugePages;
+        /** Test seam: how the pool's arena is built over its region (tests inject failing commits). */
+        Function<VirtualRegion, Arena.Builder> arenaOver = Arena::builder;
 
         private Builder() {
         }
