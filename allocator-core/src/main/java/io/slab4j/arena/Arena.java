@@ -301,10 +301,17 @@ public final class Arena {
     /** The registration of an {@link AllocEvent} ({@link Handover#registerFor}). */
     Registration registerFor(Waiter<Long> waiter, int n, long alignQ) {
         checkOpen(); // a sync re-registers after a failed commit: over a closed region it must fail, not wait
-        return handover.registerFor(waiter, n, alignQ);
+        Runnable probe = registerProbe;
+        if (probe != null) {
+            probe.run();
+        }
+        return handover.registerFor(waiter, n, alignQ); // checks again under the lock: the close may have come since
     }
 
-    private void checkOpen() {
+    /** Test seam: runs between a registration's first check that the region is open and its queuing. */
+    volatile Runnable registerProbe;
+
+    void checkOpen() {
         if (!backing.isOpen()) {
             throw new IllegalStateException(this + ": its region is closed; nothing can be allocated from it");
         }

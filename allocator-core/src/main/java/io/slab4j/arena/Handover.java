@@ -287,6 +287,10 @@ final class Handover {
         SpanRequest node = new SpanRequest(this, waiter, n, alignQ);
         lock.lock();
         try {
+            // Under the lock: a close between the caller's check and here has set the region's
+            // closed flag before its releaseWaiters takes this lock, so either that release sees
+            // this node queued, or this sees the flag (lock order gives happens-before) and fails.
+            arena.checkOpen();
             int at = commitsFailing ? NONE : order.placeNewcomer(n, alignQ);
             if (at == NONE) {
                 order.add(node);
