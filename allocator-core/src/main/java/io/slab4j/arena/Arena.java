@@ -80,8 +80,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * try fails ({@code alloc} with no or a positive timeout, a sync of an {@link #allocEvent}):
  * it reads the failure as missing space and waits, retried as above (a poll of the event
  * reads it as not ready). A non-waiting caller ({@code tryAlloc}, {@code alloc} with a zero
- * or negative timeout) sees the exception. A commit refused because the region closed meanwhile is no such failure: not counted, not logged, and it
- * pauses nothing. Over a closed region every call but {@code free} fails with
+ * or negative timeout) sees the exception. A commit refused because the region closed
+ * meanwhile is no such failure: not counted, not logged, and it pauses nothing. Over a closed region every call but {@code free} fails with
  * {@link IllegalStateException}, waiters included: the region's close releases every waiter
  * blocked at that moment ({@link VirtualRegion#onClose}), which then throws it.
  *
@@ -300,15 +300,16 @@ public final class Arena {
 
     /** The registration of an {@link AllocEvent} ({@link Handover#registerFor}). */
     Registration registerFor(Waiter<Long> waiter, int n, long alignQ) {
-        checkOpen(); // a sync re-registers after a failed commit: over a closed region it must fail, not wait
         Runnable probe = registerProbe;
         if (probe != null) {
             probe.run();
         }
-        return handover.registerFor(waiter, n, alignQ); // checks again under the lock: the close may have come since
+        // Checks the region is open under the lock (a sync re-registers after a failed commit:
+        // over a closed region it must fail, not wait; and the close may come at any moment).
+        return handover.registerFor(waiter, n, alignQ);
     }
 
-    /** Test seam: runs between a registration's first check that the region is open and its queuing. */
+    /** Test seam: runs before a registration takes the arena lock, where it checks the region is open. */
     volatile Runnable registerProbe;
 
     void checkOpen() {

@@ -313,7 +313,7 @@ class ArenaClosedRegionTest {
 
     /**
      * Review 14a (a race it saw in 2 of 100 rounds, made deterministic by a seam): the region
-     * closes after a waiting alloc checked it was open but before it queued. The close's
+     * closes after a waiting alloc decided to register but before it takes the arena lock. The close's
      * release of waiters found the queue empty, so before the fix the alloc queued after it and
      * waited for good (this test hit its 10 s deadline); now the registration checks again
      * under the arena lock and fails with the closed region's IllegalStateException.
