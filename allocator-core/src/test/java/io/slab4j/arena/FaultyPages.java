@@ -11,7 +11,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * the machine. Counts every call, so a test can tell a retry from a spin. A one-shot hook
  * ({@link #beforeNextCall}) runs at the start of the next page call of a kind, before it
  * reaches the region: to close the region between a span's acceptance and its page call,
- * deterministically. Thread-safe.
+ * deterministically. The region's close notice ({@link #onClose}) is forwarded, as the
+ * production pages forward it, so a close releases the arena's waiters by the same path.
+ * Thread-safe.
  */
 final class FaultyPages implements Pages {
     private static final int ENOMEM = 12;
@@ -103,6 +105,12 @@ final class FaultyPages implements Pages {
     @Override
     public boolean isOpen() {
         return real.isOpen();
+    }
+
+    /** Forwarded: without it a close would release no waiter, and close tests would skip the production path. */
+    @Override
+    public void onClose(Runnable action) {
+        real.onClose(action);
     }
 
     private NativeMemoryException injected(String call, long offset, long length) {
