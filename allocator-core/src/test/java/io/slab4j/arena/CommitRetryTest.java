@@ -468,11 +468,16 @@ class CommitRetryTest {
             FaultyPages pages = new FaultyPages(region);
             Arena arena = arena(pages);
             AtomicReference<Thread> thread = new AtomicReference<>();
-            CompletableFuture<Long> waiting = waiterLeftQueuedByAFailedCommit(pages, arena, Duration.ofMillis(150), thread);
+            // the timeout leaves room for several retries (50, 100, 200 ms): the hook below meets one of them
+            CompletableFuture<Long> waiting = waiterLeftQueuedByAFailedCommit(pages, arena, Duration.ofMillis(500), thread);
+            AtomicInteger timedOutWhileClaimed = new AtomicInteger();
             // inside the retry's commit, the waiter is claimed: once its timeout passes it parks untimed, waiting for the commit
-            pages.beforeNextCall("commit", () -> Await.until("the timeout to pass while claimed",
-                    () -> thread.get().getState() == Thread.State.WAITING));
+            pages.beforeNextCall("commit", () -> {
+                Await.until("the timeout to pass while claimed", () -> thread.get().getState() == Thread.State.WAITING);
+                timedOutWhileClaimed.incrementAndGet();
+            });
             assertEquals(0L, served(waiting));
+            assertEquals(1, timedOutWhileClaimed.get(), "a retry's commit ran while the waiter was claimed");
             assertEquals(0, arena.waiters());
             assertEquals(0, arena.stats().allocated());
             arena.checkInvariants();
