@@ -80,8 +80,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * try fails ({@code alloc} with no or a positive timeout, a sync of an {@link #allocEvent}):
  * it reads the failure as missing space and waits, retried as above (a poll of the event
  * reads it as not ready). A non-waiting caller ({@code tryAlloc}, {@code alloc} with a zero
- * or negative timeout) sees the exception. A commit refused because the region closed
- * meanwhile is no such failure: not counted, not logged, and it pauses nothing. Over a closed region every call but {@code free} fails with
+ * or negative timeout) sees the exception. Every failure is counted
+ * ({@link ArenaStats#commitFailures}) and logged as a warning with the OS's exception where it
+ * happened, whoever's call it was, on the 1st, 2nd, 4th, 8th... failure (a lasting one must
+ * not flood the log). A commit refused because the region closed meanwhile is no such
+ * failure: not counted, not logged, and it pauses nothing. Over a closed region every call but {@code free} fails with
  * {@link IllegalStateException}, waiters included: the region's close releases every waiter
  * blocked at that moment ({@link VirtualRegion#onClose}), which then throws it.
  *
@@ -188,12 +191,7 @@ public final class Arena {
         try {
             return allocateNow(n, alignQ);
         } catch (NativeMemoryException e) {
-            long failures = stats().commitFailures();
-            if (Long.bitCount(failures) == 1) {
-                LOG.log(System.Logger.Level.WARNING, "a commit for an alloc of " + ((long) n * quantum) + " bytes that may wait, on "
-                        + this + ", failed (failure " + failures + "; counted in ArenaStats.commitFailures); it waits", e);
-            }
-            return 0;
+            return 0; // counted and logged where it failed (Handover.commit)
         }
     }
 

@@ -114,7 +114,11 @@ final class Handover {
         return addressOf(at);
     }
 
-    /** Outside the lock: commits a carved span; on failure gives it back and rethrows. */
+    /**
+     * Outside the lock: commits a carved span; on failure gives it back, logs the 1st, 2nd,
+     * 4th... OS failure (the caller decides what it means: a non-waiting call throws it, a call
+     * that may wait reads it as no space and waits), and rethrows.
+     */
     void commit(long address, int n) {
         if (!backing.touchesMemory()) {
             return;
@@ -122,7 +126,12 @@ final class Handover {
         try {
             backing.commit(address - base, (long) n << quantumShift);
         } catch (RuntimeException e) {
-            giveBack(address, n, refusedAsClosed(e));
+            long nth = giveBack(address, n, refusedAsClosed(e));
+            if (nth != 0) {
+                LOG.log(System.Logger.Level.WARNING, "a commit of " + ((long) n << quantumShift) + " bytes on " + arena
+                        + " failed (failure " + nth + "; counted in ArenaStats.commitFailures): a call that does not wait"
+                        + " throws it, one that may wait waits, and the commit is retried", e);
+            }
             throw e;
         }
         committed();
@@ -130,18 +139,20 @@ final class Handover {
 
     /**
      * The one undo path of a failed commit: the span goes back, and serving pauses until a
-     * free or a commit succeeds. Returns whether to log this failure (the 1st, 2nd, 4th...).
+     * free or a commit succeeds. Returns the failure's number when it is to be logged (the
+     * 1st, 2nd, 4th...: a lasting failure must not flood the log), else 0.
      * A commit the closed region refused ({@code closed}) is no OS failure: it is neither
      * counted nor logged and pauses nothing (the region's close releases the waiters, and
      * every later call fails anyway).
      */
-    private boolean giveBack(long address, int n, boolean closed) {
+    private long giveBack(long address, int n, boolean closed) {
         lock.lock();
         try {
             counts.uncarved();
-            boolean logIt = false;
+            long logIt = 0;
             if (!closed) {
-                logIt = Long.bitCount(counts.commitFailed()) == 1;
+                long failures = counts.commitFailed();
+                logIt = Long.bitCount(failures) == 1 ? failures : 0;
                 commitsFailing = true; // before the span is free: nobody is served from it while commits fail
                 scheduleRetry(); // the waiter this span was for, or one queued while paused, is tried again later
             }
@@ -381,9 +392,10 @@ final class Handover {
                 backing.commit(r.address - base, (long) r.quanta << quantumShift);
             } catch (RuntimeException e) {
                 boolean closed = refusedAsClosed(e);
-                if (giveBack(r.address, r.quanta, closed)) {
+                long nth = giveBack(r.address, r.quanta, closed);
+                if (nth != 0) {
                     LOG.log(System.Logger.Level.WARNING, "a commit for a waiter of " + arena + " failed (failure "
-                            + arena.stats().commitFailures() + "; counted in ArenaStats.commitFailures); it keeps waiting", e);
+                            + nth + "; counted in ArenaStats.commitFailures); it keeps waiting", e);
                 } else if (closed) {
                     LOG.log(System.Logger.Level.DEBUG, () -> "a commit for a waiter of " + arena + " was refused: the region"
                             + " is closed; its sync registers again and is told (" + e.getMessage() + ")");

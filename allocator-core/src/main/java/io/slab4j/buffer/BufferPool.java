@@ -577,19 +577,13 @@ public final class BufferPool implements AutoCloseable {
      * A try of an acquire that waits when it gets nothing: as {@link #tryTake}, but a commit the
      * OS refused reads as no memory, so the acquire waits; the arena has counted the failure,
      * paused serving and scheduled a retry, so the wait is served once the OS recovers (or by a
-     * close). Logged on the 1st, 2nd, 4th... failure.
+     * close). The arena logs the 1st, 2nd, 4th... failure.
      */
     private PooledBuffer tryTakeBeforeWaiting(int size, String what, RawHolder holder) {
         try {
             return tryTake(size, what, holder);
         } catch (NativeMemoryException e) {
-            long failures = arena.stats().commitFailures();
-            if (Long.bitCount(failures) == 1) {
-                System.getLogger(BufferPool.class.getName()).log(System.Logger.Level.WARNING, "buffer pool '" + name + "': "
-                        + what + "(" + size + ") could not commit memory (failure " + failures
-                        + " of its arena); it waits, and the commit is retried", e);
-            }
-            return null;
+            return null; // counted and logged by the arena where the commit failed
         }
     }
 

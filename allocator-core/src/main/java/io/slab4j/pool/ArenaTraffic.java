@@ -141,12 +141,7 @@ final class ArenaTraffic {
         } catch (NativeMemoryException e) {
             if (throwFailedCommit) {
                 throw e;
-            }
-            long failures = arena.stats().commitFailures();
-            if (Long.bitCount(failures) == 1) { // the 1st, 2nd, 4th...: a lasting failure must not flood the log
-                LOG.log(System.Logger.Level.WARNING, "pool '" + pool.name + "': the arena could not commit a slab for a get"
-                        + " that waits (failure " + failures + "; counted in ArenaStats.commitFailures); it waits", e);
-            }
+            } // else it reads as no slab; the arena counted and logged it
         } finally {
             if (address == 0) {
                 lock.lock();

@@ -5,17 +5,22 @@ import io.slab4j.nativemem.VirtualRegion;
 import io.slab4j.pool.Pool;
 import io.slab4j.testing.Await;
 import io.slab4j.testing.Background;
+import io.slab4j.testing.LogCapture;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.logging.LogRecord;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -292,6 +297,64 @@ class ArenaCommitFailureTest {
                 new UnsafeBuffer(span, (int) (2 * PAGE)).putLong((int) PAGE, 3); // faults unless committed
                 assertEquals(0, arena.waiters());
                 arena.free(span, 2 * PAGE);
+                arena.checkInvariants();
+            }
+        }
+    }
+
+    /**
+     * Every failed commit is logged where it failed, whoever's call it was, on the 1st, 2nd,
+     * 4th... failure, with the OS's exception: before, a non-waiting call's failure was only
+     * thrown, and each waiting layer logged its own with a count read from a stats snapshot.
+     */
+    @Test
+    void failedCommitsAreLoggedWhereTheyFailOnThePowersOfTwo() throws Exception {
+        try (VirtualRegion region = VirtualRegion.reserve(4 * PAGE); LogCapture log = new LogCapture(Arena.class)) {
+            FaultyPages pages = new FaultyPages(region);
+            Arena arena = arena(pages);
+            pages.failCommits = true;
+            List<NativeMemoryException> thrown = new ArrayList<>();
+            for (int i = 0; i < 5; i++) {
+                thrown.add(assertThrows(NativeMemoryException.class, () -> arena.tryAlloc(PAGE)));
+            }
+            List<LogRecord> warnings = log.warnings();
+            assertEquals(3, warnings.size(), () -> warnings.stream().map(LogRecord::getMessage).toList().toString());
+            int[] logged = {1, 2, 4};
+            for (int i = 0; i < logged.length; i++) {
+                LogRecord w = warnings.get(i);
+                assertTrue(w.getMessage().contains("(failure " + logged[i] + ";"), w.getMessage());
+                assertTrue(w.getMessage().contains(PAGE + " bytes on " + arena), w.getMessage());
+                assertSame(thrown.get(logged[i] - 1), w.getThrown(), "the record carries the exception the call threw");
+            }
+            assertEquals(5, arena.stats().commitFailures());
+            pages.failCommits = false;
+            arena.free(arena.tryAlloc(PAGE), PAGE);
+            arena.checkInvariants();
+        }
+    }
+
+    /** A waiting call's failed first commit is logged once, by the arena, not again by the layer above that waits it out. */
+    @Test
+    void aWaitingCallsFailedFirstCommitIsLoggedOnce() throws Exception {
+        for (boolean viaPool : new boolean[] {false, true}) {
+            try (VirtualRegion region = VirtualRegion.reserve(4 * PAGE); LogCapture log = new LogCapture(Arena.class, Pool.class)) {
+                FaultyPages pages = new FaultyPages(region);
+                Arena arena = arena(pages);
+                Pool pool = Pool.builder("logged-once", PAGE / 4).slabPages(1).build(arena);
+                pages.commitsUntilFailure.set(0);
+                long got = Background.start("waiter", () -> viaPool ? pool.get(Duration.ofSeconds(20)) : arena.alloc(PAGE, Duration.ofSeconds(20)))
+                        .get(10, TimeUnit.SECONDS);
+                assertNotEquals(0, got);
+                List<LogRecord> warnings = log.warnings();
+                assertEquals(1, warnings.size(), () -> "via pool " + viaPool + ": " + warnings.stream().map(LogRecord::getMessage).toList());
+                assertTrue(warnings.get(0).getMessage().contains("(failure 1;"), warnings.get(0).getMessage());
+                assertTrue(warnings.get(0).getThrown() instanceof NativeMemoryException);
+                if (viaPool) {
+                    pool.put(got);
+                } else {
+                    arena.free(got, PAGE);
+                }
+                pool.close();
                 arena.checkInvariants();
             }
         }

@@ -1,14 +1,19 @@
 package io.slab4j.buffer;
 
+import io.slab4j.arena.Arena;
 import io.slab4j.arena.FailingCommits;
 import io.slab4j.nativemem.NativeMemoryException;
+import io.slab4j.pool.Pool;
+import io.slab4j.testing.LogCapture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.logging.LogRecord;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -50,6 +55,25 @@ class AcquireCommitFailureTest {
                     b.close();
                     p.checkInvariants();
                 }
+            }
+        }
+    }
+
+    /** The failed commit of a waiting acquire is logged once, by the arena where it failed, not again by the pool that waits it out. */
+    @Test
+    void aWaitingAcquiresFailedCommitIsLoggedOnce() throws InterruptedException {
+        for (int size : new int[] {4096, 1 << 20}) {
+            FailingCommits seam = new FailingCommits();
+            try (LogCapture log = new LogCapture(BufferPool.class, Arena.class, Pool.class); BufferPool p = pool("logged-once-" + size, seam)) {
+                seam.failAfter(0);
+                PooledBuffer b = p.acquire(size, Duration.ofSeconds(20));
+                assertNotNull(b);
+                List<LogRecord> warnings = log.warnings();
+                assertEquals(1, warnings.size(), () -> size + ": " + warnings.stream().map(LogRecord::getMessage).toList());
+                assertTrue(warnings.get(0).getMessage().contains("(failure 1;"), warnings.get(0).getMessage());
+                assertTrue(warnings.get(0).getThrown() instanceof NativeMemoryException);
+                b.close();
+                p.checkInvariants();
             }
         }
     }

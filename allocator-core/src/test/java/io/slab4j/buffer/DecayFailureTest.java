@@ -1,5 +1,6 @@
 package io.slab4j.buffer;
 
+import io.slab4j.testing.LogCapture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -27,7 +28,7 @@ class DecayFailureTest {
         IllegalStateException injected = new IllegalStateException("injected: a broken invariant under the decay pass");
         AtomicInteger passes = new AtomicInteger();
         // ALL: every acquire is a sample point, so every acquire a decay period after the last pass runs one
-        try (LogCapture log = new LogCapture(); BufferPool pool = BufferPool.builder().name("decay-failure").reserve(16L << 20).leakDetection(LeakDetection.ALL)
+        try (LogCapture log = new LogCapture(BufferPool.class); BufferPool pool = BufferPool.builder().name("decay-failure").reserve(16L << 20).leakDetection(LeakDetection.ALL)
                 .idleDecay(Duration.ofMillis(1)).build()) {
             pool.decayProbe = () -> {
                 if (passes.incrementAndGet() == 1) {
