@@ -34,8 +34,7 @@ class AcquireCommitFailureTest {
 
     private static BufferPool pool(String name, FailingCommits seam) {
         BufferPool.Builder b = BufferPool.builder().name(name).reserve(16L << 20).zeroOnAcquire(true);
-        b.arenaOver = seam::arenaOver;
-        return b.build();
+        return PoolSeams.failingCommits(b, seam).build();
     }
 
     /** The first commit under the pool (a class's first slab, a large span) fails once: each waiting acquire is served anyway. */

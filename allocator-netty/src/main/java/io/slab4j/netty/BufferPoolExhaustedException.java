@@ -5,6 +5,8 @@ import java.time.Duration;
 /**
  * A {@link SlabByteBufAllocator} found no buffer of the size asked for in its pool within the
  * time it may wait: at once on an event-loop thread, after the configured timeout elsewhere.
+ * When the OS refused to commit the memory (not the pool's cap) the cause is the pool's
+ * {@code io.slab4j.nativemem.NativeMemoryException}.
  *
  * <p>Unchecked and deliberately not an {@link OutOfMemoryError}: Netty closes a channel whose
  * read fails with an {@code OutOfMemoryError} (or an {@code IOException}), while any other

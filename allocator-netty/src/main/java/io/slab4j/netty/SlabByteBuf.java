@@ -6,6 +6,7 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.util.IllegalReferenceCountException;
 import io.slab4j.buffer.BufferPool;
 import io.slab4j.buffer.RawHolder;
+import io.slab4j.nativemem.NativeMemoryException;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -314,6 +315,8 @@ final class SlabByteBuf extends AbstractByteBuf implements RawHolder {
             moved = alloc.tryAcquire(newCapacity, this);
         } catch (IllegalStateException closed) {
             // the pool closed since this buffer's access check: stay (a shrink never fails)
+        } catch (NativeMemoryException refused) {
+            // the OS refused the commit of the smaller memory: stay (a shrink never fails)
         } finally {
             if (!moved) {
                 token = oldToken;

@@ -8,6 +8,7 @@ import io.netty.buffer.UnpooledDirectByteBuf;
 import io.netty.util.concurrent.FastThreadLocalThread;
 import io.slab4j.buffer.BufferPool;
 import io.slab4j.buffer.BufferPoolStats;
+import io.slab4j.nativemem.NativeMemoryException;
 
 import java.time.Duration;
 import java.util.Objects;
@@ -43,6 +44,11 @@ import java.util.function.Predicate;
  *       fail at once) for a buffer to come back, then throws the same exception. An interrupt
  *       ends the wait with that exception too, the interrupt flag set again.
  * </ol>
+ * A commit the OS refuses (the pool's {@link NativeMemoryException}, e.g. {@code ENOMEM}) is
+ * no memory now, as at the cap: a try that may not wait falls back or throws
+ * {@link BufferPoolExhaustedException} with the refusal as its cause, and a wait waits it out
+ * (the pool retries the commit). So Netty code sees one exception for "no memory", never the
+ * pool's own, and a shrink ({@code capacity(int)} below the capacity) stays put.
  * Growth of an existing buffer acquires the same way, except that it never falls back. A
  * capacity larger than the pool can ever hand out (above its reservation or committed cap) is
  * treated as the cap: {@link BufferPoolExhaustedException} at once on any thread, or the
@@ -127,11 +133,15 @@ public final class SlabByteBufAllocator extends AbstractByteBufAllocator impleme
         SlabByteBuf buf = new SlabByteBuf(this, initialCapacity, maxCapacity); // dropped unheld if the pool has nothing
         boolean held;
         IllegalArgumentException beyondThePool = null;
+        NativeMemoryException refused = null;
         try {
             held = firstTry(size, buf);
         } catch (IllegalArgumentException e) { // a capacity Netty allowed that the pool can never hand out
             held = false;
             beyondThePool = e;
+        } catch (NativeMemoryException e) { // the OS refused a commit of a try that may not wait: no memory now, as at the cap
+            held = false;
+            refused = e;
         }
         if (!held) {
             Thread self = Thread.currentThread();
@@ -142,7 +152,7 @@ public final class SlabByteBufAllocator extends AbstractByteBufAllocator impleme
             if (beyondThePool != null) {
                 throw neverFits(size, self, "an allocation", beyondThePool);
             }
-            throw exhaustedError(size, self);
+            throw exhaustedError(size, self, refused);
         }
         return toLeakAwareBuffer(buf);
     }
@@ -206,13 +216,17 @@ public final class SlabByteBufAllocator extends AbstractByteBufAllocator impleme
     /** Memory for a growing {@link SlabByteBuf}, into {@code buf}: as for a new one, but never unpooled; throws when there is none. */
     void acquireForGrowth(int size, SlabByteBuf buf) {
         boolean held;
+        NativeMemoryException refused = null;
         try {
             held = firstTry(size, buf);
         } catch (IllegalArgumentException beyondThePool) { // a capacity Netty allowed (within maxCapacity) that the pool can never hand out
             throw neverFits(size, Thread.currentThread(), "the growth of a buffer", beyondThePool);
+        } catch (NativeMemoryException e) { // as for a new buffer
+            held = false;
+            refused = e;
         }
         if (!held) {
-            throw exhaustedError(size, Thread.currentThread());
+            throw exhaustedError(size, Thread.currentThread(), refused);
         }
     }
 
@@ -223,7 +237,8 @@ public final class SlabByteBufAllocator extends AbstractByteBufAllocator impleme
      * one public call of the pool and counts no failure in its class stats (a try and then a
      * wait would count the try's miss). True when {@code buf} holds memory; false only when this
      * thread may not wait and the pool has nothing now; throws when a wait ran out or was
-     * interrupted.
+     * interrupted, and the pool's {@link NativeMemoryException} when the OS refused the commit
+     * of a try that may not wait (a wait waits a refusal out).
      */
     private boolean firstTry(int size, SlabByteBuf buf) {
         return waits ? tryOrWait(size, buf) : pool.tryAcquireRaw(size, buf);
@@ -251,19 +266,23 @@ public final class SlabByteBufAllocator extends AbstractByteBufAllocator impleme
         return pool.tryAcquireRaw(Math.max(1, size), buf);
     }
 
-    /** {@link #firstTry} found nothing for a thread that may not wait (an event loop, or no wait configured). */
-    private BufferPoolExhaustedException exhaustedError(int size, Thread self) {
+    /**
+     * {@link #firstTry} found nothing for a thread that may not wait (an event loop, or no wait
+     * configured): the pool at its cap, or the OS refusing the commit ({@code refused}, else null).
+     */
+    private BufferPoolExhaustedException exhaustedError(int size, Thread self, NativeMemoryException refused) {
         boolean loop = eventLoopThreads.test(self);
-        return exhaustedError(size, self, loop, loop ? Duration.ZERO : waitTimeout, null);
+        return exhaustedError(size, self, loop, loop ? Duration.ZERO : waitTimeout, refused);
     }
 
     /** The pool had no buffer for this allocation: counted, and the exception that says why. */
     private BufferPoolExhaustedException exhaustedError(int size, Thread self, boolean loop, Duration limit, Throwable cause) {
         exhausted.increment();
-        String how = loop ? "on event-loop thread '" + self.getName() + "', which never waits (EventLoopPolicy." + eventLoopPolicy + ")"
-                : cause != null ? "interrupted while waiting on thread '" + self.getName() + "'"
+        String how = (loop ? "on event-loop thread '" + self.getName() + "', which never waits (EventLoopPolicy." + eventLoopPolicy + ")"
+                : cause instanceof InterruptedException ? "interrupted while waiting on thread '" + self.getName() + "'"
                 : limit.isZero() ? "on thread '" + self.getName() + "', with no wait configured (waitTimeout 0)"
-                : "on thread '" + self.getName() + "' after waiting " + limit;
+                : "on thread '" + self.getName() + "' after waiting " + limit)
+                + (cause instanceof NativeMemoryException ? ": the OS refused to commit memory (" + cause.getMessage() + ")" : "");
         BufferPoolStats s = pool.stats();
         return new BufferPoolExhaustedException("buffer pool '" + pool.name() + "' has no buffer of " + size + " bytes free " + how
                 + " (" + s.buffersInUse() + " buffers, " + s.usedBytes() + " bytes in use of " + s.reservedBytes() + " reserved)",
