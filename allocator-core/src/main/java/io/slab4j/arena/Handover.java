@@ -8,7 +8,9 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
 
 /**
  * The path of a span of an {@link Arena} between the arena lock and the OS: a carve is
@@ -182,8 +184,11 @@ final class Handover {
             Retries.EXECUTOR.schedule(this::retry, delay, TimeUnit.MILLISECONDS);
         } catch (RuntimeException | Error e) { // rejected, or no thread to be had
             retryPending.set(false);
-            LOG.log(System.Logger.Level.WARNING, "could not schedule the retry of a failed commit of " + arena
-                    + "; its waiters are tried again at the next free or call", e);
+            long refusals = Retries.REFUSALS.incrementAndGet();
+            if (Long.bitCount(refusals) == 1) { // the 1st, 2nd, 4th...: a lasting refusal must not flood the log
+                LOG.log(System.Logger.Level.WARNING, "could not schedule the retry of a failed commit of " + arena
+                        + " (refusal " + refusals + "); its waiters are tried again at the next free or call", e);
+            }
         }
     }
 
@@ -199,9 +204,21 @@ final class Handover {
         }
     }
 
+    /**
+     * Test seam: when set, making the retry thread throws what it returns instead (as a
+     * {@code SecurityManager} or a process out of threads would).
+     */
+    static volatile Supplier<? extends RuntimeException> refuseRetryThread;
+
     /** The shared retry thread, made at the first failed commit of any arena. */
     private static final class Retries {
+        /** Schedules refused so far, by any arena (for the log's 1st, 2nd, 4th...). */
+        static final AtomicLong REFUSALS = new AtomicLong();
         static final ScheduledThreadPoolExecutor EXECUTOR = new ScheduledThreadPoolExecutor(1, r -> {
+            Supplier<? extends RuntimeException> refusal = refuseRetryThread;
+            if (refusal != null) {
+                throw refusal.get();
+            }
             Thread t = new Thread(r, RETRY_THREAD);
             t.setDaemon(true);
             return t;

@@ -6,6 +6,7 @@ import io.slab4j.nativemem.VirtualRegion;
 import io.slab4j.pool.Pool;
 import io.slab4j.testing.Await;
 import io.slab4j.testing.Background;
+import io.slab4j.testing.LogCapture;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -1162,6 +1163,48 @@ class CommitRetryTest {
             }
             pool.close();
             assertEquals(0, arena.stats().allocated());
+            arena.checkInvariants();
+        }
+    }
+
+    /**
+     * The retry thread cannot be made (a SecurityManager's refusal, a process out of threads):
+     * the failed commit is still waited out, served by the next call, and once threads can be
+     * made again a later failure's retry serves its waiter with no call at all (the refusal
+     * left no retry marked pending for good).
+     */
+    @Test
+    void aRefusedRetryThreadFallsBackToTheNextCallAndRetriesResumeAfterward() throws Exception {
+        awaitRetryThreadRetired("so that the next retry has to make a thread");
+        try (VirtualRegion region = VirtualRegion.reserve(4 * PAGE); LogCapture log = new LogCapture(Arena.class)) {
+            FaultyPages pages = new FaultyPages(region);
+            Arena arena = pages.arena().commitChunk(PAGE).build();
+            Handover.refuseRetryThread = () -> new SecurityException("no threads here (injected)");
+            try {
+                pages.failCommits = true;
+                CompletableFuture<Long> first = Background.start("first", () -> arena.alloc(PAGE, Duration.ofSeconds(20)));
+                Await.until("the alloc to wait", () -> arena.waiters() == 1);
+                assertTrue(log.count("could not schedule the retry") >= 1, "the refusal is logged");
+                assertTrue(retryThreads().isEmpty());
+                pages.failCommits = false; // the OS recovers; with no retry thread only a call serves the waiter
+                Thread.sleep(3 * Handover.RETRY_FIRST_MILLIS); // a retry would have served it by now
+                assertEquals(1, arena.waiters(), "still waiting: no retry ran");
+                assertFalse(first.isDone());
+                assertEquals(0, arena.tryAlloc(4 * PAGE), "a call lifts the pause, and the waiter, queued first, takes its page");
+                long a = first.get(20, TimeUnit.SECONDS);
+                assertNotEquals(0, a, "served by the next call");
+                arena.free(a, PAGE);
+            } finally {
+                Handover.refuseRetryThread = null;
+            }
+            int failedBefore = pages.failedCommits.get();
+            pages.failCommits = true;
+            CompletableFuture<Long> second = Background.start("second", () -> arena.alloc(PAGE, Duration.ofSeconds(20)));
+            Await.until("the second alloc to wait", () -> arena.waiters() == 1 && pages.failedCommits.get() > failedBefore);
+            pages.failCommits = false; // nobody calls the arena now: only a retry can serve it
+            long b = second.get(20, TimeUnit.SECONDS);
+            assertNotEquals(0, b, "served by a retry: the refusal left none marked pending for good");
+            arena.free(b, PAGE);
             arena.checkInvariants();
         }
     }
