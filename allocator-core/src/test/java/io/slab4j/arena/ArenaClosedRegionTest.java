@@ -4,19 +4,17 @@ import io.slab4j.nativemem.NativeMemoryException;
 import io.slab4j.nativemem.VirtualRegion;
 import io.slab4j.testing.Await;
 import io.slab4j.testing.Background;
+import io.slab4j.testing.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -34,46 +32,24 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ArenaClosedRegionTest {
     private static final long PAGE = VirtualRegion.pageSize();
 
-    /** Held strongly: java.util.logging keeps loggers only weakly. */
-    private Logger log;
-    private Level was;
-    private final List<LogRecord> records = new CopyOnWriteArrayList<>();
-    private final Handler capture = new Handler() {
-        @Override
-        public void publish(LogRecord r) {
-            records.add(r);
-        }
-
-        @Override
-        public void flush() {
-        }
-
-        @Override
-        public void close() {
-        }
-    };
+    private LogCapture log;
 
     @BeforeEach
     void captureTheArenaLog() {
-        log = Logger.getLogger(Arena.class.getName());
-        was = log.getLevel();
-        log.setLevel(Level.ALL);
-        capture.setLevel(Level.ALL);
-        log.addHandler(capture);
+        log = new LogCapture(Arena.class).everyLevel();
     }
 
     @AfterEach
     void restoreTheArenaLog() {
-        log.removeHandler(capture);
-        log.setLevel(was);
+        log.close();
     }
 
     private List<LogRecord> warnings() {
-        return records.stream().filter(r -> r.getLevel().intValue() >= Level.WARNING.intValue()).toList();
+        return log.warnings();
     }
 
     private long debugLinesSayingClosed() {
-        return records.stream().filter(r -> r.getLevel().intValue() < Level.INFO.intValue()
+        return log.records.stream().filter(r -> r.getLevel().intValue() < Level.INFO.intValue()
                 && r.getMessage().contains("the region is closed")).count();
     }
 
@@ -121,7 +97,7 @@ class ArenaClosedRegionTest {
             ArenaStats stats = arena.stats();
             assertEquals(0, stats.releaseFailures(), stats.toString());
             assertEquals(List.of(), warnings(), "no warning for memory that went with the region");
-            assertEquals(2, debugLinesSayingClosed(), "the decommit and the release were refused as closed: " + records);
+            assertEquals(2, debugLinesSayingClosed(), "the decommit and the release were refused as closed: " + log.records);
             assertEquals(1, stats.frees());
             assertEquals(PAGE, stats.allocated());
             assertEquals(2 * PAGE, stats.accessible(), "chunk 0 is gone with the region, chunk 1 still holds b");
@@ -154,7 +130,7 @@ class ArenaClosedRegionTest {
             arena.free(a, 3 * PAGE);
 
             assertEquals(1, arena.stats().releaseFailures());
-            assertEquals(1, warnings().size(), records.toString());
+            assertEquals(1, warnings().size(), log.records.toString());
             LogRecord w = warnings().get(0);
             assertTrue(w.getMessage().contains("releasing the span's memory failed (failure 1;"), w.getMessage());
             assertTrue(w.getThrown() instanceof NativeMemoryException, String.valueOf(w.getThrown()));
@@ -188,7 +164,7 @@ class ArenaClosedRegionTest {
 
             assertTrue(!region.isOpen());
             assertEquals(1, arena.stats().releaseFailures());
-            assertEquals(1, warnings().size(), records.toString());
+            assertEquals(1, warnings().size(), log.records.toString());
             Throwable thrown = warnings().get(0).getThrown();
             assertTrue(thrown instanceof NativeMemoryException, String.valueOf(thrown));
             assertEquals(0, thrown.getSuppressed().length, "the closed release is not a second failure");
@@ -212,7 +188,7 @@ class ArenaClosedRegionTest {
             arena.free(a, 3 * PAGE);
 
             assertEquals(1, arena.stats().releaseFailures());
-            assertEquals(1, warnings().size(), records.toString());
+            assertEquals(1, warnings().size(), log.records.toString());
             assertTrue(warnings().get(0).getThrown() instanceof IllegalStateException);
             assertEquals(0, debugLinesSayingClosed());
             arena.checkInvariants();
@@ -269,7 +245,7 @@ class ArenaClosedRegionTest {
             assertEquals(0, stats.allocated(), "the span the waiter could not take went back");
             assertEquals(0, arena.waiters());
             assertEquals(List.of(), warnings());
-            assertEquals(1, debugLinesSayingClosed(), "the refused commit, at DEBUG: " + records);
+            assertEquals(1, debugLinesSayingClosed(), "the refused commit, at DEBUG: " + log.records);
             arena.checkInvariants();
         } finally {
             region.close();

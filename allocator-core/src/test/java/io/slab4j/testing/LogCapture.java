@@ -16,6 +16,8 @@ import java.util.logging.Logger;
 public final class LogCapture extends Handler implements AutoCloseable {
     public final List<LogRecord> records = new CopyOnWriteArrayList<>();
     private final Logger[] logs;
+    /** The loggers' levels before {@link #everyLevel()}, or null. */
+    private Level[] levelsWere;
 
     /** Captures the loggers named after {@code classes} (the logger each slab4j class logs to). */
     public LogCapture(Class<?>... classes) {
@@ -35,10 +37,26 @@ public final class LogCapture extends Handler implements AutoCloseable {
     public void flush() {
     }
 
+    /** Captures at every level from now on (the loggers' own levels come back on close); returns this. */
+    public LogCapture everyLevel() {
+        if (levelsWere == null) {
+            levelsWere = new Level[logs.length];
+            for (int i = 0; i < logs.length; i++) {
+                levelsWere[i] = logs[i].getLevel();
+                logs[i].setLevel(Level.ALL);
+            }
+            setLevel(Level.ALL);
+        }
+        return this;
+    }
+
     @Override
     public void close() {
-        for (Logger l : logs) {
-            l.removeHandler(this);
+        for (int i = 0; i < logs.length; i++) {
+            logs[i].removeHandler(this);
+            if (levelsWere != null) {
+                logs[i].setLevel(levelsWere[i]);
+            }
         }
     }
 
