@@ -76,6 +76,13 @@ class CommitRetryTest {
 
     // ------------------------------------------------------------------ helpers
 
+    /** Nobody waits, nothing is allocated, and the arena is sound: what a failure, timeout or interrupt must leave. */
+    private static void assertNothingTaken(Arena arena) {
+        assertEquals(0, arena.waiters());
+        assertEquals(0, arena.stats().allocated());
+        arena.checkInvariants();
+    }
+
     private static List<Thread> retryThreads() {
         List<Thread> out = new ArrayList<>();
         for (Thread t : Thread.getAllStackTraces().keySet()) {
@@ -230,9 +237,7 @@ class CommitRetryTest {
             awaitRetryThreadRetired("the pending retry ran and found nobody");
             assertEquals(commits, pages.commits.get(), "no page call after the close");
             assertEquals(failures, arena.stats().commitFailures());
-            assertEquals(0, arena.waiters());
-            assertEquals(0, arena.stats().allocated());
-            arena.checkInvariants();
+            assertNothingTaken(arena);
         }
     }
 
@@ -259,9 +264,7 @@ class CommitRetryTest {
         assertInstanceOf(IllegalStateException.class, failure(waiting), "a waiter whose region closed is told so");
         assertEquals(RETRY, closer.get(), "the retry made the commit");
         assertEquals(1, arena.stats().commitFailures(), "the commit refused by the close is not counted");
-        assertEquals(0, arena.waiters());
-        assertEquals(0, arena.stats().allocated());
-        arena.checkInvariants();
+        assertNothingTaken(arena);
     }
 
     /** A pool get whose grow waits in the arena after a failed commit fails with IllegalStateException at the close. */
@@ -282,9 +285,7 @@ class CommitRetryTest {
         region.close();
 
         assertInstanceOf(IllegalStateException.class, failure(get));
-        assertEquals(0, arena.waiters());
-        assertEquals(0, arena.stats().allocated());
-        arena.checkInvariants();
+        assertNothingTaken(arena);
     }
 
     /** Waiters registering as the region closes, with a retry pending or not: each fails with IllegalStateException, none waits for good. */
@@ -479,9 +480,7 @@ class CommitRetryTest {
             });
             assertEquals(0L, served(waiting));
             assertEquals(1, timedOutWhileClaimed.get(), "a retry's commit ran while the waiter was claimed");
-            assertEquals(0, arena.waiters());
-            assertEquals(0, arena.stats().allocated());
-            arena.checkInvariants();
+            assertNothingTaken(arena);
         }
     }
 
@@ -527,8 +526,7 @@ class CommitRetryTest {
             pages.failCommits = true;
             arena.free(all, 4 * PAGE);
             assertEquals(0L, served(get));
-            assertEquals(0, arena.waiters());
-            assertEquals(0, arena.stats().allocated());
+            assertNothingTaken(arena);
             assertEquals(0, pool.stats().pendingItems(), "the nack released the pending grow");
             pool.checkInvariants();
             arena.checkInvariants();
@@ -556,9 +554,7 @@ class CommitRetryTest {
             Await.until("the waiter to queue again", () -> arena.waiters() == 1);
             thread.get().interrupt();
             assertInstanceOf(InterruptedException.class, failure(waiting));
-            assertEquals(0, arena.waiters());
-            assertEquals(0, arena.stats().allocated());
-            arena.checkInvariants();
+            assertNothingTaken(arena);
         }
     }
 
@@ -576,9 +572,7 @@ class CommitRetryTest {
                 Await.parked(thread.get()); // it saw the interrupt, could not cancel (claimed), and waits for the commit
             });
             assertInstanceOf(InterruptedException.class, failure(waiting));
-            assertEquals(0, arena.waiters());
-            assertEquals(0, arena.stats().allocated());
-            arena.checkInvariants();
+            assertNothingTaken(arena);
         }
     }
 
@@ -1004,9 +998,7 @@ class CommitRetryTest {
             for (CompletableFuture<Long> f : workers) {
                 served(f);
             }
-            assertEquals(0, arena.waiters());
-            assertEquals(0, arena.stats().allocated());
-            arena.checkInvariants();
+            assertNothingTaken(arena);
         }
     }
 
