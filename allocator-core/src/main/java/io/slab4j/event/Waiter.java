@@ -37,6 +37,9 @@ public abstract sealed class Waiter<T> permits Branch {
     /** This waiter's index among its sync's branches. Final. */
     final int branch;
 
+    /** Set by {@link #firstQueued()}; the syncing thread only (sources call it inside their registration, which runs there). */
+    private boolean queued;
+
     Waiter(Offer offer, int branch) {
         this.offer = offer;
         this.branch = branch;
@@ -95,6 +98,19 @@ public abstract sealed class Waiter<T> permits Branch {
      */
     public final void abandon() {
         offer.abandon();
+    }
+
+    /**
+     * For a source's statistics: true the first time a source queues this waiter in its sync,
+     * false when the sync queued it before and registers it again (after an abandoned claim).
+     * So a source counts one wait per sync, not one per registration. Call it only inside the
+     * registration ({@code BaseEvent.register}), which runs on the syncing thread, and only
+     * when the waiter really queues.
+     */
+    public final boolean firstQueued() {
+        boolean first = !queued;
+        queued = true;
+        return first;
     }
 
     @Override

@@ -142,7 +142,8 @@ final class GetWaits {
         try {
             pool.checkOpen("get");
             if (!stock.hasFree()) {
-                PutWaiters.Node node = new PutWaiters.Node(waiter, this, System.nanoTime()); // a real wait: counted when it ends
+                // a real wait: counted when it ends, once per sync (a sync queued again after an abandoned claim adds its time only)
+                PutWaiters.Node node = new PutWaiters.Node(waiter, this, System.nanoTime(), !waiter.firstQueued());
                 putWaiters.add(node);
                 return node;
             }
@@ -172,13 +173,19 @@ final class GetWaits {
     }
 
     /**
-     * A {@code getEvent()} sync's put node was served or withdrawn: its wait counts once. The
+     * A {@code getEvent()} sync's put node was served or withdrawn: its wait counts once (a node
+     * the sync queued again after an abandoned claim adds only its time). The
      * put node counts for the sync, whose grow branch (when it has one) does not; a sync with
      * only a grow branch counts through its {@link GrowEvent}. Pool lock.
      */
     void waitEnded(PutWaiters.Node node) {
         if (node.queuedAt >= 0) {
-            counts.waited(System.nanoTime() - node.queuedAt);
+            long nanos = System.nanoTime() - node.queuedAt;
+            if (node.again) {
+                counts.waitedMore(nanos);
+            } else {
+                counts.waited(nanos);
+            }
             node.queuedAt = -1;
         }
     }
@@ -242,7 +249,7 @@ final class GetWaits {
             pool.checkOpen("get");
             if (!wait.puts || !stock.hasFree()) {
                 if (wait.puts) {
-                    wait.node = new PutWaiters.Node(waiter, this, -1); // the GetWait counts the wait
+                    wait.node = new PutWaiters.Node(waiter, this, -1, false); // the GetWait counts the wait
                     putWaiters.add(wait.node);
                 }
                 if (wait.grows) {

@@ -60,6 +60,13 @@ final class PoolCounts {
         }
     }
 
+    /** Adds the time of a wait counted already (the same sync queued again); a negative value is ignored. */
+    void waitedMore(long nanos) {
+        if (nanos >= 0) {
+            waitNanos += nanos;
+        }
+    }
+
     PoolStats snapshot(String name, Geometry g, int slabs, int idleSlabs, long inUse, long pending, int waiting) {
         return new PoolStats(name, g.itemSize(), g.itemsPerSlab(), requests, failures, releases, grows, shrinks,
                 slabs, idleSlabs, inUse, pending, highMark, waits, waitNanos, waiting, slabReturnFailures);

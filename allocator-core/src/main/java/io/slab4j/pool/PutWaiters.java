@@ -29,11 +29,14 @@ final class PutWaiters {
          * (its {@link GetWait} counts the wait) and once counted. Pool lock.
          */
         long queuedAt;
+        /** The sync queued its waiter here before (this is a registration again after an abandoned claim): its wait was counted, this adds time only. */
+        final boolean again;
 
-        Node(Waiter<Long> waiter, GetWaits waits, long queuedAt) {
+        Node(Waiter<Long> waiter, GetWaits waits, long queuedAt, boolean again) {
             super(waiter);
             this.waits = waits;
             this.queuedAt = queuedAt;
+            this.again = again;
         }
 
         @Override

@@ -1200,4 +1200,31 @@ class CommitRetryTest {
             arena.checkInvariants();
         }
     }
+
+    /**
+     * A getEvent() sync whose grow is retried over failing commits counts one wait of the
+     * pool, however often the abandoned claims made it register again (review 15 saw one
+     * blocked acquire count a wait per retry).
+     */
+    @Test
+    @Timeout(30)
+    void aGetEventSyncRetriedOverFailingCommitsCountsOneWait() throws Exception {
+        try (VirtualRegion region = VirtualRegion.reserve(4 * PAGE)) {
+            FaultyPages pages = new FaultyPages(region);
+            Arena arena = arena(pages);
+            Pool pool = Pool.builder("one-wait", PAGE / 4).slabPages(1).build(arena);
+            pages.failCommits = true;
+            CompletableFuture<Long> get = Background.start("getter", () -> pool.getEvent().sync());
+            Await.until("three retries to fail", () -> pages.failedCommits.get() >= 4);
+            pages.failCommits = false;
+            long item = served(get);
+            assertNotEquals(0, item);
+            assertEquals(1, pool.stats().waits(), pool.stats().toString());
+            assertTrue(pool.stats().waitNanos() > 0);
+            pool.put(item);
+            pool.checkInvariants();
+            pool.close();
+            assertNothingTaken(arena);
+        }
+    }
 }
