@@ -78,6 +78,8 @@ final class Handover {
     private final AtomicBoolean retryPending = new AtomicBoolean();
     /** The next retry's delay in ms: doubled per retry scheduled, reset by a successful commit (races harmlessly). */
     private volatile long retryDelayMillis = RETRY_FIRST_MILLIS;
+    /** Under the lock: the stamp of the last registration that queued ({@link Waiter#arrival}). */
+    private long arrivals;
 
     /** The delay of the first retry after a failed commit. */
     static final long RETRY_FIRST_MILLIS = 50;
@@ -321,6 +323,8 @@ final class Handover {
             arena.checkOpen();
             int at = commitsFailing ? NONE : order.placeNewcomer(n, alignQ);
             if (at == NONE) {
+                // queued by arrival: a waiter registering again after its failed commit keeps its place
+                node.arrival = waiter.arrival(++arrivals);
                 order.add(node);
                 if (commitsFailing) {
                     scheduleRetry(); // queued while paused: a waiter that re-registers after its failed commit is retried

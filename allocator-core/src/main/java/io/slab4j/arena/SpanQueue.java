@@ -1,7 +1,7 @@
 package io.slab4j.arena;
 
 /**
- * The arena's FIFO of {@link SpanRequest}s: an intrusive doubly linked list, so a
+ * The arena's FIFO of {@link SpanRequest}s, in order of arrival: an intrusive doubly linked list, so a
  * registration withdrawn by a losing choice is unlinked in O(1), the oldest live one is
  * found at the head, and the serve pass can walk the requests behind a blocked head
  * (which the event layer's {@code WaitQueue} does not offer). Requests whose offer was won
@@ -14,19 +14,34 @@ final class SpanQueue {
     private SpanRequest tail;
     private int size;
 
-    void addLast(SpanRequest r) {
+    /**
+     * Queues {@code r} behind every request of a lower or equal {@link SpanRequest#arrival} and
+     * ahead of those of a higher one: at the tail for a new waiter (the highest stamp), in its
+     * old place for one registered again after its failed commit. Walks from the tail, so a new
+     * waiter costs a plain append.
+     */
+    void addByArrival(SpanRequest r) {
         if (r.linked) {
             throw new IllegalStateException("span request is already queued");
         }
+        SpanRequest after = tail;
+        while (after != null && after.arrival > r.arrival) {
+            after = after.prev;
+        }
+        SpanRequest before = after == null ? head : after.next;
         r.linked = true;
-        r.next = null;
-        r.prev = tail;
-        if (tail == null) {
+        r.prev = after;
+        r.next = before;
+        if (after == null) {
             head = r;
         } else {
-            tail.next = r;
+            after.next = r;
         }
-        tail = r;
+        if (before == null) {
+            tail = r;
+        } else {
+            before.prev = r;
+        }
         size++;
     }
 
@@ -86,6 +101,10 @@ final class SpanQueue {
         for (SpanRequest r = head; r != null && counted <= size; r = r.next) {
             if (r.prev != prev || !r.linked) {
                 throw new IllegalStateException("arena invariant broken: waiter queue links are inconsistent");
+            }
+            if (prev != null && prev.arrival > r.arrival) {
+                throw new IllegalStateException("arena invariant broken: waiter queue out of arrival order ("
+                        + prev.arrival + " before " + r.arrival + ")");
             }
             prev = r;
             counted++;

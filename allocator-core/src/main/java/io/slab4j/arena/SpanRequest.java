@@ -20,6 +20,8 @@ final class SpanRequest implements Registration {
     SpanRequest prev;
     SpanRequest next;
     boolean linked;
+    /** Its place in the queue ({@link Waiter#arrival}): the arrival of the sync's first queued registration. */
+    long arrival;
 
     SpanRequest(Handover owner, Waiter<Long> waiter, int quanta, long alignQuanta) {
         this.owner = owner;

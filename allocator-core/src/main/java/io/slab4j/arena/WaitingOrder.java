@@ -61,8 +61,9 @@ final class WaitingOrder {
         this.describe = describe;
     }
 
+    /** Queues {@code r} by its arrival stamp (see {@link SpanQueue#addByArrival}). */
     void add(SpanRequest r) {
-        queue.addLast(r);
+        queue.addByArrival(r);
     }
 
     void remove(SpanRequest r) {

@@ -23,6 +23,8 @@ public final class WaitQueue<N extends WaitQueue.Node<?>> {
         private final Waiter<T> waiter;
         private Node<?> prev;
         private Node<?> next = this;
+        /** The stamp {@link #addByArrival} queued it by; 0 for a node added at an end. */
+        private long arrival;
 
         public Node(Waiter<T> waiter) {
             this.waiter = waiter;
@@ -51,6 +53,35 @@ public final class WaitQueue<N extends WaitQueue.Node<?>> {
             tail.next = n;
         }
         tail = n;
+    }
+
+    /**
+     * Queues {@code node} behind every node of a lower or equal {@code arrival} stamp and ahead
+     * of those of a higher one (see {@link Waiter#arrival}): at the tail for a new waiter,
+     * whose stamp is the highest, in its old place for one registered again after an abandoned
+     * claim. Walks from the tail, so a new waiter costs what {@link #addLast} does. Nodes
+     * added at an end count as stamp 0 and stay ahead.
+     */
+    public void addByArrival(N node, long arrival) {
+        Node<?> after = tail;
+        while (after != null && after.arrival > arrival) {
+            after = after.prev;
+        }
+        Node<?> n = link(node);
+        n.arrival = arrival;
+        n.prev = after;
+        Node<?> before = after == null ? head : after.next;
+        n.next = before;
+        if (after == null) {
+            head = n;
+        } else {
+            after.next = n;
+        }
+        if (before == null) {
+            tail = n;
+        } else {
+            before.prev = n;
+        }
     }
 
     /** Puts back at the head a registration that was taken off but could not be served after all. */
@@ -94,6 +125,10 @@ public final class WaitQueue<N extends WaitQueue.Node<?>> {
         for (Node<?> n = head; n != null && counted <= size; n = n.next) {
             if (n.prev != prev || !n.isLinked()) {
                 throw new IllegalStateException(owner + " invariant broken: waiter queue links are inconsistent");
+            }
+            if (prev != null && n.arrival != 0 && prev.arrival > n.arrival) {
+                throw new IllegalStateException(owner + " invariant broken: waiter queue out of arrival order ("
+                        + prev.arrival + " before " + n.arrival + ")");
             }
             prev = n;
             counted++;

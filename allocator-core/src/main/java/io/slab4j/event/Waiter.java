@@ -37,8 +37,8 @@ public abstract sealed class Waiter<T> permits Branch {
     /** This waiter's index among its sync's branches. Final. */
     final int branch;
 
-    /** Set by {@link #firstQueued()}; the syncing thread only (sources call it inside their registration, which runs there). */
-    private boolean queued;
+    /** Set by the first {@link #arrival(long)} of the sync, 0 before; the syncing thread only (sources call it inside their registration, which runs there). */
+    private long arrival;
 
     Waiter(Offer offer, int branch) {
         this.offer = offer;
@@ -101,16 +101,25 @@ public abstract sealed class Waiter<T> permits Branch {
     }
 
     /**
-     * For a source's statistics: true the first time a source queues this waiter in its sync,
-     * false when the sync queued it before and registers it again (after an abandoned claim).
-     * So a source counts one wait per sync, not one per registration. Call it only inside the
-     * registration ({@code BaseEvent.register}), which runs on the syncing thread, and only
-     * when the waiter really queues.
+     * This waiter's place in its source's queue, kept across the sync's registrations: the
+     * first call in the sync stores {@code next} (a source's own increasing stamp, above 0) and
+     * returns it; a later call, when the sync registers again after an abandoned claim,
+     * returns the stored stamp. A source that queues by this stamp keeps such a waiter in the
+     * place it had instead of sending it to the back (FIFO across a failed transfer), and one
+     * that compares the result with {@code next} counts one wait per sync, not one per
+     * registration. Call it only inside the registration ({@code BaseEvent.register}), which
+     * runs on the syncing thread, and only when the waiter really queues.
+     *
+     * @throws IllegalArgumentException if {@code next} is not above 0
      */
-    public final boolean firstQueued() {
-        boolean first = !queued;
-        queued = true;
-        return first;
+    public final long arrival(long next) {
+        if (next <= 0) {
+            throw new IllegalArgumentException("arrival(" + next + "): a source's stamp is above 0");
+        }
+        if (arrival == 0) {
+            arrival = next;
+        }
+        return arrival;
     }
 
     @Override

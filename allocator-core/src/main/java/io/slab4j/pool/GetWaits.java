@@ -46,6 +46,8 @@ final class GetWaits {
     private final GrowSupply supply;
     private final Reclaimers reclaimers;
     private final PoolCounts counts;
+    /** Pool lock: the stamp of the last put registration that queued ({@link Waiter#arrival}). */
+    private long putArrivals;
     /** {@link Pool#getEvent()}: built once; each sync instantiates it afresh. */
     private final Event<Long> event;
 
@@ -142,9 +144,12 @@ final class GetWaits {
         try {
             pool.checkOpen("get");
             if (!stock.hasFree()) {
-                // a real wait: counted when it ends, once per sync (a sync queued again after an abandoned claim adds its time only)
-                PutWaiters.Node node = new PutWaiters.Node(waiter, this, System.nanoTime(), !waiter.firstQueued());
-                putWaiters.add(node);
+                // a real wait: counted when it ends, once per sync (a sync queued again after an
+                // abandoned claim adds its time only, and takes back its place in the queue)
+                long stamp = ++putArrivals;
+                long arrival = waiter.arrival(stamp);
+                PutWaiters.Node node = new PutWaiters.Node(waiter, this, System.nanoTime(), arrival != stamp);
+                putWaiters.add(node, arrival);
                 return node;
             }
             if (!waiter.claim()) {
@@ -250,7 +255,7 @@ final class GetWaits {
             if (!wait.puts || !stock.hasFree()) {
                 if (wait.puts) {
                     wait.node = new PutWaiters.Node(waiter, this, -1, false); // the GetWait counts the wait
-                    putWaiters.add(wait.node);
+                    putWaiters.add(wait.node, waiter.arrival(++putArrivals)); // the put queue alone stamps this waiter
                 }
                 if (wait.grows) {
                     wait.request = new GrowSupply.Request(waiter, wait);

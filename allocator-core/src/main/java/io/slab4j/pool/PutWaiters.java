@@ -48,10 +48,12 @@ final class PutWaiters {
     private final WaitQueue<Node> queue = new WaitQueue<>();
     private volatile int published;
 
-    void add(Node node) {
-        queue.addLast(node);
+    /** Queues a registration of a sync on {@code getEvent()} by its arrival stamp ({@link io.slab4j.event.Waiter#arrival}). */
+    void add(Node node, long arrival) {
+        queue.addByArrival(node, arrival);
         publish();
     }
+
 
     void remove(Node node) {
         queue.remove(node);

@@ -1227,4 +1227,49 @@ class CommitRetryTest {
             assertNothingTaken(arena);
         }
     }
+
+    /**
+     * Two getEvent() syncs queued for a put and, through their grows, in the arena; the older
+     * one's grow is served and its commit fails, so it registers again everywhere. It keeps its
+     * place: the next put goes to the older one. Before, a registration after an abandoned
+     * claim went to the back of the queue (review 15 saw class waiters served out of order).
+     */
+    @Test
+    @Timeout(30)
+    void aGetWhoseGrowCommitFailedKeepsItsPlaceInThePoolsPutQueue() throws Exception {
+        try (VirtualRegion region = VirtualRegion.reserve(2 * PAGE)) {
+            FaultyPages pages = new FaultyPages(region);
+            Arena arena = arena(pages);
+            Pool pool = Pool.builder("put-order", PAGE / 4).slabPages(1).build(arena);
+            long[] items = new long[4];
+            for (int i = 0; i < items.length; i++) {
+                items[i] = pool.tryGet();
+            }
+            long page = arena.tryAlloc(PAGE); // no room for a second slab
+            CompletableFuture<Long> older = Background.start("older", () -> pool.getEvent().sync());
+            Await.until("the older to wait", () -> pool.stats().waiters() == 1 && arena.waiters() == 1);
+            CompletableFuture<Long> younger = Background.start("younger", () -> pool.getEvent().sync());
+            Await.until("both to wait", () -> pool.stats().waiters() == 2 && arena.waiters() == 2);
+            pages.failCommits = true; // the retries fail too: only the put below serves anyone
+            arena.free(page, PAGE); // serves the older's grow, whose commit fails
+            Await.until("the older's first wait to end", () -> pool.stats().waits() == 1);
+            Await.until("the older to register again", () -> pool.stats().waiters() == 2 && arena.waiters() == 2);
+            pool.checkInvariants();
+            pool.put(items[0]);
+            long got = served(older);
+            assertEquals(items[0], got, "the put went to the older get");
+            assertFalse(younger.isDone());
+            pages.failCommits = false;
+            long grown = served(younger); // its grow, at the next retry
+            pool.put(got);
+            pool.put(grown);
+            for (int i = 1; i < items.length; i++) {
+                pool.put(items[i]);
+            }
+            assertEquals(2, pool.stats().waits(), "one wait per sync: " + pool.stats());
+            pool.checkInvariants();
+            pool.close();
+            assertNothingTaken(arena);
+        }
+    }
 }
