@@ -86,7 +86,7 @@ public final class SlabByteBufAllocator extends AbstractByteBufAllocator impleme
 
     /** An allocator over {@code pool} with the defaults of {@link Builder}. */
     public SlabByteBufAllocator(BufferPool pool) {
-        this(builder(pool));
+        this(new Builder(Objects.requireNonNull(pool, "new SlabByteBufAllocator(null): a SlabByteBufAllocator needs a BufferPool")));
     }
 
     private SlabByteBufAllocator(Builder b) {
