@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -56,6 +57,23 @@ class RefusedCommitsTest {
     /** Until the seam has refused more than {@code before} commits. */
     private static void awaitRefusal(FailingCommits seam, int before, String what) {
         Await.until(what, () -> seam.failed() > before);
+    }
+
+    /**
+     * Starts {@code call} on a new thread and returns once it waits in the pool: counted among the
+     * waiters and parked. The count alone is not arrival: an acquire counts itself before its last
+     * try and its sync (where a refused grow is tried and logged), and queues only after them.
+     */
+    private static CompletableFuture<PooledBuffer> arrive(BufferPool p, int waitersThen, String name,
+                                                          Callable<PooledBuffer> call) {
+        AtomicReference<Thread> thread = new AtomicReference<>();
+        CompletableFuture<PooledBuffer> f = Background.start(name, () -> {
+            thread.set(Thread.currentThread());
+            return call.call();
+        });
+        awaitWaiters(p, waitersThen);
+        Await.parked(thread.get());
+        return f;
     }
 
     private static <T> T served(CompletableFuture<T> f) throws Exception {
@@ -346,11 +364,9 @@ class RefusedCommitsTest {
                     .leakDetection(LeakDetection.OFF);
             try (BufferPool p = PoolSeams.failingCommits(b, seam).build()) {
                 seam.failAll(true);
-                CompletableFuture<PooledBuffer> w1 = Background.start("w1", () -> p.acquire(768 << 10, Duration.ofSeconds(30)));
-                awaitWaiters(p, 1);
+                CompletableFuture<PooledBuffer> w1 = arrive(p, 1, "w1", () -> p.acquire(768 << 10, Duration.ofSeconds(30)));
                 Thread.sleep(1200); // the arrivals 1.2 s apart: w1's retries have backed off to 800 ms
-                CompletableFuture<PooledBuffer> w2 = Background.start("w2", () -> p.acquire(768 << 10, Duration.ofSeconds(30)));
-                awaitWaiters(p, 2);
+                CompletableFuture<PooledBuffer> w2 = arrive(p, 2, "w2", () -> p.acquire(768 << 10, Duration.ofSeconds(30)));
                 seam.failAll(false);
                 Await.until("round " + round + ": one of the waiters to be served", () -> w1.isDone() || w2.isDone());
                 boolean w2First = w2.isDone(); // only one fits: the other waits for its close
@@ -381,8 +397,7 @@ class RefusedCommitsTest {
                 seam.failAll(true);
                 List<CompletableFuture<PooledBuffer>> ws = new ArrayList<>();
                 for (int k = 0; k < 9; k++) {
-                    ws.add(Background.start("waiter-" + k, () -> p.acquire(4096, Duration.ofSeconds(30))));
-                    awaitWaiters(p, k + 1);
+                    ws.add(arrive(p, k + 1, "waiter-" + k, () -> p.acquire(4096, Duration.ofSeconds(30))));
                     if (k == 0) {
                         Thread.sleep(1200); // the first's retries back off before the others arrive
                     }
