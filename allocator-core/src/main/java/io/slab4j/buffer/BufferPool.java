@@ -325,8 +325,11 @@ public final class BufferPool implements AutoCloseable {
      *
      * <p>When the OS refuses to commit memory ({@code mprotect} fails with {@code ENOMEM}),
      * the acquire waits it out like a full pool: the commit is retried (from 50 ms, backing off
-     * to 1 s), a close of a buffer may serve it first, and the failure is counted and logged. The calls that do not
-     * wait throw {@link NativeMemoryException} instead.
+     * to 1 s), and a close of a buffer may serve it first. The failure is logged where it
+     * happened (the 1st, 2nd, 4th... failure) and counted by the pool's arena
+     * ({@code ArenaStats.commitFailures}); no {@link BufferPoolStats} figure counts it, and it is
+     * not a {@link SizeClassStats#failures() failure} of the class, which counts acquires that
+     * returned no buffer. The calls that do not wait throw {@link NativeMemoryException} instead.
      */
     public PooledBuffer acquire(int size) throws InterruptedException {
         PooledBuffer b = tryTakeBeforeWaiting(size, "acquire", null);
