@@ -59,8 +59,8 @@ public final class WaitQueue<N extends WaitQueue.Node<?>> {
      * Queues {@code node} behind every node of a lower or equal {@code arrival} stamp and ahead
      * of those of a higher one (see {@link Waiter#arrival}): at the tail for a new waiter,
      * whose stamp is the highest, in its old place for one registered again after an abandoned
-     * claim. Walks from the tail, so a new waiter costs what {@link #addLast} does. Nodes
-     * added at an end count as stamp 0 and stay ahead.
+     * claim. Walks from the tail, so a new waiter costs what {@link #addLast} does. A node
+     * added at an end has stamp 0 and is never passed: the walk stops at it.
      */
     public void addByArrival(N node, long arrival) {
         Node<?> after = tail;

@@ -54,7 +54,6 @@ final class PutWaiters {
         publish();
     }
 
-
     void remove(Node node) {
         queue.remove(node);
         publish();

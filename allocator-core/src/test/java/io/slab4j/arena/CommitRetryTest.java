@@ -84,13 +84,7 @@ class CommitRetryTest {
     }
 
     private static List<Thread> retryThreads() {
-        List<Thread> out = new ArrayList<>();
-        for (Thread t : Thread.getAllStackTraces().keySet()) {
-            if (t.getName().startsWith(RETRY) && t.isAlive()) {
-                out.add(t);
-            }
-        }
-        return out;
+        return FailingCommits.retryThreads();
     }
 
     /** Until the shared retry thread has retired (it goes after a second with no retry due). */

@@ -2,6 +2,9 @@ package io.slab4j.arena;
 
 import io.slab4j.nativemem.VirtualRegion;
 
+import java.util.ArrayList;
+import java.util.List;
+
 /**
  * Test seam for layers above the arena (the buffer pool's tests): builds an arena whose
  * commits fail on demand ({@link FaultyPages}), over whichever region the layer reserves.
@@ -30,6 +33,17 @@ public final class FailingCommits {
     /** Commits failed so far. */
     public int failed() {
         return pages().failedCommits.get();
+    }
+
+    /** The live threads of the arenas' shared commit retry (at most one, while retries are due). */
+    public static List<Thread> retryThreads() {
+        List<Thread> out = new ArrayList<>();
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.getName().startsWith(Handover.RETRY_THREAD) && t.isAlive()) {
+                out.add(t);
+            }
+        }
+        return out;
     }
 
     private FaultyPages pages() {

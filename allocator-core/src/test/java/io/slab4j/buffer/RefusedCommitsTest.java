@@ -471,7 +471,7 @@ class RefusedCommitsTest {
                 assertEquals(0, p.stats().waiters());
                 seam.failAll(false);
                 // a retry still due would commit for the withdrawn waiter; once the thread retired, none is
-                Await.until("the retry thread to retire", () -> retryThreads() == 0);
+                Await.until("the retry thread to retire", () -> FailingCommits.retryThreads().isEmpty());
                 BufferPoolStats s = p.stats();
                 assertEquals(0, s.buffersInUse(), size + ": " + s);
                 assertEquals(0, s.usedBytes(), size + ": " + s);
@@ -483,16 +483,6 @@ class RefusedCommitsTest {
                 }
             }
         }
-    }
-
-    private static int retryThreads() {
-        int n = 0;
-        for (Thread t : Thread.getAllStackTraces().keySet()) {
-            if (t.getName().startsWith("slab4j-commit-retry") && t.isAlive()) {
-                n++;
-            }
-        }
-        return n;
     }
 
     /** A pending interrupt and a refused commit: an acquire that would wait throws InterruptedException (flag cleared); a zero timeout throws NativeMemoryException and keeps the flag. */
