@@ -418,14 +418,18 @@ public final class BufferPool implements AutoCloseable {
      * with the pool), like {@link PooledBuffer#close()}.
      *
      * @throws IllegalArgumentException {@code holder} is null, {@code token} is not one this
-     *     pool handed out, or {@code capacity} bytes at {@code address} are not inside the pool's
-     *     region (nothing is released: the memory stays where it is). These checks cannot tell
-     *     a second release, or another item of this pool, from the right one: that is the
-     *     holder's guard.
+     *     pool handed out, {@code capacity} bytes at {@code address} are not inside the pool's
+     *     region, or {@code address} is not the start of memory of the token's size that is out:
+     *     for a size class, the start of one of its items that was handed out and not yet given
+     *     back (an address inside an item, or one free in the pool, is refused); for a large
+     *     span, a page boundary. Nothing is released then: the memory stays where it is. These
+     *     checks cannot tell a second release of an item still parked in a thread's cache, a
+     *     large span's interior page, or another out item of the same class, from the right
+     *     one: that is the holder's guard.
      */
     public void releaseRaw(RawHolder holder, Object token, long address) {
         if (token instanceof ClassTally && ((ClassTally) token).owner == this && holder != null
-                && inRegion(address, ((ClassTally) token).capacity)) {
+                && inRegion(address, ((ClassTally) token).capacity) && ((ClassTally) token).mayHold(address)) {
             ((ClassTally) token).release(address, false); // the fast path: a size class, not watched
         } else {
             releaseRawSlow(holder, token, address);
@@ -436,6 +440,7 @@ public final class BufferPool implements AutoCloseable {
         checkHolder(holder, "releaseRaw(null, token, address)");
         Supply supply = supplyOf(token, "releaseRaw");
         checkInRegion(supply, address, "releaseRaw(holder, token, ");
+        checkHeld(supply, address, "releaseRaw(holder, token, ");
         giveBack(holder, supply, token, address);
     }
 
@@ -459,7 +464,8 @@ public final class BufferPool implements AutoCloseable {
      * never returns memory that a live view still reaches.
      *
      * @throws IllegalArgumentException {@code holder} is null, {@code token} is not one this
-     *     pool handed out, or {@code address} is not in the pool's region
+     *     pool handed out, {@code address} is not in the pool's region, or it is not the start
+     *     of memory of the token's size that is out (as {@link #releaseRaw} checks it)
      * @throws IllegalStateException the pool is closed
      */
     public ByteBuffer rawView(RawHolder holder, Object token, long address) {
@@ -467,6 +473,7 @@ public final class BufferPool implements AutoCloseable {
         Supply supply = supplyOf(token, "rawView");
         checkInRegion(supply, address, "rawView(holder, token, ");
         checkOpen("rawView");
+        checkHeld(supply, address, "rawView(holder, token, ");
         return DirectViews.view(address, supply.capacity, holder);
     }
 
@@ -481,6 +488,20 @@ public final class BufferPool implements AutoCloseable {
             throw new IllegalArgumentException(call + io.slab4j.arena.Hex.of(address) + "): " + supply.capacity
                     + " bytes there are not inside buffer pool '" + name + "' (" + io.slab4j.arena.Hex.of(regionBase) + " + "
                     + regionSize + ")");
+        }
+    }
+
+    /**
+     * {@code address} may be memory {@code supply} handed out ({@link Supply#mayHold}); else
+     * IllegalArgumentException naming {@code call}. Skipped once the pool is closed: a release
+     * then does nothing (the memory went with the pool) and must not throw.
+     */
+    private void checkHeld(Supply supply, long address, String call) {
+        if (!closed && !supply.mayHold(address)) {
+            throw new IllegalArgumentException(call + io.slab4j.arena.Hex.of(address) + "): not the start of "
+                    + (supply instanceof ClassTally ? "a " + supply.capacity + "-byte item" : "a large span")
+                    + " of buffer pool '" + name + "' that is out (an interior or foreign address, or one already"
+                    + " back in the pool); nothing was released");
         }
     }
 

@@ -178,6 +178,11 @@ final class ClassTally extends Supply implements SampleClock {
     }
 
     @Override
+    boolean mayHold(long address) {
+        return sizeClass.isOut(address);
+    }
+
+    @Override
     void release(long address, int capacity, boolean fromCleaner) {
         release(address, fromCleaner);
     }

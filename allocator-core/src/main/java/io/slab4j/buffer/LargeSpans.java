@@ -543,6 +543,11 @@ final class LargeSpans {
         }
 
         @Override
+        boolean mayHold(long address) {
+            return (address & ((1L << pageShift) - 1)) == 0; // the arena's spans start on pages; which span, only the arena knows
+        }
+
+        @Override
         void release(long address, int capacity, boolean fromCleaner) {
             stripe.release(address, capacity);
         }

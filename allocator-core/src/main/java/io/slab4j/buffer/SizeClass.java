@@ -118,6 +118,11 @@ final class SizeClass {
         return cache != null ? cache.local() : null;
     }
 
+    /** Whether {@code address} is the start of an item of this class that is out (see {@code Pool.isOut}); no lock. */
+    boolean isOut(long address) {
+        return pool.isOut(address);
+    }
+
     /** The wait: a put to this class's pool or arena space for a grow, whichever first (the pool's nack choice). */
     Event<Long> takeEvent() {
         return pool.getEvent();

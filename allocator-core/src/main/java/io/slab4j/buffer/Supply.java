@@ -23,6 +23,14 @@ abstract class Supply extends LeadingPad {
     }
 
     /**
+     * Whether {@code address} can be memory this supply handed out and has not taken back, as
+     * far as a check without a lock can tell: for a size class, the start of an item of its
+     * pool that is out; for large spans, a page boundary. For the raw API, whose callers pass
+     * the address back themselves.
+     */
+    abstract boolean mayHold(long address);
+
+    /**
      * Takes back memory handed out by this supply. {@code fromCleaner}: the leak detector's
      * thread, which must not park memory in its own per-thread magazines.
      */

@@ -80,6 +80,19 @@ final class ItemRecords {
         return index;
     }
 
+    /**
+     * Lock-free, any thread: whether {@code address} is the start of an item of a live slab
+     * whose record says OUT (handed out, or held by a layer that runs with its checks off).
+     * Reads only the directory (acquire loads) and the record (an acquire load), never the
+     * recent-slab table, which is the pool lock's or the last caller's. A slab just removed
+     * may still be found; its records all say FREE, so the answer is false, as it should be.
+     */
+    boolean isOut(long address) {
+        Slab slab = slabs.find(address);
+        int index = slab == null ? -1 : indexIn(slab, address);
+        return index >= 0 && slab.state(index) == Slab.OUT;
+    }
+
     // ------------------------------------------------------------ the layer side
 
     /** OUT → PARKED by one CAS; throws, changing nothing, when the address is not an item that is out. */

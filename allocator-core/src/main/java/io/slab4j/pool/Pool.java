@@ -234,6 +234,17 @@ public final class Pool implements AutoCloseable {
         records.parkOwned(address);
     }
 
+    /**
+     * Whether {@code address} is the start of an item of this pool that is out now (handed
+     * out by a get and not put back; a layer running with its checks off holds its parked
+     * items out too). No lock and no write: a layer that gives the pool's addresses to code
+     * it does not trust checks one with this before keeping it. It cannot tell a second
+     * return of an item a layer holds out from the first: that is the layer's guard.
+     */
+    public boolean isOut(long address) {
+        return records.isOut(address);
+    }
+
     /** The ownership records and their recent-slab table, for tests ({@code Record*Test}). */
     ItemRecords records() {
         return records;

@@ -139,6 +139,47 @@ class RawHolderTest {
         }
     }
 
+    /**
+     * An address inside an item, or an item free in the pool, is no item that is out: refused
+     * before it reaches a thread's hot slot or magazine (review 15: {@code address + 8} was
+     * parked there, the next acquire handed it out overlapping its neighbour, and the pool's
+     * close threw). Classes of power-of-two and other strides, magazines on and off; a large
+     * span off its page boundary too.
+     */
+    @Test
+    void anAddressThatIsNoItemThatIsOutIsRefusedAndTheItemCanStillBeReleased() {
+        for (boolean magazines : new boolean[] {true, false}) {
+            for (int size : new int[] {64, 160, 4096, 5120, 1 << 20}) {
+                try (BufferPool p = pool("no-item-" + size + "-" + magazines).magazines(magazines).build()) {
+                    Box b = new Box();
+                    assertTrue(p.tryAcquireRaw(size, b));
+                    long inside = size < 1 << 20 ? b.address + b.capacity / 2 : b.address + PAGE + 8; // a large span's interior page passes: documented
+                    for (long wrong : new long[] {b.address + 8, b.address + 16, inside}) {
+                        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                                () -> p.releaseRaw(b, b.token, wrong), "size " + size + ", " + Long.toHexString(wrong));
+                        assertTrue(e.getMessage().contains("not the start of"), e.getMessage());
+                        assertTrue(e.getMessage().contains(Long.toHexString(wrong)), e.getMessage());
+                        assertThrows(IllegalArgumentException.class, () -> p.rawView(b, b.token, wrong));
+                    }
+                    if (!magazines && size < 1 << 20) {
+                        // the next item of the slab was never handed out: free in the pool
+                        long free = b.address + b.capacity;
+                        assertThrows(IllegalArgumentException.class, () -> p.releaseRaw(b, b.token, free));
+                    }
+                    assertEquals(1, p.stats().buffersInUse(), "nothing was released by the refused calls");
+                    p.checkInvariants();
+                    b.release(p);
+                    assertEquals(0, p.stats().buffersInUse());
+                    p.checkInvariants();
+                    Box next = new Box();
+                    assertTrue(p.tryAcquireRaw(size, next));
+                    assertEquals(b.address, next.address, "the item itself comes back, not an address inside it");
+                    next.release(p);
+                }
+            }
+        }
+    }
+
     @Test
     void aHolderThatThrowsOwnsNothingAndTheMemoryGoesBack() {
         for (int size : new int[] {64, 4096, 1 << 20}) {
