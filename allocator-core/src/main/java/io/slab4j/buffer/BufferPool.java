@@ -326,8 +326,8 @@ public final class BufferPool implements AutoCloseable {
      * <p>When the OS refuses to commit memory ({@code mprotect} fails with {@code ENOMEM}),
      * the acquire waits it out like a full pool: the commit is retried (from 50 ms, backing off
      * to 1 s), and a close of a buffer may serve it first. The failure is logged where it
-     * happened (the 1st, 2nd, 4th... failure) and counted by the pool's arena
-     * ({@code ArenaStats.commitFailures}); no {@link BufferPoolStats} figure counts it, and it is
+     * happened (the 1st, 2nd, 4th... failure) and counted in
+     * {@link BufferPoolStats#commitFailures()} (each refused try, its retries included); it is
      * not a {@link SizeClassStats#failures() failure} of the class, which counts acquires that
      * returned no buffer. The calls that do not wait throw {@link NativeMemoryException} instead.
      */
@@ -1074,9 +1074,11 @@ public final class BufferPool implements AutoCloseable {
             used += s.buffersInUse() * s.size();
             count += s.buffersInUse();
         }
-        long committed = closed ? 0 : arena.stats().committed(); // closed: the region is unmapped
+        io.slab4j.arena.ArenaStats a = arena.stats();
+        long committed = closed ? 0 : a.committed(); // closed: the region is unmapped
+        long accessible = closed ? 0 : a.accessible();
         return new BufferPoolStats(name, region.size(), committed, maxCommitted, used, count, waiting,
-                leaks.sum(), large.buffersInUse(), large.cachedBytes(), perClass);
+                leaks.sum(), large.buffersInUse(), large.cachedBytes(), perClass, accessible, a.commitFailures());
     }
 
     /** Checks the arena, every class's pool and cache, and the large-span cache; throws IllegalStateException on the first broken invariant. */
@@ -1268,7 +1270,15 @@ public final class BufferPool implements AutoCloseable {
             return this;
         }
 
-        /** A cap on committed memory, at most the reservation (checked by {@link #build()}). */
+        /**
+         * A cap on committed memory, at most the reservation (checked by {@link #build()}): the
+         * bytes of live slabs and of open and cached large spans ({@link BufferPoolStats#committedBytes()}),
+         * which bounds resident memory. An acquire that would commit beyond it waits (or finds
+         * nothing, for {@code tryAcquire}) as at a full reservation. Protections change in whole
+         * commit chunks, so the bytes mapped read-write ({@link BufferPoolStats#accessibleBytes()},
+         * the kernel's commit charge) can exceed it while freed pages inside a live chunk are
+         * released.
+         */
         public Builder maxCommitted(long bytes) {
             if (bytes <= 0) {
                 throw new IllegalArgumentException("maxCommitted(" + bytes + "): the cap must be positive");

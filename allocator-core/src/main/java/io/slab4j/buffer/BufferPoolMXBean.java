@@ -19,6 +19,12 @@ public interface BufferPoolMXBean {
 
     long getLeaksDetected();
 
+    /** Bytes of the region mapped read-write, in whole commit chunks (see {@link BufferPoolStats#accessibleBytes()}). */
+    long getAccessibleBytes();
+
+    /** Commits the operating system refused (see {@link BufferPoolStats#commitFailures()}). */
+    long getCommitFailures();
+
     /** The size classes, ascending. */
     int[] getSizeClasses();
 

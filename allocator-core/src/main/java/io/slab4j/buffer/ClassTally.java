@@ -76,6 +76,12 @@ final class ClassTally extends Supply implements SampleClock {
     final Thread thread;
     /** {@code thread}'s own handle on the class's magazines (null when they are off): only {@code thread} calls it. */
     final PoolCache.Local local;
+    /**
+     * The slab of the last address a raw release of this class checked ({@link SizeClass#isOut}),
+     * opaque here. Plain: written by whichever thread checks, a stale or racing value costs a
+     * directory lookup only (see {@code Pool.isOut(long, Object)}).
+     */
+    Object slabHint;
     /** Written by {@code thread} only (release store), read by anyone (acquire load). */
     private long taken;
     /** Written by {@code thread} only (release store), read by anyone (acquire load). */
@@ -179,7 +185,7 @@ final class ClassTally extends Supply implements SampleClock {
 
     @Override
     boolean mayHold(long address) {
-        return sizeClass.isOut(address);
+        return sizeClass.isOut(address, this);
     }
 
     @Override

@@ -90,6 +90,16 @@ final class Management implements BufferPoolMXBean {
     }
 
     @Override
+    public long getAccessibleBytes() {
+        return pool.stats().accessibleBytes();
+    }
+
+    @Override
+    public long getCommitFailures() {
+        return pool.stats().commitFailures();
+    }
+
+    @Override
     public long getUsedBytes() {
         return pool.stats().usedBytes();
     }

@@ -118,9 +118,20 @@ final class SizeClass {
         return cache != null ? cache.local() : null;
     }
 
-    /** Whether {@code address} is the start of an item of this class that is out (see {@code Pool.isOut}); no lock. */
-    boolean isOut(long address) {
-        return pool.isOut(address);
+    /**
+     * Whether {@code address} is the start of an item of this class that is out (see
+     * {@code Pool.isOut}); no lock. {@code t} keeps the slab of the last address it checked,
+     * so a run of addresses from one slab reads no directory.
+     */
+    boolean isOut(long address, ClassTally t) {
+        Object hint = pool.isOut(address, t.slabHint);
+        if (hint == null) {
+            return false;
+        }
+        if (hint != t.slabHint) {
+            t.slabHint = hint; // only on a change: a steady run writes nothing to the tally's line
+        }
+        return true;
     }
 
     /** The wait: a put to this class's pool or arena space for a grow, whichever first (the pool's nack choice). */

@@ -89,8 +89,16 @@ final class ItemRecords {
      */
     boolean isOut(long address) {
         Slab slab = slabs.find(address);
-        int index = slab == null ? -1 : indexIn(slab, address);
-        return index >= 0 && slab.state(index) == Slab.OUT;
+        return slab != null && isOutIn(slab, address);
+    }
+
+    /**
+     * As {@link #isOut}, in a slab the caller found before (a hint it may have kept past the
+     * slab's life): false when the slab has retired, or does not hold an out item there.
+     */
+    boolean isOutIn(Slab slab, long address) {
+        int index = indexIn(slab, address);
+        return index >= 0 && !slab.retired() && slab.state(index) == Slab.OUT;
     }
 
     // ------------------------------------------------------------ the layer side

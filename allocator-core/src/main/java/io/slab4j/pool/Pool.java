@@ -245,6 +245,23 @@ public final class Pool implements AutoCloseable {
         return records.isOut(address);
     }
 
+    /**
+     * As {@link #isOut}, for a layer that checks many addresses on a fast path: {@code hint}
+     * is what the last call returned (null at first), an opaque reference to the slab that
+     * held the last address checked. When the new address is in the same slab, the check
+     * reads that slab alone, not the directory. Returns the hint to keep, or null when the
+     * address is no item of this pool that is out. The hint may be kept in a plain field and
+     * shared between threads (the slab's fields it reads are final or volatile); a stale
+     * one costs a directory lookup, never a wrong answer.
+     */
+    public Object isOut(long address, Object hint) {
+        if (hint instanceof Slab && records.isOutIn((Slab) hint, address)) {
+            return hint;
+        }
+        Slab slab = records.slabFor(address);
+        return slab != null && records.isOutIn(slab, address) ? slab : null;
+    }
+
     /** The ownership records and their recent-slab table, for tests ({@code Record*Test}). */
     ItemRecords records() {
         return records;

@@ -124,6 +124,10 @@ class BufferPoolBuilderTest {
             long committed = (Long) server.getAttribute(on, "CommittedBytes");
             assertTrue(committed >= 64 + 4096 + 12288 && committed <= 16L << 20, "committed " + committed);
             assertEquals(pool.stats().committedBytes(), committed);
+            long accessible = (Long) server.getAttribute(on, "AccessibleBytes");
+            assertTrue(accessible >= committed, "accessible " + accessible + ", committed " + committed);
+            assertEquals(pool.stats().accessibleBytes(), accessible);
+            assertEquals(0L, server.getAttribute(on, "CommitFailures"));
             assertArrayEquals(new int[] {64, 4096}, (int[]) server.getAttribute(on, "SizeClasses"));
             assertArrayEquals(new long[] {1, 1}, (long[]) server.getAttribute(on, "SizeClassBuffersInUse"));
             a.close();

@@ -594,6 +594,10 @@ class RefusedCommitsTest {
                     assertEquals(s0.committedBytes(), s1.committedBytes(), what);
                     assertEquals(s0.largeBuffersInUse(), s1.largeBuffersInUse(), what);
                     assertEquals(0, s1.waiters(), what);
+                    assertEquals(s0.commitFailures() + 1, s1.commitFailures(), "one refusal counted, " + what);
+                    assertEquals(s1.commitFailures(), java.lang.management.ManagementFactory.getPlatformMBeanServer()
+                            .getAttribute(new javax.management.ObjectName("io.slab4j:type=BufferPool,name=" + p.name()),
+                                    "CommitFailures"), "the MXBean's figure");
                     p.checkInvariants();
                     other.close();
                     held.forEach(PooledBuffer::close);

@@ -157,4 +157,64 @@ class ResidentMemoryTest {
             pool.checkInvariants();
         }
     }
+
+    /**
+     * {@code maxCommitted} caps what can be resident, and the figures say what the kernel maps
+     * (review 15's probe, defect 6): one 16 B class, so page requests are page spans; the cap
+     * filled with one-page spans, every other one closed and trimmed, the cap filled again with
+     * two-page spans, which fit none of the holes. The chunks of the one-page survivors stay
+     * read-write with their freed pages released, so the bytes mapped read-write exceed the
+     * cap: {@code accessibleBytes} must show exactly that, while the committed bytes and the
+     * region's resident memory stay within the cap.
+     */
+    @Test
+    void maxCommittedCapsResidentMemoryAndAccessibleBytesIsWhatTheKernelMaps() throws InterruptedException {
+        long cap = 256 << 10;
+        int page = io.slab4j.nativemem.VirtualRegion.pageSize();
+        try (BufferPool p = BufferPool.builder().name("rss-cap-chunks").reserve(16L << 20).maxCommitted(cap)
+                .sizeClasses(16).magazines(false).leakDetection(LeakDetection.OFF).build()) {
+            long base = p.regionAddress();
+            long end = base + p.stats().reservedBytes();
+            List<PooledBuffer> one = new ArrayList<>();
+            PooledBuffer b;
+            while ((b = p.tryAcquire(page)) != null) {
+                touch(b);
+                one.add(b);
+            }
+            assertEquals(cap / page, one.size(), "the cap holds this many one-page spans");
+            for (int k = one.size() - 1; k >= 0; k -= 2) {
+                one.remove(k).close();
+            }
+            p.trim();
+            List<PooledBuffer> two = new ArrayList<>();
+            while ((b = p.tryAcquire(2 * page)) != null) {
+                touch(b);
+                two.add(b);
+            }
+            assertTrue(!two.isEmpty(), "two-page spans fit under the cap again");
+            BufferPoolStats s = p.stats();
+            long mapped = ProcMaps.readWriteBytesWithin(base, end);
+            long resident = ProcMaps.residentWithin(base, end);
+            System.out.printf("cap %d KiB: committed %d KiB, accessible %d KiB, mapped read-write %d KiB, resident %d KiB%n",
+                    cap >> 10, s.committedBytes() >> 10, s.accessibleBytes() >> 10, mapped >> 10, resident >> 10);
+            assertEquals(cap, s.committedBytes(), "the cap is full");
+            assertTrue(resident <= cap, "resident " + resident + " bytes, above the cap " + cap);
+            assertEquals(mapped, s.accessibleBytes(), "accessibleBytes is what /proc/self/maps maps read-write");
+            assertTrue(s.accessibleBytes() > cap, "this layout keeps chunks read-write beyond the cap: " + s);
+            assertEquals(s.accessibleBytes(), p.arenaStats().accessible());
+            one.forEach(PooledBuffer::close);
+            two.forEach(PooledBuffer::close);
+            p.trim();
+            assertEquals(0, p.stats().accessibleBytes(), "all chunks decommitted after trim: " + p.stats());
+            assertEquals(0, ProcMaps.readWriteBytesWithin(base, end));
+            p.checkInvariants();
+        }
+    }
+
+    private static void touch(PooledBuffer b) {
+        ByteBuffer v = b.byteBuffer();
+        for (int at = 0; at < b.capacity(); at += 4096) {
+            v.put(at, (byte) 1);
+        }
+    }
 }
