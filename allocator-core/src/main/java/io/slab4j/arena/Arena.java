@@ -242,6 +242,25 @@ public final class Arena {
         handover.free(address, size, quantumIndex(address), n);
     }
 
+    /**
+     * Whether an allocated span of {@code size} bytes starts at {@code address}: what
+     * {@link #free} would accept now. Under the lock; changes nothing. A layer that takes
+     * spans back from code it does not trust checks one before keeping it.
+     */
+    public boolean isAllocated(long address, long size) {
+        if (size <= 0 || size > this.size || address < base || address >= base + this.size
+                || ((address - base) & (quantum - 1)) != 0) {
+            return false;
+        }
+        int n = (int) ((size + quantum - 1) >>> quantumShift);
+        lock.lock();
+        try {
+            return segments.isSpan(quantumIndex(address), n);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     // --------------------------------------------------------------------- waits
 
     /**

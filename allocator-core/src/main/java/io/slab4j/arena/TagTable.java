@@ -248,6 +248,12 @@ final class TagTable {
         return at;
     }
 
+    /** Whether an allocated span of {@code n} quanta starts at {@code at} (what {@link #free} would accept). */
+    boolean isSpan(int at, int n) {
+        int w = at < 0 || at >= quanta ? 0 : tags.word(at);
+        return Tags.kind(w) == Tags.ALLOCATED && tags.length(at, w) == n;
+    }
+
     /** Throws, changing nothing, unless an allocated span of {@code n} quanta starts at {@code at}. */
     private void checkSpan(int at, int n, LongToString describe) {
         int w = at < 0 || at >= quanta ? 0 : tags.word(at);

@@ -422,10 +422,13 @@ public final class BufferPool implements AutoCloseable {
      *     region, or {@code address} is not the start of memory of the token's size that is out:
      *     for a size class, the start of one of its items that was handed out and not yet given
      *     back (an address inside an item, or one free in the pool, is refused); for a large
-     *     span, a page boundary. Nothing is released then: the memory stays where it is. These
-     *     checks cannot tell a second release of an item still parked in a thread's cache, a
-     *     large span's interior page, or another out item of the same class, from the right
-     *     one: that is the holder's guard.
+     *     span, the start of a span of its size allocated in the arena (one free in the arena,
+     *     or memory the arena has since given to a slab or a span of another size, is refused).
+     *     Nothing is released then: the memory stays where it is. These checks cannot tell the
+     *     right release from a second release of memory the pool still keeps for reuse (an item
+     *     parked in a thread's cache, a closed large span kept committed), or from the release of
+     *     another out item of the same class or span of the same size: that is the holder's
+     *     guard.
      */
     public void releaseRaw(RawHolder holder, Object token, long address) {
         if (token instanceof ClassTally && ((ClassTally) token).owner == this && holder != null
@@ -1075,8 +1078,10 @@ public final class BufferPool implements AutoCloseable {
             count += s.buffersInUse();
         }
         io.slab4j.arena.ArenaStats a = arena.stats();
-        long committed = closed ? 0 : a.committed(); // closed: the region is unmapped
-        long accessible = closed ? 0 : a.accessible();
+        // closed: the region is unmapped, or (buffers were open) emptied and kept reserved with its protections as they
+        // were, so that a stale access reads zeros: nothing is resident, but the chunks stay mapped read-write
+        long committed = closed ? 0 : a.committed();
+        long accessible = region.isOpen() ? a.accessible() : 0;
         return new BufferPoolStats(name, region.size(), committed, maxCommitted, used, count, waiting,
                 leaks.sum(), large.buffersInUse(), large.cachedBytes(), perClass, accessible, a.commitFailures());
     }

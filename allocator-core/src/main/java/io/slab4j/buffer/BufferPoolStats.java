@@ -26,7 +26,10 @@ import java.util.List;
  *                          {@code maxCommitted}: this is what Linux charges against its commit
  *                          limit ({@code Committed_AS}, which matters under
  *                          {@code vm.overcommit_memory=2}), while resident memory follows
- *                          {@code committedBytes}
+ *                          {@code committedBytes}. After a close with buffers still open the
+ *                          region stays reserved with its protections (so a stale access reads
+ *                          zeros), its memory released: committed 0, accessible as it was; after a
+ *                          clean close both are 0
  * @param commitFailures    commits the operating system refused (the acquire that needed one threw
  *                          {@code NativeMemoryException}, or its wait went on), since the pool was
  *                          built; such an acquire is no failure of its class

@@ -544,7 +544,8 @@ final class LargeSpans {
 
         @Override
         boolean mayHold(long address) {
-            return (address & ((1L << pageShift) - 1)) == 0; // the arena's spans start on pages; which span, only the arena knows
+            // a span of this size allocated in the arena starts there (one lock round trip: large releases only)
+            return (address & ((1L << pageShift) - 1)) == 0 && arena.isAllocated(address, capacity);
         }
 
         @Override

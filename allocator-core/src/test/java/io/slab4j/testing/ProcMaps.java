@@ -32,7 +32,11 @@ public final class ProcMaps {
         }).count();
     }
 
-    /** Bytes of the mappings inside {@code [start, end)} that are readable and writable ({@code rw} permissions). */
+    /**
+     * Bytes of {@code [start, end)} mapped readable and writable ({@code rw} permissions), each
+     * mapping clipped to the range: the kernel may merge the range's first or last read-write
+     * mapping with a compatible neighbour outside it, which then overlaps the range only in part.
+     */
     public static long readWriteBytesWithin(long start, long end) {
         long total = 0;
         for (String line : read("/proc/self/maps").split("\n")) {
@@ -43,8 +47,10 @@ public final class ProcMaps {
             String[] range = fields[0].split("-");
             long s = Long.parseUnsignedLong(range[0], 16);
             long e = Long.parseUnsignedLong(range[1], 16);
-            if (Long.compareUnsigned(s, start) >= 0 && Long.compareUnsigned(e, end) <= 0 && fields[1].startsWith("rw")) {
-                total += e - s;
+            long lo = Long.compareUnsigned(s, start) > 0 ? s : start;
+            long hi = Long.compareUnsigned(e, end) < 0 ? e : end;
+            if (Long.compareUnsigned(lo, hi) < 0 && fields[1].startsWith("rw")) {
+                total += hi - lo;
             }
         }
         return total;
