@@ -717,4 +717,94 @@ class Review16Test {
             p.checkInvariants();
         }
     }
+
+    /** Interior addresses of small, page-class and large items are refused (large: off a page boundary), view and release. */
+    @Test
+    void interiorAddressesAreRefused() {
+        for (LeakDetection mode : new LeakDetection[] {LeakDetection.OFF, LeakDetection.ALL}) {
+            for (boolean mags : new boolean[] {true, false}) {
+                try (BufferPool p = pool("interior-" + mode + mags).magazines(mags).leakDetection(mode).zeroOnAcquire(true).build()) {
+                    List<Box> bs = new ArrayList<>();
+                    for (int size : new int[] {16, 64, 100, 2560, 4096, 8192, 65536}) {
+                        bs.add(raw(p, size));
+                        bs.add(raw(p, size));
+                    }
+                    for (Box b : bs) {
+                        int c = b.capacity;
+                        for (long off : new long[] {1, 8, c / 2, c - 8, -8, -(long) c / 2}) {
+                            if (off == 0) {
+                                continue;
+                            }
+                            long a = b.address + off;
+                            // the neighbour's start is a legal out item only if it is exactly one item away
+                            boolean isOtherStart = bs.stream().anyMatch(o -> o.address == a && o.token == b.token);
+                            if (isOtherStart) {
+                                continue;
+                            }
+                            assertThrows(IllegalArgumentException.class, () -> p.rawView(b, b.token, a), mode + " " + mags + " view " + c + " +" + off);
+                            assertThrows(IllegalArgumentException.class, () -> p.releaseRaw(b, b.token, a), mode + " " + mags + " release " + c + " +" + off);
+                        }
+                    }
+                    Box l = raw(p, (1 << 20) + 5);
+                    for (long off : new long[] {1, 8, PAGE / 2, PAGE - 8, -8, -PAGE / 2}) {
+                        long a = l.address + off;
+                        assertThrows(IllegalArgumentException.class, () -> p.releaseRaw(l, l.token, a), "large +" + off);
+                        assertThrows(IllegalArgumentException.class, () -> p.rawView(l, l.token, a), "large view +" + off);
+                    }
+                    bs.add(l);
+                    assertEquals(bs.size(), p.stats().buffersInUse());
+                    for (Box b : bs) {
+                        p.releaseRaw(b, b.token, b.address);
+                    }
+                    assertEquals(0, p.stats().buffersInUse());
+                    p.checkInvariants();
+                }
+            }
+        }
+    }
+
+    /** maxCommitted not a page multiple, zeroing pool, raw items and large spans touched in full: committed and resident under the cap. */
+    @Test
+    void oddCapZeroingRawTraffic() {
+        long cap = (1L << 20) + 777;
+        try (BufferPool p = pool("oddcap").maxCommitted(cap).zeroOnAcquire(true).build()) {
+            long base = p.regionAddress();
+            long end = base + p.stats().reservedBytes();
+            int[] sizes = {16, 3000, 4096, 20000, 65536, 65537, 131072 + 1, 250000, 1 << 19, (1 << 20) - 4096};
+            List<Box> held = new ArrayList<>();
+            ThreadLocalRandom r = ThreadLocalRandom.current();
+            long deadline = System.nanoTime() + 6_000_000_000L;
+            for (int step = 0; System.nanoTime() < deadline && step < 2500; step++) {
+                if (held.isEmpty() || r.nextInt(5) > 1) {
+                    Box b = new Box();
+                    if (p.tryAcquireRaw(sizes[r.nextInt(sizes.length)], b)) {
+                        var v = p.rawView(b, b.token, b.address);
+                        for (int at = 0; at < b.capacity; at += PAGE / 2) {
+                            v.put(at, (byte) 1);
+                        }
+                        held.add(b);
+                    }
+                } else {
+                    Box b = held.remove(r.nextInt(held.size()));
+                    p.releaseRaw(b, b.token, b.address);
+                }
+                if (step % 41 == 0) {
+                    p.trim();
+                }
+                BufferPoolStats s = p.stats();
+                assertTrue(s.committedBytes() <= cap, s.toString());
+                assertTrue(s.accessibleBytes() >= s.committedBytes(), s.toString());
+                if (step % 25 == 0) {
+                    long res = ProcMaps.residentPagesWithin(base, end, PAGE);
+                    assertTrue(res <= cap, "step " + step + ": resident " + res + " > cap " + cap + " " + s);
+                    assertEquals(rw(p), s.accessibleBytes());
+                }
+            }
+            for (Box b : held) {
+                p.releaseRaw(b, b.token, b.address);
+            }
+            assertEquals(0, p.stats().buffersInUse());
+            p.checkInvariants();
+        }
+    }
 }
