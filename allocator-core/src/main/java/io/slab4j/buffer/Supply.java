@@ -24,9 +24,9 @@ abstract class Supply extends LeadingPad {
 
     /**
      * Whether {@code address} can be memory this supply handed out and has not taken back, as
-     * far as a check without a lock can tell: for a size class, the start of an item of its
-     * pool that is out; for large spans, a page boundary. For the raw API, whose callers pass
-     * the address back themselves.
+     * far as this supply can tell: for a size class, the start of an item of its pool that is
+     * out (no lock); for large spans, the start of a span of this size allocated in the arena
+     * (the arena's lock). For the raw API, whose callers pass the address back themselves.
      */
     abstract boolean mayHold(long address);
 
