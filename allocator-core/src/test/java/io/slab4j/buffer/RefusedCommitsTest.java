@@ -72,7 +72,7 @@ class RefusedCommitsTest {
             return call.call();
         });
         awaitWaiters(p, waitersThen);
-        Await.parked(thread.get());
+        Await.parkedInSync(thread.get()); // not merely parked: a thread parks on the pool's lock on its way too
         return f;
     }
 

@@ -22,6 +22,20 @@ public final class Await {
     }
 
     /** Until {@code t} is parked (WAITING or TIMED_WAITING) with its interrupt flag consumed. */
+    /**
+     * Until {@code t} is parked in an event sync ({@code io.slab4j.event.Sync}, its park's
+     * blocker): registered in every queue of its choice. Stronger than {@link #parked}, which a
+     * thread also meets while it parks on a lock on its way to the sync.
+     */
+    public static void parkedInSync(Thread t) {
+        until(t.getName() + " parked in a sync", () -> {
+            Thread.State s = t.getState();
+            Object blocker = java.util.concurrent.locks.LockSupport.getBlocker(t);
+            return (s == Thread.State.WAITING || s == Thread.State.TIMED_WAITING) && !t.isInterrupted()
+                    && blocker != null && blocker.getClass().getName().equals("io.slab4j.event.Sync");
+        });
+    }
+
     public static void parked(Thread t) {
         until(t.getName() + " parked", () -> {
             Thread.State s = t.getState();
