@@ -544,8 +544,9 @@ final class LargeSpans {
 
         @Override
         boolean mayHold(long address) {
-            // a span of this size allocated in the arena starts there (one lock round trip: large releases only)
-            return (address & ((1L << pageShift) - 1)) == 0 && arena.isAllocated(address, capacity);
+            // a span of this size allocated in the arena starts there (one lock round trip: large releases only;
+            // an address off the arena's quanta is refused before the lock)
+            return arena.isAllocated(address, capacity);
         }
 
         @Override

@@ -120,7 +120,7 @@ final class SizeClass {
 
     /**
      * Whether {@code address} is the start of an item of this class that is out (see
-     * {@code Pool.isOut}); no lock. {@code t} keeps the slab of the last address it checked,
+     * {@code Pool.isOut(long, Object)}); no lock. {@code t} keeps the slab of the last address it checked,
      * so a run of addresses from one slab reads no directory.
      */
     boolean isOut(long address, ClassTally t) {

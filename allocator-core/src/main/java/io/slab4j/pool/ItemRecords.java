@@ -81,20 +81,12 @@ final class ItemRecords {
     }
 
     /**
-     * Lock-free, any thread: whether {@code address} is the start of an item of a live slab
-     * whose record says OUT (handed out, or held by a layer that runs with its checks off).
-     * Reads only the directory (acquire loads) and the record (an acquire load), never the
-     * recent-slab table, which is the pool lock's or the last caller's. A slab just removed
-     * may still be found; its records all say FREE, so the answer is false, as it should be.
-     */
-    boolean isOut(long address) {
-        Slab slab = slabs.find(address);
-        return slab != null && isOutIn(slab, address);
-    }
-
-    /**
-     * As {@link #isOut}, in a slab the caller found before (a hint it may have kept past the
-     * slab's life): false when the slab has retired, or does not hold an out item there.
+     * Lock-free, any thread: whether {@code address} is the start of an item of {@code slab}
+     * whose record says OUT (handed out, or held by a layer that runs with its checks off);
+     * false when the slab has retired. The slab comes from {@link #slabFor} (acquire loads of
+     * the directory, never the recent-slab table, which is the pool lock's or the last
+     * caller's), now or earlier: a caller may keep it past the slab's life as a hint. A slab
+     * just removed may still be found; its records all say FREE, so the answer is false.
      */
     boolean isOutIn(Slab slab, long address) {
         int index = indexIn(slab, address);

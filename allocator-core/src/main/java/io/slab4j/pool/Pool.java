@@ -240,19 +240,13 @@ public final class Pool implements AutoCloseable {
      * items out too). No lock and no write: a layer that gives the pool's addresses to code
      * it does not trust checks one with this before keeping it. It cannot tell a second
      * return of an item a layer holds out from the first: that is the layer's guard.
-     */
-    public boolean isOut(long address) {
-        return records.isOut(address);
-    }
-
-    /**
-     * As {@link #isOut}, for a layer that checks many addresses on a fast path: {@code hint}
-     * is what the last call returned (null at first), an opaque reference to the slab that
-     * held the last address checked. When the new address is in the same slab, the check
-     * reads that slab alone, not the directory. Returns the hint to keep, or null when the
-     * address is no item of this pool that is out. The hint may be kept in a plain field and
-     * shared between threads (the slab's fields it reads are final or volatile); a stale
-     * one costs a directory lookup, never a wrong answer.
+     *
+     * <p>{@code hint} is what the last call returned (null at first), an opaque reference to
+     * the slab that held the last address checked. When the new address is in the same slab,
+     * the check reads that slab alone, not the directory. Returns the hint to keep, or null
+     * when the address is no item of this pool that is out. The hint may be kept in a plain
+     * field and shared between threads (the slab's fields it reads are final or volatile); a
+     * stale one costs a directory lookup, never a wrong answer.
      */
     public Object isOut(long address, Object hint) {
         if (hint instanceof Slab && records.isOutIn((Slab) hint, address)) {

@@ -33,11 +33,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class RawHolderTest {
     private static final int PAGE = VirtualRegion.pageSize();
 
-    /** A holder that records what it was given, and counts the calls. */
+    /** A holder that records what it was given, and counts the calls; what it was given is volatile, as other threads read it. */
     static final class Box implements RawHolder {
-        long address;
-        int capacity;
-        Object token;
+        volatile long address;
+        volatile int capacity;
+        volatile Object token;
         int calls;
 
         @Override

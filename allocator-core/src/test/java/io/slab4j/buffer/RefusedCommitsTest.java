@@ -1,6 +1,7 @@
 package io.slab4j.buffer;
 
 import io.slab4j.arena.FailingCommits;
+import io.slab4j.buffer.RawHolderTest.Box;
 import io.slab4j.nativemem.NativeMemoryException;
 import io.slab4j.nativemem.VirtualRegion;
 import io.slab4j.testing.Await;
@@ -103,17 +104,6 @@ class RefusedCommitsTest {
             if (held.size() > 100_000) {
                 fail("no commit was refused");
             }
-        }
-    }
-
-    private static final class Raw implements RawHolder {
-        volatile long address;
-        volatile Object token;
-
-        @Override
-        public void hold(long a, int capacity, Object t) {
-            address = a;
-            token = t;
         }
     }
 
@@ -230,7 +220,7 @@ class RefusedCommitsTest {
                 List<PooledBuffer> rest = untilRefused(p, 4096);
                 first.byteBuffer().putLong(0, -1L);
                 first.byteBuffer().putLong(4088, -1L);
-                Raw h = new Raw();
+                Box h = new Box();
                 CompletableFuture<Boolean> w = Background.start("raw-waiter", () -> p.acquireRaw(4096, Duration.ofSeconds(30), h));
                 awaitWaiters(p, 1);
                 first.close();
@@ -335,7 +325,7 @@ class RefusedCommitsTest {
                 for (int k = 0; k < 3; k++) {
                     large.add(p.acquire(1 << 20));
                 }
-                Raw h = new Raw();
+                Box h = new Box();
                 assertTrue(p.tryAcquireRaw(1 << 20, h));
                 seam.failAll(true);
                 CompletableFuture<PooledBuffer> w1 = Background.start("w1", () -> p.acquire(3 << 20));

@@ -1,6 +1,7 @@
 package io.slab4j.buffer;
 
 import io.slab4j.arena.FailingCommits;
+import io.slab4j.buffer.RawHolderTest.Box;
 import io.slab4j.nativemem.NativeMemoryException;
 import io.slab4j.nativemem.VirtualRegion;
 import io.slab4j.testing.ProcMaps;
@@ -22,19 +23,6 @@ import static org.junit.jupiter.api.Assertions.*;
 @Timeout(30)
 class Review16Test {
     private static final int PAGE = VirtualRegion.pageSize();
-
-    static final class Box implements RawHolder {
-        volatile long address;
-        volatile int capacity;
-        volatile Object token;
-
-        @Override
-        public void hold(long a, int c, Object t) {
-            address = a;
-            capacity = c;
-            token = t;
-        }
-    }
 
     private static BufferPool.Builder pool(String name) {
         return BufferPool.builder().name("r16-" + name).reserve(32L << 20).leakDetection(LeakDetection.OFF);
