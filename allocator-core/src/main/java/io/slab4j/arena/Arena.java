@@ -94,6 +94,22 @@ import java.util.concurrent.locks.ReentrantLock;
  * releases run outside it, on spans the calling thread alone holds ({@link Handover}: the
  * serve and hand-over path, the undo of a failed commit, the release of a freed span).
  * {@link #stats()} and {@link #checkInvariants()} take the lock and see a consistent state.
+ *
+ * <p>One read runs outside the lock: {@link #isAllocated} of a span shorter than
+ * {@code 8192} quanta reads the span's head tag alone, a 16-bit word that a store never tears.
+ * It is exact for the span's holder: the carve that wrote the word {@code ALLOCATED, n}
+ * happened before the holder received the address, and nobody rewrites an allocated span's
+ * head but its own free (neighbours' frees and carves write their own heads and feet and
+ * the words inside free segments). For anyone else the read is a data race with the
+ * locked writers, and the memory model lets it return any value written there that no
+ * happens-before edge hides: never one older than a free the caller's thread knows of
+ * (program order, or a lock, volatile or join from the freeing thread), since that free's
+ * {@code RELEASING} write hides it. A word the race does return was that word's value at
+ * a moment when the span was allocated, so the answer is one a locked read could have
+ * given: between carve and commit a locked read sees {@code ALLOCATED} too. The tag
+ * leaves are published by a plain store under the lock and never removed; a reader that
+ * sees no leaf reads 0 (not allocated), which for the holder cannot happen, by the same
+ * happens-before edge.
  */
 public final class Arena {
     private static final System.Logger LOG = System.getLogger(Arena.class.getName());
@@ -244,8 +260,16 @@ public final class Arena {
 
     /**
      * Whether an allocated span of {@code size} bytes starts at {@code address}: what
-     * {@link #free} would accept now. Under the lock; changes nothing. A layer that takes
-     * spans back from code it does not trust checks one before keeping it.
+     * {@link #free} would accept at some moment during the call. Changes nothing. A layer
+     * that takes spans back from code it does not trust checks one before keeping it.
+     *
+     * <p>Spans below {@code 8192} quanta (32 MiB at 4 KiB quanta) are checked without the
+     * lock, by one read of the span's head tag (class comment, "Concurrency"); longer ones,
+     * whose length takes four tag words, under it. Either way the answer is exact for the
+     * span's holder, and for any caller whose call happens after the span's free (the same
+     * thread, or one that learnt of the free through a lock, a volatile or a join). A call
+     * racing a free or an allocation at that address in another thread may see either
+     * side of it, as a locked call could.
      */
     public boolean isAllocated(long address, long size) {
         if (size <= 0 || size > this.size || address < base || address >= base + this.size
@@ -253,9 +277,13 @@ public final class Arena {
             return false;
         }
         int n = (int) ((size + quantum - 1) >>> quantumShift);
+        int at = quantumIndex(address);
+        if (segments.isShortLength(n)) {
+            return segments.isShortSpanUnlocked(at, n);
+        }
         lock.lock();
         try {
-            return segments.isSpan(quantumIndex(address), n);
+            return segments.isSpan(at, n);
         } finally {
             lock.unlock();
         }

@@ -248,6 +248,21 @@ final class TagTable {
         return at;
     }
 
+    /** Whether a span of {@code n} quanta keeps its length in its head tag alone (not in EXT words). */
+    boolean isShortLength(int n) {
+        return !tags.isLong(n);
+    }
+
+    /**
+     * {@link #isSpan} for a short length ({@link #isShortLength}), safe to call without the
+     * lock: it reads one tag word, so it never sees a torn length nor throws on an
+     * inconsistent one. What a racing read may return is in {@link Arena}'s class comment.
+     */
+    boolean isShortSpanUnlocked(int at, int n) {
+        int w = at < 0 || at >= quanta ? 0 : tags.word(at);
+        return w == (n << Tags.KIND_BITS | Tags.ALLOCATED);
+    }
+
     /** Whether an allocated span of {@code n} quanta starts at {@code at} (what {@link #free} would accept). */
     boolean isSpan(int at, int n) {
         int w = at < 0 || at >= quanta ? 0 : tags.word(at);

@@ -38,7 +38,10 @@ package io.slab4j.arena;
  * A leaf is allocated the first time a nonzero word is written into it and then kept:
  * metadata is at most 2 bytes a quantum of the range that has ever held a tag.
  *
- * <p>Not thread-safe: owned by one {@link TagTable}, called under the arena's lock.
+ * <p>Not thread-safe: owned by one {@link TagTable}, called under the arena's lock, but
+ * for {@link #word}, which {@link Arena#isAllocated} also calls without it (the argument is
+ * in {@link Arena}'s class comment): every word is one {@code short} store, and a leaf,
+ * once published, is never removed.
  */
 final class Tags {
     static final int NONE = 0;
@@ -47,7 +50,7 @@ final class Tags {
     static final int ALLOCATED = 3;
     static final int RELEASING = 4;
     static final int EXT = 5;
-    private static final int KIND_BITS = 3;
+    static final int KIND_BITS = 3;
     private static final int KIND_MASK = (1 << KIND_BITS) - 1;
     private static final int FIELD_BITS = 16 - KIND_BITS;
     private static final int FIELD_MASK = (1 << FIELD_BITS) - 1;

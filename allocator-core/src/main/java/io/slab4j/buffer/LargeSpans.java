@@ -544,8 +544,8 @@ final class LargeSpans {
 
         @Override
         boolean mayHold(long address) {
-            // a span of this size allocated in the arena starts there (one lock round trip: large releases only;
-            // an address off the arena's quanta is refused before the lock)
+            // a span of this size allocated in the arena starts there: one read of its head tag, without the
+            // arena's lock, below 32 MiB at 4 KiB quanta (Arena.isAllocated says what a racing read may see)
             return arena.isAllocated(address, capacity);
         }
 

@@ -26,7 +26,8 @@ abstract class Supply extends LeadingPad {
      * Whether {@code address} can be memory this supply handed out and has not taken back, as
      * far as this supply can tell: for a size class, the start of an item of its pool that is
      * out (no lock); for large spans, the start of a span of this size allocated in the arena
-     * (the arena's lock). For the raw API, whose callers pass the address back themselves.
+     * (one read of its head tag, {@link io.slab4j.arena.Arena#isAllocated}). For the raw API,
+     * whose callers pass the address back themselves.
      */
     abstract boolean mayHold(long address);
 
