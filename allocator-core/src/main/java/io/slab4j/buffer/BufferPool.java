@@ -258,6 +258,9 @@ public final class BufferPool implements AutoCloseable {
         this.regionBase = region.address();
         this.regionSize = region.size();
         Arena.Builder arenaBuilder = b.arenaOver.apply(region).prefault(b.prefault).hugePages(b.hugePages);
+        if (b.commitChunk != 0) {
+            arenaBuilder.commitChunk(b.commitChunk);
+        }
         if (b.maxCommitted != 0) {
             arenaBuilder.maxCommitted(b.maxCommitted);
         }
@@ -1058,6 +1061,11 @@ public final class BufferPool implements AutoCloseable {
         return arena.stats();
     }
 
+    /** For tests: the arena's commit chunk in bytes ({@link Builder#commitChunk}). */
+    long arenaCommitChunk() {
+        return arena.commitChunk();
+    }
+
     /** The size classes, ascending (a copy). */
     public int[] sizeClasses() {
         return sizes.clone();
@@ -1235,7 +1243,7 @@ public final class BufferPool implements AutoCloseable {
      * Configures a {@link BufferPool}. Defaults: name {@code "buffers"}, 1 GiB reserved, no
      * committed cap, {@link SizeClasses#DEFAULT}, magazines on, no zeroing,
      * {@link LeakDetection#SAMPLED}, idle decay {@link #DEFAULT_IDLE_DECAY}, no prefault, no huge
-     * pages. Setters reject bad values at once (IllegalArgumentException naming them) and leave
+     * pages, the arena's default commit chunk. Setters reject bad values at once (IllegalArgumentException naming them) and leave
      * the builder unchanged; {@link #build()} checks values against each other and never
      * changes the builder.
      */
@@ -1250,6 +1258,7 @@ public final class BufferPool implements AutoCloseable {
         private Duration idleDecay = DEFAULT_IDLE_DECAY;
         private boolean prefault;
         private boolean hugePages;
+        private long commitChunk;
         /** Test seam: how the pool's arena is built over its region (tests inject failing commits). */
         Function<VirtualRegion, Arena.Builder> arenaOver = Arena::builder;
 
@@ -1282,7 +1291,7 @@ public final class BufferPool implements AutoCloseable {
          * nothing, for {@code tryAcquire}) as at a full reservation. Protections change in whole
          * commit chunks, so the bytes mapped read-write ({@link BufferPoolStats#accessibleBytes()},
          * the kernel's commit charge) can exceed it while freed pages inside a live chunk are
-         * released.
+         * released; with {@link #commitChunk} at the page size it cannot.
          */
         public Builder maxCommitted(long bytes) {
             if (bytes <= 0) {
@@ -1357,11 +1366,37 @@ public final class BufferPool implements AutoCloseable {
         }
 
         /**
+         * The granularity, in bytes, at which the pool's memory is made accessible and
+         * inaccessible ({@link Arena.Builder#commitChunk}): a power of two, a multiple of
+         * {@link VirtualRegion#pageSize()}. A chunk stays mapped read-write while any slab or
+         * large span in it is live (the pages freed inside it are still released, so resident
+         * memory follows {@link BufferPoolStats#committedBytes()} either way), so
+         * {@link BufferPoolStats#accessibleBytes()}, what the kernel charges under
+         * {@code vm.overcommit_memory=2}, can exceed {@link #maxCommitted}. With the page size,
+         * protections follow the committed bytes exactly and {@code maxCommitted} bounds that
+         * charge too; the price is more mappings, up to {@code reservation / bytes} (Linux counts
+         * them against {@code vm.max_map_count}, 65530 by default, for the whole process; a
+         * commit refused for that is a commit failure, {@link BufferPoolStats#commitFailures()},
+         * and the acquire waits as at a full cap). Default: the larger of 64 KiB and
+         * 1/8192 of the reservation.
+         */
+        public Builder commitChunk(long bytes) {
+            long page = VirtualRegion.pageSize();
+            if (bytes <= 0 || Long.bitCount(bytes) != 1 || bytes % page != 0) {
+                throw new IllegalArgumentException("commitChunk(" + bytes + "): the chunk must be a power of two and a multiple of the "
+                        + page + "-byte page");
+            }
+            this.commitChunk = bytes;
+            return this;
+        }
+
+        /**
          * Reserves the region and builds the pool, registering its MXBean.
          *
          * @throws IllegalArgumentException the committed cap exceeds the reservation, a slab of
-         *                                  the largest class does not fit the reservation, or a
-         *                                  pool of this name is open
+         *                                  the largest class does not fit the reservation, the
+         *                                  commit chunk exceeds the reservation, or a pool of this
+         *                                  name is open
          */
         public BufferPool build() {
             long page = VirtualRegion.pageSize();
@@ -1376,6 +1411,10 @@ public final class BufferPool implements AutoCloseable {
                 throw new IllegalArgumentException("size class " + sizeClasses[sizeClasses.length - 1] + " needs slabs of " + slab
                         + " bytes, more than the " + (maxCommitted != 0 ? "committed cap maxCommitted(" + maxCommitted + ")"
                         : "reservation of " + reserved + " bytes"));
+            }
+            if (commitChunk > reserved) {
+                throw new IllegalArgumentException("commitChunk(" + commitChunk + ") exceeds the reservation of " + reserved
+                        + " bytes");
             }
             Management.checkFree(name);
             long huge = hugePages ? VirtualRegion.hugePageSize() : 0;

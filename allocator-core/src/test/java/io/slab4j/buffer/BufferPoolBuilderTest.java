@@ -35,8 +35,14 @@ class BufferPoolBuilderTest {
         assertRejected("name", () -> b.name(null));
         assertRejected("leakDetection(null)", () -> b.leakDetection(null));
         assertRejected("idleDecay", () -> b.idleDecay(Duration.ZERO));
+        int page = io.slab4j.nativemem.VirtualRegion.pageSize();
+        assertRejected("commitChunk(0)", () -> b.commitChunk(0));
+        assertRejected("commitChunk(-" + page + ")", () -> b.commitChunk(-page));
+        assertRejected("commitChunk(" + 3 * page + ")", () -> b.commitChunk(3 * page));
+        assertRejected("commitChunk(" + page / 2 + ")", () -> b.commitChunk(page / 2));
         try (BufferPool pool = b.build()) {
             assertEquals("builder-a", pool.name());
+            assertEquals(64 << 10, pool.arenaCommitChunk(), "the rejected chunks left the default (64 KiB for 8 MiB)");
             assertArrayEquals(new int[] {64, 128}, pool.sizeClasses());
             assertEquals(8L << 20, pool.stats().reservedBytes());
         }
@@ -53,6 +59,12 @@ class BufferPoolBuilderTest {
         }
         BufferPool.Builder tiny = BufferPool.builder().name("builder-c").reserve(64 * 1024).sizeClasses(64, 1 << 20);
         assertRejected("1048576", tiny::build);
+        BufferPool.Builder chunky = BufferPool.builder().name("builder-c").reserve(4L << 20).commitChunk(8L << 20);
+        assertRejected("commitChunk(8388608)", chunky::build);
+        assertFalse(ManagementFactory.getPlatformMBeanServer().isRegistered(Management.objectName("builder-c")));
+        try (BufferPool pool = chunky.commitChunk(4L << 20).build()) {
+            assertEquals(4L << 20, pool.arenaCommitChunk(), "a chunk as large as the reservation is allowed");
+        }
     }
 
     @Test

@@ -211,6 +211,54 @@ class ResidentMemoryTest {
         }
     }
 
+    /**
+     * The same layout with {@code commitChunk} at the page size: protections follow the committed
+     * bytes, so what the kernel maps read-write (its commit charge) stays within the cap too.
+     */
+    @Test
+    void pageCommitChunksBoundTheKernelsCommitChargeByTheCap() {
+        long cap = 256 << 10;
+        int page = io.slab4j.nativemem.VirtualRegion.pageSize();
+        try (BufferPool p = BufferPool.builder().name("rss-cap-pages").reserve(16L << 20).maxCommitted(cap).commitChunk(page)
+                .sizeClasses(16).magazines(false).leakDetection(LeakDetection.OFF).build()) {
+            assertEquals(page, p.arenaCommitChunk(), "the arena was built with the pool's chunk");
+            long base = p.regionAddress();
+            long end = base + p.stats().reservedBytes();
+            List<PooledBuffer> one = new ArrayList<>();
+            PooledBuffer b;
+            while ((b = p.tryAcquire(page)) != null) {
+                touch(b);
+                one.add(b);
+            }
+            assertEquals(cap / page, one.size(), "the cap holds this many one-page spans");
+            for (int k = one.size() - 1; k >= 0; k -= 2) {
+                one.remove(k).close();
+            }
+            p.trim();
+            assertEquals(ProcMaps.readWriteBytesWithin(base, end), p.stats().accessibleBytes());
+            assertEquals(p.stats().committedBytes(), p.stats().accessibleBytes(), "the freed pages are inaccessible at once");
+            List<PooledBuffer> two = new ArrayList<>();
+            while ((b = p.tryAcquire(2 * page)) != null) {
+                touch(b);
+                two.add(b);
+            }
+            assertTrue(!two.isEmpty(), "two-page spans fit under the cap again");
+            BufferPoolStats s = p.stats();
+            long mapped = ProcMaps.readWriteBytesWithin(base, end);
+            System.out.printf("page chunks, cap %d KiB: committed %d KiB, accessible %d KiB, mapped read-write %d KiB%n",
+                    cap >> 10, s.committedBytes() >> 10, s.accessibleBytes() >> 10, mapped >> 10);
+            assertEquals(cap, s.committedBytes(), "the cap is full");
+            assertEquals(mapped, s.accessibleBytes(), "accessibleBytes is what /proc/self/maps maps read-write");
+            assertTrue(mapped <= cap, "mapped read-write " + mapped + " bytes, above the cap " + cap);
+            one.forEach(PooledBuffer::close);
+            two.forEach(PooledBuffer::close);
+            p.trim();
+            assertEquals(0, p.stats().accessibleBytes(), p.stats().toString());
+            assertEquals(0, ProcMaps.readWriteBytesWithin(base, end));
+            p.checkInvariants();
+        }
+    }
+
     private static void touch(PooledBuffer b) {
         ByteBuffer v = b.byteBuffer();
         for (int at = 0; at < b.capacity(); at += 4096) {
