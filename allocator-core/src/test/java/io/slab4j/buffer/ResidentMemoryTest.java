@@ -175,23 +175,7 @@ class ResidentMemoryTest {
                 .sizeClasses(16).magazines(false).leakDetection(LeakDetection.OFF).build()) {
             long base = p.regionAddress();
             long end = base + p.stats().reservedBytes();
-            List<PooledBuffer> one = new ArrayList<>();
-            PooledBuffer b;
-            while ((b = p.tryAcquire(page)) != null) {
-                touch(b);
-                one.add(b);
-            }
-            assertEquals(cap / page, one.size(), "the cap holds this many one-page spans");
-            for (int k = one.size() - 1; k >= 0; k -= 2) {
-                one.remove(k).close();
-            }
-            p.trim();
-            List<PooledBuffer> two = new ArrayList<>();
-            while ((b = p.tryAcquire(2 * page)) != null) {
-                touch(b);
-                two.add(b);
-            }
-            assertTrue(!two.isEmpty(), "two-page spans fit under the cap again");
+            List<PooledBuffer> held = fillWithHolesThenRefill(p, cap, page, () -> { });
             BufferPoolStats s = p.stats();
             long mapped = ProcMaps.readWriteBytesWithin(base, end);
             long resident = ProcMaps.residentWithin(base, end);
@@ -202,8 +186,7 @@ class ResidentMemoryTest {
             assertEquals(mapped, s.accessibleBytes(), "accessibleBytes is what /proc/self/maps maps read-write");
             assertTrue(s.accessibleBytes() > cap, "this layout keeps chunks read-write beyond the cap: " + s);
             assertEquals(s.accessibleBytes(), p.arenaStats().accessible());
-            one.forEach(PooledBuffer::close);
-            two.forEach(PooledBuffer::close);
+            held.forEach(PooledBuffer::close);
             p.trim();
             assertEquals(0, p.stats().accessibleBytes(), "all chunks decommitted after trim: " + p.stats());
             assertEquals(0, ProcMaps.readWriteBytesWithin(base, end));
@@ -224,25 +207,10 @@ class ResidentMemoryTest {
             assertEquals(page, p.arenaCommitChunk(), "the arena was built with the pool's chunk");
             long base = p.regionAddress();
             long end = base + p.stats().reservedBytes();
-            List<PooledBuffer> one = new ArrayList<>();
-            PooledBuffer b;
-            while ((b = p.tryAcquire(page)) != null) {
-                touch(b);
-                one.add(b);
-            }
-            assertEquals(cap / page, one.size(), "the cap holds this many one-page spans");
-            for (int k = one.size() - 1; k >= 0; k -= 2) {
-                one.remove(k).close();
-            }
-            p.trim();
-            assertEquals(ProcMaps.readWriteBytesWithin(base, end), p.stats().accessibleBytes());
-            assertEquals(p.stats().committedBytes(), p.stats().accessibleBytes(), "the freed pages are inaccessible at once");
-            List<PooledBuffer> two = new ArrayList<>();
-            while ((b = p.tryAcquire(2 * page)) != null) {
-                touch(b);
-                two.add(b);
-            }
-            assertTrue(!two.isEmpty(), "two-page spans fit under the cap again");
+            List<PooledBuffer> held = fillWithHolesThenRefill(p, cap, page, () -> {
+                assertEquals(ProcMaps.readWriteBytesWithin(base, end), p.stats().accessibleBytes());
+                assertEquals(p.stats().committedBytes(), p.stats().accessibleBytes(), "the freed pages are inaccessible at once");
+            });
             BufferPoolStats s = p.stats();
             long mapped = ProcMaps.readWriteBytesWithin(base, end);
             System.out.printf("page chunks, cap %d KiB: committed %d KiB, accessible %d KiB, mapped read-write %d KiB%n",
@@ -250,13 +218,39 @@ class ResidentMemoryTest {
             assertEquals(cap, s.committedBytes(), "the cap is full");
             assertEquals(mapped, s.accessibleBytes(), "accessibleBytes is what /proc/self/maps maps read-write");
             assertTrue(mapped <= cap, "mapped read-write " + mapped + " bytes, above the cap " + cap);
-            one.forEach(PooledBuffer::close);
-            two.forEach(PooledBuffer::close);
+            held.forEach(PooledBuffer::close);
             p.trim();
             assertEquals(0, p.stats().accessibleBytes(), p.stats().toString());
             assertEquals(0, ProcMaps.readWriteBytesWithin(base, end));
             p.checkInvariants();
         }
+    }
+
+    /**
+     * Fills the cap with one-page spans, closes every other one and trims (so every commit
+     * chunk keeps a live span and a freed page), runs {@code afterHoles}, then fills the cap
+     * again with two-page spans. Returns every buffer still open.
+     */
+    private static List<PooledBuffer> fillWithHolesThenRefill(BufferPool p, long cap, int page, Runnable afterHoles) {
+        List<PooledBuffer> held = new ArrayList<>();
+        PooledBuffer b;
+        while ((b = p.tryAcquire(page)) != null) {
+            touch(b);
+            held.add(b);
+        }
+        assertEquals(cap / page, held.size(), "the cap holds this many one-page spans");
+        for (int k = held.size() - 1; k >= 0; k -= 2) {
+            held.remove(k).close();
+        }
+        p.trim();
+        afterHoles.run();
+        int before = held.size();
+        while ((b = p.tryAcquire(2 * page)) != null) {
+            touch(b);
+            held.add(b);
+        }
+        assertTrue(held.size() > before, "two-page spans fit under the cap again");
+        return held;
     }
 
     private static void touch(PooledBuffer b) {
