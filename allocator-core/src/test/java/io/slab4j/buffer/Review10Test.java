@@ -35,7 +35,6 @@ import static org.junit.jupiter.api.Assertions.fail;
 class Review10Test {
     private static final int PAGE = VirtualRegion.pageSize();
 
-    /** Captures the pool's log records for the duration of a test. */
     /** Every acquire is a sample point (ALL) and the period is 1 ms: an acquire after a short sleep runs a pass. */
     private static BufferPool.Builder decaying(String name) {
         return BufferPool.builder().name("r10-" + name).reserve(32L << 20).leakDetection(LeakDetection.ALL)

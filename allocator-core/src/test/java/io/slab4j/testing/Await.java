@@ -21,7 +21,6 @@ public final class Await {
         }
     }
 
-    /** Until {@code t} is parked (WAITING or TIMED_WAITING) with its interrupt flag consumed. */
     /**
      * Until {@code t} is parked in an event sync ({@code io.slab4j.event.Sync}, its park's
      * blocker): registered in every queue of its choice. Stronger than {@link #parked}, which a
@@ -36,6 +35,7 @@ public final class Await {
         });
     }
 
+    /** Until {@code t} is parked (WAITING or TIMED_WAITING) with its interrupt flag consumed. */
     public static void parked(Thread t) {
         until(t.getName() + " parked", () -> {
             Thread.State s = t.getState();
