@@ -425,13 +425,14 @@ public final class BufferPool implements AutoCloseable {
      *     region, or {@code address} is not the start of memory of the token's size that is out:
      *     for a size class, the start of one of its items that was handed out and not yet given
      *     back (an address inside an item, or one free in the pool, is refused); for a large
-     *     span, the start of a span of its size allocated in the arena (one free in the arena,
-     *     or memory the arena has since given to a slab or a span of another size, is refused).
-     *     Nothing is released then: the memory stays where it is. These checks cannot tell the
-     *     right release from a second release of memory the pool still keeps for reuse (an item
-     *     parked in a thread's cache, a closed large span kept committed), or from the release of
-     *     another out item of the same class or span of the same size: that is the holder's
-     *     guard.
+     *     span, the start of a span of its size that went to a raw holder and has not come back
+     *     (one free in the arena or kept by the pool for reuse, or memory since given to a slab,
+     *     to a handle or to a span of another size, is refused; of two racing releases of one
+     *     span, one is refused). Nothing is released then: the memory stays where it is. These
+     *     checks cannot tell the right release from a second release of an item the pool still
+     *     keeps for reuse in a thread's cache, or from the release of another out item of the
+     *     same class or of a span of the same size another raw holder holds: that is the
+     *     holder's guard.
      */
     public void releaseRaw(RawHolder holder, Object token, long address) {
         if (token instanceof ClassTally && ((ClassTally) token).owner == this && holder != null
@@ -446,7 +447,9 @@ public final class BufferPool implements AutoCloseable {
         checkHolder(holder, "releaseRaw(null, token, address)");
         Supply supply = supplyOf(token, "releaseRaw");
         checkInRegion(supply, address, "releaseRaw(holder, token, ");
-        checkHeld(supply, address, "releaseRaw(holder, token, ");
+        if (!closed && !supply.takeBackRaw(address)) {
+            throw notHeld(supply, address, "releaseRaw(holder, token, ");
+        }
         giveBack(holder, supply, token, address);
     }
 
@@ -504,11 +507,16 @@ public final class BufferPool implements AutoCloseable {
      */
     private void checkHeld(Supply supply, long address, String call) {
         if (!closed && !supply.mayHold(address)) {
-            throw new IllegalArgumentException(call + io.slab4j.arena.Hex.of(address) + "): not the start of "
-                    + (supply instanceof ClassTally ? "a " + supply.capacity + "-byte item" : "a large span")
-                    + " of buffer pool '" + name + "' that is out (an interior or foreign address, or one already"
-                    + " back in the pool); nothing was released");
+            throw notHeld(supply, address, call);
         }
+    }
+
+    private IllegalArgumentException notHeld(Supply supply, long address, String call) {
+        return new IllegalArgumentException(call + io.slab4j.arena.Hex.of(address) + "): not the start of "
+                + (supply instanceof ClassTally ? "a " + supply.capacity + "-byte item" : "a " + supply.capacity
+                        + "-byte large span held raw")
+                + " of buffer pool '" + name + "' that is out (an interior or foreign address, or one already"
+                + " back in the pool); nothing was released");
     }
 
     /** The supply behind a raw token of this pool; else IllegalArgumentException. */
@@ -527,9 +535,11 @@ public final class BufferPool implements AutoCloseable {
      * on unchanged (a precise rethrow: javac knows the try block throws nothing checked).
      */
     private static PooledBuffer hold(RawHolder holder, long address, Supply supply, Object token) {
+        supply.heldRaw(address);
         try {
             holder.hold(address, supply.capacity, token);
         } catch (Throwable e) {
+            supply.heldRawUndone(address);
             giveBack(holder, supply, token, address);
             throw e;
         }

@@ -2,6 +2,7 @@ package io.slab4j.buffer;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.ToLongFunction;
 import io.slab4j.arena.Arena;
 import io.slab4j.event.Event;
@@ -72,6 +73,22 @@ import io.slab4j.nativemem.VirtualRegion;
  * frees it ({@link Stripe#release}): its park precedes its read of {@code owner.waiters()},
  * and a waiter counts itself before its last try evicts (which takes every parked span), so
  * one of the two sees the other, as for a size class's hot slot ({@link ClassTally}).
+ *
+ * <h2>Raw marks</h2>
+ * A raw release ({@link BufferPool#releaseRaw}) passes an address back from code the pool
+ * does not trust, and the arena alone cannot tell whose a span is: a slab of the same length
+ * at a stale address looks the same to it, and two racing releases of one span both find it
+ * allocated. So a large span handed to a {@link RawHolder} is marked, one byte at its first
+ * page ({@code rawOut}): set by a release store before {@code hold} is called (the span is
+ * the acquirer's alone then, and the holder receives the address after the store), cleared
+ * by the release's CAS 1 → 0, which only one of racing releases wins; the loser is refused
+ * before anything is counted. A release first checks that the arena has a span of the
+ * token's size there ({@link Arena#isAllocated}), so a mark cannot pass a span of another
+ * size. Marks are cleared too when {@code hold} throws and when the leak detector returns a
+ * raw span. A handle's span and a slab are never marked, and the next raw holder of a span
+ * marks it only after the span came back through the stripe's lock, hot slot or the arena,
+ * each a happens-before edge from the clearing. Not caught: a stale release of a span
+ * another raw holder now holds with the same size (the holder's guard, {@link BufferPool#releaseRaw}).
  */
 final class LargeSpans {
     /** Spans a stripe caches at most. */
@@ -81,6 +98,10 @@ final class LargeSpans {
     /** A hot slot's value once the pool closed: never a parked span (those are positive). */
     static final long SEALED = -1L;
     private static final VarHandle HOT;
+    private static final VarHandle MARK = MethodHandles.arrayElementVarHandle(byte[].class);
+    /** Raw marks come in leaves of 2^16 pages (64 KiB of marks for 256 MiB of region at 4 KiB pages), made on first use. */
+    static final int RAW_LEAF_SHIFT = 16;
+    static final int RAW_LEAF_PAGES = 1 << RAW_LEAF_SHIFT;
 
     static {
         try {
@@ -99,6 +120,12 @@ final class LargeSpans {
     /** The arena's first byte: parked spans are stored as page offsets from it. */
     private final long base;
     private final int pageShift;
+    /**
+     * One byte a page of the region, 1 at the first page of a large span that went to a
+     * {@link RawHolder} and has not come back, else 0; leaves made when a raw hold first
+     * reaches their range. See "Raw marks" in the class comment.
+     */
+    private final AtomicReferenceArray<byte[]> rawOut;
 
     /**
      * @param maxCachedBytes the cache's high water mark; each of the stripes may cache
@@ -117,10 +144,70 @@ final class LargeSpans {
         this.base = arena.base();
         this.pageShift = Integer.numberOfTrailingZeros(VirtualRegion.pageSize());
         this.maxStripeBytes = Math.max(maxCachedBytes / stripeCount, Math.min(maxCachedBytes, MIN_STRIPE_BYTES));
+        long pages = arena.size() >>> pageShift;
+        this.rawOut = new AtomicReferenceArray<>((int) ((pages + RAW_LEAF_PAGES - 1) >>> RAW_LEAF_SHIFT));
         this.stripes = new Stripe[stripeCount];
         for (int i = 0; i < stripeCount; i++) {
             stripes[i] = new Stripe();
         }
+    }
+
+    // ------------------------------------------------------------- raw marks
+
+    /** The leaf index of the raw mark of the page at {@code address}. */
+    private int rawLeaf(long address) {
+        return (int) ((address - base) >>> (pageShift + RAW_LEAF_SHIFT));
+    }
+
+    private int rawSlot(long address) {
+        return (int) ((address - base) >>> pageShift) & (RAW_LEAF_PAGES - 1);
+    }
+
+    /** Marks the span at {@code address} raw-held; its holder has it exclusively, so a plain release store (no atomic) suffices. */
+    void markRawOut(long address) {
+        int i = rawLeaf(address);
+        byte[] leaf = rawOut.get(i);
+        if (leaf == null) {
+            leaf = new byte[RAW_LEAF_PAGES];
+            if (!rawOut.compareAndSet(i, null, leaf)) {
+                leaf = rawOut.get(i);
+            }
+        }
+        MARK.setRelease(leaf, rawSlot(address), (byte) 1);
+    }
+
+    /** Whether the span at {@code address} is marked raw-held. */
+    boolean isRawOut(long address) {
+        byte[] leaf = rawOut.get(rawLeaf(address));
+        return leaf != null && (byte) MARK.getAcquire(leaf, rawSlot(address)) == 1;
+    }
+
+    /** Unmarks the span at {@code address} if it is marked: true for exactly one of racing callers, false when it was not marked. */
+    boolean claimRawOut(long address) {
+        byte[] leaf = rawOut.get(rawLeaf(address));
+        return leaf != null && MARK.compareAndSet(leaf, rawSlot(address), (byte) 1, (byte) 0);
+    }
+
+    /** Unmarks the span at {@code address} (its holder never got it, or leaked it). */
+    void clearRawOut(long address) {
+        byte[] leaf = rawOut.get(rawLeaf(address));
+        if (leaf != null) {
+            MARK.setRelease(leaf, rawSlot(address), (byte) 0);
+        }
+    }
+
+    /** Spans marked raw-held now: a scan of every leaf, for {@link #checkInvariants}. */
+    long rawOutCount() {
+        long n = 0;
+        for (int i = 0; i < rawOut.length(); i++) {
+            byte[] leaf = rawOut.get(i);
+            if (leaf != null) {
+                for (int k = 0; k < leaf.length; k++) {
+                    n += (byte) MARK.getAcquire(leaf, k);
+                }
+            }
+        }
+        return n;
     }
 
     /** The stripe count for this machine: the processor count rounded up to a power of two, in [2, 8]. */
@@ -275,6 +362,12 @@ final class LargeSpans {
     void checkInvariants() {
         for (int k = 0; k < stripes.length; k++) {
             stripes[k].check(k);
+        }
+        long marked = rawOutCount();
+        long open = buffersInUse();
+        if (marked > open) {
+            throw new IllegalStateException("large spans: invariant broken: " + marked + " spans marked raw-held, but only "
+                    + open + " large buffers are open");
         }
     }
 
@@ -544,13 +637,32 @@ final class LargeSpans {
 
         @Override
         boolean mayHold(long address) {
-            // a span of this size allocated in the arena starts there: one read of its head tag, without the
-            // arena's lock, below 32 MiB at 4 KiB quanta (Arena.isAllocated says what a racing read may see)
-            return arena.isAllocated(address, capacity);
+            // a span of this size allocated in the arena starts there (one read of its head tag, without the
+            // arena's lock, below 32 MiB at 4 KiB quanta: Arena.isAllocated says what a racing read may see),
+            // and it went to a raw holder and has not come back (a slab or a handle's span there has no mark)
+            return isRawOut(address) && arena.isAllocated(address, capacity);
+        }
+
+        @Override
+        void heldRaw(long address) {
+            markRawOut(address);
+        }
+
+        @Override
+        boolean takeBackRaw(long address) {
+            return arena.isAllocated(address, capacity) && claimRawOut(address);
+        }
+
+        @Override
+        void heldRawUndone(long address) {
+            clearRawOut(address);
         }
 
         @Override
         void release(long address, int capacity, boolean fromCleaner) {
+            if (fromCleaner) {
+                clearRawOut(address); // a leaked raw hold (a handle's span has no mark: clearing it changes nothing)
+            }
             stripe.release(address, capacity);
         }
 

@@ -200,6 +200,50 @@ class RawHolderTest {
         }
     }
 
+    /**
+     * A large raw span is given back once: a second release while the pool keeps the span for
+     * reuse (parked, then cached), or after a handle or another size took its memory, is
+     * refused and changes nothing; so is its view.
+     */
+    @Test
+    void aLargeRawSpanIsGivenBackOnceWhateverTheMemoryDoesNext() {
+        int mib = 1 << 20;
+        try (BufferPool p = pool("large-once").build()) {
+            Box b = new Box();
+            assertTrue(p.tryAcquireRaw(mib, b));
+            b.release(p);
+            BufferPoolStats parked = p.stats();
+            assertEquals(mib, parked.cachedLargeBytes(), "the span is kept for reuse (parked)");
+            assertThrows(IllegalArgumentException.class, () -> b.release(p), "a second release of a parked span");
+            assertThrows(IllegalArgumentException.class, () -> p.rawView(b, b.token, b.address), "the view of a parked span");
+            assertEquals(parked, p.stats(), "the refusal changed nothing");
+            Box other = new Box();
+            assertTrue(p.tryAcquireRaw(mib, other));
+            assertEquals(b.address, other.address, "the parked span went to the next raw holder");
+            Box third = new Box();
+            assertTrue(p.tryAcquireRaw(mib, third));
+            third.release(p);
+            other.release(p); // two closes: one parks, one goes to the stripe's cache
+            assertThrows(IllegalArgumentException.class, () -> other.release(p), "a second release of a cached span");
+            try (PooledBuffer handle = p.tryAcquire(mib)) {
+                long at = handle.address();
+                Box stale = at == other.address ? other : third;
+                assertEquals(at, stale.address, "the handle reuses one of the two spans");
+                BufferPoolStats held = p.stats();
+                assertThrows(IllegalArgumentException.class, () -> stale.release(p), "a stale release of a handle's span");
+                assertEquals(held, p.stats());
+                p.checkInvariants();
+            }
+            p.trim();
+            Box half = new Box();
+            assertTrue(p.tryAcquireRaw(mib / 2, half));
+            assertThrows(IllegalArgumentException.class, () -> b.release(p), "a stale release after trim");
+            half.release(p);
+            assertEquals(0, p.stats().buffersInUse());
+            p.checkInvariants();
+        }
+    }
+
     @Test
     void afterCloseAcquiresRefuseAndReleasesAndViewsBehaveAsForHandles() {
         BufferPool p = pool("closed").build();
