@@ -1,5 +1,6 @@
 package io.slab4j.arena;
 
+import io.slab4j.testing.Background;
 import io.slab4j.nativemem.VirtualRegion;
 import org.junit.jupiter.api.Test;
 
@@ -36,7 +37,7 @@ class ArenaRound4ReviewTest {
             } catch (InterruptedException e) {
                 throw new RuntimeException(e);
             }
-        });
+        }, Background.THREADS);
         assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
             while (a.waiters() == 0 && !w.isDone()) {
                 Thread.sleep(1);
@@ -188,7 +189,7 @@ class ArenaRound4ReviewTest {
                 } catch (InterruptedException e) {
                     throw new RuntimeException(e);
                 }
-            });
+            }, Background.THREADS);
             while (a.waiters() == 0 && !w.isDone()) {
                 Thread.sleep(1);
             }
@@ -252,7 +253,7 @@ class ArenaRound4ReviewTest {
                 } catch (InterruptedException e) {
                     throw new RuntimeException(e);
                 }
-            });
+            }, Background.THREADS);
             while (a.waiters() == 0 && !w.isDone()) {
                 Thread.sleep(1);
             }
@@ -322,7 +323,7 @@ class ArenaRound4ReviewTest {
                     } catch (InterruptedException e) {
                         throw new RuntimeException(e);
                     }
-                });
+                }, Background.THREADS);
                 while (a.waiters() == 0 && !w.isDone()) {
                     Thread.sleep(1);
                 }

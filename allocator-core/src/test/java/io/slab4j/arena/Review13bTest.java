@@ -1,5 +1,6 @@
 package io.slab4j.arena;
 
+import io.slab4j.testing.Background;
 import io.slab4j.cache.PoolCache;
 import io.slab4j.nativemem.VirtualRegion;
 import io.slab4j.pool.Pool;
@@ -82,7 +83,7 @@ class Review13bTest {
             long all = arena.tryAlloc(16 * PAGE);
             CompletableFuture<Long> f = CompletableFuture.supplyAsync(() -> {
                 try { return arena.alloc(4 * PAGE, Duration.ofSeconds(20)); } catch (InterruptedException e) { throw new RuntimeException(e); }
-            });
+            }, Background.THREADS);
             long t = System.nanoTime();
             while (arena.waiters() == 0) Thread.onSpinWait();
             arena.free(all, 16 * PAGE);
@@ -207,9 +208,9 @@ class Review13bTest {
             for (int i = 0; i < 64; i++) held[i] = cache.get();
             CompletableFuture<Object> f = CompletableFuture.supplyAsync(() -> {
                 try { return cache.get(); } catch (Throwable t) { return t; }
-            });
+            }, Background.THREADS);
             while (pool.waiters() == 0) Thread.onSpinWait();
-            CompletableFuture<Void> closing = CompletableFuture.runAsync(cache::close);
+            CompletableFuture<Void> closing = CompletableFuture.runAsync(cache::close, Background.THREADS);
             closing.get(5, TimeUnit.SECONDS);
             pool.put(held[0]);
             Object got = f.get(5, TimeUnit.SECONDS);
@@ -228,7 +229,7 @@ class Review13bTest {
         long all = arena.tryAlloc(16 * PAGE);
         CompletableFuture<Object> f = CompletableFuture.supplyAsync(() -> {
             try { return arena.alloc(PAGE); } catch (Throwable t) { return t; }
-        });
+        }, Background.THREADS);
         while (arena.waiters() == 0) Thread.onSpinWait();
         r.close();
         Object o = f.get(5, TimeUnit.SECONDS);
@@ -250,7 +251,7 @@ class Review13bTest {
         while ((x = pool.tryGet()) != 0) held[n++] = x;
         CompletableFuture<Object> f = CompletableFuture.supplyAsync(() -> {
             try { return pool.get(); } catch (Throwable t) { return t; }
-        });
+        }, Background.THREADS);
         while (pool.waiters() == 0) Thread.onSpinWait();
         r.close();
         Object o;
@@ -310,7 +311,7 @@ class Review13bTest {
             PoolCache.Local local = cache.local();
             CompletableFuture<Object> other = CompletableFuture.supplyAsync(() -> {
                 try { return local.tryGet(); } catch (Throwable t) { return t; }
-            });
+            }, Background.THREADS);
             assertTrue(other.get(5, TimeUnit.SECONDS) instanceof IllegalStateException, String.valueOf(other.get()));
             long a = pool.get();
             pool.park(a);
@@ -348,7 +349,7 @@ class Review13bTest {
             long all = arena.tryAlloc(64 * PAGE);
             CompletableFuture<Object> f = CompletableFuture.supplyAsync(() -> {
                 try { return pool.get(Duration.ofSeconds(8)); } catch (Throwable t) { return t; }
-            });
+            }, Background.THREADS);
             while (pool.waiters() == 0) Thread.onSpinWait();
             pages.failCommits = true;
             arena.free(all, 64 * PAGE); // returns normally: the failed commit is the waiter's, logged

@@ -1,5 +1,6 @@
 package io.slab4j.buffer;
 
+import io.slab4j.testing.Background;
 import org.junit.jupiter.api.Test;
 
 import javax.management.MBeanServer;
@@ -136,7 +137,7 @@ class BufferPoolRound4ReviewTest {
             } catch (InterruptedException e) {
                 throw new RuntimeException(e);
             }
-        });
+        }, Background.THREADS);
     }
 
     @Test
@@ -511,7 +512,7 @@ class BufferPoolRound4ReviewTest {
                     } catch (InterruptedException e) {
                         throw new RuntimeException(e);
                     }
-                });
+                }, Background.THREADS);
                 awaitWaiters(p, 1);
                 held.remove(0).close();
                 PooledBuffer got = w.get(5, TimeUnit.SECONDS);
@@ -536,14 +537,14 @@ class BufferPoolRound4ReviewTest {
                 } catch (InterruptedException e) {
                     throw new RuntimeException(e);
                 }
-            });
+            }, Background.THREADS);
             CompletableFuture<PooledBuffer> large = CompletableFuture.supplyAsync(() -> {
                 try {
                     return p.acquire(1 << 20);
                 } catch (InterruptedException e) {
                     throw new RuntimeException(e);
                 }
-            });
+            }, Background.THREADS);
             awaitWaiters(p, 2);
             p.close();
             for (CompletableFuture<PooledBuffer> f : List.of(small, large)) {

@@ -353,7 +353,7 @@ class PoolCacheTest {
             } catch (Throwable e) {
                 return e;
             }
-        });
+        }, Background.THREADS);
         assertMessage((Exception) fromAnother.join(), "double put");
 
         assertEquals(b, cache.get(), "the cache still works and hands the parked item out once");
@@ -455,7 +455,7 @@ class PoolCacheTest {
             } catch (Throwable e) {
                 return e;
             }
-        });
+        }, Background.THREADS);
         assertMessage((Exception) newcomer.get(5, TimeUnit.SECONDS), "closed");
         assertEquals(0, cache.stats().threads());
         cache.checkInvariants();

@@ -1,5 +1,6 @@
 package io.slab4j.pool;
 
+import io.slab4j.testing.Background;
 import io.slab4j.arena.Hex;
 import io.slab4j.arena.Arena;
 import io.slab4j.cache.PoolCache;
@@ -109,7 +110,7 @@ class PoolRound4ReviewTest {
                 } catch (InterruptedException e) {
                     throw new RuntimeException(e);
                 }
-            });
+            }, Background.THREADS);
             awaitWaiters(p, 2);
             w1.interrupt();
             w1.join();
@@ -152,7 +153,7 @@ class PoolRound4ReviewTest {
                 } catch (InterruptedException e) {
                     throw new RuntimeException(e);
                 }
-            });
+            }, Background.THREADS);
             awaitWaiters(p, 1);
             p.put(a);
             assertEquals(a, w.get(5, TimeUnit.SECONDS));
@@ -185,7 +186,7 @@ class PoolRound4ReviewTest {
                 } catch (InterruptedException e) {
                     throw new RuntimeException(e);
                 }
-            });
+            }, Background.THREADS);
             awaitWaiters(p, 1);
             assertThrows(IllegalStateException.class, p::close);
             p.put(a);

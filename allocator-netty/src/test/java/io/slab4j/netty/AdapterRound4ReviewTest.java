@@ -1,5 +1,6 @@
 package io.slab4j.netty;
 
+import io.slab4j.testing.Background;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
@@ -123,7 +124,7 @@ class AdapterRound4ReviewTest {
             BufferPool pool = tiny();
             SlabByteBufAllocator alloc = SlabByteBufAllocator.builder(pool).waitTimeout(Duration.ofSeconds(60)).build();
             exhaust(pool);
-            CompletableFuture<ByteBuf> f = CompletableFuture.supplyAsync(() -> alloc.directBuffer(10));
+            CompletableFuture<ByteBuf> f = CompletableFuture.supplyAsync(() -> alloc.directBuffer(10), Background.THREADS);
             long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
             while (pool.stats().waiters() == 0 && System.nanoTime() < end) {
                 Thread.sleep(1);
@@ -225,7 +226,7 @@ class AdapterRound4ReviewTest {
             try (BufferPool pool = tiny()) {
                 SlabByteBufAllocator alloc = SlabByteBufAllocator.builder(pool).waitTimeout(Duration.ofSeconds(Long.MAX_VALUE)).build();
                 List<PooledBuffer> hog = exhaust(pool);
-                CompletableFuture<ByteBuf> f = CompletableFuture.supplyAsync(() -> alloc.directBuffer(100));
+                CompletableFuture<ByteBuf> f = CompletableFuture.supplyAsync(() -> alloc.directBuffer(100), Background.THREADS);
                 long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
                 while (pool.stats().waiters() == 0 && !f.isDone() && System.nanoTime() < end) {
                     Thread.sleep(1);

@@ -1,5 +1,6 @@
 package io.slab4j.netty;
 
+import io.slab4j.testing.Background;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -186,7 +187,7 @@ class AllocatorBackPressureTest {
                 ByteBuf buf = alloc.directBuffer(1000); // blocks: the pool is at its cap
                 buf.writeCharSequence("waited", StandardCharsets.US_ASCII);
                 child.get().writeAndFlush(buf);
-            });
+            }, Background.THREADS);
             awaitTrue(() -> pool.stats().waiters() == 1, "the writer waits in the pool");
             assertThat(writer).isNotDone();
             hog.remove(hog.size() - 1).close();

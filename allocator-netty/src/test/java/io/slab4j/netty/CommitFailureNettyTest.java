@@ -1,5 +1,6 @@
 package io.slab4j.netty;
 
+import io.slab4j.testing.Background;
 import io.netty.buffer.ByteBuf;
 import io.slab4j.arena.FailingCommits;
 import io.slab4j.buffer.BufferPool;
@@ -116,7 +117,7 @@ class CommitFailureNettyTest {
         try (BufferPool pool = pool("refused-wait", seam)) {
             SlabByteBufAllocator alloc = SlabByteBufAllocator.builder(pool).waitTimeout(Duration.ofSeconds(20)).build();
             seam.failAfter(0); // the next commit fails, once: the pool's retry serves the wait
-            ByteBuf b = CompletableFuture.supplyAsync(() -> alloc.directBuffer(4096)).get(10, TimeUnit.SECONDS);
+            ByteBuf b = CompletableFuture.supplyAsync(() -> alloc.directBuffer(4096), Background.THREADS).get(10, TimeUnit.SECONDS);
             assertThat(seam.failed()).isEqualTo(1);
             b.writeLong(1);
             b.release();

@@ -1,5 +1,6 @@
 package io.slab4j.netty;
 
+import io.slab4j.testing.Background;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.slab4j.buffer.BufferPool;
@@ -174,7 +175,7 @@ class Review13bNettyTest {
             small.writeLong(7);
             CompletableFuture<Object> f = CompletableFuture.supplyAsync(() -> {
                 try { small.capacity(1 << 20); return small.capacity(); } catch (Throwable t) { return t; }
-            });
+            }, Background.THREADS);
             Thread.sleep(200);
             assertFalse(f.isDone(), String.valueOf(f.getNow(null)));
             hold.remove(0).release();
