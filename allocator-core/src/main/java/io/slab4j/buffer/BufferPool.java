@@ -1071,6 +1071,11 @@ public final class BufferPool implements AutoCloseable {
         return arena.stats();
     }
 
+    /** For tests: large spans marked raw-held ({@link LargeSpans}' raw marks); exact only while nothing runs. */
+    long rawLargeMarks() {
+        return large.rawOutCount();
+    }
+
     /** For tests: the arena's commit chunk in bytes ({@link Builder#commitChunk}). */
     long arenaCommitChunk() {
         return arena.commitChunk();

@@ -196,7 +196,11 @@ final class LargeSpans {
         }
     }
 
-    /** Spans marked raw-held now: a scan of every leaf, for {@link #checkInvariants}. */
+    /**
+     * Spans marked raw-held now, a scan of every leaf: for tests, which compare it with the
+     * large buffers open once nothing runs (a scan racing acquires and releases is no snapshot,
+     * so {@link #checkInvariants}, which may run at any time, does not).
+     */
     long rawOutCount() {
         long n = 0;
         for (int i = 0; i < rawOut.length(); i++) {
@@ -362,12 +366,6 @@ final class LargeSpans {
     void checkInvariants() {
         for (int k = 0; k < stripes.length; k++) {
             stripes[k].check(k);
-        }
-        long marked = rawOutCount();
-        long open = buffersInUse();
-        if (marked > open) {
-            throw new IllegalStateException("large spans: invariant broken: " + marked + " spans marked raw-held, but only "
-                    + open + " large buffers are open");
         }
     }
 

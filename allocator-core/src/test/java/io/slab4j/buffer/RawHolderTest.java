@@ -190,6 +190,7 @@ class RawHolderTest {
                 IllegalStateException e = assertThrows(IllegalStateException.class, () -> p.tryAcquireRaw(size, bad));
                 assertEquals("no thanks", e.getMessage());
                 assertEquals(0, p.stats().buffersInUse(), "size " + size + ": the memory went back");
+                assertEquals(0, p.rawLargeMarks(), "size " + size + ": the span's raw mark went with it");
                 p.checkInvariants();
                 Box b = new Box();
                 assertTrue(p.tryAcquireRaw(size, b), "the pool still hands out");
@@ -238,8 +239,10 @@ class RawHolderTest {
             Box half = new Box();
             assertTrue(p.tryAcquireRaw(mib / 2, half));
             assertThrows(IllegalArgumentException.class, () -> b.release(p), "a stale release after trim");
+            assertEquals(1, p.rawLargeMarks(), "one raw span out, one mark");
             half.release(p);
             assertEquals(0, p.stats().buffersInUse());
+            assertEquals(0, p.rawLargeMarks());
             p.checkInvariants();
         }
     }
@@ -286,16 +289,19 @@ class RawHolderTest {
     void anUnreachableWatchedHolderIsReportedAndItsMemoryComesBack() throws InterruptedException {
         try (BufferPool p = pool("leak").leakDetection(LeakDetection.ALL).build()) {
             WeakReference<Box> small = leakOne(p, 64);
-            WeakReference<Box> large = leakOne(p, 2 * PAGE);
+            WeakReference<Box> twoPages = leakOne(p, 2 * PAGE);
+            WeakReference<Box> large = leakOne(p, 1 << 20); // above the largest class: a marked raw span
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-            while ((p.stats().leaksDetected() < 2 || p.stats().buffersInUse() > 0) && System.nanoTime() < deadline) {
+            while ((p.stats().leaksDetected() < 3 || p.stats().buffersInUse() > 0) && System.nanoTime() < deadline) {
                 System.gc();
                 Thread.sleep(10);
             }
             assertNull(small.get());
+            assertNull(twoPages.get());
             assertNull(large.get());
-            assertEquals(2, p.stats().leaksDetected());
-            assertEquals(0, p.stats().buffersInUse(), "both leaked buffers came back");
+            assertEquals(3, p.stats().leaksDetected());
+            assertEquals(0, p.stats().buffersInUse(), "the three leaked buffers came back");
+            assertEquals(0, p.rawLargeMarks(), "the leaked large span's raw mark went with it");
             p.checkInvariants();
 
             Box kept = new Box();
@@ -306,7 +312,7 @@ class RawHolderTest {
                 System.gc();
                 Thread.sleep(10);
             }
-            assertEquals(2, p.stats().leaksDetected(), "a released holder is no leak");
+            assertEquals(3, p.stats().leaksDetected(), "a released holder is no leak");
             assertEquals(0, p.stats().buffersInUse(), "and its memory went back once");
         }
     }
