@@ -363,6 +363,10 @@ public final class BufferPool implements AutoCloseable {
 
     /**
      * A buffer of at least {@code size} bytes if one can be had now, else null; never waits.
+     * "Now" is what the pool holds at the call: space another acquire has just carved out of
+     * the arena and is still committing, or a buffer being closed at the same moment, may not
+     * count yet, so a null here under load does not prove the pool stays full; a waiting
+     * {@link #acquire(int, Duration)} is served by those events.
      *
      * @throws NativeMemoryException the OS refused to commit the memory (nothing taken; the pool is unchanged)
      */
