@@ -47,7 +47,8 @@ import java.util.concurrent.locks.ReentrantLock;
  *       (a second free now fails, and nobody can reuse it yet).
  *   <li>Outside the lock: release its memory. A failure is counted
  *       ({@link ArenaStats#releaseFailures}) and logged, never thrown: once accepted, a
- *       free succeeds, and the pages stay committed until reused or released later. Over
+ *       free succeeds, and the pages stay committed until reused, or released by a later
+ *       free of their neighbourhood or by {@link #retryReleases}. Over
  *       a region closed meanwhile (its owner's close racing a trim) the release is moot,
  *       not failed: the memory went with the unmap; nothing is counted or logged.
  *   <li>Under the lock: mark it free, coalesce, serve waiters (below); outside the lock,
@@ -256,6 +257,21 @@ public final class Arena {
                     + "): address is not a quantum-aligned address of " + this);
         }
         handover.free(address, size, quantumIndex(address), n);
+    }
+
+    /**
+     * Tries again to release the memory of free spans whose release the OS refused before
+     * (each counted once in {@link ArenaStats#releaseFailures}), and returns the bytes it made
+     * inaccessible now ({@link ArenaStats#accessible} falls by as much). Near
+     * {@code vm.max_map_count} the kernel refuses a protection change that would split a
+     * mapping; once the neighbours of such memory are free too, the same change merges
+     * mappings and is taken. A refusal now is not thrown, counted or logged again (that
+     * memory stays as it is, for the next call). Cheap when nothing is pending (one volatile
+     * read); 0 over a plain range or a closed region. A layer above calls it when it gives
+     * idle memory back (a {@code BufferPool}'s trim and decay do).
+     */
+    public long retryReleases() {
+        return backing.retryReleases();
     }
 
     /**

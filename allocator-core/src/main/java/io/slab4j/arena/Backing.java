@@ -34,6 +34,15 @@ interface Backing {
     default void onClose(Runnable action) {
     }
 
+    /**
+     * Tries again to make inaccessible the free memory whose release the OS refused before;
+     * returns the bytes it made inaccessible now. Never throws for a refusal (that memory
+     * stays as it is, for a later call). 0 for a plain range.
+     */
+    default long retryReleases() {
+        return 0;
+    }
+
     /** Bytes made readable and writable (whole chunks), a freed span's released pages included; 0 for a plain range. */
     long accessibleBytes();
 

@@ -1,6 +1,7 @@
 package io.slab4j.arena;
 
 import io.slab4j.event.Failures;
+import java.util.BitSet;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
@@ -26,7 +27,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>Invariants ({@link #check}): {@code spans[k] >= 0}; {@code spans[k] > 0} implies
  * {@code accessible[k]}; {@link #accessibleBytes} is the size of the accessible chunks.
  * A chunk with no spans is normally inaccessible; it stays accessible only after its
- * decommit failed, and is then reused as it is or decommitted when its next span goes.
+ * decommit failed (it is then <em>stranded</em>: {@code stranded[k]} exactly when
+ * {@code accessible[k]} and {@code spans[k] == 0}), and is then reused as it is, decommitted
+ * when its next span goes, or decommitted by {@link #retryReleases} once the kernel takes it.
+ * At {@code vm.max_map_count} the kernel refuses a protection change that would split a
+ * mapping, but not one that merges a chunk with inaccessible neighbours, so a chunk refused
+ * while its neighbours were live is usually taken later, when they have gone.
  *
  * <p><b>Gone memory</b>: once the region is closed (unmapped) every page call is refused
  * with an {@link IllegalStateException}, having done nothing. A release or decommit refused
@@ -115,6 +121,10 @@ final class CommitChunks implements Backing {
     private final boolean[] accessible;
     /** Total size of the accessible chunks; guarded by {@link #lock}, read racily by stats. */
     private volatile long accessibleBytes;
+    /** The stranded chunks (class comment); guarded by {@link #lock}. */
+    private final BitSet stranded = new BitSet();
+    /** Whether {@link #stranded} is not empty: written under the lock, read without it by {@link #retryReleases}. */
+    private volatile boolean anyStranded;
 
     /** Whether commits prefault their span; never changes. */
     private final boolean prefault;
@@ -189,6 +199,7 @@ final class CommitChunks implements Backing {
             for (k = first; k <= last; k++) {
                 spans[k]++;
             }
+            unstrand(first, last); // reused as they are
         } finally {
             lock.unlock();
         }
@@ -340,7 +351,9 @@ final class CommitChunks implements Backing {
                 if (gone(e)) {
                     setAccessible(k, end, false);
                 } else {
-                    failure = Failures.merge(failure, e); // stays accessible: reused as it is, or decommitted with its next span
+                    failure = Failures.merge(failure, e); // stays accessible: reused as it is, or decommitted later
+                    stranded.set(k, end + 1);
+                    anyStranded = true;
                 }
             }
             k = end + 1;
@@ -362,7 +375,56 @@ final class CommitChunks implements Backing {
         return true;
     }
 
+    /**
+     * Decommits the stranded chunks (class comment), in runs of adjacent ones; returns the
+     * bytes made inaccessible (not those of a closed region, marked inaccessible as gone). A run the kernel still refuses stays as it is, for a later
+     * call: its failure was counted and logged when it was first refused, so it is neither
+     * thrown nor logged again (at DEBUG only). Cheap when nothing is stranded: one volatile read.
+     */
+    @Override
+    public long retryReleases() {
+        if (!anyStranded) {
+            return 0;
+        }
+        lock.lock();
+        try {
+            long released = 0;
+            for (int k = stranded.nextSetBit(0); k >= 0; k = stranded.nextSetBit(k)) {
+                int end = stranded.nextClearBit(k) - 1;
+                long length = start(end + 1) - start(k);
+                try {
+                    pages.decommit(start(k), length);
+                    setAccessible(k, end, false);
+                    released += length;
+                } catch (RuntimeException e) {
+                    if (gone(e)) {
+                        setAccessible(k, end, false); // the memory went with the unmap: nothing given back here
+                    } else {
+                        int from = k;
+                        LOG.log(System.Logger.Level.DEBUG, () -> "decommit of stranded chunks " + from + ".." + end
+                                + " on " + this + " refused again: " + e.getMessage());
+                    }
+                }
+                k = end + 1;
+            }
+            return released;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Under the lock: chunks {@code first..last} are no longer stranded (a span holds them, or they went inaccessible). */
+    private void unstrand(int first, int last) {
+        if (anyStranded) {
+            stranded.clear(first, last + 1);
+            anyStranded = !stranded.isEmpty();
+        }
+    }
+
     private void setAccessible(int first, int last, boolean value) {
+        if (!value) {
+            unstrand(first, last);
+        }
         long bytes = accessibleBytes;
         for (int k = first; k <= last; k++) {
             if (accessible[k] != value) {
@@ -446,6 +508,15 @@ final class CommitChunks implements Backing {
                 if (accessible[k]) {
                     bytes += start(k + 1) - start(k);
                 }
+                if (stranded.get(k) != (accessible[k] && spans[k] == 0)) {
+                    throw new IllegalStateException("arena invariant broken: commit chunk " + k + " has " + spans[k]
+                            + " live spans, is " + (accessible[k] ? "accessible" : "inaccessible") + " and is "
+                            + (stranded.get(k) ? "" : "not ") + "marked stranded");
+                }
+            }
+            if (anyStranded != !stranded.isEmpty()) {
+                throw new IllegalStateException("arena invariant broken: the stranded flag reads " + anyStranded
+                        + " over " + stranded.cardinality() + " stranded chunks");
             }
             if (bytes != accessibleBytes) {
                 throw new IllegalStateException("arena invariant broken: accessible chunks hold " + bytes

@@ -975,7 +975,11 @@ public final class BufferPool implements AutoCloseable {
 
     // ------------------------------------------------------------------ shrink
 
-    /** Returns idle memory now: magazines of threads outside a pool call, the depot, idle slabs, cached large spans. */
+    /**
+     * Returns idle memory now: magazines of threads outside a pool call, the depot, idle slabs,
+     * cached large spans; and free memory whose release the OS refused before (see
+     * {@link io.slab4j.arena.Arena#retryReleases}) is offered to it again.
+     */
     public void trim() {
         checkOpen("trim");
         try {
@@ -983,6 +987,7 @@ public final class BufferPool implements AutoCloseable {
                 k.trim();
             }
             large.trim();
+            arena.retryReleases();
             forgetExited();
         } catch (IllegalStateException e) {
             throw closedOr(e, "trim");
@@ -1009,6 +1014,7 @@ public final class BufferPool implements AutoCloseable {
                 k.trim();
             }
             large.decay(decayEpoch.incrementAndGet());
+            arena.retryReleases();
             forgetExited();
         } catch (RuntimeException e) {
             // The acquire that runs the pass holds its memory already (and has counted it), so

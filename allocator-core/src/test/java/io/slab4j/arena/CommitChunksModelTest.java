@@ -19,7 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * frees, and (in one run) injected commit, decommit and release failures.
  * {@code checkInvariants()} after every step cross-checks the chunk counts against the
  * spans; every live span is written and read back (a span handed out uncommitted would
- * kill the JVM); and now and then the kernel's own view, the read-write bytes of the region
+ * kill the JVM); now and then the refused decommits are retried ({@link Arena#retryReleases}),
+ * and at the end, with the OS taking them, every chunk must go; and now and then the kernel's own view, the read-write bytes of the region
  * in {@code /proc/self/maps}, must equal the arena's {@code accessible} figure. Seeds are
  * fixed and printed.
  */
@@ -61,6 +62,9 @@ class CommitChunksModelTest {
                             "op " + op + ": a live span kept its bytes");
                     arena.free(span[0], span[1]);
                 }
+                if (op % 97 == 0) {
+                    arena.retryReleases(); // under the same failure rate: some runs are refused again
+                }
                 pages.failPercent = 0;
                 arena.checkInvariants();
                 if (op % 200 == 0) {
@@ -82,6 +86,12 @@ class CommitChunksModelTest {
                 assertTrue(stats.commitFailures() > 0 && stats.releaseFailures() > 0, stats.toString());
             }
             assertEquals(stats.accessible(), ProcMaps.readWriteBytesWithin(region.address(), region.address() + region.size()));
+            arena.checkInvariants();
+            long stranded = stats.accessible();
+            assertEquals(stranded, arena.retryReleases(), "with the OS taking them, the retry decommits every chunk left");
+            assertEquals(0, arena.stats().accessible());
+            assertEquals(0, ProcMaps.readWriteBytesWithin(region.address(), region.address() + region.size()));
+            assertEquals(stats.releaseFailures(), arena.stats().releaseFailures(), "retries are not counted as failures");
             arena.checkInvariants();
         }
     }

@@ -7,7 +7,7 @@ import java.util.List;
 
 /**
  * Test seam for layers above the arena (the buffer pool's tests): builds an arena whose
- * commits fail on demand ({@link FaultyPages}), over whichever region the layer reserves.
+ * commits (or decommits) fail on demand ({@link FaultyPages}), over whichever region the layer reserves.
  * One arena per instance. Thread-safe.
  */
 public final class FailingCommits {
@@ -23,6 +23,11 @@ public final class FailingCommits {
     /** Every commit fails with ENOMEM while {@code on}. */
     public void failAll(boolean on) {
         pages().failCommits = on;
+    }
+
+    /** Every decommit (free chunks made inaccessible) fails with ENOMEM while {@code on}, as at {@code vm.max_map_count}. */
+    public void failDecommits(boolean on) {
+        pages().failDecommits = on;
     }
 
     /** The commit after the next {@code n} fails, once. */
