@@ -348,4 +348,302 @@ class Review18Test {
             assertEquals(0, p.stats().committedBytes());
         }
     }
+
+    // ------------------------------------------------------------------ leaks
+
+    static void gcUntil(java.util.function.BooleanSupplier done, long millis) throws InterruptedException {
+        long deadline = System.nanoTime() + millis * 1_000_000L;
+        while (!done.getAsBoolean() && System.nanoTime() < deadline) {
+            System.gc();
+            Thread.sleep(20);
+        }
+    }
+
+    /**
+     * LeakDetection.ALL: raw holders of class items and of 1, 3 and 40 MiB spans become
+     * unreachable while they hold memory: each leak is counted and its memory comes back
+     * (docs, RawHolder: "when the acquire was sampled ... the memory goes back and the leak is
+     * reported, as for a handle"); the spans are then handed out again, once each.
+     */
+    @Test
+    @Timeout(30)
+    void leakedRawHoldersUnderAllComeBack() throws Exception {
+        try (BufferPool p = pool("leak").leakDetection(LeakDetection.ALL).build()) {
+            int[] sizes = {64, 4096, MIB, 3 * MIB, 40 * MIB};
+            for (int s : sizes) {
+                assertTrue(p.tryAcquireRaw(s, new Holder()));
+            }
+            assertEquals(sizes.length, p.stats().buffersInUse());
+            gcUntil(() -> p.stats().leaksDetected() >= sizes.length, 8000);
+            BufferPoolStats s = p.stats();
+            assertEquals(sizes.length, s.leaksDetected(), s.toString());
+            assertEquals(0, s.buffersInUse(), s.toString());
+            assertEquals(0, s.usedBytes(), s.toString());
+            assertEquals(0, s.largeBuffersInUse(), s.toString());
+            assertEquals(0, p.rawLargeMarks());
+            p.checkInvariants();
+            for (int size : sizes) {
+                Holder x = raw(p, size);
+                Holder y = raw(p, size);
+                assertNotEquals(x.address, y.address);
+                x.release(p);
+                y.release(p);
+            }
+            p.trim();
+            assertEquals(0, p.stats().committedBytes());
+        }
+    }
+
+    /**
+     * LeakDetection.ALL: a holder that released properly and then became unreachable is no
+     * leak: its memory, since handed to a live holder, must not come back a second time.
+     */
+    @Test
+    @Timeout(30)
+    void releasedRawHolderCollectedLaterDoesNotReturnTheMemoryAgain() throws Exception {
+        try (BufferPool p = pool("noleak").leakDetection(LeakDetection.ALL).build()) {
+            int[] sizes = {64, MIB, 3 * MIB};
+            List<Holder> live = new ArrayList<>();
+            for (int size : sizes) {
+                Holder first = raw(p, size);
+                first.release(p);
+                live.add(raw(p, size)); // likely the same memory, now with a live holder
+            }
+            for (int i = 0; i < 5; i++) {
+                System.gc();
+                Thread.sleep(30);
+            }
+            BufferPoolStats s = p.stats();
+            assertEquals(0, s.leaksDetected(), s.toString());
+            assertEquals(sizes.length, s.buffersInUse(), s.toString());
+            for (int k = 0; k < sizes.length; k++) {
+                Holder other = raw(p, sizes[k]);
+                assertNotEquals(live.get(k).address, other.address, sizes[k] + ": live holder's memory handed out again");
+                other.release(p);
+            }
+            for (Holder h : live) {
+                h.release(p);
+            }
+            p.checkInvariants();
+            assertEquals(0, p.stats().buffersInUse());
+        }
+    }
+
+    // ------------------------------------------------------------------ zeroing
+
+    /** zeroOnAcquire: raw memory reused from a cache or a slab reads zeros (docs: "zeroed ... exactly as a handle's acquire"). */
+    @Test
+    @Timeout(30)
+    void zeroingPoolZeroesReusedRawMemory() {
+        try (BufferPool p = pool("zero").zeroOnAcquire(true).build()) {
+            for (int size : new int[] {64, 4096, 65536, MIB, 3 * MIB}) {
+                for (int round = 0; round < 3; round++) {
+                    Holder h = raw(p, size);
+                    ByteBuffer v = p.rawView(h, h.token, h.address);
+                    assertEquals(h.capacity, v.capacity());
+                    for (int i = 0; i < v.capacity(); i++) {
+                        if (v.get(i) != 0) {
+                            fail(size + " round " + round + ": byte " + i + " of reused raw memory is " + v.get(i));
+                        }
+                    }
+                    for (int i = 0; i < v.capacity(); i++) {
+                        v.put(i, (byte) -1);
+                    }
+                    h.release(p);
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ bad input
+
+    /** Bad input to releaseRaw, rawView and tryAcquireRaw: IllegalArgumentException, nothing changed. */
+    @Test
+    @Timeout(20)
+    void badRawInputsAreRefusedAndChangeNothing() {
+        try (BufferPool p = pool("bad").build(); BufferPool q = pool("other").build()) {
+            Holder small = raw(p, 64);
+            Holder big = raw(p, MIB);
+            Holder foreign = raw(q, MIB);
+            PooledBuffer handle = p.tryAcquire(MIB);
+            BufferPoolStats before = p.stats();
+            List<String> accepted = new ArrayList<>();
+            long[] addresses = {0, -1, Long.MAX_VALUE, Long.MIN_VALUE, big.address + 4096, big.address - 4096, big.address + 1,
+                    small.address + 16, small.address + 1, foreign.address, handle.address(), p.stats().reservedBytes()};
+            for (Holder h : new Holder[] {small, big}) {
+                for (long a : addresses) {
+                    if (a == h.address) {
+                        continue;
+                    }
+                    try {
+                        p.releaseRaw(h, h.token, a);
+                        accepted.add("releaseRaw(" + h.capacity + "-token, " + Long.toHexString(a) + ")");
+                    } catch (IllegalArgumentException expected) {
+                        // refused
+                    }
+                    try {
+                        p.rawView(h, h.token, a);
+                        accepted.add("rawView(" + h.capacity + "-token, " + Long.toHexString(a) + ")");
+                    } catch (IllegalArgumentException expected) {
+                        // refused
+                    }
+                }
+            }
+            // tokens crossed: the small token with the big address and back, a foreign pool's token, non-tokens
+            Object[][] crossed = {{small.token, big.address}, {big.token, small.address}, {foreign.token, foreign.address},
+                    {foreign.token, big.address}, {new Object(), big.address}, {null, big.address}, {"x", small.address}};
+            for (Object[] c : crossed) {
+                try {
+                    p.releaseRaw(big, c[0], (Long) c[1]);
+                    accepted.add("releaseRaw(token " + c[0] + ", " + Long.toHexString((Long) c[1]) + ")");
+                } catch (IllegalArgumentException expected) {
+                    // refused
+                }
+                try {
+                    p.rawView(big, c[0], (Long) c[1]);
+                    accepted.add("rawView(token " + c[0] + ", " + Long.toHexString((Long) c[1]) + ")");
+                } catch (IllegalArgumentException expected) {
+                    // refused
+                }
+            }
+            assertThrows(IllegalArgumentException.class, () -> p.releaseRaw(null, big.token, big.address));
+            assertThrows(IllegalArgumentException.class, () -> p.rawView(null, big.token, big.address));
+            for (int size : new int[] {0, -1, Integer.MIN_VALUE, 257 << 20, Integer.MAX_VALUE}) {
+                assertThrows(IllegalArgumentException.class, () -> p.tryAcquireRaw(size, new Holder()), "size " + size);
+                assertThrows(IllegalArgumentException.class, () -> p.acquireRaw(size, Duration.ofMillis(10), new Holder()), "size " + size);
+            }
+            assertThrows(IllegalArgumentException.class, () -> p.tryAcquireRaw(64, null));
+            assertThrows(IllegalArgumentException.class, () -> p.acquireRaw(64, Duration.ofMillis(10), null));
+            assertTrue(accepted.isEmpty(), "accepted: " + accepted);
+            assertUnchanged(before, p.stats(), "bad input");
+            p.checkInvariants();
+            small.release(p);
+            big.release(p);
+            handle.close();
+            foreign.release(q);
+            assertEquals(0, p.stats().buffersInUse());
+            assertEquals(0, q.stats().buffersInUse());
+        }
+    }
+
+    /** rawView after the pool closed: IllegalStateException (docs); a raw acquire after close too. */
+    @Test
+    @Timeout(20)
+    void rawCallsAfterCloseAreRefused() {
+        BufferPool p = pool("closed").build();
+        Holder h = raw(p, MIB);
+        Holder s = raw(p, 64);
+        p.close();
+        assertThrows(IllegalStateException.class, () -> p.rawView(h, h.token, h.address));
+        assertThrows(IllegalStateException.class, () -> p.rawView(s, s.token, s.address));
+        assertThrows(IllegalStateException.class, () -> p.tryAcquireRaw(64, new Holder()));
+        assertThrows(IllegalStateException.class, () -> p.acquireRaw(MIB, Duration.ofMillis(5), new Holder()));
+        h.release(p);
+        s.release(p);
+    }
+
+    // ------------------------------------------------------------------ waits, timeouts, interrupts
+
+    /** A small pool whose large space is all held: a 2 MiB raw acquire has to wait. */
+    static BufferPool fullPool(String name) {
+        return BufferPool.builder().name("r18-" + name + "-" + NAMES.incrementAndGet()).reserve(4L << 20)
+                .leakDetection(LeakDetection.OFF).build();
+    }
+
+    @Test
+    @Timeout(20)
+    void acquireRawTimeoutsAndInterrupts() throws Exception {
+        try (BufferPool p = fullPool("wait")) {
+            Holder filler = raw(p, 3 * MIB);
+            // zero and negative timeouts: false at once, interrupt kept
+            for (Duration d : new Duration[] {Duration.ZERO, Duration.ofMillis(-5)}) {
+                Holder h = new Holder();
+                Thread.currentThread().interrupt();
+                long t0 = System.nanoTime();
+                assertFalse(p.acquireRaw(2 * MIB, d, h));
+                assertTrue(Thread.interrupted(), "interrupt flag kept for timeout " + d);
+                assertTrue(System.nanoTime() - t0 < 500_000_000L);
+                assertEquals(0, h.calls.get());
+            }
+            // a timeout that runs out: false, nothing held
+            Holder timed = new Holder();
+            assertFalse(p.acquireRaw(2 * MIB, Duration.ofMillis(100), timed));
+            assertEquals(0, timed.calls.get());
+            // interrupted before a wait: InterruptedException, flag cleared, nothing held
+            Holder intr = new Holder();
+            Thread.currentThread().interrupt();
+            assertThrows(InterruptedException.class, () -> p.acquireRaw(2 * MIB, Duration.ofSeconds(5), intr));
+            assertFalse(Thread.currentThread().isInterrupted());
+            assertEquals(0, intr.calls.get());
+            // interrupted with memory at hand: served, flag kept
+            Holder at = new Holder();
+            Thread.currentThread().interrupt();
+            assertTrue(p.acquireRaw(64, Duration.ofSeconds(1), at));
+            assertTrue(Thread.interrupted());
+            at.release(p);
+            // interrupted during the wait
+            Holder during = new Holder();
+            Thread[] waiter = new Thread[1];
+            CompletableFuture<Throwable> f = Background.start("intr", () -> {
+                waiter[0] = Thread.currentThread();
+                try {
+                    p.acquireRaw(2 * MIB, Duration.ofSeconds(10), during);
+                    return null;
+                } catch (Throwable e) {
+                    return e;
+                }
+            });
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (p.stats().waiters() == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertEquals(1, p.stats().waiters());
+            waiter[0].interrupt();
+            Throwable t = f.get(5, TimeUnit.SECONDS);
+            assertTrue(t instanceof InterruptedException, String.valueOf(t));
+            assertEquals(0, during.calls.get());
+            assertEquals(0, p.stats().waiters());
+            assertEquals(1, p.stats().buffersInUse());
+            // a waiter is served by a raw release of a span
+            Holder served = new Holder();
+            CompletableFuture<Boolean> g = Background.start("served", () -> p.acquireRaw(2 * MIB, Duration.ofSeconds(8), served));
+            deadline = System.nanoTime() + 5_000_000_000L;
+            while (p.stats().waiters() == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            filler.release(p);
+            assertTrue(g.get(5, TimeUnit.SECONDS), "the waiter was served by the release");
+            assertEquals(1, served.calls.get());
+            served.release(p);
+            p.checkInvariants();
+            assertEquals(0, p.stats().buffersInUse());
+        }
+    }
+
+    /** A raw waiter when the pool closes: IllegalStateException, an interrupt that came meanwhile kept. */
+    @Test
+    @Timeout(20)
+    void closeUnderARawWaiterThrowsIllegalStateAndKeepsTheInterrupt() throws Exception {
+        BufferPool p = fullPool("closewait");
+        Holder filler = raw(p, 3 * MIB);
+        Holder w = new Holder();
+        CompletableFuture<String> f = Background.start("closewait", () -> {
+            try {
+                p.acquireRaw(2 * MIB, Duration.ofSeconds(10), w);
+                return "served";
+            } catch (IllegalStateException e) {
+                return "ise " + Thread.currentThread().isInterrupted();
+            } catch (InterruptedException e) {
+                return "interrupted";
+            }
+        });
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (p.stats().waiters() == 0 && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        p.close();
+        assertEquals("ise false", f.get(5, TimeUnit.SECONDS));
+        assertEquals(0, w.calls.get());
+        filler.release(p);
+    }
 }
