@@ -646,4 +646,357 @@ class Review18Test {
         assertEquals(0, w.calls.get());
         filler.release(p);
     }
+
+    // ------------------------------------------------------------------ commitChunk, maxCommitted, /proc
+
+    /** Bytes mapped read-write inside [base, base + size), from /proc/self/maps. */
+    static long rwBytesInMaps(long base, long size) throws java.io.IOException {
+        long total = 0;
+        for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/maps"))) {
+            String[] f = line.split("\\s+");
+            String[] r = f[0].split("-");
+            long lo = Long.parseUnsignedLong(r[0], 16);
+            long hi = Long.parseUnsignedLong(r[1], 16);
+            long a = Math.max(lo, base);
+            long b = Math.min(hi, base + size);
+            if (a < b && f[1].startsWith("rw")) {
+                total += b - a;
+            }
+        }
+        return total;
+    }
+
+    /** Whether any rw mapping touches [from, to) (outside the region: must not be ours). */
+    static List<String> mappingsOverlapping(long from, long to) throws java.io.IOException {
+        List<String> out = new ArrayList<>();
+        for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/maps"))) {
+            String[] r = line.split("\\s+")[0].split("-");
+            long lo = Long.parseUnsignedLong(r[0], 16);
+            long hi = Long.parseUnsignedLong(r[1], 16);
+            if (lo < to && hi > from) {
+                out.add(line);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * commitChunk's bad values get IllegalArgumentException at the setter (or, above the
+     * reservation, at build) and leave the builder unchanged.
+     */
+    @Test
+    @Timeout(20)
+    void commitChunkBadValuesAreRefusedAndLeaveTheBuilderUnchanged() {
+        long page = io.slab4j.nativemem.VirtualRegion.pageSize();
+        BufferPool.Builder b = pool("chunkbad").reserve(64L << 20).commitChunk(2 * page);
+        for (long bad : new long[] {0, -1, -page, page / 2, 3 * page, page + 1, Long.MIN_VALUE, Long.MAX_VALUE, 1L << 63}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> b.commitChunk(bad), "commitChunk(" + bad + ")");
+            assertTrue(e.getMessage().contains(Long.toString(bad)), e.getMessage());
+        }
+        try (BufferPool p = b.build()) {
+            assertEquals(2 * page, p.arenaCommitChunk(), "the builder kept its good value");
+        }
+        for (long over : new long[] {128L << 20, 1L << 40, 1L << 62}) {
+            BufferPool.Builder o = pool("chunkover").reserve(64L << 20).commitChunk(over);
+            assertThrows(IllegalArgumentException.class, o::build, "commitChunk(" + over + ") over a 64 MiB reservation");
+        }
+        // exactly the reservation: one chunk
+        try (BufferPool p = pool("chunkall").reserve(64L << 20).commitChunk(64L << 20).build()) {
+            PooledBuffer x = p.tryAcquire(64);
+            assertEquals(64L << 20, p.stats().accessibleBytes());
+            x.close();
+            p.trim();
+            assertEquals(0, p.stats().accessibleBytes());
+            assertEquals(0, p.stats().committedBytes());
+        }
+    }
+
+    /**
+     * A reservation that is not a multiple of the commit chunk (5 MiB + a page, chunk 4 MiB):
+     * filling it to the last page must work, the accessible bytes stay inside the reservation,
+     * and nothing outside the region is touched.
+     */
+    @Test
+    @Timeout(20)
+    void reservationNotAMultipleOfTheChunkStaysInside() throws Exception {
+        long page = io.slab4j.nativemem.VirtualRegion.pageSize();
+        long reserve = (5L << 20) + page;
+        try (BufferPool p = BufferPool.builder().name("r18-tail-" + NAMES.incrementAndGet()).reserve(reserve)
+                .commitChunk(4L << 20).leakDetection(LeakDetection.OFF).build()) {
+            long base = p.regionAddress();
+            List<String> outsideBefore = mappingsOverlapping(base + reserve, base + (8L << 20));
+            List<Holder> held = new ArrayList<>();
+            List<String> problems = new ArrayList<>();
+            while (true) {
+                Holder h = new Holder();
+                boolean got;
+                try {
+                    got = p.tryAcquireRaw((int) page * 16, h);
+                } catch (RuntimeException e) {
+                    problems.add("tryAcquireRaw threw " + e);
+                    break;
+                }
+                if (!got) {
+                    break;
+                }
+                held.add(h);
+                ByteBuffer v = p.rawView(h, h.token, h.address);
+                v.put(0, (byte) 1);
+                v.put(v.capacity() - 1, (byte) 1);
+            }
+            // the tail: single pages
+            while (true) {
+                Holder h = new Holder();
+                try {
+                    if (!p.tryAcquireRaw((int) page * 17, h)) { // above the largest class: a span of 17 pages
+                        break;
+                    }
+                } catch (RuntimeException e) {
+                    problems.add("tail tryAcquireRaw threw " + e);
+                    break;
+                }
+                held.add(h);
+            }
+            BufferPoolStats s = p.stats();
+            assertTrue(s.accessibleBytes() <= s.reservedBytes(), "accessible " + s.accessibleBytes() + " > reserved " + s.reservedBytes());
+            assertTrue(s.committedBytes() <= s.accessibleBytes(), s.toString());
+            assertEquals(rwBytesInMaps(base, s.reservedBytes()), s.accessibleBytes(), "accessibleBytes against /proc/self/maps");
+            assertEquals(outsideBefore, mappingsOverlapping(base + reserve, base + (8L << 20)), "mappings past the region changed");
+            assertTrue(problems.isEmpty(), problems.toString());
+            assertTrue(s.committedBytes() > (4L << 20), "filled beyond the first chunk: " + s);
+            for (Holder h : held) {
+                h.release(p);
+            }
+            p.trim();
+            assertEquals(0, p.stats().accessibleBytes());
+            assertEquals(0, rwBytesInMaps(base, reserve));
+            p.checkInvariants();
+        }
+    }
+
+    /**
+     * accessibleBytes and committedBytes against /proc/self/maps for the default chunk and for
+     * commitChunk(page), through a churn of classes and large spans, after closes and after
+     * trim; with commitChunk(page) and maxCommitted, accessible never exceeds the cap.
+     */
+    @Test
+    @Timeout(30)
+    void accessibleBytesMatchProcMapsAndPageChunksStayUnderTheCap() throws Exception {
+        long page = io.slab4j.nativemem.VirtualRegion.pageSize();
+        for (long chunk : new long[] {0, page, 16 * page}) {
+            BufferPool.Builder b = pool("maps").reserve(64L << 20).maxCommitted(8L << 20);
+            if (chunk > 0) {
+                b.commitChunk(chunk);
+            }
+            try (BufferPool p = b.build()) {
+                long base = p.regionAddress();
+                java.util.Random rnd = new java.util.Random(18);
+                List<Object> live = new ArrayList<>();
+                for (int step = 0; step < 3000; step++) {
+                    if (live.size() > 40 || (!live.isEmpty() && rnd.nextInt(3) == 0)) {
+                        Object o = live.remove(rnd.nextInt(live.size()));
+                        if (o instanceof PooledBuffer pb) {
+                            pb.close();
+                        } else {
+                            ((Holder) o).release(p);
+                        }
+                    } else {
+                        int size = rnd.nextInt(4) == 0 ? (1 + rnd.nextInt(3)) * MIB / 2 : 1 + rnd.nextInt(70000);
+                        if (rnd.nextBoolean()) {
+                            PooledBuffer pb = p.tryAcquire(size);
+                            if (pb != null) {
+                                live.add(pb);
+                            }
+                        } else {
+                            Holder h = new Holder();
+                            if (p.tryAcquireRaw(size, h)) {
+                                live.add(h);
+                            }
+                        }
+                    }
+                    BufferPoolStats s = p.stats();
+                    assertTrue(s.committedBytes() <= (8L << 20), "chunk " + chunk + " step " + step + ": " + s);
+                    if (chunk == page) {
+                        assertTrue(s.accessibleBytes() <= (8L << 20), "chunk page, step " + step + ": accessible over the cap: " + s);
+                        assertEquals(s.committedBytes(), s.accessibleBytes(), "chunk page: protections follow committed bytes");
+                    }
+                    if (step % 250 == 0) {
+                        assertEquals(rwBytesInMaps(base, s.reservedBytes()), s.accessibleBytes(), "chunk " + chunk + " step " + step);
+                    }
+                }
+                for (Object o : live) {
+                    if (o instanceof PooledBuffer pb) {
+                        pb.close();
+                    } else {
+                        ((Holder) o).release(p);
+                    }
+                }
+                BufferPoolStats s = p.stats();
+                assertEquals(rwBytesInMaps(base, s.reservedBytes()), s.accessibleBytes(), "chunk " + chunk + " at rest");
+                p.trim();
+                s = p.stats();
+                assertEquals(0, s.committedBytes(), "chunk " + chunk + " after trim: " + s);
+                assertEquals(0, s.accessibleBytes(), "chunk " + chunk + " after trim: " + s);
+                assertEquals(0, rwBytesInMaps(base, s.reservedBytes()), "chunk " + chunk + " after trim (maps)");
+                p.checkInvariants();
+            }
+        }
+    }
+
+    /**
+     * maxCommitted and cached large spans: with a 3 MiB span cached, a 2 MiB raw acquire under
+     * a 4 MiB cap must make room (evict the cached span) rather than fail, and the cap holds
+     * throughout; a tryAcquireRaw at the cap returns false (no exception).
+     */
+    @Test
+    @Timeout(20)
+    void maxCommittedEvictsCachedLargeSpansForANewSize() throws Exception {
+        try (BufferPool p = pool("cap").reserve(64L << 20).maxCommitted(4L << 20).build()) {
+            Holder big = raw(p, 3 * MIB);
+            Holder none = new Holder();
+            assertFalse(p.tryAcquireRaw(2 * MIB, none), "over the cap");
+            assertFalse(p.acquireRaw(2 * MIB, Duration.ofMillis(50), none));
+            assertNull(p.tryAcquire(2 * MIB));
+            big.release(p);
+            assertTrue(p.stats().committedBytes() <= (4L << 20));
+            Holder two = new Holder();
+            assertTrue(p.tryAcquireRaw(2 * MIB, two), "cached 3 MiB span must make room: " + p.stats());
+            assertTrue(p.stats().committedBytes() <= (4L << 20), p.stats().toString());
+            PooledBuffer small = p.tryAcquire(1000);
+            assertNotNull(small, p.stats().toString());
+            two.release(p);
+            small.close();
+            p.checkInvariants();
+        }
+    }
+
+    /**
+     * A request above maxCommitted (but inside the reservation) can never be met: it must not
+     * leave a caller asleep forever. Docs (DESIGN, waiting order): "a request that can never be
+     * met (size or alignment beyond the range) is rejected at once"; Arena.Builder.maxCommitted:
+     * "a request larger than the cap is rejected". An untimed acquire must either be refused
+     * at once or (if it waits) come back; a timed one returns null by its timeout.
+     */
+    @Test
+    @Timeout(20)
+    void requestAboveTheCommittedCapDoesNotHang() throws Exception {
+        try (BufferPool p = pool("overcap").reserve(64L << 20).maxCommitted(4L << 20).build()) {
+            String tried;
+            try {
+                tried = "tryAcquire -> " + p.tryAcquire(8 * MIB);
+            } catch (IllegalArgumentException e) {
+                tried = "tryAcquire refused";
+            }
+            long t0 = System.nanoTime();
+            try {
+                PooledBuffer b = p.acquire(8 * MIB, Duration.ofMillis(200));
+                assertNull(b, "an 8 MiB buffer under a 4 MiB cap");
+            } catch (IllegalArgumentException e) {
+                // refused at once: fine
+            }
+            assertTrue(System.nanoTime() - t0 < 5_000_000_000L);
+            CompletableFuture<String> f = Background.start("overcap", () -> {
+                try {
+                    PooledBuffer b = p.acquire(8 * MIB);
+                    return "served " + b;
+                } catch (IllegalArgumentException e) {
+                    return "refused";
+                } catch (IllegalStateException e) {
+                    return "closed";
+                }
+            });
+            String r;
+            try {
+                r = f.get(2, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                r = "still waiting after 2 s, waiters " + p.stats().waiters();
+            }
+            assertEquals("refused", r, "untimed acquire(8 MiB) under a 4 MiB cap (" + tried + ")");
+        }
+    }
+
+    // ------------------------------------------------------------------ Arena.isAllocated
+
+    /**
+     * Arena.isAllocated, lock-free below 8192 quanta: for the holder of a span it is exact
+     * while other threads allocate and free all around (neighbours coalescing and splitting);
+     * wrong sizes, interior and outside addresses read false and throw nothing.
+     */
+    @Test
+    @Timeout(30)
+    void arenaIsAllocatedIsExactForTheHolderUnderChurn() throws Exception {
+        long q = 4096;
+        io.slab4j.arena.Arena arena = io.slab4j.arena.Arena.builder(1L << 32, 1L << 30).quantum(q).build();
+        long end = System.nanoTime() + 3_000_000_000L;
+        java.util.concurrent.atomic.AtomicReference<String> bad = new java.util.concurrent.atomic.AtomicReference<>();
+        List<CompletableFuture<Integer>> fs = new ArrayList<>();
+        for (int t = 0; t < 3; t++) {
+            final int seed = t;
+            fs.add(Background.start("churn" + t, () -> {
+                java.util.Random rnd = new java.util.Random(seed);
+                long[] addr = new long[64];
+                long[] size = new long[64];
+                int checks = 0;
+                while (System.nanoTime() < end && bad.get() == null) {
+                    int i = rnd.nextInt(64);
+                    if (addr[i] == 0) {
+                        // sizes in quanta ≡ seed (mod 3): no other thread allocates this thread's size at its address
+                        long n = 3 * (rnd.nextInt(4) == 0 ? 2731 + rnd.nextInt(40) : rnd.nextInt(2770)) + seed + 1;
+                        size[i] = n * q;
+                        addr[i] = arena.tryAlloc(size[i]);
+                        if (addr[i] != 0 && !arena.isAllocated(addr[i], size[i])) {
+                            bad.set("fresh span " + addr[i] + "+" + size[i] + " reads not allocated");
+                        }
+                    } else {
+                        long a = addr[i];
+                        long s = size[i];
+                        checks++;
+                        if (!arena.isAllocated(a, s)) {
+                            bad.set("held span " + a + "+" + s + " reads not allocated");
+                        }
+                        if (arena.isAllocated(a, s + q) || arena.isAllocated(a, s - q) && s > q || arena.isAllocated(a + q, s - q) && s > q) {
+                            bad.set("held span " + a + "+" + s + " reads allocated with another size/start");
+                        }
+                        arena.free(a, s);
+                        if (arena.isAllocated(a, s)) {
+                            bad.set("span " + a + "+" + s + " reads allocated after its own free");
+                        }
+                        addr[i] = 0;
+                    }
+                }
+                for (int i = 0; i < 64; i++) {
+                    if (addr[i] != 0) {
+                        arena.free(addr[i], size[i]);
+                    }
+                }
+                return checks;
+            }));
+        }
+        int total = 0;
+        for (CompletableFuture<Integer> f : fs) {
+            total += f.get(20, TimeUnit.SECONDS);
+        }
+        assertNull(bad.get());
+        assertTrue(total > 100, "checks " + total);
+        arena.checkInvariants();
+        assertEquals(0, arena.stats().allocated());
+        long a = arena.tryAlloc(q * 4);
+        List<String> threw = new ArrayList<>();
+        long[][] odd = {{a, 0}, {a, -q}, {a, Long.MAX_VALUE}, {a, Long.MIN_VALUE}, {a, q * 4 + 1}, {a + 1, q * 4},
+                {(1L << 32) - q, q}, {(1L << 32) + (1L << 30), q}, {Long.MAX_VALUE, q}, {Long.MIN_VALUE, q}, {0, q},
+                {a, 1L << 40}, {a + q * 4, q}};
+        for (long[] o : odd) {
+            try {
+                if (arena.isAllocated(o[0], o[1])) {
+                    threw.add("isAllocated(" + o[0] + ", " + o[1] + ") true");
+                }
+            } catch (RuntimeException e) {
+                threw.add("isAllocated(" + o[0] + ", " + o[1] + ") threw " + e);
+            }
+        }
+        assertTrue(arena.isAllocated(a, q * 4));
+        assertTrue(threw.isEmpty(), threw.toString());
+        arena.free(a, q * 4);
+        arena.checkInvariants();
+    }
 }
