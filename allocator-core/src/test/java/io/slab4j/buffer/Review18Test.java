@@ -999,4 +999,239 @@ class Review18Test {
         arena.free(a, q * 4);
         arena.checkInvariants();
     }
+
+    // ------------------------------------------------------------------ races with handles, trim, threads
+
+    /**
+     * A stale 3 MiB raw release is tried again and again while another thread churns 3 MiB
+     * handles (which reuse that span from the cache or the arena) and a third trims: every
+     * stale try is refused (docs: memory "since given ... to a handle" or "free in the arena or
+     * kept by the pool for reuse" is refused), and the pool ends consistent.
+     */
+    @Test
+    @Timeout(30)
+    void staleRawReleaseRacingHandleChurnAndTrimIsAlwaysRefused() throws Exception {
+        try (BufferPool p = pool("churn").build()) {
+            Holder stale = raw(p, 3 * MIB);
+            long a = stale.address;
+            stale.release(p);
+            long end = System.nanoTime() + 3_000_000_000L;
+            AtomicInteger accepted = new AtomicInteger();
+            AtomicInteger tries = new AtomicInteger();
+            java.util.concurrent.atomic.AtomicReference<Throwable> error = new java.util.concurrent.atomic.AtomicReference<>();
+            CompletableFuture<Integer> handles = Background.start("handles", () -> {
+                int n = 0;
+                while (System.nanoTime() < end) {
+                    try (PooledBuffer b = p.tryAcquire(3 * MIB)) {
+                        if (b != null) {
+                            b.byteBuffer().put(0, (byte) 7);
+                            n++;
+                        }
+                    } catch (Throwable e) {
+                        error.compareAndSet(null, e);
+                    }
+                }
+                return n;
+            });
+            CompletableFuture<Integer> trims = Background.start("trims", () -> {
+                int n = 0;
+                while (System.nanoTime() < end) {
+                    p.trim();
+                    n++;
+                }
+                return n;
+            });
+            while (System.nanoTime() < end) {
+                tries.incrementAndGet();
+                try {
+                    p.releaseRaw(stale, stale.token, a);
+                    accepted.incrementAndGet();
+                } catch (IllegalArgumentException expected) {
+                    // refused
+                }
+                try {
+                    p.rawView(stale, stale.token, a);
+                    accepted.incrementAndGet();
+                } catch (IllegalArgumentException expected) {
+                    // refused
+                }
+            }
+            int h = handles.get(10, TimeUnit.SECONDS);
+            trims.get(10, TimeUnit.SECONDS);
+            assertNull(error.get());
+            assertEquals(0, accepted.get(), accepted + " of " + tries + " stale tries accepted (" + h + " handles)");
+            BufferPoolStats s = p.stats();
+            assertEquals(0, s.buffersInUse(), s.toString());
+            assertEquals(0, s.usedBytes(), s.toString());
+            p.checkInvariants();
+            assertEquals(0, p.rawLargeMarks());
+        }
+    }
+
+    /**
+     * LeakDetection.ALL: a holder dropped while its rawView is still reachable is no leak
+     * (docs, rawView: "The view keeps holder reachable ... so the leak detector never returns
+     * memory that a live view still reaches").
+     */
+    @Test
+    @Timeout(30)
+    void rawViewKeepsTheHolderFromBeingReportedAsALeak() throws Exception {
+        try (BufferPool p = pool("viewleak").leakDetection(LeakDetection.ALL).build()) {
+            int[] sizes = {64, 65536, MIB, 3 * MIB};
+            List<ByteBuffer> views = new ArrayList<>();
+            List<Long> addresses = new ArrayList<>();
+            for (int size : sizes) {
+                Holder h = raw(p, size);
+                ByteBuffer v = p.rawView(h, h.token, h.address);
+                v.put(0, (byte) 0x3C);
+                views.add(v);
+                addresses.add(h.address);
+            }
+            for (int i = 0; i < 6; i++) {
+                System.gc();
+                Thread.sleep(30);
+            }
+            BufferPoolStats s = p.stats();
+            assertEquals(0, s.leaksDetected(), "a holder whose view is live was reported: " + s);
+            assertEquals(sizes.length, s.buffersInUse());
+            for (int k = 0; k < sizes.length; k++) {
+                Holder other = raw(p, sizes[k]);
+                assertNotEquals(addresses.get(k), other.address, sizes[k] + ": memory under a live view handed out again");
+                other.release(p);
+                assertEquals(0x3C, views.get(k).get(0));
+            }
+            java.lang.ref.Reference.reachabilityFence(views);
+        }
+    }
+
+    /**
+     * magazines(false): a second raw release of a class item is refused. Docs (releaseRaw):
+     * "for a size class, the start of one of its items that was handed out and not yet given
+     * back (... one free in the pool, is refused)"; the exception is only "an item the pool still
+     * keeps for reuse in a thread's cache", and a pool without magazines has no such cache.
+     */
+    @Test
+    @Timeout(20)
+    void withoutMagazinesASecondRawReleaseOfAClassItemIsRefused() {
+        try (BufferPool p = pool("nomag").magazines(false).build()) {
+            for (int size : new int[] {64, 4096, 65536}) {
+                Holder h = raw(p, size);
+                h.release(p);
+                BufferPoolStats before = p.stats();
+                IllegalArgumentException e = null;
+                try {
+                    h.release(p);
+                } catch (IllegalArgumentException refused) {
+                    e = refused;
+                }
+                BufferPoolStats after = p.stats();
+                Holder x = raw(p, size);
+                Holder y = raw(p, size);
+                boolean shared = x.address == y.address;
+                x.release(p);
+                if (!shared) {
+                    y.release(p);
+                }
+                assertNotNull(e, size + ": second release accepted; then buffersInUse " + after.buffersInUse() + " (before "
+                        + before.buffersInUse() + ")" + (shared ? ", and two raw holders got the same item" : ""));
+                assertFalse(shared, size + ": two holders got one item");
+                p.checkInvariants();
+            }
+        }
+    }
+
+    /**
+     * Threads that acquire raw memory (classes and large), release some on their own thread and
+     * hand the rest to another thread to release, then exit: trim gives every byte back.
+     * Docs: trim returns "magazines of idle and exited threads", idle slabs and cached spans.
+     */
+    @Test
+    @Timeout(30)
+    void rawMemoryOfExitedThreadsGoesBackOnTrim() throws Exception {
+        try (BufferPool p = pool("exit").build()) {
+            java.util.concurrent.ConcurrentLinkedQueue<Holder> handed = new java.util.concurrent.ConcurrentLinkedQueue<>();
+            List<CompletableFuture<Integer>> fs = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                fs.add(Background.start("exiting" + t, () -> {
+                    int n = 0;
+                    for (int i = 0; i < 500; i++) {
+                        int size = (i % 7 == 0) ? MIB + (i % 3) * 4096 : 16 << (i % 12);
+                        Holder h = raw(p, size);
+                        if (i % 2 == 0) {
+                            h.release(p);
+                        } else {
+                            handed.add(h);
+                        }
+                        n++;
+                    }
+                    return n;
+                }));
+            }
+            for (CompletableFuture<Integer> f : fs) {
+                f.get(20, TimeUnit.SECONDS);
+            }
+            CompletableFuture<Integer> releaser = Background.start("releaser", () -> {
+                int n = 0;
+                for (Holder h; (h = handed.poll()) != null; n++) {
+                    h.release(p);
+                }
+                return n;
+            });
+            assertEquals(1000, releaser.get(10, TimeUnit.SECONDS));
+            Thread.sleep(50);
+            p.trim();
+            BufferPoolStats s = p.stats();
+            assertEquals(0, s.buffersInUse(), s.toString());
+            assertEquals(0, s.committedBytes(), "after trim: " + s);
+            assertEquals(0, s.accessibleBytes(), "after trim: " + s);
+            p.checkInvariants();
+        }
+    }
+
+    /** Child JVM: raw acquires in a zeroing pool race its close; must not crash. */
+    public static final class ZeroCloseMain {
+        public static void main(String[] args) throws Exception {
+            for (int round = 0; round < 40; round++) {
+                BufferPool p = BufferPool.builder().name("r18-zc-" + round).reserve(128L << 20).zeroOnAcquire(true)
+                        .leakDetection(LeakDetection.OFF).build();
+                CyclicBarrier barrier = new CyclicBarrier(3);
+                List<Thread> ts = new ArrayList<>();
+                for (int t = 0; t < 2; t++) {
+                    Thread th = new Thread(() -> {
+                        try {
+                            barrier.await();
+                            for (int i = 0; i < 200; i++) {
+                                Holder h = new Holder();
+                                if (p.tryAcquireRaw(i % 2 == 0 ? 3 * MIB : 4096, h)) {
+                                    p.releaseRaw(h, h.token, h.address);
+                                }
+                            }
+                        } catch (IllegalStateException closed) {
+                            // fine
+                        } catch (Exception e) {
+                            throw new RuntimeException(e);
+                        }
+                    });
+                    th.start();
+                    ts.add(th);
+                }
+                barrier.await();
+                Thread.sleep(round % 5);
+                p.close();
+                for (Thread th : ts) {
+                    th.join();
+                }
+            }
+            System.out.println("ZEROCLOSE OK");
+        }
+    }
+
+    /** Raw acquires of a zeroing pool racing close never write to unmapped memory (docs: zeroed and refused after close exactly as a handle's acquire). */
+    @Test
+    @Timeout(60)
+    void zeroingRawAcquiresRacingCloseDoNotCrash() throws Exception {
+        ChildJvm.Result r = ChildJvm.run(List.of("-Xmx256m"), ZeroCloseMain.class);
+        assertEquals(0, r.code(), r.tail());
+        assertTrue(r.output().contains("ZEROCLOSE OK"), r.tail());
+    }
 }
