@@ -1234,4 +1234,166 @@ class Review18Test {
         assertEquals(0, r.code(), r.tail());
         assertTrue(r.output().contains("ZEROCLOSE OK"), r.tail());
     }
+
+    // ------------------------------------------------------------------ class items after their slab went away
+
+    /**
+     * A stale raw release of a class item after its slab went back to the arena (trim) and the
+     * pages were reused by a large span (raw or handle) or by a slab of another class: refused,
+     * nothing changed. Docs (releaseRaw): for a size class the address must be "the start of one
+     * of its items that was handed out and not yet given back".
+     */
+    @Test
+    @Timeout(20)
+    void staleClassReleaseAfterItsSlabWentAwayIsRefused() {
+        try (BufferPool p = pool("slabgone").build()) {
+            int[] classes = p.sizeClasses();
+            int top = classes[classes.length - 1];
+            int other = classes[classes.length - 2];
+            long slab = p.stats().sizeClasses().get(classes.length - 1).slabBytes();
+            for (int reuse = 0; reuse < 3; reuse++) {
+                Holder stale = raw(p, top);
+                long a = stale.address;
+                stale.release(p);
+                p.trim();
+                assertEquals(0, p.stats().committedBytes(), "the slab went back");
+                Object taker;
+                long takerAddress;
+                if (reuse == 0) {
+                    Holder h = raw(p, (int) slab);
+                    taker = h;
+                    takerAddress = h.address;
+                } else if (reuse == 1) {
+                    PooledBuffer b = p.tryAcquire((int) slab);
+                    taker = b;
+                    takerAddress = b.address();
+                } else {
+                    List<Holder> items = new ArrayList<>();
+                    long first = 0;
+                    for (int k = 0; k < 4; k++) {
+                        Holder h = raw(p, other);
+                        items.add(h);
+                        first = k == 0 ? h.address : first;
+                    }
+                    taker = items;
+                    takerAddress = first;
+                }
+                String what = "reuse " + reuse + " (taker at " + Long.toHexString(takerAddress) + ", stale at " + Long.toHexString(a) + ")";
+                BufferPoolStats before = p.stats();
+                assertThrows(IllegalArgumentException.class, () -> p.releaseRaw(stale, stale.token, a), what);
+                assertThrows(IllegalArgumentException.class, () -> p.rawView(stale, stale.token, a), what);
+                assertUnchanged(before, p.stats(), what);
+                p.checkInvariants();
+                if (taker instanceof Holder h) {
+                    h.release(p);
+                } else if (taker instanceof PooledBuffer b) {
+                    b.close();
+                } else {
+                    for (Object o : (List<?>) taker) {
+                        ((Holder) o).release(p);
+                    }
+                }
+                p.trim();
+                assertEquals(0, p.stats().buffersInUse());
+            }
+        }
+    }
+
+    /** Held raw spans are untouched by trim and decay: their bytes stay and stay mapped. */
+    @Test
+    @Timeout(30)
+    void trimAndDecayLeaveHeldRawMemoryAlone() throws Exception {
+        try (BufferPool p = pool("held").idleDecay(Duration.ofMillis(10)).build()) {
+            List<Holder> held = new ArrayList<>();
+            for (int size : new int[] {64, 4096, 65536, MIB, 3 * MIB, 40 * MIB}) {
+                Holder h = raw(p, size);
+                fill(p.rawView(h, h.token, h.address), (byte) 0x6D);
+                held.add(h);
+                raw(p, size).release(p); // something idle beside it
+            }
+            for (int i = 0; i < 20; i++) {
+                p.trim();
+                Thread.sleep(12);
+                for (int k = 0; k < 500; k++) {
+                    p.tryAcquire(100).close();
+                }
+            }
+            for (Holder h : held) {
+                assertEquals(-1, firstNot(p.rawView(h, h.token, h.address), (byte) 0x6D), h.capacity + "-byte held span changed");
+            }
+            for (Holder h : held) {
+                h.release(p);
+            }
+            p.checkInvariants();
+        }
+    }
+
+    /**
+     * hugePages(true): large raw spans at huge-page alignment; stale and double releases are
+     * refused there as anywhere, and held spans are intact after trim.
+     */
+    @Test
+    @Timeout(30)
+    void hugePagePoolRefusesStaleAndDoubleRawReleases() {
+        try (BufferPool p = pool("huge").hugePages(true).reserve(128L << 20).build()) {
+            for (int size : new int[] {2 * MIB, 3 * MIB, 4 * MIB + 4096, 40 * MIB}) {
+                Holder h = raw(p, size);
+                h.release(p);
+                assertThrows(IllegalArgumentException.class, () -> h.release(p), size + " double");
+                p.trim();
+                assertThrows(IllegalArgumentException.class, () -> h.release(p), size + " after trim");
+                Holder x = raw(p, size);
+                Holder y = raw(p, size);
+                assertNotEquals(x.address, y.address);
+                PooledBuffer b = p.tryAcquire(size);
+                BufferPoolStats before = p.stats();
+                assertThrows(IllegalArgumentException.class, () -> p.releaseRaw(x, x.token, b.address()), size + " a handle's span");
+                assertUnchanged(before, p.stats(), "size " + size);
+                b.close();
+                x.release(p);
+                y.release(p);
+                p.checkInvariants();
+            }
+            p.trim();
+            assertEquals(0, p.stats().committedBytes());
+        }
+    }
+
+    /**
+     * A raw large span released on another thread than its acquirer's (lands in that thread's
+     * stripe): a second release from either thread is refused, and the span goes to one holder.
+     */
+    @Test
+    @Timeout(20)
+    void crossThreadRawReleaseThenDoubleReleaseIsRefused() throws Exception {
+        try (BufferPool p = pool("cross").build()) {
+            for (int size : LARGE) {
+                Holder h = raw(p, size);
+                assertNull(Background.start("other", () -> {
+                    h.release(p);
+                    return null;
+                }).get(5, TimeUnit.SECONDS));
+                assertThrows(IllegalArgumentException.class, () -> h.release(p), size + " here");
+                Throwable t = Background.start("other2", () -> {
+                    try {
+                        h.release(p);
+                        return null;
+                    } catch (IllegalArgumentException e) {
+                        return e;
+                    }
+                }).get(5, TimeUnit.SECONDS);
+                assertNotNull(t, size + " second release on the other thread accepted");
+                CompletableFuture<Long> there = Background.start("taker", () -> {
+                    Holder x = raw(p, size);
+                    return x.address;
+                });
+                Holder here = raw(p, size);
+                assertNotEquals(here.address, (long) there.get(5, TimeUnit.SECONDS));
+                here.release(p);
+            }
+            BufferPoolStats s = p.stats();
+            assertEquals((long) LARGE.length, s.buffersInUse(), s.toString()); // the takers' spans are still out
+            p.checkInvariants();
+        }
+    }
 }
