@@ -1619,4 +1619,104 @@ class Review18Test {
         long accessible = Long.parseLong(f[4]);
         assertEquals(committed, accessible, "at rest after trim, page chunks: " + end2);
     }
+
+    // ------------------------------------------------------------------ odd size classes
+
+    /**
+     * Size classes that are not multiples of 16 (1, 3, 24, 100): either the builder refuses
+     * them, or every item is handed out at least 16-byte aligned (RawHolder.hold: "address
+     * (16-byte aligned at least)"; PooledBuffer: "addresses are at least 16-byte aligned: items
+     * of a class are"), handles open, close once, and raw holders get distinct items.
+     */
+    @Test
+    @Timeout(20)
+    void oddSizeClassesAreRefusedOrAligned() throws Exception {
+        int[][] sets = {{1, 3, 24, 100}, {24, 40}, {8}, {17, 4097}};
+        for (int[] set : sets) {
+            BufferPool p;
+            try {
+                p = pool("odd").sizeClasses(set).build();
+            } catch (IllegalArgumentException refused) {
+                continue; // refusing is fine
+            }
+            try (p) {
+                List<String> bad = new ArrayList<>();
+                for (int size : set) {
+                    List<PooledBuffer> handles = new ArrayList<>();
+                    List<Holder> holders = new ArrayList<>();
+                    java.util.Set<Long> seen = new java.util.HashSet<>();
+                    for (int k = 0; k < 50; k++) {
+                        PooledBuffer b = p.tryAcquire(size);
+                        handles.add(b);
+                        if ((b.address() & 15) != 0) {
+                            bad.add("class " + size + ": handle at " + Long.toHexString(b.address()));
+                        }
+                        if (b.isClosed()) {
+                            bad.add("class " + size + ": a fresh handle reads closed");
+                        }
+                        Holder h = raw(p, size);
+                        holders.add(h);
+                        if ((h.address & 15) != 0) {
+                            bad.add("class " + size + ": raw item at " + Long.toHexString(h.address));
+                        }
+                        if (!seen.add(b.address()) || !seen.add(h.address)) {
+                            bad.add("class " + size + ": an address handed out twice");
+                        }
+                    }
+                    for (PooledBuffer b : handles) {
+                        b.byteBuffer().put(0, (byte) 1);
+                        b.close();
+                    }
+                    for (Holder h : holders) {
+                        h.release(p);
+                    }
+                }
+                p.checkInvariants();
+                assertEquals(0, p.stats().buffersInUse());
+                assertTrue(bad.isEmpty(), java.util.Arrays.toString(set) + ": " + bad.subList(0, Math.min(6, bad.size())));
+            }
+        }
+    }
+
+    /** Builder bad values: IllegalArgumentException naming them, builder unchanged (docs, Builder). */
+    @Test
+    @Timeout(20)
+    void builderBadValuesAreRefusedNamingThem() {
+        BufferPool.Builder b = pool("builder").reserve(32L << 20);
+        long[] reserves = {0, -1, Long.MIN_VALUE, BufferPool.MAX_RESERVE + 1, Long.MAX_VALUE};
+        for (long r : reserves) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> b.reserve(r), "reserve " + r);
+            assertTrue(e.getMessage().contains(Long.toString(r)), e.getMessage());
+        }
+        for (long m : new long[] {0, -1, Long.MIN_VALUE}) {
+            assertThrows(IllegalArgumentException.class, () -> b.maxCommitted(m), "maxCommitted " + m);
+        }
+        int[][] classes = {{}, {0}, {-16}, {64, 32}, {32, 32}, null};
+        for (int[] c : classes) {
+            assertThrows(IllegalArgumentException.class, () -> b.sizeClasses(c), "sizeClasses " + java.util.Arrays.toString(c));
+        }
+        for (int huge : new int[] {Integer.MAX_VALUE, Integer.MAX_VALUE - 4095, 1 << 30}) {
+            BufferPool.Builder h = pool("hugeclass").reserve(32L << 20);
+            try {
+                h.sizeClasses(16, huge);
+            } catch (IllegalArgumentException refusedAtTheSetter) {
+                continue;
+            }
+            assertThrows(IllegalArgumentException.class, h::build, "a class of " + huge + " bytes over 32 MiB");
+        }
+        assertThrows(IllegalArgumentException.class, () -> b.name(""));
+        assertThrows(IllegalArgumentException.class, () -> b.name(null));
+        assertThrows(IllegalArgumentException.class, () -> b.idleDecay(Duration.ZERO));
+        assertThrows(IllegalArgumentException.class, () -> b.idleDecay(Duration.ofMillis(-1)));
+        assertThrows(IllegalArgumentException.class, () -> b.idleDecay(null));
+        assertThrows(IllegalArgumentException.class, () -> b.leakDetection(null));
+        try (BufferPool p = b.build()) {
+            assertEquals(32L << 20, p.stats().reservedBytes(), "builder unchanged by refused setters");
+            int[] defaults;
+            try (BufferPool d = BufferPool.builder().name("r18-defaults-" + NAMES.incrementAndGet()).reserve(32L << 20).build()) {
+                defaults = d.sizeClasses();
+            }
+            assertArrayEquals(defaults, p.sizeClasses(), "builder unchanged by refused sizeClasses");
+        }
+    }
 }
