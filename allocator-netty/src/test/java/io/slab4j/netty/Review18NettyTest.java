@@ -330,4 +330,65 @@ class Review18NettyTest {
             assertEquals(0, p.stats().buffersInUse(), p.stats().toString());
         }
     }
+
+    static void gcUntil(java.util.function.BooleanSupplier done, long millis) throws InterruptedException {
+        long deadline = System.nanoTime() + millis * 1_000_000L;
+        while (!done.getAsBoolean() && System.nanoTime() < deadline) {
+            System.gc();
+            Thread.sleep(20);
+        }
+    }
+
+    /**
+     * Pool leak detection ALL: a SlabByteBuf that moved through several pieces of memory
+     * (64 B, 1 MiB, 3 MiB, back to 100 B) and was released properly is no leak once collected,
+     * and none of its old pieces comes back a second time; one that moved and then leaked is
+     * one leak, and its memory comes back once.
+     */
+    @Test
+    @Timeout(30)
+    void movedBuffersUnderPoolLeakDetectionAllAreOneLeakOrNone() throws Exception {
+        io.netty.util.ResourceLeakDetector.Level level = io.netty.util.ResourceLeakDetector.getLevel();
+        io.netty.util.ResourceLeakDetector.setLevel(io.netty.util.ResourceLeakDetector.Level.DISABLED);
+        try (BufferPool p = BufferPool.builder().name("r18n-leak-" + NAMES.incrementAndGet()).reserve(256L << 20)
+                .leakDetection(LeakDetection.ALL).build()) {
+            SlabByteBufAllocator alloc = new SlabByteBufAllocator(p);
+            moveAndRelease(alloc, true);
+            gcUntil(() -> false, 300);
+            assertEquals(0, p.stats().leaksDetected(), p.stats().toString());
+            assertEquals(0, p.stats().buffersInUse(), p.stats().toString());
+            List<ByteBuf> live = new ArrayList<>();
+            java.util.Set<Long> seen = new java.util.HashSet<>();
+            for (int size : new int[] {64, 64, 100, 100, MIB, MIB, 3 * MIB, 3 * MIB}) {
+                ByteBuf b = alloc.directBuffer(size);
+                assertTrue(seen.add(b.memoryAddress()), "address handed out twice: " + size);
+                live.add(b);
+            }
+            for (ByteBuf b : live) {
+                b.release();
+            }
+            moveAndRelease(alloc, false); // leaks
+            gcUntil(() -> p.stats().leaksDetected() > 0 && p.stats().buffersInUse() == 0, 8000);
+            gcUntil(() -> false, 300);
+            BufferPoolStats s = p.stats();
+            assertEquals(1, s.leaksDetected(), s.toString());
+            assertEquals(0, s.buffersInUse(), s.toString());
+            assertEquals(0, s.usedBytes(), s.toString());
+            p.checkInvariants();
+        } finally {
+            io.netty.util.ResourceLeakDetector.setLevel(level);
+        }
+    }
+
+    private static void moveAndRelease(SlabByteBufAllocator alloc, boolean release) {
+        ByteBuf b = alloc.directBuffer(64, 16 * MIB);
+        b.writeLong(1);
+        b.capacity(MIB);
+        b.capacity(3 * MIB);
+        b.capacity(100);
+        assertEquals(1, b.getLong(0));
+        if (release) {
+            assertTrue(b.release());
+        }
+    }
 }
