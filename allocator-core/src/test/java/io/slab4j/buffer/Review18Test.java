@@ -1823,4 +1823,104 @@ class Review18Test {
             assertEquals(0, p.stats().committedBytes());
         }
     }
+
+    // ------------------------------------------------------------------ re-entrant holders
+
+    /**
+     * A holder that gives the memory back from inside hold() (it owns the memory from the call
+     * on: RawHolder, "From then on the holder owns capacity bytes at address"), and one that
+     * acquires and releases other memory of the same pool from inside hold(): the acquire
+     * returns true without throwing, and the pool ends consistent, each piece with one owner.
+     */
+    @Test
+    @Timeout(20)
+    void holdersThatCallThePoolFromInsideHold() throws Exception {
+        try (BufferPool p = pool("reentrant").build()) {
+            for (int size : new int[] {64, 65536, 65537, MIB, 3 * MIB, 40 * MIB}) {
+                for (int mode = 0; mode < 3; mode++) {
+                    final int m = mode;
+                    List<Throwable> inside = new ArrayList<>();
+                    Holder seen = new Holder();
+                    RawHolder h = new RawHolder() {
+                        @Override
+                        public void hold(long address, int capacity, Object token) {
+                            seen.hold(address, capacity, token);
+                            try {
+                                if (m == 0) {
+                                    p.releaseRaw(this, token, address);
+                                } else if (m == 1) {
+                                    p.rawView(this, token, address).put(0, (byte) 1);
+                                    Holder other = raw(p, size);
+                                    other.release(p);
+                                } else {
+                                    try (PooledBuffer b = p.tryAcquire(size)) {
+                                        b.byteBuffer().put(0, (byte) 2);
+                                    }
+                                }
+                            } catch (Throwable e) {
+                                inside.add(e);
+                            }
+                        }
+                    };
+                    String what = size + " mode " + mode;
+                    boolean got;
+                    try {
+                        got = p.tryAcquireRaw(size, h);
+                    } catch (Throwable e) {
+                        fail(what + ": tryAcquireRaw threw " + e + " (inside hold: " + inside + ")");
+                        return;
+                    }
+                    assertTrue(got, what);
+                    assertTrue(inside.isEmpty(), what + ": inside hold: " + inside);
+                    if (mode != 0) {
+                        p.releaseRaw(h, seen.token, seen.address);
+                    }
+                    BufferPoolStats s = p.stats();
+                    assertEquals(0, s.buffersInUse(), what + ": " + s);
+                    assertEquals(0, s.usedBytes(), what + ": " + s);
+                    p.checkInvariants();
+                    assertEquals(0, p.rawLargeMarks(), what);
+                    Holder x = raw(p, size);
+                    Holder y = raw(p, size);
+                    assertNotEquals(x.address, y.address, what);
+                    x.release(p);
+                    y.release(p);
+                }
+            }
+        }
+    }
+
+    /** A class-size raw waiter under maxCommitted is served by a raw release of its class. */
+    @Test
+    @Timeout(20)
+    void aClassRawWaiterIsServedByARawReleaseOfItsClass() throws Exception {
+        try (BufferPool p = pool("classwait").reserve(64L << 20).maxCommitted(1L << 20).build()) {
+            List<Holder> held = new ArrayList<>();
+            while (true) {
+                Holder h = new Holder();
+                if (!p.tryAcquireRaw(65536, h)) {
+                    break;
+                }
+                held.add(h);
+            }
+            assertFalse(held.isEmpty());
+            Holder w = new Holder();
+            CompletableFuture<Boolean> f = Background.start("classwaiter", () -> p.acquireRaw(65536, Duration.ofSeconds(8), w));
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (p.stats().waiters() == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertEquals(1, p.stats().waiters());
+            Holder back = held.remove(held.size() - 1);
+            back.release(p);
+            assertTrue(f.get(5, TimeUnit.SECONDS));
+            assertEquals(back.address, w.address, "the waiter got the released item");
+            w.release(p);
+            for (Holder h : held) {
+                h.release(p);
+            }
+            p.checkInvariants();
+            assertEquals(0, p.stats().buffersInUse());
+        }
+    }
 }
