@@ -275,7 +275,7 @@ public final class BufferPool implements AutoCloseable {
         }
         long huge = b.hugePages ? VirtualRegion.hugePageSize() : 0;
         this.large = new LargeSpans(this, arena, Math.max(VirtualRegion.pageSize(), region.size() / 16), LargeSpans.stripeCount(),
-                huge > VirtualRegion.pageSize() ? huge : 0);
+                huge > VirtualRegion.pageSize() ? huge : 0, pageRound(sizes[sizes.length - 1] + 1L) / VirtualRegion.pageSize());
         this.lookupShift = granuleShift(sizes);
         this.lookupMax = sizes.length <= Short.MAX_VALUE ? Math.min(sizes[sizes.length - 1], LOOKUP_LIMIT >> (4 - lookupShift)) : 0;
         this.classAt = new short[(lookupMax + (1 << lookupShift) - 1) >> lookupShift];

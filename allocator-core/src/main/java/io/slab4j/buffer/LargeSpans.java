@@ -78,7 +78,7 @@ import io.slab4j.nativemem.VirtualRegion;
  * A raw release ({@link BufferPool#releaseRaw}) passes an address back from code the pool
  * does not trust, and the arena alone cannot tell whose a span is: a slab of the same length
  * at a stale address looks the same to it, and two racing releases of one span both find it
- * allocated. So a large span handed to a {@link RawHolder} is marked, one byte at its first
+ * allocated. So a large span handed to a {@link RawHolder} is marked, one byte for its first
  * page ({@code rawOut}): set by a release store before {@code hold} is called (the span is
  * the acquirer's alone then, and the holder receives the address after the store), cleared
  * by the release's CAS 1 → 0, which only one of racing releases wins; the loser is refused
@@ -89,6 +89,17 @@ import io.slab4j.nativemem.VirtualRegion;
  * marks it only after the span came back through the stripe's lock, hot slot or the arena,
  * each a happens-before edge from the clearing. Not caught: a stale release of a span
  * another raw holder now holds with the same size (the holder's guard, {@link BufferPool#releaseRaw}).
+ *
+ * <p>Layout: every acquire and release of a raw span writes its mark, so two threads working
+ * on neighbouring spans must not write one cache line (one byte a page put the marks of two
+ * 128 KiB spans 32 bytes apart, and the first page's mark beside the array's length, which
+ * every other mark access reads: 31 → 123 ns per Netty allocate + release at t=2, 128 KiB and
+ * 1 MiB alike). So a page's mark takes {@code 1 << markShift} bytes, enough that the marks of
+ * two spans (at least {@code minSpanPages} apart) lie {@value #MARK_SPACING} bytes apart or
+ * more (two cache lines: x86 fetches lines in adjacent pairs), and each leaf has
+ * {@value #MARK_SPACING} bytes of padding at both ends. A leaf is 64 KiB of marks; at the
+ * default classes (spans from 17 pages) a page takes 8 bytes, a leaf covers 8192 pages
+ * (32 MiB at 4 KiB pages): 0.2 % of the range it covers, made only where raw spans go.
  */
 final class LargeSpans {
     /** Spans a stripe caches at most. */
@@ -99,9 +110,10 @@ final class LargeSpans {
     static final long SEALED = -1L;
     private static final VarHandle HOT;
     private static final VarHandle MARK = MethodHandles.arrayElementVarHandle(byte[].class);
-    /** Raw marks come in leaves of 2^16 pages (64 KiB of marks for 256 MiB of region at 4 KiB pages), made on first use. */
-    static final int RAW_LEAF_SHIFT = 16;
-    static final int RAW_LEAF_PAGES = 1 << RAW_LEAF_SHIFT;
+    /** Bytes between the marks of any two spans, and padding at each end of a leaf (class comment, "Layout"). */
+    static final int MARK_SPACING = 128;
+    /** Bytes of marks in a leaf (2^16); a leaf is made on first use. */
+    static final int RAW_LEAF_BYTES_SHIFT = 16;
 
     static {
         try {
@@ -121,11 +133,16 @@ final class LargeSpans {
     private final long base;
     private final int pageShift;
     /**
-     * One byte a page of the region, 1 at the first page of a large span that went to a
-     * {@link RawHolder} and has not come back, else 0; leaves made when a raw hold first
-     * reaches their range. See "Raw marks" in the class comment.
+     * A mark a page of the region ({@code 1 << markShift} bytes, the first of which is used): 1 at
+     * the first page of a large span that went to a {@link RawHolder} and has not come back,
+     * else 0; leaves made when a raw hold first reaches their range. See "Raw marks" and
+     * "Layout" in the class comment.
      */
     private final AtomicReferenceArray<byte[]> rawOut;
+    /** Log2 of the bytes a page's mark takes (class comment, "Layout"). */
+    private final int markShift;
+    /** Log2 of the pages a leaf covers: {@code RAW_LEAF_BYTES_SHIFT - markShift}. */
+    private final int leafShift;
 
     /**
      * @param maxCachedBytes the cache's high water mark; each of the stripes may cache
@@ -133,8 +150,10 @@ final class LargeSpans {
      * @param hugeAlign      0, or the huge page size: spans at least that long are first tried
      *                       at that alignment (so the arena's huge-page advice covers whole pages
      *                       of them), and anywhere when no aligned space is free
+     * @param minSpanPages   the pages of the shortest span this may be asked for (at least 1):
+     *                       sets how far apart the raw marks are (class comment, "Layout")
      */
-    LargeSpans(BufferPool owner, Arena arena, long maxCachedBytes, int stripeCount, long hugeAlign) {
+    LargeSpans(BufferPool owner, Arena arena, long maxCachedBytes, int stripeCount, long hugeAlign, long minSpanPages) {
         if (Integer.bitCount(stripeCount) != 1) {
             throw new IllegalArgumentException("large spans: stripe count " + stripeCount + " is not a power of two");
         }
@@ -144,8 +163,10 @@ final class LargeSpans {
         this.base = arena.base();
         this.pageShift = Integer.numberOfTrailingZeros(VirtualRegion.pageSize());
         this.maxStripeBytes = Math.max(maxCachedBytes / stripeCount, Math.min(maxCachedBytes, MIN_STRIPE_BYTES));
+        this.markShift = markShift(minSpanPages);
+        this.leafShift = RAW_LEAF_BYTES_SHIFT - markShift;
         long pages = arena.size() >>> pageShift;
-        this.rawOut = new AtomicReferenceArray<>((int) ((pages + RAW_LEAF_PAGES - 1) >>> RAW_LEAF_SHIFT));
+        this.rawOut = new AtomicReferenceArray<>((int) ((pages + (1L << leafShift) - 1) >>> leafShift));
         this.stripes = new Stripe[stripeCount];
         for (int i = 0; i < stripeCount; i++) {
             stripes[i] = new Stripe();
@@ -154,13 +175,32 @@ final class LargeSpans {
 
     // ------------------------------------------------------------- raw marks
 
-    /** The leaf index of the raw mark of the page at {@code address}. */
-    private int rawLeaf(long address) {
-        return (int) ((address - base) >>> (pageShift + RAW_LEAF_SHIFT));
+    /**
+     * Log2 of the bytes a page's mark takes so that marks of spans {@code minSpanPages} apart
+     * lie {@link #MARK_SPACING} bytes apart: 0 for spans of 128 pages and more, 3 (8 bytes) for
+     * the default classes' 17, at most 7 (one page spans).
+     */
+    static int markShift(long minSpanPages) {
+        if (minSpanPages < 1) {
+            throw new IllegalArgumentException("large spans: a shortest span of " + minSpanPages + " pages");
+        }
+        long perPage = (MARK_SPACING + minSpanPages - 1) / minSpanPages;
+        return 64 - Long.numberOfLeadingZeros(perPage - 1); // ceil(log2(perPage)), 0 for 1
     }
 
+    /** The leaf index of the raw mark of the page at {@code address}. */
+    private int rawLeaf(long address) {
+        return (int) ((address - base) >>> (pageShift + leafShift));
+    }
+
+    /** The index of the mark of the page at {@code address} in its leaf, past the leading padding. */
     private int rawSlot(long address) {
-        return (int) ((address - base) >>> pageShift) & (RAW_LEAF_PAGES - 1);
+        return MARK_SPACING + ((int) (((address - base) >>> pageShift) & ((1L << leafShift) - 1)) << markShift);
+    }
+
+    /** The bytes a page's mark takes (for tests). */
+    int markBytes() {
+        return 1 << markShift;
     }
 
     /** Marks the span at {@code address} raw-held; its holder has it exclusively, so a plain release store (no atomic) suffices. */
@@ -168,7 +208,7 @@ final class LargeSpans {
         int i = rawLeaf(address);
         byte[] leaf = rawOut.get(i);
         if (leaf == null) {
-            leaf = new byte[RAW_LEAF_PAGES];
+            leaf = new byte[MARK_SPACING + (1 << RAW_LEAF_BYTES_SHIFT) + MARK_SPACING];
             if (!rawOut.compareAndSet(i, null, leaf)) {
                 leaf = rawOut.get(i);
             }
