@@ -99,7 +99,9 @@ import io.slab4j.nativemem.VirtualRegion;
  * more (two cache lines: x86 fetches lines in adjacent pairs), and each leaf has
  * {@value #MARK_SPACING} bytes of padding at both ends. A leaf is 64 KiB of marks; at the
  * default classes (spans from 17 pages) a page takes 8 bytes, a leaf covers 8192 pages
- * (32 MiB at 4 KiB pages): 0.2 % of the range it covers, made only where raw spans go.
+ * (32 MiB at 4 KiB pages): 0.2 % of the range it covers, made only where raw spans go. A
+ * page's mark takes at most 16 bytes (0.4 %), so with classes that end below 28 KiB the
+ * shortest spans' marks can be closer than that.
  */
 final class LargeSpans {
     /** Spans a stripe caches at most. */
@@ -112,6 +114,8 @@ final class LargeSpans {
     private static final VarHandle MARK = MethodHandles.arrayElementVarHandle(byte[].class);
     /** Bytes between the marks of any two spans, and padding at each end of a leaf (class comment, "Layout"). */
     static final int MARK_SPACING = 128;
+    /** Log2 of the most bytes a page's mark takes (see {@link #markShift}). */
+    static final int MAX_MARK_SHIFT = 4;
     /** Bytes of marks in a leaf (2^16); a leaf is made on first use. */
     static final int RAW_LEAF_BYTES_SHIFT = 16;
 
@@ -178,14 +182,16 @@ final class LargeSpans {
     /**
      * Log2 of the bytes a page's mark takes so that marks of spans {@code minSpanPages} apart
      * lie {@link #MARK_SPACING} bytes apart: 0 for spans of 128 pages and more, 3 (8 bytes) for
-     * the default classes' 17, at most 7 (one page spans).
+     * the default classes' 17; at most {@link #MAX_MARK_SHIFT}, so the marks never take more
+     * than 16 bytes a page (0.4 % of the range they cover) and spans shorter than 8 pages (a
+     * pool whose classes end below 28 KiB) may share a cache line pair with a neighbour's.
      */
     static int markShift(long minSpanPages) {
         if (minSpanPages < 1) {
             throw new IllegalArgumentException("large spans: a shortest span of " + minSpanPages + " pages");
         }
         long perPage = (MARK_SPACING + minSpanPages - 1) / minSpanPages;
-        return 64 - Long.numberOfLeadingZeros(perPage - 1); // ceil(log2(perPage)), 0 for 1
+        return Math.min(MAX_MARK_SHIFT, 64 - Long.numberOfLeadingZeros(perPage - 1)); // ceil(log2(perPage)), 0 for 1
     }
 
     /** The leaf index of the raw mark of the page at {@code address}. */
