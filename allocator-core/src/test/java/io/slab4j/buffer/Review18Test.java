@@ -29,24 +29,16 @@ class Review18Test {
                 .leakDetection(LeakDetection.OFF);
     }
 
-    /** A raw holder that keeps what hold gave it. */
-    static final class Holder implements RawHolder {
-        volatile long address;
-        volatile int capacity;
-        volatile Object token;
-        final AtomicInteger calls = new AtomicInteger();
+    /** At rest with nothing open: consistent, no span marked raw-held, and trim gives every committed byte back. */
+    static void emptiesAtRest(BufferPool p) {
+        p.checkInvariants();
+        assertEquals(0, p.rawLargeMarks());
+        p.trim();
+        assertEquals(0, p.stats().committedBytes());
+    }
 
-        @Override
-        public void hold(long address, int capacity, Object token) {
-            this.address = address;
-            this.capacity = capacity;
-            this.token = token;
-            calls.incrementAndGet();
-        }
-
-        void release(BufferPool p) {
-            p.releaseRaw(this, token, address);
-        }
+    /** A raw holder that keeps what hold gave it (Review8Test's). */
+    static final class Holder extends Review8Test.Box {
     }
 
     static Holder raw(BufferPool p, int size) {
@@ -351,11 +343,7 @@ class Review18Test {
     // ------------------------------------------------------------------ leaks
 
     static void gcUntil(java.util.function.BooleanSupplier done, long millis) throws InterruptedException {
-        long deadline = System.nanoTime() + millis * 1_000_000L;
-        while (!done.getAsBoolean() && System.nanoTime() < deadline) {
-            System.gc();
-            Thread.sleep(20);
-        }
+        io.slab4j.testing.Await.gcUntil(done, millis);
     }
 
     /**
@@ -1836,10 +1824,7 @@ class Review18Test {
             assertEquals(0, s.buffersInUse(), s.toString());
             assertEquals(0, s.usedBytes(), s.toString());
             assertEquals(0, s.leaksDetected(), s.toString());
-            p.checkInvariants();
-            assertEquals(0, p.rawLargeMarks());
-            p.trim();
-            assertEquals(0, p.stats().committedBytes());
+            emptiesAtRest(p);
         }
     }
 

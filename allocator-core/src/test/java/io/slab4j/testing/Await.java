@@ -22,6 +22,18 @@ public final class Await {
     }
 
     /**
+     * Runs the collector every 20 ms until {@code done} holds or {@code millis} have passed (no
+     * failure then: the caller asserts what it needs, so a leak that is not found reads as one).
+     */
+    public static void gcUntil(BooleanSupplier done, long millis) throws InterruptedException {
+        long deadline = System.nanoTime() + millis * 1_000_000L;
+        while (!done.getAsBoolean() && System.nanoTime() < deadline) {
+            System.gc();
+            Thread.sleep(20);
+        }
+    }
+
+    /**
      * Until {@code t} is parked in an event sync ({@code io.slab4j.event.Sync}, its park's
      * blocker): registered in every queue of its choice. Stronger than {@link #parked}, which a
      * thread also meets while it parks on a lock on its way to the sync.

@@ -31,17 +31,7 @@ class Review18NettyTest {
     }
 
     static <T> CompletableFuture<T> start(String name, Callable<T> call) {
-        CompletableFuture<T> result = new CompletableFuture<>();
-        Thread t = new Thread(() -> {
-            try {
-                result.complete(call.call());
-            } catch (Throwable e) {
-                result.completeExceptionally(e);
-            }
-        }, name);
-        t.setDaemon(true);
-        t.start();
-        return result;
+        return io.slab4j.testing.Background.start(name, call);
     }
 
     static void fill(ByteBuf b, int from, int to, byte v) {
@@ -332,11 +322,7 @@ class Review18NettyTest {
     }
 
     static void gcUntil(java.util.function.BooleanSupplier done, long millis) throws InterruptedException {
-        long deadline = System.nanoTime() + millis * 1_000_000L;
-        while (!done.getAsBoolean() && System.nanoTime() < deadline) {
-            System.gc();
-            Thread.sleep(20);
-        }
+        io.slab4j.testing.Await.gcUntil(done, millis);
     }
 
     /**
