@@ -47,8 +47,10 @@ import java.util.concurrent.locks.ReentrantLock;
  *       (a second free now fails, and nobody can reuse it yet).
  *   <li>Outside the lock: release its memory. A failure is counted
  *       ({@link ArenaStats#releaseFailures}) and logged, never thrown: once accepted, a
- *       free succeeds, and the pages stay committed until reused, or released by a later
- *       free of their neighbourhood or by {@link #retryReleases}. Over
+ *       free succeeds, and the pages stay committed until reused as they are, or released
+ *       later: pages in a commit chunk that still holds a live span go with that chunk's
+ *       last span (its decommit drops them); a whole free chunk whose decommit was refused
+ *       goes then too, or by {@link #retryReleases}. Over
  *       a region closed meanwhile (its owner's close racing a trim) the release is moot,
  *       not failed: the memory went with the unmap; nothing is counted or logged.
  *   <li>Under the lock: mark it free, coalesce, serve waiters (below); outside the lock,
@@ -260,9 +262,12 @@ public final class Arena {
     }
 
     /**
-     * Tries again to release the memory of free spans whose release the OS refused before
-     * (each counted once in {@link ArenaStats#releaseFailures}), and returns the bytes it made
-     * inaccessible now ({@link ArenaStats#accessible} falls by as much). Near
+     * Tries again to decommit the free commit chunks whose decommit (the protection change
+     * that makes them inaccessible) the OS refused before, each refusal counted once in
+     * {@link ArenaStats#releaseFailures}, and returns the bytes it made inaccessible now
+     * ({@link ArenaStats#accessible} falls by as much). Not retried: pages whose release the OS
+     * refused inside a chunk that still holds a live span (they may be reused as they are by
+     * then); they go with that chunk's last span. Near
      * {@code vm.max_map_count} the kernel refuses a protection change that would split a
      * mapping; once the neighbours of such memory are free too, the same change merges
      * mappings and is taken. A refusal now is not thrown, counted or logged again (that

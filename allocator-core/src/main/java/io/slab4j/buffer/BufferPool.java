@@ -977,8 +977,8 @@ public final class BufferPool implements AutoCloseable {
 
     /**
      * Returns idle memory now: magazines of threads outside a pool call, the depot, idle slabs,
-     * cached large spans; and free memory whose release the OS refused before (see
-     * {@link io.slab4j.arena.Arena#retryReleases}) is offered to it again.
+     * cached large spans; and free commit chunks whose protection change the OS refused before
+     * (see {@link io.slab4j.arena.Arena#retryReleases}) are offered to it again.
      */
     public void trim() {
         checkOpen("trim");
