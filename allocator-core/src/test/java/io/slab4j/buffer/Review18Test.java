@@ -653,7 +653,6 @@ class Review18Test {
         return total;
     }
 
-    /** Whether any rw mapping touches [from, to) (outside the region: must not be ours). */
     /**
      * The mappings overlapping [from, to), clipped to it: start, end and permissions. The kernel
      * merges an adjacent mapping with the same protection into one line, so a mapping just past
@@ -673,6 +672,7 @@ class Review18Test {
         return out;
     }
 
+    /** The lines of /proc/self/maps whose mapping overlaps [from, to). */
     static List<String> mappingsOverlapping(long from, long to) throws java.io.IOException {
         List<String> out = new ArrayList<>();
         for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/maps"))) {

@@ -40,24 +40,38 @@ class JnaConfinementTest {
 
     @Test
     void noOtherModuleUsesJna() throws IOException {
-        Path module = Path.of(System.getProperty("basedir", ".")).toAbsolutePath().normalize();
+        Path module = thisModule();
         Path root = module.getParent();
-        Path parentPom = root == null ? null : root.resolve("pom.xml");
-        if (parentPom == null || !Files.isRegularFile(parentPom)
-                || !Files.readString(parentPom).contains("<artifactId>slab4j-parent</artifactId>")) {
+        if (!isProjectRoot(root)) {
             return; // built outside the project tree: nothing to compare against
         }
-        List<String> offenders;
-        try (Stream<Path> modules = Files.list(root)) {
-            offenders = modules.filter(dir -> !dir.equals(module))
+        List<String> offenders = sourcesOf(root, dir -> !dir.equals(module))
+                .filter(file -> JNA_USE.matcher(readString(file)).find())
+                .map(file -> root.relativize(file).toString())
+                .sorted()
+                .collect(Collectors.toList());
+        assertTrue(offenders.isEmpty(), "only allocator-native may use com.sun.jna; found in " + offenders);
+    }
+
+    static Path thisModule() {
+        return Path.of(System.getProperty("basedir", ".")).toAbsolutePath().normalize();
+    }
+
+    /** Whether {@code root} holds slab4j's parent POM. */
+    static boolean isProjectRoot(Path root) throws IOException {
+        Path parentPom = root == null ? null : root.resolve("pom.xml");
+        return parentPom != null && Files.isRegularFile(parentPom)
+                && Files.readString(parentPom).contains("<artifactId>slab4j-parent</artifactId>");
+    }
+
+    /** The Java files under {@code src} of the modules of {@code root} that {@code modules} accepts. */
+    static Stream<Path> sourcesOf(Path root, java.util.function.Predicate<Path> modules) throws IOException {
+        try (Stream<Path> dirs = Files.list(root)) {
+            return dirs.filter(modules)
                     .filter(dir -> Files.isRegularFile(dir.resolve("pom.xml")) && Files.isDirectory(dir.resolve("src")))
                     .flatMap(dir -> javaFiles(dir.resolve("src")))
-                    .filter(file -> JNA_USE.matcher(readString(file)).find())
-                    .map(file -> root.relativize(file).toString())
-                    .sorted()
-                    .collect(Collectors.toList());
+                    .collect(Collectors.toList()).stream();
         }
-        assertTrue(offenders.isEmpty(), "only allocator-native may use com.sun.jna; found in " + offenders);
     }
 
     private static Stream<Path> javaFiles(Path dir) {
@@ -76,7 +90,7 @@ class JnaConfinementTest {
         }
     }
 
-    private static String readString(Path file) {
+    static String readString(Path file) {
         return new String(readBytes(file), StandardCharsets.UTF_8);
     }
 }
