@@ -271,8 +271,8 @@ public final class Arena {
      * {@code vm.max_map_count} the kernel refuses a protection change that would split a
      * mapping; once the neighbours of such memory are free too, the same change merges
      * mappings and is taken. A refusal now is not thrown, counted or logged again (that
-     * memory stays as it is, for the next call). Cheap when nothing is pending (one volatile
-     * read); 0 over a plain range or a closed region. A layer above calls it when it gives
+     * memory stays as it is, for the next call). Cheap when nothing is pending (an uncontended
+     * lock and an empty set); 0 over a plain range or a closed region. A layer above calls it when it gives
      * idle memory back (a {@code BufferPool}'s trim and decay do).
      */
     public long retryReleases() {

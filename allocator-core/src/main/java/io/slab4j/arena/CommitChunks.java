@@ -123,8 +123,6 @@ final class CommitChunks implements Backing {
     private volatile long accessibleBytes;
     /** The stranded chunks (class comment); guarded by {@link #lock}. */
     private final BitSet stranded = new BitSet();
-    /** Whether {@link #stranded} is not empty: written under the lock, read without it by {@link #retryReleases}. */
-    private volatile boolean anyStranded;
 
     /** Whether commits prefault their span; never changes. */
     private final boolean prefault;
@@ -353,7 +351,6 @@ final class CommitChunks implements Backing {
                 } else {
                     failure = Failures.merge(failure, e); // stays accessible: reused as it is, or decommitted later
                     stranded.set(k, end + 1);
-                    anyStranded = true;
                 }
             }
             k = end + 1;
@@ -376,36 +373,31 @@ final class CommitChunks implements Backing {
     }
 
     /**
-     * Decommits the stranded chunks (class comment), in runs of adjacent ones; returns the
-     * bytes made inaccessible (not those of a closed region, marked inaccessible as gone). A run the kernel still refuses stays as it is, for a later
-     * call: its failure was counted and logged when it was first refused, so it is neither
-     * thrown nor logged again (at DEBUG only). Cheap when nothing is stranded: one volatile read.
+     * Decommits the stranded chunks (class comment) as a release does ({@link #decommitIdle}),
+     * in runs of adjacent ones; returns the bytes made inaccessible (not those of a closed
+     * region, marked inaccessible as gone). A run the kernel still refuses stays as it is, for
+     * a later call: its failure was counted and logged when it was first refused, so it is
+     * neither thrown nor logged again (at DEBUG only). Cheap when nothing is stranded: the lock
+     * and an empty set.
      */
     @Override
     public long retryReleases() {
-        if (!anyStranded) {
-            return 0;
-        }
         lock.lock();
         try {
             long released = 0;
-            for (int k = stranded.nextSetBit(0); k >= 0; k = stranded.nextSetBit(k)) {
-                int end = stranded.nextClearBit(k) - 1;
-                long length = start(end + 1) - start(k);
-                try {
-                    pages.decommit(start(k), length);
-                    setAccessible(k, end, false);
-                    released += length;
-                } catch (RuntimeException e) {
-                    if (gone(e)) {
-                        setAccessible(k, end, false); // the memory went with the unmap: nothing given back here
-                    } else {
-                        int from = k;
-                        LOG.log(System.Logger.Level.DEBUG, () -> "decommit of stranded chunks " + from + ".." + end
-                                + " on " + this + " refused again: " + e.getMessage());
-                    }
+            int k = stranded.nextSetBit(0);
+            while (k >= 0) {
+                int first = k;
+                int last = stranded.nextClearBit(k) - 1;
+                long before = accessibleBytes;
+                RuntimeException refused = decommitIdle(first, last, null);
+                if (refused != null) {
+                    LOG.log(System.Logger.Level.DEBUG, () -> "decommit of stranded chunks " + first + ".." + last + " on "
+                            + this + " refused again: " + refused.getMessage());
+                } else if (pages.isOpen()) {
+                    released += before - accessibleBytes;
                 }
-                k = end + 1;
+                k = stranded.nextSetBit(last + 1);
             }
             return released;
         } finally {
@@ -415,10 +407,7 @@ final class CommitChunks implements Backing {
 
     /** Under the lock: chunks {@code first..last} are no longer stranded (a span holds them, or they went inaccessible). */
     private void unstrand(int first, int last) {
-        if (anyStranded) {
-            stranded.clear(first, last + 1);
-            anyStranded = !stranded.isEmpty();
-        }
+        stranded.clear(first, last + 1);
     }
 
     private void setAccessible(int first, int last, boolean value) {
@@ -513,10 +502,6 @@ final class CommitChunks implements Backing {
                             + " live spans, is " + (accessible[k] ? "accessible" : "inaccessible") + " and is "
                             + (stranded.get(k) ? "" : "not ") + "marked stranded");
                 }
-            }
-            if (anyStranded != !stranded.isEmpty()) {
-                throw new IllegalStateException("arena invariant broken: the stranded flag reads " + anyStranded
-                        + " over " + stranded.cardinality() + " stranded chunks");
             }
             if (bytes != accessibleBytes) {
                 throw new IllegalStateException("arena invariant broken: accessible chunks hold " + bytes
