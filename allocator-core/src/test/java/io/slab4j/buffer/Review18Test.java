@@ -637,20 +637,8 @@ class Review18Test {
     // ------------------------------------------------------------------ commitChunk, maxCommitted, /proc
 
     /** Bytes mapped read-write inside [base, base + size), from /proc/self/maps. */
-    static long rwBytesInMaps(long base, long size) throws java.io.IOException {
-        long total = 0;
-        for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/maps"))) {
-            String[] f = line.split("\\s+");
-            String[] r = f[0].split("-");
-            long lo = Long.parseUnsignedLong(r[0], 16);
-            long hi = Long.parseUnsignedLong(r[1], 16);
-            long a = Math.max(lo, base);
-            long b = Math.min(hi, base + size);
-            if (a < b && f[1].startsWith("rw")) {
-                total += b - a;
-            }
-        }
-        return total;
+    static long rwBytesInMaps(long base, long size) {
+        return io.slab4j.testing.ProcMaps.readWriteBytesWithin(base, base + size);
     }
 
     /**
@@ -1556,8 +1544,8 @@ class Review18Test {
             return total;
         }
 
-        static int regionMappings(long base, long size) throws java.io.IOException {
-            return mappingsOverlapping(base, base + size).size();
+        static long regionMappings(long base, long size) {
+            return io.slab4j.testing.ProcMaps.mappingsWithin(base, base + size);
         }
     }
 
@@ -1574,7 +1562,7 @@ class Review18Test {
 
     /** One child run shared by the two probes below (about 3 s). */
     static synchronized ChildJvm.Result mapCountRun() throws Exception {
-        long limit = Long.parseLong(java.nio.file.Files.readString(java.nio.file.Path.of("/proc/sys/vm/max_map_count")).trim());
+        long limit = io.slab4j.testing.ProcMaps.maxMapCount();
         org.junit.jupiter.api.Assumptions.assumeTrue(limit <= 70000, "vm.max_map_count " + limit + " too high to reach here");
         if (mapCountRun == null) {
             mapCountRun = ChildJvm.run(List.of("-Xmx128m", "-Xms128m", "-XX:+AlwaysPreTouch", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",

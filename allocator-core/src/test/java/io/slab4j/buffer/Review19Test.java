@@ -24,18 +24,8 @@ class Review19Test {
     private static final long PAGE = VirtualRegion.pageSize();
     private static final AtomicInteger SEQ = new AtomicInteger();
 
-    /** A raw holder that remembers what it got. */
-    static final class Holder implements RawHolder {
-        long address;
-        int capacity;
-        Object token;
-
-        @Override
-        public void hold(long address, int capacity, Object token) {
-            this.address = address;
-            this.capacity = capacity;
-            this.token = token;
-        }
+    /** A raw holder that remembers what it got (Review8Test's). */
+    static final class Holder extends Review8Test.Box {
     }
 
     private static long readWrite(BufferPool p) {
