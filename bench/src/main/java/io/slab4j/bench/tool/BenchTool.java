@@ -80,7 +80,13 @@ public final class BenchTool implements Runnable {
             }
             return FAILED;
         });
-        return cl.execute(args);
+        try {
+            return cl.execute(args);
+        } catch (OutOfMemoryError e) { // picocli passes errors on: one line, as for any broken run, not the JVM's stack trace
+            err.println("slab4j-bench: out of memory: the arguments ask for more heap than this JVM's " + Units.bytes(Runtime.getRuntime().maxMemory())
+                    + " (-Xmx sets it)");
+            return FAILED;
+        }
     }
 
     /** One line naming the bad argument, then the usage of the command it belongs to; status 2. */

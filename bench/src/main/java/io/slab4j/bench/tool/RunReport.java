@@ -3,8 +3,12 @@ package io.slab4j.bench.tool;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
 
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.function.Consumer;
 
@@ -34,19 +38,47 @@ public final class RunReport {
 
     /**
      * The run of {@code scenario} (the JSON {@code scenario} and the progress task) starts now.
-     * A {@code --json} path that is a directory, or a {@code --charts} path that exists and is
-     * not one, is a bad argument: refused here, before anything runs, not after the run.
+     * An output that cannot be written is a bad argument, refused here, before anything runs,
+     * not after the run: a {@code --json} path that is a directory, a {@code --charts} path
+     * that exists and is not one, and either one in a directory that cannot be made or
+     * written (a parent that is a regular file, a read-only or special file system). So the
+     * {@code --json} file's directory and the {@code --charts} directory are made here (each
+     * is tried with a file made and deleted at once); the files are written after the run.
      */
     public static RunReport start(String scenario, CommandSpec spec, OutputOptions options) {
         if (options.json != null) {
             Checks.require(spec, !Files.isDirectory(options.json), "invalid value for option '--json': '" + options.json
                     + "' is a directory, not a file");
+            writableDirectory(spec, "--json", options.json, options.json.toAbsolutePath().getParent());
         }
         if (options.charts != null) {
             Checks.require(spec, !Files.exists(options.charts) || Files.isDirectory(options.charts),
                     "invalid value for option '--charts': '" + options.charts + "' exists and is not a directory");
+            writableDirectory(spec, "--charts", options.charts, options.charts.toAbsolutePath());
         }
         return new RunReport(scenario, options, spec.commandLine(), Instant.now());
+    }
+
+    /** Makes {@code dir} if missing and writes and deletes a file in it; a failure is a usage error naming {@code given}. */
+    private static void writableDirectory(CommandSpec spec, String option, Path given, Path dir) {
+        try {
+            Files.createDirectories(dir);
+            Files.delete(Files.createTempFile(dir, ".slab4j-bench-", ".probe"));
+        } catch (IOException | SecurityException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "invalid value for option '" + option + "': cannot write '"
+                    + given + "': " + reason(e));
+        }
+    }
+
+    /** The OS's reason without the exception's name (the usage line names no exception). */
+    private static String reason(Exception e) {
+        if (e instanceof FileAlreadyExistsException f) {
+            return f.getFile() + " exists and is not a directory";
+        }
+        if (e instanceof FileSystemException f) {
+            return f.getFile() + (f.getReason() != null ? ": " + f.getReason() : "");
+        }
+        return String.valueOf(e.getMessage());
     }
 
     /** The command's stdout, for its tables. */

@@ -10,13 +10,19 @@ import java.util.regex.Pattern;
  * ({@code 4096}, {@code 256K}, {@code 256KiB}, {@code 4M}, {@code 1G}); durations take
  * {@code ms}, {@code s} or {@code m} ({@code 500ms}, {@code 5s}, {@code 1m}) or ISO-8601
  * ({@code PT5S}). Both must be positive: zero and negative values are rejected with the
- * option's name, so a run never starts with a size or a duration it cannot use.
+ * option's name, so a run never starts with a size or a duration it cannot use. A duration is
+ * at most {@link #MAX_DURATION}, so that it counts in nanoseconds and in milliseconds without
+ * overflow, and an option counted in whole milliseconds ({@link MillisConverter}) refuses a
+ * value that is not one (a {@code 0.5ms} run would otherwise run as zero).
  *
  * <p>Stateless; thread-safe.
  */
 public final class Units {
     private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*([kmg]?)(i?b)?", Pattern.CASE_INSENSITIVE);
     private static final Pattern DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*(ms|s|m)", Pattern.CASE_INSENSITIVE);
+
+    /** The longest duration any option takes: a year (in nanoseconds, far below a long's 292 years). */
+    public static final Duration MAX_DURATION = Duration.ofDays(365);
 
     private Units() {
     }
@@ -78,6 +84,21 @@ public final class Units {
         if (d.isNegative() || d.isZero()) {
             throw new IllegalArgumentException("'" + text + "' is not longer than zero: a duration must be");
         }
+        if (d.compareTo(MAX_DURATION) > 0) {
+            throw new IllegalArgumentException("'" + text + "' is longer than " + MAX_DURATION.toDays() + " days, the longest duration taken");
+        }
+        return d;
+    }
+
+    /** As {@link #parseDuration}, for an option counted in whole milliseconds: at least 1 ms, and a whole number of them. */
+    public static Duration parseMillis(String text) {
+        Duration d = parseDuration(text);
+        if (d.compareTo(Duration.ofMillis(1)) < 0) {
+            throw new IllegalArgumentException("'" + text + "' is shorter than 1 ms: this option counts whole milliseconds");
+        }
+        if (d.toNanos() % 1_000_000 != 0) {
+            throw new IllegalArgumentException("'" + text + "' is not a whole number of milliseconds: this option counts them");
+        }
         return d;
     }
 
@@ -125,6 +146,13 @@ public final class Units {
     public static final class DurationConverter extends ParsingConverter<Duration> {
         public DurationConverter() {
             super(Units::parseDuration);
+        }
+    }
+
+    /** Picocli converter for duration options counted in whole milliseconds ({@link #parseMillis}). */
+    public static final class MillisConverter extends ParsingConverter<Duration> {
+        public MillisConverter() {
+            super(Units::parseMillis);
         }
     }
 }

@@ -1,7 +1,6 @@
 package io.slab4j.bench.tool;
 
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -60,7 +59,6 @@ class Review20ToolTest {
      * "IllegalArgumentException: tryAlloc: size 22000 is not in [1, 4096], the arena's size".
      */
     @Test
-    @Tag("review20-failing")
     @Timeout(20)
     void anArenaSmallerThanABlockIsNamedOrCountedAsNoFit() {
         usageErrorOrCleanRun(run(FRAGMENT + "--arena 4K"), "--arena");
@@ -72,7 +70,6 @@ class Review20ToolTest {
      * trace from the jar.
      */
     @Test
-    @Tag("review20-failing")
     @Timeout(20)
     void aHugeLiveCountIsNamedNotAnOutOfMemoryError() {
         Cli cli;
@@ -90,7 +87,6 @@ class Review20ToolTest {
      * scenario's config: exit 1 "ArithmeticException: long overflow" instead of a usage error naming it.
      */
     @ParameterizedTest
-    @Tag("review20-failing")
     @Timeout(20)
     @CsvSource(delimiter = '|', value = {
             "S --duration PT999999999999999H --hang-after 50ms | PT999999999999999H",
@@ -109,7 +105,6 @@ class Review20ToolTest {
      * "0 ns per strategy" (a run of nothing, exit 0) and "hung = waited > 0 ns" (every wait counts as hung).
      */
     @Test
-    @Tag("review20-failing")
     @Timeout(20)
     void aSubMillisecondDurationIsNotRunAsZero() {
         Cli whole = run(SCARCITY + "--duration 0.5ms --hang-after 0.1ms");
@@ -135,7 +130,6 @@ class Review20ToolTest {
      * "NativeMemoryException: mmap(...) failed: ENOMEM".
      */
     @ParameterizedTest
-    @Tag("review20-failing")
     @Timeout(20)
     @ValueSource(strings = {"100000000", "2147483647"})
     void aLimitWhoseArenaCannotBeReservedIsNamed(String limit) {
@@ -150,7 +144,6 @@ class Review20ToolTest {
      * not a positive multiple of the quantum 16". Expected: a usage error naming the trace (its line or the size).
      */
     @Test
-    @Tag("review20-failing")
     @Timeout(20)
     void aTraceSizeThatOverflowsTheQuantumIsNamed(@TempDir Path dir) throws IOException {
         Path trace = Files.writeString(dir.resolve("huge.trace"), "a 0 9223372036854775807\nf 0\n", StandardCharsets.UTF_8);
@@ -165,7 +158,6 @@ class Review20ToolTest {
      * "UncheckedIOException: cannot write JSON to .../plain.txt/out.json".
      */
     @Test
-    @Tag("review20-failing")
     @Timeout(20)
     void aJsonFileUnderARegularFileIsNamedBeforeTheRun(@TempDir Path dir) throws IOException {
         Path plain = Files.writeString(dir.resolve("plain.txt"), "x");
@@ -179,7 +171,6 @@ class Review20ToolTest {
      * the charts directory ...: Not a directory".
      */
     @Test
-    @Tag("review20-failing")
     @Timeout(20)
     void aChartsDirectoryUnderARegularFileIsNamedBeforeTheRun(@TempDir Path dir) throws IOException {
         Path plain = Files.writeString(dir.resolve("plain.txt"), "x");
@@ -192,7 +183,6 @@ class Review20ToolTest {
      * "UncheckedIOException: cannot write JSON to /proc/...: (No such file or directory)". Expected: named before.
      */
     @Test
-    @Tag("review20-failing")
     @Timeout(20)
     void aJsonFileInAnUnwritableDirectoryIsNamedBeforeTheRun() {
         Assumptions.assumeTrue(Files.isDirectory(Path.of("/proc/self")), "Linux /proc");

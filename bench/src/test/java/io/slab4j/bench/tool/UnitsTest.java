@@ -6,6 +6,7 @@ import java.time.Duration;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class UnitsTest {
     @Test
@@ -32,6 +33,25 @@ class UnitsTest {
         assertThrows(IllegalArgumentException.class, () -> Units.parseDuration("-1s"));
         assertThrows(IllegalArgumentException.class, () -> Units.parseDuration("PT-1S"));
         assertThrows(IllegalArgumentException.class, () -> Units.parseDuration("soon"));
+    }
+
+    @Test
+    void durationsStopAtAYear() {
+        assertEquals(Duration.ofDays(365), Units.parseDuration("PT8760H"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Units.parseDuration("PT8761H"));
+        assertTrue(e.getMessage().contains("'PT8761H'"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Units.parseDuration("PT999999999999999H"));
+    }
+
+    @Test
+    void millisecondOptionsTakeWholeMilliseconds() {
+        assertEquals(Duration.ofMillis(1), Units.parseMillis("1ms"));
+        assertEquals(Duration.ofMillis(2500), Units.parseMillis("2.5s"));
+        IllegalArgumentException shorter = assertThrows(IllegalArgumentException.class, () -> Units.parseMillis("0.5ms"));
+        assertTrue(shorter.getMessage().contains("'0.5ms' is shorter than 1 ms"), shorter.getMessage());
+        IllegalArgumentException part = assertThrows(IllegalArgumentException.class, () -> Units.parseMillis("1.5ms"));
+        assertTrue(part.getMessage().contains("'1.5ms' is not a whole number of milliseconds"), part.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Units.parseMillis("0s"));
     }
 
     @Test

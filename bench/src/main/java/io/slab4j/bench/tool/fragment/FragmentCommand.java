@@ -42,6 +42,9 @@ import java.util.concurrent.Callable;
                         + "--charts adds charts over time and an address-space map per fit (live, committed, free).",
                 ""})
 public final class FragmentCommand implements Callable<Integer> {
+    /** The largest {@code --quantum} and {@code --granule}: 1 GiB, so that a block's rounding to either cannot overflow. */
+    static final long MAX_GRANULE = 1L << 30;
+
     @Spec
     CommandSpec spec;
 
@@ -156,6 +159,8 @@ public final class FragmentCommand implements Callable<Integer> {
             Checks.require(spec, trace == null, "option '--trace' reads a recorded trace; it does not go with --dist " + dist);
             Checks.positive(spec, "--events", events);
             Checks.positive(spec, "--live", live);
+            Checks.require(spec, live <= events, "invalid value for option '--live': " + live + " blocks alive is above --events "
+                    + events + " (the steady state could never be reached)");
             Checks.require(spec, minSize <= maxSize, "invalid value for option '--min-size': " + minSize
                     + " is above --max-size " + maxSize);
             Checks.positive(spec, "--alpha", alpha);
@@ -186,12 +191,21 @@ public final class FragmentCommand implements Callable<Integer> {
         Checks.distinct(spec, "--fits", fits, "a fit");
         Checks.require(spec, Long.bitCount(quantum) == 1, "invalid value for option '--quantum': " + quantum
                 + " is not a power of two");
+        Checks.require(spec, quantum <= MAX_GRANULE, "invalid value for option '--quantum': " + quantum + " is above "
+                + MAX_GRANULE);
         Checks.require(spec, Long.bitCount(granule) == 1 && granule >= quantum, "invalid value for option '--granule': "
                 + granule + " is not a power of two at least the quantum " + quantum);
+        Checks.require(spec, granule <= MAX_GRANULE, "invalid value for option '--granule': " + granule + " is above "
+                + MAX_GRANULE);
         Checks.positive(spec, "--samples", samples);
         Checks.positive(spec, "--headroom", headroom);
         Checks.require(spec, events.events() > 0, "the trace " + events.name() + " has no events");
+        long largest = events.largestSize();
+        Checks.require(spec, largest / quantum < Integer.MAX_VALUE, "the trace " + events.name() + " has a block of " + largest
+                + " bytes, more than an arena of " + Integer.MAX_VALUE + " quanta of " + quantum + " holds: use a larger --quantum");
         long peak = events.peakLive(quantum);
+        Checks.require(spec, peak <= Long.MAX_VALUE / 2, "the trace " + events.name() + " holds more than "
+                + (Long.MAX_VALUE / 2) + " bytes live at once, more than any arena");
         double wanted = Math.ceil(peak * headroom);
         Checks.require(spec, arena != null || wanted <= Long.MAX_VALUE / 2, "invalid value for option '--headroom': "
                 + headroom + " times the peak of " + peak + " live bytes does not fit an arena (" + (Long.MAX_VALUE / 2)
@@ -200,6 +214,11 @@ public final class FragmentCommand implements Callable<Integer> {
         bytes = (bytes + granule - 1) & -granule;
         Checks.require(spec, bytes / quantum <= Integer.MAX_VALUE, "the arena of " + bytes + " bytes holds more than "
                 + Integer.MAX_VALUE + " quanta of " + quantum + ": use a larger --quantum");
+        long block = Trace.roundUp(largest, quantum);
+        Checks.require(spec, bytes >= block, (arena != null ? "invalid value for option '--arena': " + arena + " bytes"
+                : "invalid value for option '--headroom': " + headroom + " times the peak of " + peak + " live bytes") + " ("
+                + bytes + " rounded up to the granule) is below the largest block of " + events.name() + ", " + block
+                + " bytes rounded up to the quantum, which could never fit");
         return new FragmentConfig(distribution() == null ? "trace" : dist.toLowerCase(Locale.ROOT), events.name(), fits,
                 bytes, quantum, granule, large, events.events(), samples, output.seed);
     }

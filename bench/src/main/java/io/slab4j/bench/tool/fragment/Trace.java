@@ -48,12 +48,26 @@ public final class Trace {
         return sizes[block];
     }
 
-    /** The largest number of bytes live at once, each block rounded up to {@code quantum}. */
+    /**
+     * The largest number of bytes live at once, each block rounded up to {@code quantum};
+     * {@link Long#MAX_VALUE} when the count overflows a long (a trace no arena can hold).
+     */
     public long peakLive(long quantum) {
         long live = 0;
         long peak = 0;
         for (int e : events) {
-            live += e >= 0 ? roundUp(sizes[e], quantum) : -roundUp(sizes[~e], quantum);
+            long rounded = roundUp(sizes[e >= 0 ? e : ~e], quantum);
+            if (rounded <= 0) {
+                return Long.MAX_VALUE; // the rounding itself overflowed
+            }
+            if (e >= 0) {
+                if (live > Long.MAX_VALUE - rounded) {
+                    return Long.MAX_VALUE;
+                }
+                live += rounded;
+            } else {
+                live -= rounded;
+            }
             peak = Math.max(peak, live);
         }
         return peak;

@@ -44,6 +44,13 @@ import java.util.concurrent.Callable;
                         + "least waste. The table prints what was measured, and says when it disagrees.",
                 ""})
 public final class ScarcityCommand implements Callable<Integer> {
+    /** The most getter or fragmenter threads a run starts. */
+    static final int MAX_THREADS = 1024;
+    /** The largest {@code --limit}: the run keeps the items' addresses in arrays. */
+    static final int MAX_ITEMS = 1 << 20;
+    /** The largest arena the scenario reserves: 4 TiB, within the arena's quanta of a page and a 47-bit address space. */
+    static final long MAX_ARENA_BYTES = 1L << 42;
+
     @Spec
     CommandSpec spec;
 
@@ -54,7 +61,7 @@ public final class ScarcityCommand implements Callable<Integer> {
             description = "Wait strategies to run, in order (${COMPLETION-CANDIDATES}). Default: all.")
     List<WaitStrategy> strategies = List.of(WaitStrategy.values());
 
-    @Option(names = "--duration", paramLabel = "TIME", defaultValue = "5s", converter = Units.DurationConverter.class,
+    @Option(names = "--duration", paramLabel = "TIME", defaultValue = "5s", converter = Units.MillisConverter.class,
             description = "How long each strategy runs. Default: ${DEFAULT-VALUE}.")
     Duration duration;
 
@@ -83,7 +90,7 @@ public final class ScarcityCommand implements Callable<Integer> {
                     + "contiguously). Default: ${DEFAULT-VALUE}.")
     int fragmentedSlabs;
 
-    @Option(names = "--hang-after", paramLabel = "TIME", defaultValue = "500ms", converter = Units.DurationConverter.class,
+    @Option(names = "--hang-after", paramLabel = "TIME", defaultValue = "500ms", converter = Units.MillisConverter.class,
             description = "A get is hung when it waited this long while at least as many items as there are getters "
                     + "were put back, and the watchdog's interrupt then aborted it. Default: ${DEFAULT-VALUE}.")
     Duration hangAfter;
@@ -137,8 +144,14 @@ public final class ScarcityCommand implements Callable<Integer> {
         Checks.notEmpty(spec, "--strategies", strategies);
         Checks.distinct(spec, "--strategies", strategies, "a strategy");
         Checks.positive(spec, "--getters", getters);
+        Checks.require(spec, getters <= MAX_THREADS, "invalid value for option '--getters': " + getters
+                + " is above " + MAX_THREADS + " threads");
         Checks.notNegative(spec, "--fragmenters", fragmenters);
+        Checks.require(spec, fragmenters <= MAX_THREADS, "invalid value for option '--fragmenters': " + fragmenters
+                + " is above " + MAX_THREADS + " threads");
         Checks.positive(spec, "--limit", limit);
+        Checks.require(spec, limit <= MAX_ITEMS, "invalid value for option '--limit': " + limit + " is above "
+                + MAX_ITEMS + " items (the run keeps every item's address in arrays)");
         Checks.positive(spec, "--slab-pages", slabPages);
         Checks.positive(spec, "--small-max-pages", smallMaxPages);
         Checks.notNegative(spec, "--fragmented-slabs", fragmentedSlabs);
@@ -158,6 +171,10 @@ public final class ScarcityCommand implements Callable<Integer> {
         int limitSlabs = limit / perSlab;
         Checks.require(spec, fragmentedSlabs < limitSlabs, "invalid value for option '--fragmented-slabs': "
                 + fragmentedSlabs + " is not below the limit's " + limitSlabs + " slabs");
+        long arenaBytes = (limitSlabs + (long) fragmentedSlabs) * slabBytes;
+        Checks.require(spec, arenaBytes <= MAX_ARENA_BYTES, "invalid value for option '--limit': " + limit + " items in "
+                + limitSlabs + " slabs of " + slabBytes + " bytes, with " + fragmentedSlabs + " fragmented slabs, need an arena of "
+                + arenaBytes + " bytes, above the " + MAX_ARENA_BYTES + " the scenario reserves at most");
         Checks.require(spec, hangAfter.compareTo(duration) < 0, "invalid value for option '--hang-after': "
                 + Units.duration(hangAfter) + " is not shorter than --duration " + Units.duration(duration));
         return c;
@@ -172,7 +189,7 @@ public final class ScarcityCommand implements Callable<Integer> {
                         + "fragmented by long-lived small spans); %d getters (hold %.1f ms, think %.1f ms), %d fragmenters; "
                         + "%s per strategy; hung = waited > %s while >= %d items were put back; seed %d",
                 Units.bytes(c.itemSize()), perSlab, c.slabPages(), c.hardLimit(),
-                Units.bytes((limitSlabs + c.fragmentedSlabs()) * slabBytes), limitSlabs + c.fragmentedSlabs(),
+                Units.bytes((limitSlabs + (long) c.fragmentedSlabs()) * slabBytes), limitSlabs + (long) c.fragmentedSlabs(),
                 c.fragmentedSlabs(), c.getters(), c.holdMs(), c.thinkMs(), c.fragmenters(),
                 Units.duration(c.duration()), Units.nanos(c.hangAfterMs() * 1_000_000), c.getters(), c.seed());
     }

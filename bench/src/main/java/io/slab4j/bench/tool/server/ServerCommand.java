@@ -76,7 +76,7 @@ public final class ServerCommand implements Callable<Integer> {
                     + "Default: ${DEFAULT-VALUE}.")
     Load load;
 
-    @Option(names = "--duration", paramLabel = "TIME", defaultValue = "6s", converter = Units.DurationConverter.class,
+    @Option(names = "--duration", paramLabel = "TIME", defaultValue = "6s", converter = Units.MillisConverter.class,
             description = "Longest load on each server (after the warm-up). Default: ${DEFAULT-VALUE}.")
     Duration duration;
 
@@ -85,7 +85,7 @@ public final class ServerCommand implements Callable<Integer> {
                     + "--requests comes first). Default: ${DEFAULT-VALUE}.")
     long requests;
 
-    @Option(names = "--warmup", paramLabel = "TIME", defaultValue = "2s", converter = Units.DurationConverter.class,
+    @Option(names = "--warmup", paramLabel = "TIME", defaultValue = "2s", converter = Units.MillisConverter.class,
             description = "Load on each server before the measured load, not counted (the JIT of the server and of the "
                     + "built-in client). Default: ${DEFAULT-VALUE}.")
     Duration warmup;
@@ -107,7 +107,7 @@ public final class ServerCommand implements Callable<Integer> {
                     + "Default: ${DEFAULT-VALUE}.")
     int held;
 
-    @Option(names = "--idle", paramLabel = "TIME", defaultValue = "3s", converter = Units.DurationConverter.class,
+    @Option(names = "--idle", paramLabel = "TIME", defaultValue = "3s", converter = Units.MillisConverter.class,
             description = "How long each server idles after the load, still sampled. Default: ${DEFAULT-VALUE}.")
     Duration idle;
 
@@ -116,7 +116,7 @@ public final class ServerCommand implements Callable<Integer> {
                     + "event loops' thread caches; adaptive: none). Default: on; --no-trim leaves it to decay.")
     boolean trim;
 
-    @Option(names = "--sample-every", paramLabel = "TIME", defaultValue = "200ms", converter = Units.DurationConverter.class,
+    @Option(names = "--sample-every", paramLabel = "TIME", defaultValue = "200ms", converter = Units.MillisConverter.class,
             description = "Sampling period of resident memory, throughput and the allocator's figures. "
                     + "Default: ${DEFAULT-VALUE}.")
     Duration sampleEvery;
