@@ -29,6 +29,8 @@ final class GrowSupply {
         final GrowTicket ticket;
         /** Set under the pool lock when forwarded; cancelled when the branch loses. */
         Registration inArena;
+        /** Under the pool lock: registered and not yet withdrawn (queued here or forwarded to the arena), counted in {@code live}. */
+        boolean registered;
 
         Request(Waiter<Long> waiter, GrowTicket ticket) {
             super(waiter);
@@ -47,6 +49,11 @@ final class GrowSupply {
     private final WaitQueue<Request> queued = new WaitQueue<>();
     private long made;
     private long pending;
+    /**
+     * Requests registered and not yet withdrawn: queued for capacity, or forwarded to the arena
+     * and waiting there (the sync that made one withdraws it when it ends, whoever won).
+     */
+    private int live;
 
     GrowSupply(int itemsPerSlab, long hardLimit, BaseEvent<Long> slabSpace) {
         this.itemsPerSlab = itemsPerSlab;
@@ -117,6 +124,10 @@ final class GrowSupply {
 
     /** {@link GrowEvent}'s registration: reserve and forward to the arena now, or queue for capacity. */
     void register(Request request) {
+        if (!request.registered) {
+            request.registered = true;
+            live++;
+        }
         // a ticket still reserved is a re-registration after an abandoned claim (the sync
         // withdraws and registers again): it already holds its capacity, so it goes straight on
         if (request.ticket.isReserved() || mayGrow()) {
@@ -128,14 +139,19 @@ final class GrowSupply {
 
     /** Withdraws a request from the queue; returns its arena registration for the caller to cancel after unlocking. */
     Registration withdraw(Request request) {
+        if (request.registered) {
+            request.registered = false;
+            live--;
+        }
         queued.remove(request);
         Registration inArena = request.inArena;
         request.inArena = null;
         return inArena;
     }
 
-    int queuedCount() {
-        return queued.size();
+    /** Requests registered and not withdrawn: the grows of gets waiting now, queued here or in the arena. */
+    int liveCount() {
+        return live;
     }
 
     boolean isIdle() {
@@ -145,6 +161,9 @@ final class GrowSupply {
     /** Checks the counts against the limit; returns what is broken, or null. */
     String check(String owner, long slabs) {
         queued.check(owner);
+        if (live < queued.size()) {
+            return live + " live requests but " + queued.size() + " queued";
+        }
         if (made != slabs * itemsPerSlab) {
             return "made " + made + " but " + slabs + " slabs";
         }

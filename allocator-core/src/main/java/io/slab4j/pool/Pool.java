@@ -572,6 +572,8 @@ public final class Pool implements AutoCloseable {
          *
          * @throws IllegalArgumentException a bad item size, alignment, slab size or limit
          * @throws IllegalStateException    the arena cannot give the slabs to prime now
+         * @throws io.slab4j.nativemem.NativeMemoryException the OS refused to commit a slab to prime; in
+         *         both cases the slabs primed before go back to the arena
          */
         public Pool build(Arena arena) {
             Objects.requireNonNull(arena, "arena");
@@ -582,7 +584,17 @@ public final class Pool implements AutoCloseable {
             Marks marks = Marks.of(name, g, hardLimit, lowWater, highWater, strategy);
             Pool pool = new Pool(name, g, marks, strategy, arena);
             long want = marks.primeItems();
-            long have = pool.prime(want);
+            long have;
+            try {
+                have = pool.prime(want);
+            } catch (RuntimeException | Error e) { // a refused commit: the slabs primed so far go back with the pool nobody holds
+                try {
+                    pool.close();
+                } catch (RuntimeException c) {
+                    e.addSuppressed(c);
+                }
+                throw e;
+            }
             if (have < want) {
                 pool.close();
                 throw new IllegalStateException("pool '" + name + "': the arena gave only " + have + " of the " + want

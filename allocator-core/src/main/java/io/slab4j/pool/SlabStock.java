@@ -177,9 +177,13 @@ final class SlabStock {
         return first;
     }
 
-    /** Gets waiting now, one each: a NACK get registers a put waiter and a grow; other strategies one of the two. */
+    /**
+     * Gets waiting now, one each: a NACK get registers a put waiter and a grow (counted once,
+     * by its put waiter); other strategies one of the two, so their grows count too, queued
+     * for capacity or waiting in the arena.
+     */
     int waitingGets() {
-        return putWaiters.size() + (strategy == WaitStrategy.NACK ? 0 : supply.queuedCount());
+        return putWaiters.size() + (strategy == WaitStrategy.NACK ? 0 : supply.liveCount());
     }
 
     PoolStats stats() {

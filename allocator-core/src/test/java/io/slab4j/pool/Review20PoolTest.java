@@ -10,7 +10,6 @@ import io.slab4j.nativemem.NativeMemoryException;
 import io.slab4j.nativemem.VirtualRegion;
 import io.slab4j.testing.Await;
 import io.slab4j.testing.Background;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -76,7 +75,6 @@ class Review20PoolTest {
     // ------------------------------------------------------------- refused commits under a pool
 
     @Test
-    @Tag("review20-failing")
     void aBuildWhosePrimeMeetsARefusedCommitLeaksNoSlab() {
         // Pool.Builder.build primes lowWater slabs; "@throws IllegalStateException the arena cannot give the slabs
         // to prime now", and the pool is then never handed to anyone. A refused commit on the second slab must not
@@ -478,7 +476,6 @@ class Review20PoolTest {
     }
 
     @Test
-    @Tag("review20-failing")
     void aGetBlockedOnAGrowIsCountedAsAWaiterUnderEveryStrategy() throws Exception {
         // Pool.waiters(): "Gets waiting on this pool now, one each (a get waiting on a put and a grow counts once)";
         // PoolStats.waiters: "gets waiting now, one each". A get blocked in Pool.get() is waiting whatever its
