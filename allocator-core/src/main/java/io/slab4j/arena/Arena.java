@@ -501,7 +501,13 @@ public final class Arena {
             this.quantum = pages != null ? osPageSize : 4096;
         }
 
-        /** The allocation unit in bytes: a power of two; over a region, a multiple of the page size. */
+        /**
+         * The allocation unit in bytes: a power of two; over a region, a multiple of the page size,
+         * and the region's address and size must be multiples of it. {@code VirtualRegion.reserve(bytes)}
+         * aligns a region to the page only, so for a quantum above the page reserve it with
+         * {@code VirtualRegion.reserve(bytes, quantum)}; {@code build()} refuses a region it does not
+         * divide with an {@link IllegalArgumentException} saying so.
+         */
         public Builder quantum(long bytes) {
             this.quantum = bytes;
             return this;

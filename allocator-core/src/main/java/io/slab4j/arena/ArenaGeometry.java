@@ -29,12 +29,15 @@ record ArenaGeometry(long base, long size, long quantum, Fit fit, long pageSize,
             throw new IllegalArgumentException("quantum " + quantum + " over a region must be a multiple of the page size "
                     + osPageSize + " (spans are committed page by page)");
         }
+        // over a region, a quantum above the page needs a region aligned to it, which only reserve(bytes, alignment) promises
+        String remedy = pages != null && quantum > osPageSize
+                ? "; reserve the region with VirtualRegion.reserve(bytes, " + quantum + ") to align it to a quantum above the page" : "";
         if (base <= 0 || (base & (quantum - 1)) != 0) {
             throw new IllegalArgumentException("base " + Hex.of(base) + " is not a positive multiple of the quantum "
-                    + quantum + " (0 is the 'no fit' sentinel)");
+                    + quantum + " (0 is the 'no fit' sentinel)" + remedy);
         }
         if (size <= 0 || (size & (quantum - 1)) != 0) {
-            throw new IllegalArgumentException("size " + size + " is not a positive multiple of the quantum " + quantum);
+            throw new IllegalArgumentException("size " + size + " is not a positive multiple of the quantum " + quantum + remedy);
         }
         if (base + size < base) {
             throw new IllegalArgumentException("range " + Hex.of(base) + " + " + size + " overflows the address space");
