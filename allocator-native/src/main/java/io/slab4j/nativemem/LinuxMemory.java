@@ -233,28 +233,42 @@ final class LinuxMemory {
     /**
      * Reserves {@code length} bytes as {@link #reserve(long)} does, starting at a multiple of
      * {@code alignment}: reserves {@code length + alignment - pageSize} and unmaps the head and
-     * tail around the aligned part. If trimming fails, the whole over-reservation is unmapped
-     * and the failure thrown, so nothing is left behind.
+     * tail around the aligned part. If trimming fails, what is still this call's of the
+     * over-reservation is unmapped and the failure thrown, so nothing is left behind: the whole
+     * of it when the head's unmap failed, else from the aligned part on. Once the head is
+     * unmapped its addresses are free for any thread's next mmap, so unmapping them again could
+     * take another mapping away.
      *
      * @param length    a positive multiple of {@link #pageSize()}
      * @param alignment a power of two, greater than {@link #pageSize()}, with {@code length + alignment} not overflowing
      */
     static long reserveAligned(long length, long alignment) {
+        return trimToAligned(reserve(length + alignment - PAGE_SIZE), length, alignment, LinuxMemory::unmap);
+    }
+
+    /** {@code munmap} as {@link #trimToAligned} calls it: the real one, or a test's that refuses. */
+    interface Unmapper {
+        void unmap(long address, long length);
+    }
+
+    /** {@link #reserveAligned}'s trimming of the over-reservation at {@code raw}, through {@code unmapper}. */
+    static long trimToAligned(long raw, long length, long alignment, Unmapper unmapper) {
         long slack = alignment - PAGE_SIZE;
-        long raw = reserve(length + slack);
         long aligned = (raw + alignment - 1) & -alignment;
         long head = aligned - raw;
         long tail = slack - head;
+        long ours = raw; // the first byte still this call's: past the head once the head is unmapped
         try {
             if (head > 0) {
-                unmap(raw, head);
+                unmapper.unmap(raw, head);
+                ours = aligned;
             }
             if (tail > 0) {
-                unmap(aligned + length, tail);
+                unmapper.unmap(aligned + length, tail);
             }
         } catch (NativeMemoryException e) {
             try {
-                unmap(raw, length + slack); // munmap of already unmapped parts is not an error
+                unmapper.unmap(ours, raw + length + slack - ours); // a failed munmap unmapped nothing, so all of this is still ours
             } catch (NativeMemoryException again) {
                 e.addSuppressed(again);
             }
