@@ -3,8 +3,6 @@ package io.slab4j.nativemem;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -69,46 +67,9 @@ class Review21RegionTest {
                 + " bytes more mapped");
     }
 
-    // Class comment: "a finely fragmented region can make commit fail with ENOMEM" (vm.max_map_count);
-    // NativeMemoryException names the call, errno and arguments; the region stays usable and a decommit of the
-    // whole range merges the mappings back into one.
-    @Test
-    void aCommitRefusedAtTheMappingLimitNamesMprotectAndTheRegionRecovers() throws Exception {
-        long limit = Long.parseLong(Files.readAllLines(Path.of("/proc/sys/vm/max_map_count")).get(0).trim());
-        if (limit > 300_000) {
-            return; // the kernel would not refuse within a sane reservation here; nothing to probe
-        }
-        long pages = 2 * limit + 16;
-        try (VirtualRegion r = VirtualRegion.reserve(pages * PAGE)) {
-            NativeMemoryException refused = null;
-            long at = 0;
-            for (long p = 0; p < pages; p += 2) {
-                try {
-                    r.commit(p * PAGE, PAGE);
-                } catch (NativeMemoryException e) {
-                    refused = e;
-                    at = p;
-                    break;
-                }
-            }
-            // give the mappings back at once, before anything else in the JVM needs one
-            r.decommit(0, r.size());
-            assertTrue(refused != null, "committing every other page of " + pages + " pages never failed");
-            assertEquals("mprotect", refused.call(), refused.getMessage());
-            assertEquals("ENOMEM", refused.errnoName(), refused.getMessage());
-            assertTrue(refused.arguments().contains(VirtualRegion.hex(r.address() + at * PAGE)),
-                    "the arguments name the page refused: " + refused.arguments());
-            List<ProcSelf.Mapping> left = ProcSelf.mappingsWithin(r.address(), r.address() + r.size());
-            // (the kernel may leave the split its refused call made: only the protections are promised)
-            for (ProcSelf.Mapping m : left) {
-                assertEquals("---p", m.perms(), "after decommitting everything: " + left + " of " + r);
-            }
-            assertTrue(left.size() <= 3, "the decommit merged the region back: " + left.size() + " mappings");
-            r.commit(0, PAGE);
-            RawMemory.putLong(r, 0, 7);
-            assertEquals(7, RawMemory.getLong(r, 0));
-        }
-    }
+    // (Review 21's probe of a real mprotect refusal at vm.max_map_count, run in the test JVM, was removed: at the limit
+    // the JVM itself could not map memory and died, failing a CI run. Review18Test's MapCountMain reaches the limit
+    // in a child JVM instead.)
 
     // onClose: actions run "on the thread that calls close()"; close is "Idempotent: later calls do nothing".
     // An action that closes the region again (a layer that closes what it owns) must not deadlock or re-run.
