@@ -584,21 +584,19 @@ public final class Pool implements AutoCloseable {
             Marks marks = Marks.of(name, g, hardLimit, lowWater, highWater, strategy);
             Pool pool = new Pool(name, g, marks, strategy, arena);
             long want = marks.primeItems();
-            long have;
             try {
-                have = pool.prime(want);
-            } catch (RuntimeException | Error e) { // a refused commit: the slabs primed so far go back with the pool nobody holds
+                long have = pool.prime(want);
+                if (have < want) {
+                    throw new IllegalStateException("pool '" + name + "': the arena gave only " + have + " of the " + want
+                            + " items to prime; " + arena.stats());
+                }
+            } catch (RuntimeException | Error e) { // too little space or a refused commit: the slabs primed go back with the pool nobody holds
                 try {
                     pool.close();
                 } catch (RuntimeException c) {
                     e.addSuppressed(c);
                 }
                 throw e;
-            }
-            if (have < want) {
-                pool.close();
-                throw new IllegalStateException("pool '" + name + "': the arena gave only " + have + " of the " + want
-                        + " items to prime; " + arena.stats());
             }
             return pool;
         }
