@@ -40,6 +40,12 @@ public final class Checks {
         return values;
     }
 
+    /** A value at most {@code max}; {@code unit} follows the bound in the message (" threads", or ""). */
+    public static long atMost(CommandLine.Model.CommandSpec spec, String option, long value, long max, String unit) {
+        require(spec, value <= max, "invalid value for option '" + option + "': " + value + " is above " + max + unit);
+        return value;
+    }
+
     /** A count where 0 is allowed. */
     public static int notNegative(CommandLine.Model.CommandSpec spec, String option, int value) {
         require(spec, value >= 0, "invalid value for option '" + option + "': " + value + " is negative");

@@ -191,12 +191,10 @@ public final class FragmentCommand implements Callable<Integer> {
         Checks.distinct(spec, "--fits", fits, "a fit");
         Checks.require(spec, Long.bitCount(quantum) == 1, "invalid value for option '--quantum': " + quantum
                 + " is not a power of two");
-        Checks.require(spec, quantum <= MAX_GRANULE, "invalid value for option '--quantum': " + quantum + " is above "
-                + MAX_GRANULE);
+        Checks.atMost(spec, "--quantum", quantum, MAX_GRANULE, "");
         Checks.require(spec, Long.bitCount(granule) == 1 && granule >= quantum, "invalid value for option '--granule': "
                 + granule + " is not a power of two at least the quantum " + quantum);
-        Checks.require(spec, granule <= MAX_GRANULE, "invalid value for option '--granule': " + granule + " is above "
-                + MAX_GRANULE);
+        Checks.atMost(spec, "--granule", granule, MAX_GRANULE, "");
         Checks.positive(spec, "--samples", samples);
         Checks.positive(spec, "--headroom", headroom);
         Checks.require(spec, events.events() > 0, "the trace " + events.name() + " has no events");

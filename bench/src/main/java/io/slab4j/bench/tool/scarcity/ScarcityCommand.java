@@ -144,14 +144,11 @@ public final class ScarcityCommand implements Callable<Integer> {
         Checks.notEmpty(spec, "--strategies", strategies);
         Checks.distinct(spec, "--strategies", strategies, "a strategy");
         Checks.positive(spec, "--getters", getters);
-        Checks.require(spec, getters <= MAX_THREADS, "invalid value for option '--getters': " + getters
-                + " is above " + MAX_THREADS + " threads");
+        Checks.atMost(spec, "--getters", getters, MAX_THREADS, " threads");
         Checks.notNegative(spec, "--fragmenters", fragmenters);
-        Checks.require(spec, fragmenters <= MAX_THREADS, "invalid value for option '--fragmenters': " + fragmenters
-                + " is above " + MAX_THREADS + " threads");
+        Checks.atMost(spec, "--fragmenters", fragmenters, MAX_THREADS, " threads");
         Checks.positive(spec, "--limit", limit);
-        Checks.require(spec, limit <= MAX_ITEMS, "invalid value for option '--limit': " + limit + " is above "
-                + MAX_ITEMS + " items (the run keeps every item's address in arrays)");
+        Checks.atMost(spec, "--limit", limit, MAX_ITEMS, " items (the run keeps every item's address in arrays)");
         Checks.positive(spec, "--slab-pages", slabPages);
         Checks.positive(spec, "--small-max-pages", smallMaxPages);
         Checks.notNegative(spec, "--fragmented-slabs", fragmentedSlabs);
