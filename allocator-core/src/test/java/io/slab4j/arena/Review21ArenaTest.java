@@ -4,6 +4,7 @@ import io.slab4j.event.Events;
 import io.slab4j.nativemem.NativeMemoryException;
 import io.slab4j.nativemem.VirtualRegion;
 import io.slab4j.testing.Await;
+import io.slab4j.testing.Background;
 import io.slab4j.testing.ProcMaps;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
@@ -694,17 +695,8 @@ class Review21ArenaTest {
             singles[i] = a.tryAlloc(Q);
         }
         long align = 4 * Q;
-        java.util.concurrent.CompletableFuture<Long> got = new java.util.concurrent.CompletableFuture<>();
-        Thread w = new Thread(() -> {
-            try {
-                got.complete(Events.choose(a.allocEvent(4 * Q, align),
-                        Events.timeout(Duration.ofSeconds(15)).wrap(x -> 0L)).sync());
-            } catch (Throwable e) {
-                got.completeExceptionally(e);
-            }
-        }, "r21-aligned-waiter");
-        w.setDaemon(true);
-        w.start();
+        java.util.concurrent.CompletableFuture<Long> got = Background.start("r21-aligned-waiter",
+                () -> Events.choose(a.allocEvent(4 * Q, align), Events.timeout(Duration.ofSeconds(15)).wrap(x -> 0L)).sync());
         Await.until("the aligned waiter registered", () -> a.waiters() == 1);
         // quanta 2..5: four contiguous free quanta, but no run aligned to 4 quanta (BASE is aligned to it)
         for (int i = 2; i <= 5; i++) {
@@ -737,16 +729,8 @@ class Review21ArenaTest {
         for (int i = 0; i < 32; i++) {
             singles.add(a.tryAlloc(Q));
         }
-        java.util.concurrent.CompletableFuture<Long> whole = new java.util.concurrent.CompletableFuture<>();
-        Thread w = new Thread(() -> {
-            try {
-                whole.complete(a.alloc(32 * Q, Duration.ofSeconds(15)));
-            } catch (Throwable e) {
-                whole.completeExceptionally(e);
-            }
-        }, "r21-whole-waiter");
-        w.setDaemon(true);
-        w.start();
+        java.util.concurrent.CompletableFuture<Long> whole = Background.start("r21-whole-waiter",
+                () -> a.alloc(32 * Q, Duration.ofSeconds(15)));
         Await.until("the whole-arena waiter registered", () -> a.waiters() == 1);
         AtomicBoolean stop = new AtomicBoolean();
         AtomicReference<Throwable> bad = new AtomicReference<>();

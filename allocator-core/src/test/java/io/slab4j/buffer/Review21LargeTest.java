@@ -3,6 +3,7 @@ package io.slab4j.buffer;
 import io.slab4j.arena.FailingCommits;
 import io.slab4j.nativemem.VirtualRegion;
 import io.slab4j.testing.Await;
+import io.slab4j.testing.Background;
 import io.slab4j.testing.ProcMaps;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -232,16 +233,7 @@ class Review21LargeTest {
 
             PooledBuffer small = p.acquire(100);
             assertNull(p.acquire(MIB, Duration.ofMillis(50)), "the cap is taken by the small buffer's slab");
-            CompletableFuture<PooledBuffer> big = new CompletableFuture<>();
-            Thread t = new Thread(() -> {
-                try {
-                    big.complete(p.acquire(MIB, Duration.ofSeconds(15)));
-                } catch (Throwable e) {
-                    big.completeExceptionally(e);
-                }
-            }, "r21-large-at-cap");
-            t.setDaemon(true);
-            t.start();
+            CompletableFuture<PooledBuffer> big = Background.start("r21-large-at-cap", () -> p.acquire(MIB, Duration.ofSeconds(15)));
             Await.until("the large acquire waits", () -> p.stats().waiters() == 1);
             small.close();
             PooledBuffer got = big.get(15, TimeUnit.SECONDS);
@@ -511,16 +503,7 @@ class Review21LargeTest {
             assertEquals(0, (d.address() - base) % huge, layout);
             PooledBuffer direct = p.tryAcquire(3 * MIB);
             assertNull(direct, "no 3 MiB hole yet: " + layout);
-            CompletableFuture<PooledBuffer> w = new CompletableFuture<>();
-            Thread t = new Thread(() -> {
-                try {
-                    w.complete(p.acquire(3 * MIB, Duration.ofSeconds(10)));
-                } catch (Throwable x) {
-                    w.completeExceptionally(x);
-                }
-            }, "r21-huge-waiter");
-            t.setDaemon(true);
-            t.start();
+            CompletableFuture<PooledBuffer> w = Background.start("r21-huge-waiter", () -> p.acquire(3 * MIB, Duration.ofSeconds(10)));
             Await.until("the 3 MiB acquire waits", () -> p.stats().waiters() == 1);
             c.close();
             d.close();
